@@ -1,0 +1,118 @@
+import { EventEmitter } from 'node:events';
+import type { Listener, UpgradeEventName, UpgradeRouterEvents } from '../events';
+import type { Notification } from '../notification-types';
+
+/** Where the router reports what it cannot hand to an `error` listener. */
+export interface Logger {
+  error(message: string, ...details: unknown[]): void;
+}
+
+/** The listener methods of the router, typed by event name: a wrong name or listener does not compile. */
+export interface UpgradeEmitter {
+  on<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  addListener<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  once<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  prependListener<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  prependOnceListener<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  off<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  removeListener<E extends UpgradeEventName>(event: E, listener: Listener<E>): this;
+  removeAllListeners(event?: UpgradeEventName): this;
+  listenerCount(event: UpgradeEventName): number;
+  listeners<E extends UpgradeEventName>(event: E): Array<Listener<E>>;
+}
+
+type AnyListener = (...args: unknown[]) => unknown;
+
+const chainable = [
+  'on',
+  'addListener',
+  'once',
+  'prependListener',
+  'prependOnceListener',
+  'off',
+  'removeListener',
+  'removeAllListeners',
+] as const;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(`listener threw a non-Error value: ${String(thrown)}`, { cause: thrown });
+}
+
+/**
+ * Node's EventEmitter keeps the listeners (on/once/prepend/off semantics as users know them), but it
+ * is never asked to emit: its emit() stops at the first listener that throws, turns a rejection into an
+ * uncaught exception, and throws on an `error` event nobody listens to. Any of those would let one bad
+ * listener crash the host or starve the others, so dispatch() calls each listener on its own.
+ */
+export class EventHub {
+  readonly #listeners = new EventEmitter();
+  readonly #logger: Logger;
+  #owner: object = this;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** Adds the listener methods to `target`; they return `target`, so calls chain as on any emitter. */
+  bindTo<T extends object>(target: T): T & UpgradeEmitter {
+    this.#owner = target;
+    const listeners = this.#listeners;
+    const methods: Record<string, unknown> = {
+      listenerCount: (event: UpgradeEventName) => listeners.listenerCount(event),
+      listeners: (event: UpgradeEventName) => listeners.listeners(event),
+    };
+    for (const name of chainable) {
+      methods[name] = (...args: unknown[]) => {
+        (listeners[name] as (...a: unknown[]) => unknown).apply(listeners, args);
+        return target;
+      };
+    }
+    return Object.assign(target, methods) as T & UpgradeEmitter;
+  }
+
+  /** Calls every listener of `event`; failures become `error` events and never reach the caller. */
+  dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Notification): void {
+    for (const listener of this.#listeners.rawListeners(event) as AnyListener[]) {
+      try {
+        const result = listener.apply(this.#owner, args);
+        if (isThenable(result)) result.then(undefined, (error: unknown) => this.#fail(error, notification));
+      } catch (error) {
+        this.#fail(error, notification);
+      }
+    }
+  }
+
+  #fail(thrown: unknown, notification: Notification | undefined): void {
+    const error = toError(thrown);
+    const handlers = this.#listeners.rawListeners('error') as AnyListener[];
+    if (handlers.length === 0) {
+      this.#log('a listener failed and no error listener is attached', error, notification);
+      return;
+    }
+    for (const handler of handlers) {
+      try {
+        const result = handler.apply(this.#owner, [error, notification]);
+        if (isThenable(result)) result.then(undefined, (failure: unknown) => this.#log('an error listener failed', failure, error));
+      } catch (failure) {
+        this.#log('an error listener failed', failure, error);
+      }
+    }
+  }
+
+  // A logger that throws must not break the request path either.
+  #log(message: string, ...details: unknown[]): void {
+    try {
+      this.#logger.error(`huawei-iot-upgrade-router: ${message}`, ...details);
+    } catch {
+      // Nothing else is left to report to.
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { ErrorObject } from 'ajv';
+import type { EventOf, Notification, NotificationTypes, NotifyType } from './notification-types';
+
+/** Facts about one delivery, handed to every listener beside the payload. */
+export interface ReceiveContext {
+  /** When the router started handling the request. */
+  receivedAt: Date;
+  /** The sender's address: Express's `req.ip` (so `trust proxy` applies), else the socket's. */
+  ip: string | undefined;
+}
+
+interface RejectionBase {
+  /** A sentence saying what was wrong, for logs. */
+  message: string;
+  context: ReceiveContext;
+}
+
+/** The body was not a JSON object: unparsable, empty, not UTF-8, undecodable, or JSON of another kind. */
+export interface MalformedRejection extends RejectionBase {
+  reason: 'malformed';
+  /** The parsed JSON value, when the body was JSON but not an object. */
+  body?: unknown;
+  /** The bytes received (after Content-Encoding was undone), when they could be read. */
+  raw?: Buffer;
+}
+
+/** The body, after Content-Encoding was undone, was larger than the `limit` option. Reading stopped there. */
+export interface TooLargeRejection extends RejectionBase {
+  reason: 'too_large';
+  /** The limit, in bytes, that the body went over. */
+  limit: number;
+}
+
+/** The sender closed the connection before the whole body arrived, so no answer could be sent. */
+export interface AbortedRejection extends RejectionBase {
+  reason: 'aborted';
+}
+
+/** A JSON object whose `notifyType` is missing or is not one this router handles. */
+export interface UnknownTypeRejection extends RejectionBase {
+  reason: 'unknown_type';
+  body: Record<string, unknown>;
+}
+
+/** A known `notifyType` whose body fails that type's JSON Schema. */
+export interface SchemaRejection extends RejectionBase {
+  reason: 'schema';
+  body: Record<string, unknown>;
+  /** The validator's errors (Ajv stops at the first one: all-errors mode is slow on hostile input). */
+  errors: ErrorObject[];
+}
+
+/** Why a request did not become a notification event; `reason` tells the variants apart. */
+export type Rejection =
+  | MalformedRejection
+  | TooLargeRejection
+  | AbortedRejection
+  | UnknownTypeRejection
+  | SchemaRejection;
+
+export type RejectionReason = Rejection['reason'];
+
+/** One event per notification type, named by the table in notification-types.ts. */
+export type NotificationEvents = {
+  [T in NotifyType as EventOf<T>]: [notification: NotificationTypes[T], context: ReceiveContext];
+};
+
+/** Every event the router emits, with its listener's arguments. */
+export interface UpgradeRouterEvents extends NotificationEvents {
+  /** Anything received that is not a valid notification. */
+  invalid: [rejection: Rejection];
+  /** A listener threw or its promise rejected; `notification` is what it was handling, if any. */
+  error: [error: Error, notification?: Notification];
+}
+
+export type UpgradeEventName = keyof UpgradeRouterEvents;
+
+/** A listener for event `E`; it may return a promise, whose rejection is reported as `error`. */
+export type Listener<E extends UpgradeEventName> = (...args: UpgradeRouterEvents[E]) => unknown;

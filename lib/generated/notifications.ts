@@ -1,0 +1,61 @@
+// Generated from schema/*.schema.json by scripts/generate-types.mjs. Do not edit by hand.
+// Extra fields are allowed at run time (the schemas do not forbid them) but left out of the types,
+// so that a misspelt field name is a compile error.
+
+/**
+ * Software upgrade result notification (软件升级结果通知), pushed by the Huawei IoT platform (northbound API v1.0.0) when a software upgrade task for a device finishes. All 13 documented fields are mandatory; unknown extra fields are allowed and kept.
+ */
+export interface SwUpgradeResultNotify {
+  /**
+   * Notification type (通知类型); always swUpgradeResultNotify.
+   */
+  notifyType: "swUpgradeResultNotify";
+  /**
+   * Device ID (设备ID) assigned by the platform at registration.
+   */
+  deviceId: string;
+  /**
+   * Application ID (应用ID) of the application the device belongs to.
+   */
+  appId: string;
+  /**
+   * Software upgrade task ID (软件升级任务ID).
+   */
+  operationId: string;
+  /**
+   * Software upgrade sub-task ID (软件升级子任务ID), one per device.
+   */
+  subOperationId: string;
+  /**
+   * The device's current software version (设备当前软件版本).
+   */
+  curVersion: string;
+  /**
+   * The software version the upgrade aims at (设备要升级的目标软件版本).
+   */
+  targetVersion: string;
+  /**
+   * The device's software version before the upgrade (设备源软件版本).
+   */
+  sourceVersion: string;
+  /**
+   * Software upgrade result (软件升级结果): SUCCESS or FAIL.
+   */
+  swUpgradeResult: "SUCCESS" | "FAIL";
+  /**
+   * Upgrade duration (升级时长), unit undocumented. The Chinese reference types it long, the English reference and the SDKs String: both are accepted and kept as sent.
+   */
+  upgradeTime: number | string;
+  /**
+   * Description of the upgrade result (升级结果描述).
+   */
+  resultDesc: string;
+  /**
+   * Status error code reported by the device (设备上报的状态错误码); an opaque string.
+   */
+  errorCode: string;
+  /**
+   * Description of the error cause (错误原因描述).
+   */
+  description: string;
+}

@@ -1,0 +1,22 @@
+export { createUpgradeRouter } from './router';
+export type { NextFunction, UpgradeRouter } from './router';
+export type { UpgradeRouterOptions } from './options';
+export type { Logger, UpgradeEmitter } from './core/emitter';
+export type { OutcomeEvent } from './core/receiver';
+export type {
+  AbortedRejection,
+  Listener,
+  MalformedRejection,
+  NotificationEvents,
+  ReceiveContext,
+  Rejection,
+  RejectionReason,
+  SchemaRejection,
+  TooLargeRejection,
+  UnknownTypeRejection,
+  UpgradeEventName,
+  UpgradeRouterEvents,
+} from './events';
+export type { Notification, NotificationTypes, NotifyType } from './notification-types';
+export type { SwUpgradeResultNotify } from './generated/notifications';
+export { schemas } from './schemas';

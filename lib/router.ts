@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EventHub, type UpgradeEmitter } from './core/emitter';
+import { Receiver, type OutcomeEvent } from './core/receiver';
+import type { ReceiveContext } from './events';
+import { resolveOptions, type UpgradeRouterOptions } from './options';
+import { readBody, type BodyResult } from './transport/read-body';
+
+/** Express's `next`; absent when the router is a plain node:http request listener. */
+export type NextFunction = (error?: unknown) => void;
+
+/**
+ * An Express middleware (`app.use(path, router)`) and plain node:http request listener that is also
+ * a typed event emitter.
+ */
+export interface UpgradeRouter extends UpgradeEmitter {
+  (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
+  /**
+   * Handles one body without HTTP (a queue consumer, a test): bytes or text are parsed as JSON, any
+   * other value is taken as already parsed. Emits exactly one event and returns its name.
+   */
+  receive(body: unknown, context?: Partial<ReceiveContext>): OutcomeEvent;
+  /**
+   * Express sends a body parser's errors (bad JSON, too large) only to four-argument middleware, past
+   * this router. Where a body parser runs before the router, mount this after it on the same path to
+   * keep "always 200" for those too: `app.use(path, router, router.errorHandler)`.
+   */
+  errorHandler(error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
+}
+
+interface ExpressRequestFields {
+  ip?: string;
+  route?: unknown;
+  body?: unknown;
+  _body?: boolean;
+}
+
+// Mounted with app.use(path, router), Express strips the mount path: the callback URL itself is "/"
+// (or "" without the trailing slash); anything longer is some other route of the host's.
+function isCallbackPath(req: IncomingMessage & ExpressRequestFields): boolean {
+  if (req.route !== undefined) return true; // app.post(path, router): Express matched the path already
+  const url = req.url ?? '/';
+  const end = url.indexOf('?');
+  const path = end === -1 ? url : url.slice(0, end);
+  return path === '/' || path === '';
+}
+
+function contextOf(req: IncomingMessage & ExpressRequestFields): ReceiveContext {
+  return { receivedAt: new Date(), ip: req.ip ?? req.socket.remoteAddress };
+}
+
+// 200 with an empty body whatever was received: any other answer makes the platform re-send, and
+// ten failures get the callback URL marked invalid. `close` when the rest of the body was left unread.
+function answer(res: ServerResponse, close: boolean): void {
+  if (res.headersSent) return;
+  res.statusCode = 200;
+  if (close) res.setHeader('Connection', 'close');
+  res.end();
+}
+
+// body-parser marks its errors with a `type` such as 'entity.parse.failed' and a 4xx status.
+function bodyParserError(error: unknown): { type: string; body?: unknown } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  return typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500
+    ? (error as { type: string; body?: unknown })
+    : undefined;
+}
+
+export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
+  const { limit, logger } = resolveOptions(options);
+  const hub = new EventHub(logger);
+  const receiver = new Receiver(hub);
+
+  const settle = (result: BodyResult, context: ReceiveContext): void => {
+    switch (result.kind) {
+      case 'body':
+        receiver.receiveBytes(result.bytes, context);
+        return;
+      case 'too_large':
+        receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, context });
+        return;
+      case 'undecodable':
+        receiver.reject({ reason: 'malformed', message: result.message, raw: result.raw, context });
+        return;
+      case 'aborted':
+        receiver.reject({ reason: 'aborted', message: result.message, context });
+    }
+  };
+
+  function handle(req: IncomingMessage & ExpressRequestFields, res: ServerResponse, next?: NextFunction): void {
+    if (req.method !== 'POST' || (next !== undefined && !isCallbackPath(req))) {
+      if (next !== undefined) return next();
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    const context = contextOf(req);
+    // A body parser mounted before the router has read the stream already: use what it made.
+    if (req._body === true || req.readableEnded) {
+      answer(res, false);
+      if (req.body === undefined) {
+        receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
+      } else {
+        receiver.receive(req.body, context);
+      }
+      return;
+    }
+    readBody(req, limit, (result) => {
+      // The answer goes out before any listener runs: a slow or failing listener cannot delay or change it.
+      if (result.kind !== 'aborted') answer(res, result.kind !== 'body' && !result.complete);
+      settle(result, context);
+    });
+  }
+
+  function errorHandler(error: unknown, req: IncomingMessage & ExpressRequestFields, res: ServerResponse, next: NextFunction): void {
+    const parserError = bodyParserError(error);
+    if (parserError === undefined || req.method !== 'POST' || !isCallbackPath(req)) return next(error);
+    const context = contextOf(req);
+    if (parserError.type === 'request.aborted') {
+      receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context });
+      return;
+    }
+    answer(res, !req.readableEnded);
+    if (parserError.type === 'entity.too.large') {
+      receiver.reject({ reason: 'too_large', message: `a body parser before the router refused the body as too large`, limit, context });
+      return;
+    }
+    const raw = typeof parserError.body === 'string' ? Buffer.from(parserError.body) : undefined;
+    const message = `a body parser before the router refused the body: ${error instanceof Error ? error.message : parserError.type}`;
+    receiver.reject({ reason: 'malformed', message, raw, context });
+  }
+
+  const router = Object.assign(handle, {
+    receive: (body: unknown, context?: Partial<ReceiveContext>) =>
+      receiver.receive(body, { receivedAt: new Date(), ip: undefined, ...context }),
+    errorHandler,
+  });
+  return hub.bindTo(router);
+}

@@ -1,0 +1,92 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+
+export type BodyResult =
+  /** The whole body, with its Content-Encoding undone. */
+  | { kind: 'body'; bytes: Buffer }
+  /** Reading stopped at the limit; the rest of the request was not read. */
+  | { kind: 'too_large'; complete: false }
+  /** The bytes could not be decoded; `complete` tells whether the request was read to its end. */
+  | { kind: 'undecodable'; message: string; raw?: Buffer; complete: boolean }
+  /** The sender went away before the body was complete. */
+  | { kind: 'aborted'; message: string };
+
+const decoders: Record<string, (() => Readable & NodeJS.WritableStream) | undefined> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * Reads a request body, undoing gzip, deflate or br, and stops as soon as the decoded size passes
+ * `limit` (a gzip bomb is cut off there, not inflated). Written on Node's streams rather than on
+ * body-parser because body-parser reads an over-limit body to its end before it reports, and the
+ * router must answer at once; see README, "Why not express.json()".
+ */
+export function readBody(req: IncomingMessage, limit: number, done: (result: BodyResult) => void): void {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const makeDecoder = encoding === 'identity' ? undefined : decoders[encoding];
+  const declared = Number(req.headers['content-length']);
+  if (makeDecoder === undefined && encoding === 'identity' && declared > limit) {
+    done({ kind: 'too_large', complete: false });
+    return;
+  }
+
+  const decoder = makeDecoder?.();
+  const source: Readable = decoder ?? req;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let settled = false;
+
+  const finish = (result: BodyResult): void => {
+    if (settled) return;
+    settled = true;
+    source.off('data', onData);
+    source.off('end', onEnd);
+    req.off('close', onClose);
+    if (decoder) {
+      req.unpipe(decoder);
+      decoder.destroy();
+    }
+    done(result);
+  };
+  const collected = (): Buffer => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
+
+  function onData(chunk: Buffer): void {
+    length += chunk.length;
+    if (length > limit) {
+      req.pause();
+      finish({ kind: 'too_large', complete: false });
+      return;
+    }
+    chunks.push(chunk);
+  }
+  function onEnd(): void {
+    if (makeDecoder === undefined && encoding !== 'identity') {
+      finish({ kind: 'undecodable', message: `unsupported Content-Encoding ${JSON.stringify(encoding)}`, raw: collected(), complete: true });
+    } else {
+      finish({ kind: 'body', bytes: collected() });
+    }
+  }
+  // 'close' before the body arrived whole: the sender went away (or the host destroyed the request).
+  function onClose(): void {
+    if (req.complete) return;
+    finish({ kind: 'aborted', message: `connection closed after ${length} bytes of the body` });
+  }
+
+  source.on('data', onData);
+  source.on('end', onEnd);
+  req.on('close', onClose);
+  // Without an 'error' listener a stream error would be thrown; the outcomes come from 'close' and 'end'.
+  req.on('error', noop);
+  if (decoder) {
+    decoder.on('error', (error: Error) => {
+      finish({ kind: 'undecodable', message: `body is not valid ${encoding} data: ${error.message}`, complete: req.readableEnded });
+    });
+    req.pipe(decoder);
+  }
+}
+
+function noop(): void {}

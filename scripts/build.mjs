@@ -1,0 +1,24 @@
+// Builds dist/: the CommonJS package with tsc, then a thin ES module wrapper around it. One copy of
+// the code serves both `require` and `import` (Node's "ES module wrapper" approach), so there is no
+// dual-package hazard of two module instances.
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+
+rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
+
+const names = Object.keys(createRequire(import.meta.url)(join(dist, 'index.js'))).filter((name) => name !== '__esModule');
+writeFileSync(
+  join(dist, 'index.mjs'),
+  `import cjs from './index.js';\n\nexport const { ${names.join(', ')} } = cjs;\n`,
+);
+writeFileSync(join(dist, 'index.d.mts'), `export * from './index.js';\n`);
+console.log(`built dist/ (exports: ${names.join(', ')})`);
