@@ -1,4 +1,4 @@
-import bytes from 'bytes';
+import { parse as parseBytes } from 'bytes';
 import type { Logger } from './core/emitter';
 
 export interface UpgradeRouterOptions {
@@ -20,7 +20,7 @@ export interface ResolvedOptions {
 export const DEFAULT_LIMIT = 64 * 1024;
 
 export function resolveOptions(options: UpgradeRouterOptions): ResolvedOptions {
-  const limit = options.limit === undefined ? DEFAULT_LIMIT : bytes.parse(options.limit);
+  const limit = options.limit === undefined ? DEFAULT_LIMIT : parseBytes(options.limit);
   if (limit === null || !Number.isFinite(limit) || limit < 0) {
     throw new TypeError(`huawei-iot-upgrade-router: limit must be a byte count or a size such as '64kb', got ${String(options.limit)}`);
   }

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import secureJson from 'secure-json-parse';
+import { parse as secureParse, scan } from 'secure-json-parse';
 
 export type ParseResult = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -21,7 +21,7 @@ export function parseBytes(bytes: Buffer): ParseResult {
 export function parseText(text: string): ParseResult {
   if (text.trim() === '') return { ok: false, message: 'body is empty' };
   try {
-    return { ok: true, value: secureJson.parse(text, undefined, removePrototypeKeys) as unknown };
+    return { ok: true, value: secureParse(text, undefined, removePrototypeKeys) as unknown };
   } catch (error) {
     return { ok: false, message: `body is not JSON: ${(error as Error).message}` };
   }
@@ -29,6 +29,6 @@ export function parseText(text: string): ParseResult {
 
 /** For a body some other middleware already parsed: the same clean-up as parseText gives. */
 export function cleanParsed(value: unknown): unknown {
-  if (typeof value === 'object' && value !== null) secureJson.scan(value, removePrototypeKeys);
+  if (typeof value === 'object' && value !== null) scan(value, removePrototypeKeys);
   return value;
 }

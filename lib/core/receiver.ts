@@ -1,4 +1,4 @@
-import type { ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
 import type { EventHub } from './emitter';
@@ -16,7 +16,7 @@ interface Route {
 const MAX_QUOTED = 80;
 
 function quote(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = String(JSON.stringify(value));
   return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
 }
 
@@ -72,10 +72,9 @@ export class Receiver {
       return this.reject({ reason: 'unknown_type', message, body, context });
     }
     if (!route.validate(body)) {
-      const errors = route.validate.errors ?? [];
-      const first = errors[0];
-      const where = first?.instancePath || '(root)';
-      const message = `${String(notifyType)} fails its schema: ${where} ${first?.message ?? 'is invalid'}`;
+      // Ajv always sets at least one error when it returns false.
+      const errors = route.validate.errors as [ErrorObject, ...ErrorObject[]];
+      const message = `${notifyType} fails its schema: ${errors[0].instancePath || '(root)'} ${errors[0].message}`;
       return this.reject({ reason: 'schema', message, body, errors, context });
     }
     const notification = body as unknown as Notification;

@@ -1,5 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+// import-require, not a default import: tsc then emits no interop helper for this CommonJS module.
+import ajvFormats = require('ajv-formats');
 import { notificationTable, type NotifyType } from '../notification-types';
 import { schemas } from '../schemas';
 
@@ -15,7 +16,7 @@ let cached: Validators | undefined;
 export function getValidators(): Validators {
   if (cached) return cached;
   const ajv = new Ajv({ allErrors: false, ownProperties: true, allowUnionTypes: true, strict: true });
-  addFormats(ajv);
+  ajvFormats.default(ajv);
   const compiled: Partial<Record<NotifyType, ValidateFunction>> = {};
   for (const type of Object.keys(notificationTable) as NotifyType[]) compiled[type] = ajv.compile(schemas[type]);
   cached = compiled as Validators;

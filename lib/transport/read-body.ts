@@ -41,6 +41,7 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   let settled = false;
 
   const finish = (result: BodyResult): void => {
+    /* c8 ignore next: every source of a second call is unhooked below; kept so one can never be two */
     if (settled) return;
     settled = true;
     source.off('data', onData);

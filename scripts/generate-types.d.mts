@@ -1,0 +1,3 @@
+export declare const schemaDir: string;
+export declare const outputFile: string;
+export declare function generateTypes(): Promise<string>;

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import request from 'supertest';
+import { CALLBACK_PATH, fixture, fixtureText, mountedApp, nextOutcome, notificationOf, rejectionOf } from './helpers';
+
+/** Sends bytes over a raw socket and resolves with everything the server wrote back until it closed. */
+async function rawExchange(server: Server, chunks: Array<string | Buffer>, { end = true } = {}): Promise<string> {
+  const { port } = server.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let received = '';
+  socket.on('data', (data) => (received += data.toString('latin1')));
+  for (const chunk of chunks) socket.write(chunk);
+  if (end) socket.end();
+  await once(socket, 'close');
+  return received;
+}
+
+// superagent JSON-encodes a Buffer sent as application/json; bytes must go out as they are.
+const asIs = (body: unknown): string => body as string;
+
+function listen(app: Parameters<typeof request>[0] & ((...args: never[]) => unknown)): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = (app as unknown as { listen(port: number, host: string, cb: () => void): Server }).listen(0, '127.0.0.1', () =>
+      resolve(server),
+    );
+  });
+}
+
+describe('reading the body', () => {
+  describe('Content-Encoding is undone', () => {
+    const encodings = { gzip: gzipSync, 'x-gzip': gzipSync, deflate: deflateSync, br: brotliCompressSync };
+    for (const [name, compress] of Object.entries(encodings)) {
+      it(name, async () => {
+        const { app, upgrades } = mountedApp();
+        const outcome = nextOutcome(upgrades);
+        await request(app)
+          .post(CALLBACK_PATH)
+          .set('Content-Type', 'application/json')
+          .set('Content-Encoding', name)
+          .serialize(asIs)
+          .send(compress(Buffer.from(fixtureText('fail'))))
+          .expect(200, '');
+        assert.deepEqual(notificationOf(await outcome), fixture('fail'));
+      });
+    }
+
+    it('identity, in any letter case', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).set('Content-Encoding', 'Identity').send(fixture('fail')).expect(200, '');
+      assert.equal((await outcome).event, 'upgradeResult');
+    });
+
+    it('an unsupported encoding is malformed, with the bytes as received', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).set('Content-Encoding', 'compress').send('LZW?').expect(200, '');
+      const rejection = rejectionOf(await outcome);
+      assert.equal(rejection.reason, 'malformed');
+      assert.match(rejection.message, /unsupported Content-Encoding "compress"/);
+      assert.equal(rejection.reason === 'malformed' && rejection.raw?.toString(), 'LZW?');
+    });
+
+    it('bytes that are not what the encoding says are malformed', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).set('Content-Encoding', 'gzip').send(fixtureText('fail')).expect(200, '');
+      const rejection = rejectionOf(await outcome);
+      assert.equal(rejection.reason, 'malformed');
+      assert.match(rejection.message, /not valid gzip data/);
+    });
+
+    it('a truncated gzip body is malformed', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      const gz = gzipSync(Buffer.from(fixtureText('fail')));
+      await request(app).post(CALLBACK_PATH).set('Content-Encoding', 'gzip').send(gz.subarray(0, gz.length - 12)).expect(200, '');
+      assert.equal(rejectionOf(await outcome).reason, 'malformed');
+    });
+  });
+
+  describe('the limit', () => {
+    it('is 64 KiB by default: a body of exactly 64 KiB is read, one byte more is too_large', async () => {
+      const { app, upgrades } = mountedApp();
+      const padding = (size: number): string => {
+        const base = JSON.stringify({ ...fixture('success'), pad: '' });
+        return base.replace('"pad":""', `"pad":"${'x'.repeat(size - base.length)}"`);
+      };
+      let outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).send(padding(64 * 1024)).expect(200, '');
+      assert.equal((await outcome).event, 'upgradeResult');
+      outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).send(padding(64 * 1024 + 1)).expect(200, '');
+      const rejection = rejectionOf(await outcome);
+      assert.equal(rejection.reason, 'too_large');
+      assert.equal(rejection.reason === 'too_large' && rejection.limit, 65536);
+    });
+
+    it('takes a number or a size string', async () => {
+      for (const limit of [100, '100b']) {
+        const { app, upgrades } = mountedApp({ limit });
+        const outcome = nextOutcome(upgrades);
+        await request(app).post(CALLBACK_PATH).send(fixture('success')).expect(200, '');
+        const rejection = rejectionOf(await outcome);
+        assert.equal(rejection.reason === 'too_large' && rejection.limit, 100);
+      }
+    });
+
+    it('refuses a limit that is not a size', () => {
+      assert.throws(() => mountedApp({ limit: 'lots' }), /limit must be a byte count/);
+      assert.throws(() => mountedApp({ limit: -1 }), /limit must be a byte count/);
+    });
+
+    it('applies after decoding: a gzip bomb is cut off at the limit and answered 200', async () => {
+      const { app, upgrades } = mountedApp();
+      const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
+      assert.ok(bomb.length < 64 * 1024, 'the compressed bomb itself is under the limit');
+      const outcome = nextOutcome(upgrades);
+      const response = await request(app).post(CALLBACK_PATH).set('Content-Encoding', 'gzip').send(bomb);
+      assert.equal(response.status, 200);
+      assert.equal(rejectionOf(await outcome).reason, 'too_large');
+    });
+
+    it('answers at once on a declared Content-Length over the limit, and closes the connection', async () => {
+      const { app, upgrades } = mountedApp({ limit: 1024 });
+      const server = await listen(app);
+      try {
+        const outcome = nextOutcome(upgrades);
+        // Declares 10 MB but sends only a little: the answer must not wait for the rest.
+        const reply = await rawExchange(
+          server,
+          [`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"notifyType":`],
+          { end: false },
+        );
+        assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.match(reply, /\r\nConnection: close\r\n/i);
+        assert.equal(rejectionOf(await outcome).reason, 'too_large');
+      } finally {
+        server.close();
+      }
+    });
+
+    it('stops reading a chunked body at the limit and answers at once', async () => {
+      const { app, upgrades } = mountedApp({ limit: 1024 });
+      const server = await listen(app);
+      try {
+        const outcome = nextOutcome(upgrades);
+        const chunk = 'x'.repeat(2000);
+        const reply = await rawExchange(
+          server,
+          [`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`],
+          { end: false },
+        );
+        assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.equal(rejectionOf(await outcome).reason, 'too_large');
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  describe('text decoding', () => {
+    it('strips a UTF-8 byte order mark', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(fixtureText('success'))])).expect(200, '');
+      assert.equal((await outcome).event, 'upgradeResult');
+    });
+
+    it('keeps non-ASCII text intact', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).send({ ...fixture('fail'), description: '下载升级包超时' }).expect(200, '');
+      assert.equal(notificationOf(await outcome).description, '下载升级包超时');
+    });
+
+    it('bytes that are not UTF-8 are malformed, not silently replaced', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      const latin1 = Buffer.from(JSON.stringify({ ...fixture('fail'), description: 'échec' }), 'latin1');
+      await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json; charset=ISO-8859-1').serialize(asIs).send(latin1).expect(200, '');
+      const rejection = rejectionOf(await outcome);
+      assert.equal(rejection.reason, 'malformed');
+      assert.match(rejection.message, /not valid UTF-8/);
+      assert.deepEqual(rejection.reason === 'malformed' && rejection.raw, latin1);
+    });
+  });
+
+  describe('over a raw socket', () => {
+    it('a sender that goes away mid-body gets no answer and yields invalid "aborted", not upgradeResult', async () => {
+      const { app, upgrades } = mountedApp();
+      const server = await listen(app);
+      try {
+        const outcome = nextOutcome(upgrades);
+        const { port } = server.address() as AddressInfo;
+        const socket = connect(port, '127.0.0.1');
+        await once(socket, 'connect');
+        socket.write(`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n${fixtureText('success').slice(0, 100)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        socket.destroy();
+        const rejection = rejectionOf(await outcome);
+        assert.equal(rejection.reason, 'aborted');
+        assert.match(rejection.message, /after 100 bytes/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('keep-alive: two notifications on one connection, both answered and emitted', async () => {
+      const { app, upgrades } = mountedApp();
+      const server = await listen(app);
+      try {
+        const results: string[] = [];
+        upgrades.on('upgradeResult', (notification) => void results.push(notification.deviceId));
+        const one = fixtureText('success');
+        const two = fixtureText('fail');
+        const head = (body: string, close: boolean): string =>
+          `POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+        const reply = await rawExchange(server, [head(one, false) + one + head(two, true) + two], { end: false });
+        assert.equal(reply.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+        assert.deepEqual(results, [fixture('success').deviceId, fixture('fail').deviceId]);
+      } finally {
+        server.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import { createUpgradeRouter, type UpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
+import type { Rejection } from 'huawei-iot-upgrade-router';
+import type { SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
+import type { ReceiveContext } from 'huawei-iot-upgrade-router';
+
+export const CALLBACK_PATH = '/v1.0.0/messageReceiver';
+
+const fixtureDir = join(__dirname, 'fixtures', 'sw-upgrade-result-notify');
+
+/** The fixture's text exactly as stored (the reference's example keeps its own formatting). */
+export function fixtureText(name: string): string {
+  return readFileSync(join(fixtureDir, `${name}.json`), 'utf8');
+}
+
+export function fixture(name: string): SwUpgradeResultNotify {
+  return JSON.parse(fixtureText(name)) as SwUpgradeResultNotify;
+}
+
+export const fixtureNames = readdirSync(fixtureDir)
+  .filter((file) => file.endsWith('.json'))
+  .map((file) => file.replace(/\.json$/, ''));
+
+export type Outcome =
+  | { event: 'upgradeResult'; notification: SwUpgradeResultNotify; context: ReceiveContext }
+  | { event: 'invalid'; rejection: Rejection };
+
+/** Resolves with the next outcome event (a notification or `invalid`) the router emits. */
+export function nextOutcome(upgrades: UpgradeRouter): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const onResult = (notification: SwUpgradeResultNotify, context: ReceiveContext): void => {
+      upgrades.off('invalid', onInvalid);
+      resolve({ event: 'upgradeResult', notification, context });
+    };
+    const onInvalid = (rejection: Rejection): void => {
+      upgrades.off('upgradeResult', onResult);
+      resolve({ event: 'invalid', rejection });
+    };
+    upgrades.once('upgradeResult', onResult);
+    upgrades.once('invalid', onInvalid);
+  });
+}
+
+/** Narrows an outcome to a rejection, failing the spec with what came instead. */
+export function rejectionOf(outcome: Outcome): Rejection {
+  if (outcome.event !== 'invalid') throw new Error(`expected an invalid event, got ${outcome.event}`);
+  return outcome.rejection;
+}
+
+export function notificationOf(outcome: Outcome): SwUpgradeResultNotify {
+  if (outcome.event !== 'upgradeResult') {
+    throw new Error(`expected upgradeResult, got invalid: ${outcome.rejection.reason}: ${outcome.rejection.message}`);
+  }
+  return outcome.notification;
+}
+
+/** Every event the router emits, in order, for specs that count them. */
+export function recordEvents(upgrades: UpgradeRouter): Array<{ event: string; args: unknown[] }> {
+  const seen: Array<{ event: string; args: unknown[] }> = [];
+  upgrades.on('upgradeResult', (...args) => void seen.push({ event: 'upgradeResult', args }));
+  upgrades.on('invalid', (...args) => void seen.push({ event: 'invalid', args }));
+  upgrades.on('error', (...args) => void seen.push({ event: 'error', args }));
+  return seen;
+}
+
+/** An app mounted as the README shows, with a host route beside it to prove fall-through. */
+export function mountedApp(options?: UpgradeRouterOptions, before?: (app: Express) => void): { app: Express; upgrades: UpgradeRouter } {
+  const app = express();
+  before?.(app);
+  const upgrades = createUpgradeRouter(options);
+  app.use(CALLBACK_PATH, upgrades);
+  app.get(CALLBACK_PATH, (_req, res) => void res.status(418).send('host GET'));
+  return { app, upgrades };
+}

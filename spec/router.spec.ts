@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { CALLBACK_PATH, fixture, fixtureText, mountedApp, nextOutcome, notificationOf, recordEvents, rejectionOf } from './helpers';
+
+describe('router over HTTP, mounted as the README shows', () => {
+  it('answers 200 with an empty body and emits upgradeResult with the values as sent', async () => {
+    const { app, upgrades } = mountedApp();
+    const outcome = nextOutcome(upgrades);
+    const response = await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(fixtureText('success'));
+    assert.equal(response.status, 200);
+    assert.equal(response.text, '');
+    assert.equal(response.headers['content-length'], '0');
+    assert.deepEqual(notificationOf(await outcome), fixture('success'));
+  });
+
+  it('accepts the API reference example verbatim, pretty-printed with a space after each colon', async () => {
+    const { app, upgrades } = mountedApp();
+    const outcome = nextOutcome(upgrades);
+    await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(fixtureText('reference-example')).expect(200);
+    const notification = notificationOf(await outcome);
+    assert.equal(notification.swUpgradeResult, 'SUCCESS');
+    assert.equal(notification.upgradeTime, '***');
+  });
+
+  it('gives the context: receivedAt and the sender address', async () => {
+    const { app, upgrades } = mountedApp();
+    const outcome = nextOutcome(upgrades);
+    const before = Date.now();
+    await request(app).post(CALLBACK_PATH).send(fixture('fail')).expect(200);
+    const result = await outcome;
+    assert.equal(result.event, 'upgradeResult');
+    if (result.event !== 'upgradeResult') return;
+    assert.ok(result.context.receivedAt instanceof Date);
+    assert.ok(result.context.receivedAt.getTime() >= before && result.context.receivedAt.getTime() <= Date.now());
+    assert.match(String(result.context.ip), /127\.0\.0\.1|::1/);
+  });
+
+  it("uses Express's req.ip, so the host's trust proxy setting applies", async () => {
+    const { app, upgrades } = mountedApp(undefined, (host) => host.set('trust proxy', true));
+    const outcome = nextOutcome(upgrades);
+    await request(app).post(CALLBACK_PATH).set('X-Forwarded-For', '203.0.113.7').send(fixture('success')).expect(200);
+    const result = await outcome;
+    assert.equal(result.event === 'upgradeResult' && result.context.ip, '203.0.113.7');
+  });
+
+  it('keeps an integer upgradeTime as a number and a string one as a string', async () => {
+    const { app, upgrades } = mountedApp();
+    let outcome = nextOutcome(upgrades);
+    await request(app).post(CALLBACK_PATH).send(fixtureText('upgrade-time-integer')).expect(200);
+    assert.equal(notificationOf(await outcome).upgradeTime, 93);
+    outcome = nextOutcome(upgrades);
+    await request(app).post(CALLBACK_PATH).send(fixture('fail')).expect(200);
+    assert.equal(notificationOf(await outcome).upgradeTime, '600');
+  });
+
+  it('keeps unknown extra fields', async () => {
+    const { app, upgrades } = mountedApp();
+    const outcome = nextOutcome(upgrades);
+    await request(app).post(CALLBACK_PATH).send({ ...fixture('success'), gatewayId: 'gw-1' }).expect(200);
+    assert.equal((notificationOf(await outcome) as unknown as Record<string, unknown>)['gatewayId'], 'gw-1');
+  });
+
+  it('answers the callback URL with a trailing slash and with a query string', async () => {
+    const { app, upgrades } = mountedApp();
+    for (const url of [`${CALLBACK_PATH}/`, `${CALLBACK_PATH}?from=platform`]) {
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(url).send(fixture('success')).expect(200, '');
+      assert.equal((await outcome).event, 'upgradeResult');
+    }
+  });
+
+  it('leaves other methods and longer paths to the host app, emitting nothing', async () => {
+    const { app, upgrades } = mountedApp();
+    const seen = recordEvents(upgrades);
+    await request(app).get(CALLBACK_PATH).expect(418, 'host GET');
+    await request(app).put(CALLBACK_PATH).send(fixture('success')).expect(404);
+    await request(app).post(`${CALLBACK_PATH}/other`).send(fixture('success')).expect(404);
+    assert.deepEqual(seen, []);
+  });
+
+  it('works as a route handler too: app.post(path, router)', async () => {
+    const { app, upgrades } = mountedApp();
+    app.post('/hooks/upgrade', upgrades);
+    const outcome = nextOutcome(upgrades);
+    await request(app).post('/hooks/upgrade').send(fixture('success')).expect(200, '');
+    assert.equal((await outcome).event, 'upgradeResult');
+  });
+
+  describe('answers 200 to anything and emits invalid with the reason', () => {
+    const cases: Array<{ name: string; body: string; contentType?: string; reason: string; message: RegExp }> = [
+      { name: 'unparsable JSON', body: '{"notifyType": "swUpgradeResultNotify",', reason: 'malformed', message: /not JSON/ },
+      { name: 'an empty body', body: '', reason: 'malformed', message: /empty/ },
+      { name: 'whitespace only', body: ' \n\t ', reason: 'malformed', message: /empty/ },
+      { name: 'a JSON array', body: '[{"notifyType":"swUpgradeResultNotify"}]', reason: 'malformed', message: /array/ },
+      { name: 'a JSON string', body: '"swUpgradeResultNotify"', reason: 'malformed', message: /string/ },
+      { name: 'JSON null', body: 'null', reason: 'malformed', message: /null/ },
+      { name: 'a JSON number', body: '42', reason: 'malformed', message: /number/ },
+      { name: 'no notifyType', body: '{"deviceId":"d"}', reason: 'unknown_type', message: /no notifyType/ },
+      { name: 'an unknown notifyType', body: '{"notifyType":"deviceAdded"}', reason: 'unknown_type', message: /"deviceAdded" is not handled/ },
+      { name: 'a non-string notifyType', body: '{"notifyType":7}', reason: 'unknown_type', message: /7/ },
+      { name: 'notifyType "constructor"', body: '{"notifyType":"constructor"}', reason: 'unknown_type', message: /constructor/ },
+      { name: 'a schema failure', body: '{"notifyType":"swUpgradeResultNotify"}', reason: 'schema', message: /required property/ },
+    ];
+    for (const { name, body, reason, message } of cases) {
+      it(name, async () => {
+        const { app, upgrades } = mountedApp();
+        const outcome = nextOutcome(upgrades);
+        await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(body).expect(200, '');
+        const rejection = rejectionOf(await outcome);
+        assert.equal(rejection.reason, reason);
+        assert.match(rejection.message, message);
+      });
+    }
+
+    it('hands over the raw bytes of a malformed body and the parsed value of non-object JSON', async () => {
+      const { app, upgrades } = mountedApp();
+      let outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send('{oops').expect(200);
+      let rejection = rejectionOf(await outcome);
+      assert.equal(rejection.reason === 'malformed' && rejection.raw?.toString(), '{oops');
+      outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send('[1,2]').expect(200);
+      rejection = rejectionOf(await outcome);
+      assert.deepEqual(rejection.reason === 'malformed' && rejection.body, [1, 2]);
+    });
+
+    it('hands over the body and the validator errors of a schema failure', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      const body = { ...fixture('fail'), swUpgradeResult: 'PARTIAL' };
+      await request(app).post(CALLBACK_PATH).send(body).expect(200, '');
+      const rejection = rejectionOf(await outcome);
+      assert.equal(rejection.reason, 'schema');
+      if (rejection.reason !== 'schema') return;
+      assert.deepEqual(rejection.body, body);
+      assert.equal(rejection.errors[0]?.instancePath, '/swUpgradeResult');
+      assert.match(rejection.message, /\/swUpgradeResult must be equal to one of the allowed values/);
+      assert.ok(rejection.context.receivedAt instanceof Date);
+    });
+
+    it('quotes a long unknown notifyType only in part', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).send({ notifyType: 'x'.repeat(5000) }).expect(200);
+      const rejection = rejectionOf(await outcome);
+      assert.ok(rejection.message.length < 200, rejection.message);
+    });
+  });
+
+  describe('parses the body as JSON whatever the Content-Type says', () => {
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'application/json; charset=UTF-8']) {
+      it(contentType, async () => {
+        const { app, upgrades } = mountedApp();
+        const outcome = nextOutcome(upgrades);
+        await request(app).post(CALLBACK_PATH).set('Content-Type', contentType).send(fixtureText('success')).expect(200, '');
+        assert.deepEqual(notificationOf(await outcome), fixture('success'));
+      });
+    }
+
+    it('no Content-Type at all', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      const req = request(app).post(CALLBACK_PATH);
+      req.unset('Content-Type');
+      await req.send(Buffer.from(fixtureText('success'))).expect(200, '');
+      assert.deepEqual(notificationOf(await outcome), fixture('success'));
+    });
+  });
+
+  it('gives listeners a clean object: __proto__ and constructor.prototype keys pollute nothing', async () => {
+    const { app, upgrades } = mountedApp();
+    const outcome = nextOutcome(upgrades);
+    const text = fixtureText('success').replace(
+      '"notifyType"',
+      '"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}, "notifyType"',
+    );
+    await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(text).expect(200);
+    const notification = notificationOf(await outcome);
+    assert.equal(Object.hasOwn(notification, '__proto__'), false);
+    assert.equal(Object.hasOwn(notification, 'constructor'), false);
+    const copy = Object.assign({}, notification) as unknown as Record<string, unknown>;
+    assert.equal(copy['polluted'], undefined);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+    assert.equal(notification.deviceId, fixture('success').deviceId);
+  });
+});
