@@ -24,7 +24,7 @@ export interface UpgradeRouter extends UpgradeEmitter {
    * this router. Where a body parser runs before the router, mount this after it on the same path to
    * keep "always 200" for those too: `app.use(path, router, router.errorHandler)`.
    */
-  errorHandler(error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
+  readonly errorHandler: (error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
 }
 
 interface ExpressRequestFields {

@@ -201,12 +201,12 @@ describe('listeners', () => {
 
     it('calls listeners with the router as this', () => {
       const upgrades = createUpgradeRouter();
-      let self: unknown;
+      const seen: unknown[] = [];
       upgrades.on('invalid', function (this: unknown) {
-        self = this;
+        seen.push(this);
       });
       upgrades.receive('not json');
-      assert.equal(self, upgrades);
+      assert.equal(seen[0], upgrades);
     });
   });
 

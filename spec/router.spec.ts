@@ -29,7 +29,6 @@ describe('router over HTTP, mounted as the README shows', () => {
     await request(app).post(CALLBACK_PATH).send(fixture('fail')).expect(200);
     const result = await outcome;
     assert.equal(result.event, 'upgradeResult');
-    if (result.event !== 'upgradeResult') return;
     assert.ok(result.context.receivedAt instanceof Date);
     assert.ok(result.context.receivedAt.getTime() >= before && result.context.receivedAt.getTime() <= Date.now());
     assert.match(String(result.context.ip), /127\.0\.0\.1|::1/);
@@ -97,7 +96,7 @@ describe('router over HTTP, mounted as the README shows', () => {
       { name: 'a JSON number', body: '42', reason: 'malformed', message: /number/ },
       { name: 'no notifyType', body: '{"deviceId":"d"}', reason: 'unknown_type', message: /no notifyType/ },
       { name: 'an unknown notifyType', body: '{"notifyType":"deviceAdded"}', reason: 'unknown_type', message: /"deviceAdded" is not handled/ },
-      { name: 'a non-string notifyType', body: '{"notifyType":7}', reason: 'unknown_type', message: /7/ },
+      { name: 'a non-string notifyType', body: '{"notifyType":7}', reason: 'unknown_type', message: /of type number/ },
       { name: 'notifyType "constructor"', body: '{"notifyType":"constructor"}', reason: 'unknown_type', message: /constructor/ },
       { name: 'a schema failure', body: '{"notifyType":"swUpgradeResultNotify"}', reason: 'schema', message: /required property/ },
     ];
@@ -131,7 +130,6 @@ describe('router over HTTP, mounted as the README shows', () => {
       await request(app).post(CALLBACK_PATH).send(body).expect(200, '');
       const rejection = rejectionOf(await outcome);
       assert.equal(rejection.reason, 'schema');
-      if (rejection.reason !== 'schema') return;
       assert.deepEqual(rejection.body, body);
       assert.equal(rejection.errors[0]?.instancePath, '/swUpgradeResult');
       assert.match(rejection.message, /\/swUpgradeResult must be equal to one of the allowed values/);

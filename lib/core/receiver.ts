@@ -9,14 +9,16 @@ import { getValidators } from './validators';
 export type OutcomeEvent = keyof NotificationEvents | 'invalid';
 
 interface Route {
+  type: NotifyType;
   event: keyof NotificationEvents;
   validate: ValidateFunction;
 }
 
 const MAX_QUOTED = 80;
 
-function quote(value: unknown): string {
-  const text = String(JSON.stringify(value));
+function describe(notifyType: unknown): string {
+  if (typeof notifyType !== 'string') return `of type ${notifyType === null ? 'null' : typeof notifyType}`;
+  const text = JSON.stringify(notifyType);
   return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
 }
 
@@ -33,7 +35,7 @@ export class Receiver {
     this.#hub = hub;
     const validators = getValidators();
     for (const type of Object.keys(notificationTable) as NotifyType[]) {
-      this.#routes.set(type, { event: notificationTable[type].event, validate: validators[type] });
+      this.#routes.set(type, { type, event: notificationTable[type].event, validate: validators[type] });
     }
   }
 
@@ -68,13 +70,13 @@ export class Receiver {
     const route = typeof notifyType === 'string' ? this.#routes.get(notifyType) : undefined;
     if (route === undefined) {
       const message =
-        notifyType === undefined ? 'body has no notifyType' : `notifyType ${quote(notifyType)} is not handled by this router`;
+        notifyType === undefined ? 'body has no notifyType' : `notifyType ${describe(notifyType)} is not handled by this router`;
       return this.reject({ reason: 'unknown_type', message, body, context });
     }
     if (!route.validate(body)) {
       // Ajv always sets at least one error when it returns false.
       const errors = route.validate.errors as [ErrorObject, ...ErrorObject[]];
-      const message = `${notifyType} fails its schema: ${errors[0].instancePath || '(root)'} ${errors[0].message}`;
+      const message = `${route.type} fails its schema: ${errors[0].instancePath || '(root)'} ${errors[0].message}`;
       return this.reject({ reason: 'schema', message, body, errors, context });
     }
     const notification = body as unknown as Notification;

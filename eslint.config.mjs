@@ -1,0 +1,40 @@
+// @ts-check
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'spec/.tmp/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'examples/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // `import x = require()` is how lib/ loads CommonJS modules without an interop helper.
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // `() => void list.push(x)` and `return next()` are idioms here, not confusion.
+      '@typescript-eslint/no-confusing-void-expression': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: globals.node },
+  },
+  {
+    // Type tests touch values only to have them type-checked.
+    files: ['spec/types/**'],
+    rules: { '@typescript-eslint/no-meaningless-void-operator': 'off' },
+  },
+  {
+    files: ['spec/**/*.ts'],
+    rules: {
+      // mocha's describe/it return values are not promises to await.
+      '@typescript-eslint/no-floating-promises': 'off',
+    },
+  },
+);

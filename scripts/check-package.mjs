@@ -1,0 +1,27 @@
+// Packs the package as npm would publish it and checks the tarball: only what users need is in it,
+// publint finds nothing to fix, and @arethetypeswrong/cli finds the types right for require and import.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const out = mkdtempSync(join(tmpdir(), 'huawei-iot-upgrade-router-pack-'));
+
+try {
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: root, encoding: 'utf8' }));
+  const tarball = join(out, packed.filename);
+  const allowed = /^(package\.json|README\.md|LICENSE|schema\/[\w.-]+\.schema\.json|dist\/[\w./-]+\.(js|mjs|d\.ts|d\.mts|js\.map))$/;
+  const stray = packed.files.map((file) => file.path).filter((path) => !allowed.test(path));
+  if (stray.length > 0) throw new Error(`the tarball holds files users do not need:\n  ${stray.join('\n  ')}`);
+  for (const needed of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'schema/sw-upgrade-result-notify.schema.json', 'LICENSE', 'README.md']) {
+    if (!packed.files.some((file) => file.path === needed)) throw new Error(`the tarball lacks ${needed}`);
+  }
+  console.log(`tarball: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
+  execFileSync(bin('publint'), ['run', tarball, '--strict'], { cwd: root, stdio: 'inherit' });
+  execFileSync(bin('attw'), [tarball], { cwd: root, stdio: 'inherit' });
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}

@@ -1,0 +1,113 @@
+// Type tests, compiled by `npm run test:types` against the built package's CommonJS types. Each line
+// marked with the expect-error directive must NOT compile: if it ever compiles, tsc fails this file.
+import { createServer } from 'node:http';
+import express = require('express');
+import { expectTypeOf } from 'expect-type';
+import type { ErrorObject } from 'ajv';
+import {
+  createUpgradeRouter,
+  schemas,
+  type Notification,
+  type ReceiveContext,
+  type Rejection,
+  type RejectionReason,
+  type SwUpgradeResultNotify,
+  type UpgradeRouter,
+} from 'huawei-iot-upgrade-router';
+
+const upgrades = createUpgradeRouter({ limit: '64kb', logger: console });
+expectTypeOf(upgrades).toEqualTypeOf<UpgradeRouter>();
+
+// Mounting: as Express middleware (4 and 5 share these types), as a route, and as a node:http listener.
+const app = express();
+app.use('/v1.0.0/messageReceiver', upgrades);
+app.use('/v1.0.0/messageReceiver', upgrades, upgrades.errorHandler);
+app.post('/hooks/upgrade', upgrades);
+createServer(upgrades);
+
+// Event payloads.
+upgrades.on('upgradeResult', (result, context) => {
+  expectTypeOf(result).toEqualTypeOf<SwUpgradeResultNotify>();
+  expectTypeOf(result.swUpgradeResult).toEqualTypeOf<'SUCCESS' | 'FAIL'>();
+  expectTypeOf(result.notifyType).toEqualTypeOf<'swUpgradeResultNotify'>();
+  expectTypeOf(result.upgradeTime).toEqualTypeOf<number | string>();
+  expectTypeOf(result.deviceId).toEqualTypeOf<string>();
+  expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
+  expectTypeOf(context.receivedAt).toEqualTypeOf<Date>();
+  expectTypeOf(context.ip).toEqualTypeOf<string | undefined>();
+  // @ts-expect-error a misspelt field is a compile error: the type has no index signature
+  void result.swUpgradeResults;
+  // @ts-expect-error swUpgradeResult is SUCCESS or FAIL only
+  if (result.swUpgradeResult === 'PARTIAL') return;
+});
+
+upgrades.on('invalid', (rejection) => {
+  expectTypeOf(rejection).toEqualTypeOf<Rejection>();
+  expectTypeOf(rejection.reason).toEqualTypeOf<RejectionReason>();
+  expectTypeOf<RejectionReason>().toEqualTypeOf<'malformed' | 'too_large' | 'aborted' | 'unknown_type' | 'schema'>();
+  expectTypeOf(rejection.message).toEqualTypeOf<string>();
+  // @ts-expect-error errors exist only once the reason says schema
+  void rejection.errors;
+  switch (rejection.reason) {
+    case 'schema':
+      expectTypeOf(rejection.errors).toEqualTypeOf<ErrorObject[]>();
+      expectTypeOf(rejection.body).toEqualTypeOf<Record<string, unknown>>();
+      break;
+    case 'malformed':
+      expectTypeOf(rejection.raw).toEqualTypeOf<Buffer | undefined>();
+      expectTypeOf(rejection.body).toEqualTypeOf<unknown>();
+      break;
+    case 'too_large':
+      expectTypeOf(rejection.limit).toEqualTypeOf<number>();
+      break;
+    case 'unknown_type':
+      expectTypeOf(rejection.body).toEqualTypeOf<Record<string, unknown>>();
+      break;
+    case 'aborted':
+      expectTypeOf(rejection.context).toEqualTypeOf<ReceiveContext>();
+      break;
+  }
+});
+
+upgrades.on('error', (error, notification) => {
+  expectTypeOf(error).toEqualTypeOf<Error>();
+  expectTypeOf(notification).toEqualTypeOf<Notification | undefined>();
+});
+
+// Listeners may be async; methods chain and return the router.
+expectTypeOf(upgrades.on('upgradeResult', async () => {}).once('invalid', () => {})).toEqualTypeOf<UpgradeRouter>();
+expectTypeOf(upgrades.listeners('upgradeResult')).toEqualTypeOf<Array<(notification: SwUpgradeResultNotify, context: ReceiveContext) => unknown>>();
+expectTypeOf(upgrades.receive({})).toEqualTypeOf<'upgradeResult' | 'invalid'>();
+
+// @ts-expect-error an unknown event name is a compile error
+upgrades.on('upgradeResults', () => {});
+// @ts-expect-error so is one from Node's EventEmitter vocabulary
+upgrades.on('newListener', () => {});
+// @ts-expect-error a listener with the wrong argument type is a compile error
+upgrades.on('upgradeResult', (result: string) => result);
+// @ts-expect-error invalid listeners get a Rejection, not a notification
+upgrades.on('invalid', (rejection: SwUpgradeResultNotify) => rejection);
+// @ts-expect-error off() checks names too
+upgrades.off('upgrade', () => {});
+// @ts-expect-error limit is a number or a size string
+createUpgradeRouter({ limit: true });
+// @ts-expect-error unknown options are refused
+createUpgradeRouter({ limt: 1024 });
+
+// The notification type lists exactly the 13 documented fields.
+expectTypeOf<keyof SwUpgradeResultNotify>().toEqualTypeOf<
+  | 'notifyType'
+  | 'deviceId'
+  | 'appId'
+  | 'operationId'
+  | 'subOperationId'
+  | 'curVersion'
+  | 'targetVersion'
+  | 'sourceVersion'
+  | 'swUpgradeResult'
+  | 'upgradeTime'
+  | 'resultDesc'
+  | 'errorCode'
+  | 'description'
+>();
+expectTypeOf(schemas.swUpgradeResultNotify).toBeObject();
