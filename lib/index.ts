@@ -1,8 +1,8 @@
 export { createUpgradeRouter } from './router';
 export type { NextFunction, UpgradeRouter } from './router';
 export type { UpgradeRouterOptions } from './options';
-export type { Logger, UpgradeEmitter } from './core/emitter';
-export type { OutcomeEvent } from './core/receiver';
+export type { DrainResult, Logger, UpgradeEmitter } from './core/emitter';
+export type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
 export type {
   AbortedRejection,
   Listener,

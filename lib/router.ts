@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EventHub, type UpgradeEmitter } from './core/emitter';
-import { Receiver, type OutcomeEvent } from './core/receiver';
+import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter';
+import { Receiver } from './core/receiver';
+import type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext } from './events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { readBody, type BodyResult } from './transport/read-body';
@@ -24,6 +25,13 @@ export interface UpgradeRouter extends UpgradeEmitter {
    * this router. Where a body parser runs before the router, mount this after it on the same path to
    * keep "always 200" for those too: `app.use(path, router, router.errorHandler)`.
    */
+  /** Counters since creation: bodies received, events by name, invalid by reason, listener failures, in flight. */
+  stats(): UpgradeRouterStats;
+  /**
+   * Settles once every listener promise in flight has settled, or after `timeoutMs` (then with the
+   * number still pending). For graceful shutdown: stop accepting requests, then drain, then exit.
+   */
+  drain(timeoutMs?: number): Promise<DrainResult>;
   readonly errorHandler: (error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
 }
 
@@ -134,6 +142,8 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     receive: (body: unknown, context?: Partial<ReceiveContext>) =>
       receiver.receive(body, { receivedAt: new Date(), ip: undefined, ...context }),
     errorHandler,
+    stats: () => receiver.stats(),
+    drain: (timeoutMs?: number) => hub.drain(timeoutMs),
   });
   return hub.bindTo(router);
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Express } from './express';
 import { createUpgradeRouter, type UpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
 import type { Rejection } from 'huawei-iot-upgrade-router';
 import type { SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from './express';
 import request from 'supertest';
 import { CALLBACK_PATH, fixture, fixtureText, mountedApp, nextOutcome, notificationOf, recordEvents, rejectionOf } from './helpers';
 
@@ -72,7 +72,7 @@ describe('drop-in beside a body parser the host mounted first', () => {
       app.use(express.json());
       const { upgrades } = mountedApp();
       app.use(CALLBACK_PATH, upgrades);
-      app.use((error: { status: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.sendStatus(error.status));
+      app.use((error: { status: number }, _req: Request, res: Response, _next: NextFunction) => void res.sendStatus(error.status));
       await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send('{bad').expect(400);
     });
 
@@ -109,14 +109,14 @@ describe('drop-in beside a body parser the host mounted first', () => {
       app.use(CALLBACK_PATH, upgrades, upgrades.errorHandler);
       app.use(express.json());
       app.use('/elsewhere', upgrades.errorHandler);
-      app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(503).send(error.message));
+      app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => void res.status(503).send(error.message));
       await request(app).post(CALLBACK_PATH).send(fixture('success')).expect(503, 'auth service down');
       assert.deepEqual(seen, []);
 
       const other = express();
       other.use(express.json());
       other.use('/elsewhere', upgrades.errorHandler);
-      other.use((error: { status: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.sendStatus(error.status));
+      other.use((error: { status: number }, _req: Request, res: Response, _next: NextFunction) => void res.sendStatus(error.status));
       await request(other).post('/elsewhere/deeper').set('Content-Type', 'application/json').send('{bad').expect(400);
       await request(other).put('/elsewhere').set('Content-Type', 'application/json').send('{bad').expect(400);
       assert.deepEqual(seen, []);

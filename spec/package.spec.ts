@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { fixtureText } from './helpers';
 
 const root = join(__dirname, '..');
-// Inside the repository, so the packed package finds express and its own dependencies in
-// node_modules/ above, as it would in a user's app.
-const consumer = join(root, 'spec', '.tmp', 'consumer');
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -33,8 +31,8 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listened on port ${port} within 10 s`);
 }
 
-function run(file: string, env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [file], { cwd: consumer, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(cwd: string, file: string, env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (data: Buffer) => (output += data.toString()));
   child.stderr.on('data', (data: Buffer) => (output += data.toString()));
@@ -52,88 +50,111 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   assert.ok(condition(), what);
 }
 
-describe('the packed package, as users install it', function () {
-  this.timeout(60_000);
+// Each app is a fresh folder outside the repository with the packed tarball and one Express major
+// installed by npm, as a user's app gets them: a file missing from the tarball or a dependency missing
+// from package.json fails here, where the repository's own node_modules cannot hide it.
+const apps = [
+  { major: 4, range: '^4.21.0' },
+  { major: 5, range: '^5.0.0' },
+];
+
+describe('the packed package, installed by npm into a fresh app', function () {
+  this.timeout(180_000);
+  const work = mkdtempSync(join(tmpdir(), 'huawei-iot-upgrade-router-apps-'));
+  const appDir = (major: number): string => join(work, `express${major}`);
 
   before(() => {
-    rmSync(consumer, { recursive: true, force: true });
-    const installed = join(consumer, 'node_modules', 'huawei-iot-upgrade-router');
-    mkdirSync(installed, { recursive: true });
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', consumer], { cwd: root, encoding: 'utf8' })) as [
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' })) as [
       { filename: string },
     ];
-    execFileSync('tar', ['-xzf', join(consumer, packed.filename), '-C', installed, '--strip-components=1']);
-    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  });
-
-  it('require() gives createUpgradeRouter and schemas', () => {
-    writeFileSync(
-      join(consumer, 'require.cjs'),
-      `const { createUpgradeRouter, schemas } = require('huawei-iot-upgrade-router');
-       const upgrades = createUpgradeRouter();
-       let seen = '';
-       upgrades.on('upgradeResult', (result) => { seen = result.swUpgradeResult; });
-       upgrades.receive(${JSON.stringify(fixtureText('fail'))});
-       console.log(JSON.stringify({ type: typeof createUpgradeRouter, title: schemas.swUpgradeResultNotify.title, seen }));`,
-    );
-    const printed = execFileSync(process.execPath, ['require.cjs'], { cwd: consumer, encoding: 'utf8' });
-    assert.deepEqual(JSON.parse(printed), { type: 'function', title: 'SwUpgradeResultNotify', seen: 'FAIL' });
-  });
-
-  it('import gives the same functions as require (one instance, no dual-package hazard)', () => {
-    writeFileSync(
-      join(consumer, 'import.mjs'),
-      `import { createRequire } from 'node:module';
-       import { createUpgradeRouter, schemas } from 'huawei-iot-upgrade-router';
-       const required = createRequire(import.meta.url)('huawei-iot-upgrade-router');
-       console.log(JSON.stringify({ same: createUpgradeRouter === required.createUpgradeRouter && schemas === required.schemas }));`,
-    );
-    const printed = execFileSync(process.execPath, ['import.mjs'], { cwd: consumer, encoding: 'utf8' });
-    assert.deepEqual(JSON.parse(printed), { same: true });
-  });
-
-  it("the README's quick start runs as written", async () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Quick start'));
-    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-    assert.ok(code, 'the quick start has a js block');
-    writeFileSync(join(consumer, 'quickstart.mjs'), code);
-    const port = await freePort();
-    const { child, output } = run('quickstart.mjs', { PORT: String(port) });
-    try {
-      await waitForPort(port);
-      const url = `http://127.0.0.1:${port}/v1.0.0/messageReceiver`;
-      const ok = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: fixtureText('success') });
-      const bad = await fetch(url, { method: 'POST', body: '{"notifyType": "swUpgradeResultNotify"' });
-      assert.deepEqual([ok.status, bad.status], [200, 200]);
-      await until(() => output().includes('malformed'), `quick start output: ${output()}`);
-      assert.match(output(), /92d3f8da-200a-4143-8d0d-591a7e11de6c SUCCESS/);
-    } finally {
-      child.kill();
+    for (const { major, range } of apps) {
+      execFileSync('mkdir', ['-p', appDir(major)]);
+      const dependencies = { 'huawei-iot-upgrade-router': `file:${join(work, packed.filename)}`, express: range };
+      writeFileSync(join(appDir(major), 'package.json'), JSON.stringify({ name: `app-express${major}`, private: true, dependencies }));
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: appDir(major), stdio: 'inherit' });
     }
   });
 
-  it('npm start serves examples/server.mjs, and npm run simulate gets 200s and one log line per event', async () => {
-    for (const file of ['server.mjs', 'simulate.mjs']) writeFileSync(join(consumer, file), readFileSync(join(root, 'examples', file)));
-    const port = await freePort();
-    const server = run('server.mjs', { PORT: String(port) });
-    try {
-      await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
-      const simulate = run('simulate.mjs', { RECEIVER_URL: `http://127.0.0.1:${port}/v1.0.0/messageReceiver` });
-      assert.equal(await exitOf(simulate.child), 0, simulate.output());
-      assert.match(simulate.output(), /reference example \(SUCCESS\): 200 in/);
-      assert.match(simulate.output(), /realistic FAIL result: 200 in/);
-      await until(() => (server.output().match(/^upgradeResult /gm) ?? []).length === 2, `server output: ${server.output()}`);
-      assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
-      assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
-    } finally {
-      server.child.kill();
-    }
-  });
+  after(() => rmSync(work, { recursive: true, force: true }));
 
-  it('npm run simulate exits non-zero when nothing answers', async () => {
+  for (const { major } of apps) {
+    describe(`with express@${major}`, () => {
+      it('has that Express major installed', () => {
+        const { version } = JSON.parse(readFileSync(join(appDir(major), 'node_modules', 'express', 'package.json'), 'utf8')) as { version: string };
+        assert.equal(version.split('.')[0], String(major));
+      });
+
+      it('require() gives createUpgradeRouter and schemas', () => {
+        writeFileSync(
+          join(appDir(major), 'require.cjs'),
+          `const { createUpgradeRouter, schemas } = require('huawei-iot-upgrade-router');
+           const upgrades = createUpgradeRouter();
+           let seen = '';
+           upgrades.on('upgradeResult', (result) => { seen = result.swUpgradeResult; });
+           upgrades.receive(${JSON.stringify(fixtureText('fail'))});
+           console.log(JSON.stringify({ type: typeof createUpgradeRouter, title: schemas.swUpgradeResultNotify.title, seen }));`,
+        );
+        const printed = execFileSync(process.execPath, ['require.cjs'], { cwd: appDir(major), encoding: 'utf8' });
+        assert.deepEqual(JSON.parse(printed), { type: 'function', title: 'SwUpgradeResultNotify', seen: 'FAIL' });
+      });
+
+      it('import gives the same functions as require (one instance, no dual-package hazard)', () => {
+        writeFileSync(
+          join(appDir(major), 'import.mjs'),
+          `import { createRequire } from 'node:module';
+           import { createUpgradeRouter, schemas } from 'huawei-iot-upgrade-router';
+           const required = createRequire(import.meta.url)('huawei-iot-upgrade-router');
+           console.log(JSON.stringify({ same: createUpgradeRouter === required.createUpgradeRouter && schemas === required.schemas }));`,
+        );
+        const printed = execFileSync(process.execPath, ['import.mjs'], { cwd: appDir(major), encoding: 'utf8' });
+        assert.deepEqual(JSON.parse(printed), { same: true });
+      });
+
+      it("the README's quick start runs as written", async () => {
+        const readme = readFileSync(join(root, 'README.md'), 'utf8');
+        const section = readme.slice(readme.indexOf('## Quick start'));
+        const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+        assert.ok(code, 'the quick start has a js block');
+        writeFileSync(join(appDir(major), 'quickstart.mjs'), code);
+        const port = await freePort();
+        const { child, output } = run(appDir(major), 'quickstart.mjs', { PORT: String(port) });
+        try {
+          await waitForPort(port);
+          const url = `http://127.0.0.1:${port}/v1.0.0/messageReceiver`;
+          const ok = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: fixtureText('success') });
+          const bad = await fetch(url, { method: 'POST', body: '{"notifyType": "swUpgradeResultNotify"' });
+          assert.deepEqual([ok.status, bad.status], [200, 200]);
+          await until(() => output().includes('malformed'), `quick start output: ${output()}`);
+          assert.match(output(), /92d3f8da-200a-4143-8d0d-591a7e11de6c SUCCESS/);
+        } finally {
+          child.kill();
+        }
+      });
+
+      it('examples/server.mjs serves, and examples/simulate.mjs gets 200s and one log line per event', async () => {
+        for (const file of ['server.mjs', 'simulate.mjs']) writeFileSync(join(appDir(major), file), readFileSync(join(root, 'examples', file)));
+        const port = await freePort();
+        const server = run(appDir(major), 'server.mjs', { PORT: String(port) });
+        try {
+          await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+          const simulate = run(appDir(major), 'simulate.mjs', { RECEIVER_URL: `http://127.0.0.1:${port}/v1.0.0/messageReceiver` });
+          assert.equal(await exitOf(simulate.child), 0, simulate.output());
+          assert.match(simulate.output(), /reference example \(SUCCESS\): 200 in/);
+          assert.match(simulate.output(), /realistic FAIL result: 200 in/);
+          await until(() => (server.output().match(/^upgradeResult /gm) ?? []).length === 2, `server output: ${server.output()}`);
+          assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
+          assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
+        } finally {
+          server.child.kill();
+        }
+      });
+    });
+  }
+
+  it('examples/simulate.mjs exits non-zero when nothing answers', async () => {
+    writeFileSync(join(appDir(5), 'simulate.mjs'), readFileSync(join(root, 'examples', 'simulate.mjs')));
     const port = await freePort();
-    const simulate = run('simulate.mjs', { RECEIVER_URL: `http://127.0.0.1:${port}/v1.0.0/messageReceiver` });
+    const simulate = run(appDir(5), 'simulate.mjs', { RECEIVER_URL: `http://127.0.0.1:${port}/v1.0.0/messageReceiver` });
     assert.equal(await exitOf(simulate.child), 1);
     assert.match(simulate.output(), /no answer/);
   });

@@ -23,6 +23,12 @@ export interface UpgradeEmitter {
 
 type AnyListener = (...args: unknown[]) => unknown;
 
+/** What drain() settles with: whether every listener promise settled, and how many had not. */
+export interface DrainResult {
+  drained: boolean;
+  pending: number;
+}
+
 const chainable = [
   'on',
   'addListener',
@@ -55,7 +61,10 @@ function toError(thrown: unknown): Error {
 export class EventHub {
   readonly #listeners = new EventEmitter();
   readonly #logger: Logger;
+  readonly #idleWaiters = new Set<() => void>();
   #owner: object = this;
+  #inFlight = 0;
+  #listenerErrors = 0;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -81,16 +90,68 @@ export class EventHub {
   /** Calls every listener of `event`; failures become `error` events and never reach the caller. */
   dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Notification): void {
     for (const listener of this.#listeners.rawListeners(event) as AnyListener[]) {
-      try {
-        const result = listener.apply(this.#owner, args);
-        if (isThenable(result)) result.then(undefined, (error: unknown) => this.#fail(error, notification));
-      } catch (error) {
-        this.#fail(error, notification);
-      }
+      this.#call(listener, args, (error) => this.#fail(error, notification));
     }
   }
 
+  /** Listener failures so far (each thrown error or rejection once). */
+  get listenerErrors(): number {
+    return this.#listenerErrors;
+  }
+
+  /** Listener promises that have not settled yet. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Settles once no listener promise is in flight, or when `timeoutMs` has passed. */
+  drain(timeoutMs = Infinity): Promise<DrainResult> {
+    if (this.#inFlight === 0) return Promise.resolve({ drained: true, pending: 0 });
+    return new Promise((resolve) => {
+      const onIdle = (): void => {
+        clearTimeout(timer);
+        resolve({ drained: true, pending: 0 });
+      };
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            this.#idleWaiters.delete(onIdle);
+            resolve({ drained: false, pending: this.#inFlight });
+          }, timeoutMs)
+        : undefined;
+      this.#idleWaiters.add(onIdle);
+    });
+  }
+
+  // One listener call: a synchronous throw and a rejection are both handed to onFailure, and a
+  // returned promise is counted in flight until it settles, so drain() can wait for it.
+  #call(listener: AnyListener, args: unknown[], onFailure: (error: unknown) => void): void {
+    let result: unknown;
+    try {
+      result = listener.apply(this.#owner, args);
+    } catch (error) {
+      onFailure(error);
+      return;
+    }
+    if (!isThenable(result)) return;
+    this.#inFlight += 1;
+    result.then(
+      () => this.#settle(),
+      (error: unknown) => {
+        onFailure(error);
+        this.#settle();
+      },
+    );
+  }
+
+  #settle(): void {
+    this.#inFlight -= 1;
+    if (this.#inFlight > 0) return;
+    for (const onIdle of this.#idleWaiters) onIdle();
+    this.#idleWaiters.clear();
+  }
+
   #fail(thrown: unknown, notification: Notification | undefined): void {
+    this.#listenerErrors += 1;
     const error = toError(thrown);
     const handlers = this.#listeners.rawListeners('error') as AnyListener[];
     if (handlers.length === 0) {
@@ -98,12 +159,7 @@ export class EventHub {
       return;
     }
     for (const handler of handlers) {
-      try {
-        const result = handler.apply(this.#owner, [error, notification]);
-        if (isThenable(result)) result.then(undefined, (failure: unknown) => this.#log('an error listener failed', failure, error));
-      } catch (failure) {
-        this.#log('an error listener failed', failure, error);
-      }
+      this.#call(handler, [error, notification], (failure) => this.#log('an error listener failed', failure, error));
     }
   }
 

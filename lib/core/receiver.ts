@@ -3,10 +3,9 @@ import type { NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
 import type { EventHub } from './emitter';
 import { cleanParsed, parseBytes, parseText, type ParseResult } from './parse-json';
+import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
 import { getValidators } from './validators';
 
-/** The event one received body ended as: a notification event, or `invalid`. */
-export type OutcomeEvent = keyof NotificationEvents | 'invalid';
 
 interface Route {
   type: NotifyType;
@@ -30,6 +29,7 @@ export class Receiver {
   readonly #hub: EventHub;
   // A Map, not an object lookup: a notifyType of "constructor" or "__proto__" must find nothing.
   readonly #routes = new Map<string, Route>();
+  readonly #counters = new OutcomeCounters();
 
   constructor(hub: EventHub) {
     this.#hub = hub;
@@ -51,8 +51,13 @@ export class Receiver {
   }
 
   reject(rejection: Rejection): 'invalid' {
+    this.#counters.count('invalid', rejection.reason);
     this.#hub.dispatch('invalid', [rejection]);
     return 'invalid';
+  }
+
+  stats(): UpgradeRouterStats {
+    return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
   }
 
   #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw: Buffer): OutcomeEvent {
@@ -81,6 +86,7 @@ export class Receiver {
     }
     const notification = body as unknown as Notification;
     const args = [notification, context] as UpgradeRouterEvents[typeof route.event];
+    this.#counters.count(route.event);
     this.#hub.dispatch(route.event, args, notification);
     return route.event;
   }

@@ -1,0 +1,23 @@
+// Runs the spec suite once against Express 5 and once against Express 4 (the `express4` alias), in
+// one process tree so that c8 merges the coverage of both runs.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const mocha = require.resolve('mocha/bin/mocha.js');
+const runs = [
+  { major: '5', version: require('express/package.json').version, args: [] },
+  // The packed-package spec installs both majors itself; running it twice would only repeat it.
+  { major: '4', version: require('express4/package.json').version, args: ['--exclude', 'spec/package.spec.ts'] },
+];
+
+let failed = false;
+for (const { major, version, args } of runs) {
+  console.log(`\n=== specs against express@${version} ===`);
+  const { status } = spawnSync(process.execPath, [mocha, ...args, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, EXPRESS_MAJOR: major },
+  });
+  if (status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);
