@@ -131,7 +131,7 @@ describe('the packed package, installed by npm into a fresh app', function () {
         }
       });
 
-      it('examples/server.mjs serves, and examples/simulate.mjs gets 200s and one log line per event', async () => {
+      it('examples/server.mjs serves, simulate.mjs gets 200s and one log line per event, /metrics counts them, SIGTERM drains and exits 0', async () => {
         for (const file of ['server.mjs', 'simulate.mjs']) writeFileSync(join(appDir(major), file), readFileSync(join(root, 'examples', file)));
         const port = await freePort();
         const server = run(appDir(major), 'server.mjs', { PORT: String(port) });
@@ -144,6 +144,12 @@ describe('the packed package, installed by npm into a fresh app', function () {
           await until(() => (server.output().match(/^upgradeResult /gm) ?? []).length === 2, `server output: ${server.output()}`);
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
+          const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()) as { received: number; events: unknown };
+          assert.equal(metrics.received, 2);
+          assert.deepEqual(metrics.events, { upgradeResult: 2, invalid: 0 });
+          server.child.kill('SIGTERM');
+          assert.equal(await exitOf(server.child), 0, server.output());
+          assert.match(server.output(), /SIGTERM: closing\ndrained, exiting/);
         } finally {
           server.child.kill();
         }

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import request from 'supertest';
+import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import { CALLBACK_PATH, fixture, mountedApp } from './helpers';
+
+describe('stats()', () => {
+  it('starts at zero, in the documented shape', () => {
+    assert.deepEqual(createUpgradeRouter().stats(), {
+      received: 0,
+      events: { upgradeResult: 0, invalid: 0 },
+      invalid: { malformed: 0, too_large: 0, aborted: 0, unknown_type: 0, schema: 0 },
+      listenerErrors: 0,
+      inFlight: 0,
+    });
+  });
+
+  it('counts every POST once, by event and by reason, and received is their sum', async () => {
+    const { app, upgrades } = mountedApp({ limit: '1kb' });
+    const post = (body: string | Buffer, encoding?: string) => {
+      const req = request(app).post(CALLBACK_PATH);
+      if (encoding !== undefined) req.set('Content-Encoding', encoding);
+      return req.send(body).expect(200, '');
+    };
+    await post(JSON.stringify(fixture('success')));
+    await post(JSON.stringify(fixture('fail')));
+    await post('{"notifyType": ');
+    await post(gzipSync(Buffer.alloc(100_000, 0x20)), 'gzip');
+    await post('{"notifyType":"deviceAdded"}');
+    await post('{"notifyType":"swUpgradeResultNotify"}');
+    await request(app).get(CALLBACK_PATH).expect(418); // not a POST: the host's, not counted
+    assert.deepEqual(upgrades.stats(), {
+      received: 6,
+      events: { upgradeResult: 2, invalid: 4 },
+      invalid: { malformed: 1, too_large: 1, aborted: 0, unknown_type: 1, schema: 1 },
+      listenerErrors: 0,
+      inFlight: 0,
+    });
+  });
+
+  it('counts listener failures and listener promises in flight', async () => {
+    const upgrades = createUpgradeRouter({ logger: { error: () => {} } });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    upgrades.on('upgradeResult', () => held);
+    upgrades.on('upgradeResult', () => {
+      throw new Error('sync');
+    });
+    upgrades.on('upgradeResult', async () => Promise.reject(new Error('async')));
+    upgrades.receive(fixture('success'));
+    assert.equal(upgrades.stats().inFlight, 2);
+    release();
+    await upgrades.drain();
+    assert.equal(upgrades.stats().inFlight, 0);
+    assert.equal(upgrades.stats().listenerErrors, 2);
+  });
+
+  it('returns a snapshot: changing it changes nothing', () => {
+    const upgrades = createUpgradeRouter();
+    const stats = upgrades.stats();
+    stats.events.invalid = 99;
+    stats.invalid.schema = 99;
+    assert.equal(upgrades.stats().events.invalid, 0);
+    assert.equal(upgrades.stats().invalid.schema, 0);
+  });
+});
+
+describe('drain()', () => {
+  it('settles at once when nothing is in flight', async () => {
+    assert.deepEqual(await createUpgradeRouter().drain(), { drained: true, pending: 0 });
+  });
+
+  it('waits for every listener promise in flight, error listeners included', async () => {
+    const upgrades = createUpgradeRouter();
+    const finished: string[] = [];
+    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    upgrades.on('upgradeResult', async () => {
+      await later(20);
+      finished.push('listener');
+      throw new Error('late failure');
+    });
+    upgrades.on('error', async () => {
+      await later(20);
+      finished.push('error listener');
+    });
+    upgrades.receive(fixture('fail'));
+    assert.deepEqual(await upgrades.drain(), { drained: true, pending: 0 });
+    assert.deepEqual(finished, ['listener', 'error listener']);
+  });
+
+  it('gives up after the timeout and says how many are still pending', async () => {
+    const upgrades = createUpgradeRouter();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    upgrades.on('upgradeResult', () => held);
+    upgrades.receive(fixture('success'));
+    upgrades.receive(fixture('fail'));
+    assert.deepEqual(await upgrades.drain(30), { drained: false, pending: 2 });
+    release();
+    assert.deepEqual(await upgrades.drain(1000), { drained: true, pending: 0 });
+  });
+
+  it('serves several callers waiting at once', async () => {
+    const upgrades = createUpgradeRouter();
+    let release: () => void = () => {};
+    upgrades.on('invalid', () => new Promise<void>((resolve) => (release = resolve)));
+    upgrades.receive('nope');
+    const waiting = [upgrades.drain(), upgrades.drain(5000)];
+    release();
+    assert.deepEqual(await Promise.all(waiting), [
+      { drained: true, pending: 0 },
+      { drained: true, pending: 0 },
+    ]);
+  });
+});
