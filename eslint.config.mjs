@@ -9,7 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'examples/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'examples/*.mjs', 'spec/support/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // `import x = require()` is how lib/ loads CommonJS modules without an interop helper.
