@@ -36,6 +36,11 @@ export interface AbortedRejection extends RejectionBase {
   reason: 'aborted';
 }
 
+/** A caller refused by the `allow` option; its body was not read. */
+export interface ForbiddenRejection extends RejectionBase {
+  reason: 'forbidden';
+}
+
 /** A JSON object whose `notifyType` is missing or is not one this router handles. */
 export interface UnknownTypeRejection extends RejectionBase {
   reason: 'unknown_type';
@@ -55,6 +60,7 @@ export type Rejection =
   | MalformedRejection
   | TooLargeRejection
   | AbortedRejection
+  | ForbiddenRejection
   | UnknownTypeRejection
   | SchemaRejection;
 
@@ -67,6 +73,8 @@ export type NotificationEvents = {
 
 /** Every event the router emits, with its listener's arguments. */
 export interface UpgradeRouterEvents extends NotificationEvents {
+  /** A valid notification already seen within `dedupe.ttl`: the platform re-sent it. */
+  duplicate: [notification: Notification, context: ReceiveContext];
   /** Anything received that is not a valid notification. */
   invalid: [rejection: Rejection];
   /** A listener threw or its promise rejected; `notification` is what it was handling, if any. */

@@ -3,8 +3,12 @@ export type { NextFunction, UpgradeRouter } from './router';
 export type { UpgradeRouterOptions } from './options';
 export type { DrainResult, Logger, UpgradeEmitter } from './core/emitter';
 export type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
+export type { Outcome } from './core/receiver';
+export type { DedupeOptions, DedupeStore } from './core/dedupe';
+export type { AllowOptions } from './transport/access';
 export type {
   AbortedRejection,
+  ForbiddenRejection,
   Listener,
   MalformedRejection,
   NotificationEvents,
@@ -18,5 +22,10 @@ export type {
   UpgradeRouterEvents,
 } from './events';
 export type { Notification, NotificationTypes, NotifyType } from './notification-types';
-export type { SwUpgradeResultNotify } from './generated/notifications';
+export type {
+  FwUpgradeResultNotify,
+  FwUpgradeStateChangeNotify,
+  SwUpgradeResultNotify,
+  SwUpgradeStateChangeNotify,
+} from './generated/notifications';
 export { schemas } from './schemas';

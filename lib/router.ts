@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter';
-import { Receiver } from './core/receiver';
-import type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
+import { Receiver, type Outcome } from './core/receiver';
+import type { UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext } from './events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { readBody, type BodyResult } from './transport/read-body';
@@ -17,9 +17,10 @@ export interface UpgradeRouter extends UpgradeEmitter {
   (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
   /**
    * Handles one body without HTTP (a queue consumer, a test): bytes or text are parsed as JSON, any
-   * other value is taken as already parsed. Emits exactly one event and returns its name.
+   * other value is taken as already parsed. Emits exactly one event and returns its name (a promise
+   * of it while a duplicate store of your own answers asynchronously).
    */
-  receive(body: unknown, context?: Partial<ReceiveContext>): OutcomeEvent;
+  receive(body: unknown, context?: Partial<ReceiveContext>): Outcome;
   /**
    * Express sends a body parser's errors (bad JSON, too large) only to four-argument middleware, past
    * this router. Where a body parser runs before the router, mount this after it on the same path to
@@ -75,9 +76,19 @@ function bodyParserError(error: unknown): { type: string; body?: unknown } | und
 }
 
 export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
-  const { limit, logger } = resolveOptions(options);
+  const { limit, logger, types, dedupe, access } = resolveOptions(options);
   const hub = new EventHub(logger);
-  const receiver = new Receiver(hub);
+  const receiver = new Receiver(hub, { types, dedupe });
+
+  // A refused caller learns nothing (200, like everyone), and its body is not read: the connection is
+  // closed once the answer is out. Returns true when the request was refused.
+  const refuse = (req: IncomingMessage, res: ServerResponse, context: ReceiveContext): boolean => {
+    const why = access?.(context.ip, req.url ?? '');
+    if (why === undefined) return false;
+    answer(res, !req.readableEnded);
+    receiver.reject({ reason: 'forbidden', message: why, context });
+    return true;
+  };
 
   const settle = (result: BodyResult, context: ReceiveContext): void => {
     switch (result.kind) {
@@ -103,6 +114,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       return;
     }
     const context = contextOf(req);
+    if (refuse(req, res, context)) return;
     // A body parser mounted before the router has read the stream already: use what it made.
     if (req._body === true || req.readableEnded) {
       answer(res, false);
@@ -124,6 +136,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     const parserError = bodyParserError(error);
     if (parserError === undefined || req.method !== 'POST' || !isCallbackPath(req)) return next(error);
     const context = contextOf(req);
+    if (refuse(req, res, context)) return;
     if (parserError.type === 'request.aborted') {
       receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context });
       return;

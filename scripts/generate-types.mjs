@@ -18,13 +18,16 @@ const banner = `// Generated from schema/*.schema.json by scripts/generate-types
 export async function generateTypes() {
   const files = readdirSync(schemaDir).filter((name) => name.endsWith('.schema.json')).sort();
   const parts = [];
+  const map = [];
   for (const file of files) {
     const schema = JSON.parse(readFileSync(join(schemaDir, file), 'utf8'));
     // additionalProperties: false here only shapes the type (no index signature); validation keeps
     // the schema's own default, which lets unknown fields through.
     parts.push(await compile(schema, schema.title, { additionalProperties: false, bannerComment: '', format: true }));
+    map.push(`  ${schema.properties.notifyType.const}: ${schema.title};`);
   }
-  return banner + '\n' + parts.join('\n');
+  const mapType = `\n/** Each notifyType, from its schema's notifyType constant, to the type generated from that schema. */\nexport interface GeneratedNotificationTypes {\n${map.join('\n')}\n}\n`;
+  return banner + '\n' + parts.join('\n') + mapType;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

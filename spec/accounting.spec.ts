@@ -8,9 +8,10 @@ describe('stats()', () => {
   it('starts at zero, in the documented shape', () => {
     assert.deepEqual(createUpgradeRouter().stats(), {
       received: 0,
-      events: { upgradeResult: 0, invalid: 0 },
-      invalid: { malformed: 0, too_large: 0, aborted: 0, unknown_type: 0, schema: 0 },
+      events: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 0 },
+      invalid: { malformed: 0, too_large: 0, aborted: 0, forbidden: 0, unknown_type: 0, schema: 0 },
       listenerErrors: 0,
+      storeErrors: 0,
       inFlight: 0,
     });
   });
@@ -31,9 +32,10 @@ describe('stats()', () => {
     await request(app).get(CALLBACK_PATH).expect(418); // not a POST: the host's, not counted
     assert.deepEqual(upgrades.stats(), {
       received: 6,
-      events: { upgradeResult: 2, invalid: 4 },
-      invalid: { malformed: 1, too_large: 1, aborted: 0, unknown_type: 1, schema: 1 },
+      events: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 4 },
+      invalid: { malformed: 1, too_large: 1, aborted: 0, forbidden: 0, unknown_type: 1, schema: 1 },
       listenerErrors: 0,
+      storeErrors: 0,
       inFlight: 0,
     });
   });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express } from './express';
@@ -17,6 +18,18 @@ export function fixtureText(name: string): string {
 
 export function fixture(name: string): SwUpgradeResultNotify {
   return JSON.parse(fixtureText(name)) as SwUpgradeResultNotify;
+}
+
+/**
+ * The fixture as a new notification: fresh task IDs, so duplicate suppression (on by default) takes
+ * it for a new one. Specs that send the same fixture twice on purpose use the plain fixture.
+ */
+export function fresh(name: string): SwUpgradeResultNotify {
+  return { ...fixture(name), operationId: randomUUID(), subOperationId: randomUUID() };
+}
+
+export function freshText(name: string): string {
+  return JSON.stringify(fresh(name), null, 4);
 }
 
 export const fixtureNames = readdirSync(fixtureDir)
@@ -59,9 +72,8 @@ export function notificationOf(outcome: Outcome): SwUpgradeResultNotify {
 /** Every event the router emits, in order, for specs that count them. */
 export function recordEvents(upgrades: UpgradeRouter): Array<{ event: string; args: unknown[] }> {
   const seen: Array<{ event: string; args: unknown[] }> = [];
-  upgrades.on('upgradeResult', (...args) => void seen.push({ event: 'upgradeResult', args }));
-  upgrades.on('invalid', (...args) => void seen.push({ event: 'invalid', args }));
-  upgrades.on('error', (...args) => void seen.push({ event: 'error', args }));
+  const events = ['upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate', 'invalid', 'error'] as const;
+  for (const event of events) upgrades.on(event, (...args: unknown[]) => void seen.push({ event, args }));
   return seen;
 }
 

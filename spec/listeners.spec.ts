@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { createUpgradeRouter, type Rejection, type SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
-import { CALLBACK_PATH, fixture, mountedApp, nextOutcome } from './helpers';
+import { createUpgradeRouter, type Notification, type Rejection } from 'huawei-iot-upgrade-router';
+import { CALLBACK_PATH, fixture, fresh, mountedApp, nextOutcome } from './helpers';
 
 function captureLogger(): { logger: { error(message: string, ...details: unknown[]): void }; lines: unknown[][] } {
   const lines: unknown[][] = [];
   return { logger: { error: (...args: unknown[]) => void lines.push(args) }, lines };
 }
 
-function nextError(upgrades: ReturnType<typeof createUpgradeRouter>): Promise<[Error, SwUpgradeResultNotify | undefined]> {
+function nextError(upgrades: ReturnType<typeof createUpgradeRouter>): Promise<[Error, Notification | undefined]> {
   return new Promise((resolve) => upgrades.once('error', (error, notification) => resolve([error, notification])));
 }
 
@@ -175,7 +175,7 @@ describe('listeners', () => {
 
   describe('emitter methods', () => {
     it('once, off, prependListener, removeAllListeners, listenerCount and listeners behave as on any emitter, and chain', () => {
-      const upgrades = createUpgradeRouter();
+      const upgrades = createUpgradeRouter({ dedupe: false });
       const order: string[] = [];
       const keep = (): void => void order.push('on');
       const drop = (): void => void order.push('dropped');
@@ -215,9 +215,9 @@ describe('listeners', () => {
       const upgrades = createUpgradeRouter();
       const rejections: Rejection[] = [];
       upgrades.on('invalid', (rejection) => void rejections.push(rejection));
-      assert.equal(upgrades.receive(fixture('success')), 'upgradeResult');
-      assert.equal(upgrades.receive(JSON.stringify(fixture('fail'))), 'upgradeResult');
-      assert.equal(upgrades.receive(Buffer.from(JSON.stringify(fixture('fail')))), 'upgradeResult');
+      assert.equal(upgrades.receive(fresh('success')), 'upgradeResult');
+      assert.equal(upgrades.receive(JSON.stringify(fresh('fail'))), 'upgradeResult');
+      assert.equal(upgrades.receive(Buffer.from(JSON.stringify(fresh('fail')))), 'upgradeResult');
       assert.equal(upgrades.receive({ notifyType: 'swUpgradeResultNotify' }), 'invalid');
       assert.equal(upgrades.receive(undefined), 'invalid');
       assert.deepEqual(

@@ -146,7 +146,7 @@ describe('the packed package, installed by npm into a fresh app', function () {
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
           const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()) as { received: number; events: unknown };
           assert.equal(metrics.received, 2);
-          assert.deepEqual(metrics.events, { upgradeResult: 2, invalid: 0 });
+          assert.deepEqual(metrics.events, { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 0 });
           server.child.kill('SIGTERM');
           assert.equal(await exitOf(server.child), 0, server.output());
           assert.match(server.output(), /SIGTERM: closing\ndrained, exiting/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { CALLBACK_PATH, fixture, fixtureText, mountedApp, nextOutcome, notificationOf, recordEvents, rejectionOf } from './helpers';
+import { CALLBACK_PATH, fixture, fixtureText, fresh, mountedApp, nextOutcome, notificationOf, recordEvents, rejectionOf } from './helpers';
 
 describe('router over HTTP, mounted as the README shows', () => {
   it('answers 200 with an empty body and emits upgradeResult with the values as sent', async () => {
@@ -63,7 +63,7 @@ describe('router over HTTP, mounted as the README shows', () => {
     const { app, upgrades } = mountedApp();
     for (const url of [`${CALLBACK_PATH}/`, `${CALLBACK_PATH}?from=platform`]) {
       const outcome = nextOutcome(upgrades);
-      await request(app).post(url).send(fixture('success')).expect(200, '');
+      await request(app).post(url).send(fresh('success')).expect(200, '');
       assert.equal((await outcome).event, 'upgradeResult');
     }
   });

@@ -94,6 +94,17 @@ export class EventHub {
     }
   }
 
+  /** Reports a failure outside a listener (a duplicate store, say) the way listener failures are. */
+  report(error: Error, notification: Notification | undefined): void {
+    this.#reportToErrorListeners(error, notification);
+  }
+
+  /** Counts `work` in flight until it settles, so drain() waits for it too. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight += 1;
+    return work.finally(() => this.#settle());
+  }
+
   /** Listener failures so far (each thrown error or rejection once). */
   get listenerErrors(): number {
     return this.#listenerErrors;
@@ -132,15 +143,7 @@ export class EventHub {
       onFailure(error);
       return;
     }
-    if (!isThenable(result)) return;
-    this.#inFlight += 1;
-    result.then(
-      () => this.#settle(),
-      (error: unknown) => {
-        onFailure(error);
-        this.#settle();
-      },
-    );
+    if (isThenable(result)) void this.track(Promise.resolve(result).then(undefined, onFailure));
   }
 
   #settle(): void {
@@ -152,10 +155,13 @@ export class EventHub {
 
   #fail(thrown: unknown, notification: Notification | undefined): void {
     this.#listenerErrors += 1;
-    const error = toError(thrown);
+    this.#reportToErrorListeners(toError(thrown), notification);
+  }
+
+  #reportToErrorListeners(error: Error, notification: Notification | undefined): void {
     const handlers = this.#listeners.rawListeners('error') as AnyListener[];
     if (handlers.length === 0) {
-      this.#log('a listener failed and no error listener is attached', error, notification);
+      this.#log('no error listener is attached for this failure', error, notification);
       return;
     }
     for (const handler of handlers) {

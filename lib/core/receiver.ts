@@ -1,11 +1,19 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
+import { dedupeKey, type DedupeStore } from './dedupe';
 import type { EventHub } from './emitter';
 import { cleanParsed, parseBytes, parseText, type ParseResult } from './parse-json';
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
 import { getValidators } from './validators';
 
+/** What receive() returns: the event emitted, or a promise of it while a shared duplicate store answers. */
+export type Outcome = OutcomeEvent | Promise<OutcomeEvent>;
+
+export interface ReceiverOptions {
+  types: readonly NotifyType[];
+  dedupe: { store: DedupeStore; ttl: number } | undefined;
+}
 
 interface Route {
   type: NotifyType;
@@ -30,23 +38,27 @@ export class Receiver {
   // A Map, not an object lookup: a notifyType of "constructor" or "__proto__" must find nothing.
   readonly #routes = new Map<string, Route>();
   readonly #counters = new OutcomeCounters();
+  #storeErrors = 0;
 
-  constructor(hub: EventHub) {
+  readonly #dedupe: ReceiverOptions['dedupe'];
+
+  constructor(hub: EventHub, { types, dedupe }: ReceiverOptions) {
     this.#hub = hub;
+    this.#dedupe = dedupe;
     const validators = getValidators();
-    for (const type of Object.keys(notificationTable) as NotifyType[]) {
+    for (const type of types) {
       this.#routes.set(type, { type, event: notificationTable[type].event, validate: validators[type] });
     }
   }
 
   /** A raw body (bytes or text) or a value some other code already parsed from JSON. */
-  receive(body: unknown, context: ReceiveContext): OutcomeEvent {
+  receive(body: unknown, context: ReceiveContext): Outcome {
     if (Buffer.isBuffer(body)) return this.receiveBytes(body, context);
     if (typeof body === 'string') return this.#receiveParsed(parseText(body), context, Buffer.from(body));
     return this.#classify(cleanParsed(body), context);
   }
 
-  receiveBytes(bytes: Buffer, context: ReceiveContext): OutcomeEvent {
+  receiveBytes(bytes: Buffer, context: ReceiveContext): Outcome {
     return this.#receiveParsed(parseBytes(bytes), context, bytes);
   }
 
@@ -57,15 +69,15 @@ export class Receiver {
   }
 
   stats(): UpgradeRouterStats {
-    return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
+    return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight, this.#storeErrors);
   }
 
-  #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw: Buffer): OutcomeEvent {
+  #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw: Buffer): Outcome {
     if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw, context });
     return this.#classify(parsed.value, context, raw);
   }
 
-  #classify(value: unknown, context: ReceiveContext, raw?: Buffer): OutcomeEvent {
+  #classify(value: unknown, context: ReceiveContext, raw?: Buffer): Outcome {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
       return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context });
@@ -84,10 +96,42 @@ export class Receiver {
       const message = `${route.type} fails its schema: ${errors[0].instancePath || '(root)'} ${errors[0].message}`;
       return this.reject({ reason: 'schema', message, body, errors, context });
     }
-    const notification = body as unknown as Notification;
-    const args = [notification, context] as UpgradeRouterEvents[typeof route.event];
-    this.#counters.count(route.event);
-    this.#hub.dispatch(route.event, args, notification);
-    return route.event;
+    return this.#deduplicate(route, body as unknown as Notification, context);
+  }
+
+  // A store that throws, rejects or is unreachable must not lose the notification: it is emitted as
+  // new (fail open) and the failure is reported as `error`.
+  #deduplicate(route: Route, notification: Notification, context: ReceiveContext): Outcome {
+    if (this.#dedupe === undefined) return this.#deliver(route, notification, context, false);
+    let seen: boolean | Promise<boolean>;
+    try {
+      seen = this.#dedupe.store.seen(dedupeKey(route.type, notification), this.#dedupe.ttl);
+    } catch (error) {
+      this.#storeFailed(error, notification);
+      seen = false;
+    }
+    if (typeof seen === 'boolean') return this.#deliver(route, notification, context, seen);
+    return this.#hub.track(
+      Promise.resolve(seen).then(
+        (answer) => this.#deliver(route, notification, context, answer === true),
+        (error: unknown) => {
+          this.#storeFailed(error, notification);
+          return this.#deliver(route, notification, context, false);
+        },
+      ),
+    );
+  }
+
+  #storeFailed(error: unknown, notification: Notification): void {
+    this.#storeErrors += 1;
+    const message = `duplicate store failed, notification emitted as new: ${error instanceof Error ? error.message : String(error)}`;
+    this.#hub.report(new Error(message, { cause: error }), notification);
+  }
+
+  #deliver(route: Route, notification: Notification, context: ReceiveContext, duplicate: boolean): OutcomeEvent {
+    const event = duplicate ? 'duplicate' : route.event;
+    this.#counters.count(event);
+    this.#hub.dispatch(event, [notification, context] as UpgradeRouterEvents[typeof event], notification);
+    return event;
   }
 }

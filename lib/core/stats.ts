@@ -1,7 +1,8 @@
 import type { NotificationEvents, RejectionReason } from '../events';
+import { notificationTable } from '../notification-types';
 
 /** Outcome events: each body the router takes in ends as exactly one of these. */
-export type OutcomeEvent = keyof NotificationEvents | 'invalid';
+export type OutcomeEvent = keyof NotificationEvents | 'duplicate' | 'invalid';
 
 /** What `stats()` returns: counters since the router was created, cheap enough for every scrape. */
 export interface UpgradeRouterStats {
@@ -13,12 +14,14 @@ export interface UpgradeRouterStats {
   invalid: Record<RejectionReason, number>;
   /** Listener calls that threw or rejected (each reported once as `error`). */
   listenerErrors: number;
-  /** Listener promises not yet settled: what `drain()` waits for. */
+  /** Duplicate-store lookups that threw or rejected (each reported once as `error`; the notification went out as new). */
+  storeErrors: number;
+  /** Listener promises and duplicate-store lookups not yet settled: what `drain()` waits for. */
   inFlight: number;
 }
 
-const outcomeEvents: readonly OutcomeEvent[] = ['upgradeResult', 'invalid'];
-const reasons: readonly RejectionReason[] = ['malformed', 'too_large', 'aborted', 'unknown_type', 'schema'];
+const outcomeEvents: readonly OutcomeEvent[] = [...Object.values(notificationTable).map((entry) => entry.event), 'duplicate', 'invalid'];
+const reasons: readonly RejectionReason[] = ['malformed', 'too_large', 'aborted', 'forbidden', 'unknown_type', 'schema'];
 
 const zeroes = <K extends string>(keys: readonly K[]): Record<K, number> =>
   Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
@@ -32,9 +35,9 @@ export class OutcomeCounters {
     if (reason !== undefined) this.invalid[reason] += 1;
   }
 
-  snapshot(listenerErrors: number, inFlight: number): UpgradeRouterStats {
+  snapshot(listenerErrors: number, inFlight: number, storeErrors: number): UpgradeRouterStats {
     let received = 0;
     for (const event of outcomeEvents) received += this.events[event];
-    return { received, events: { ...this.events }, invalid: { ...this.invalid }, listenerErrors, inFlight };
+    return { received, events: { ...this.events }, invalid: { ...this.invalid }, listenerErrors, storeErrors, inFlight };
   }
 }

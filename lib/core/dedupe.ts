@@ -1,0 +1,57 @@
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { notifyTypes, type Notification, type NotifyType } from '../notification-types';
+import { schemas } from '../schemas';
+
+/**
+ * Where duplicate suppression remembers what it has seen. `seen` must check and set in one atomic
+ * step: true when `key` was already there (within `ttlMs`), false when it was not (and now is).
+ * A shared store (Redis, say) lets several instances suppress each other's repeats.
+ */
+export interface DedupeStore {
+  seen(key: string, ttlMs: number): boolean | Promise<boolean>;
+}
+
+export interface DedupeOptions {
+  /** How long a notification is remembered, in ms. Default 15 minutes (the platform retries for 10). */
+  ttl?: number;
+  /** How many notifications the in-memory store remembers; the least recently used go first. Default 10 000. */
+  max?: number;
+  /** A store of your own (shared between instances); `max` then does not apply. */
+  store?: DedupeStore;
+}
+
+export const DEFAULT_DEDUPE_TTL = 15 * 60 * 1000;
+export const DEFAULT_DEDUPE_MAX = 10_000;
+
+/** The default store: bounded in entries by an LRU (lru-cache), each entry expiring after its ttl. */
+export class MemoryDedupeStore implements DedupeStore {
+  readonly #cache: LRUCache<string, true>;
+
+  constructor(max: number, ttl: number) {
+    this.#cache = new LRUCache<string, true>({ max, ttl });
+  }
+
+  seen(key: string, ttlMs: number): boolean {
+    if (this.#cache.has(key)) return true;
+    this.#cache.set(key, true, { ttl: ttlMs });
+    return false;
+  }
+}
+
+// A re-send is the same notification however its JSON was laid out, so the key is built from the
+// values of the schema's documented fields, in the schema's order (extra fields do not count). Those
+// values are validated scalars, so JSON.stringify cannot recurse deep or fail here.
+const fieldsOf = {} as Record<NotifyType, readonly string[]>;
+for (const type of notifyTypes) fieldsOf[type] = Object.keys((schemas[type] as { properties: object }).properties);
+
+// Keys are kept as they are while short (a real notification's are a few hundred characters) and
+// hashed beyond that, so 10 000 keys stay a few MB even when a sender makes every field huge.
+const MAX_PLAIN_KEY = 512;
+
+export function dedupeKey(type: NotifyType, notification: Notification): string {
+  const record = notification as unknown as Record<string, unknown>;
+  const values = fieldsOf[type].map((field) => record[field]);
+  const key = JSON.stringify(values);
+  return key.length > MAX_PLAIN_KEY ? `sha256:${hash('sha256', key, 'base64')}` : key;
+}
