@@ -93,7 +93,8 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   const settle = (result: BodyResult, context: ReceiveContext): void => {
     switch (result.kind) {
       case 'body':
-        receiver.receiveBytes(result.bytes, context);
+        // The outcome is reported through events; a promise here (a shared duplicate store) never rejects.
+        void receiver.receiveBytes(result.bytes, context);
         return;
       case 'too_large':
         receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, context });
@@ -121,7 +122,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       if (req.body === undefined) {
         receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
       } else {
-        receiver.receive(req.body, context);
+        void receiver.receive(req.body, context);
       }
       return;
     }

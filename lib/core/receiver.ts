@@ -113,6 +113,8 @@ export class Receiver {
     if (typeof seen === 'boolean') return this.#deliver(route, notification, context, seen);
     return this.#hub.track(
       Promise.resolve(seen).then(
+        // A store written in JavaScript may answer anything; only true means "seen before".
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare
         (answer) => this.#deliver(route, notification, context, answer === true),
         (error: unknown) => {
           this.#storeFailed(error, notification);
