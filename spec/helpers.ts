@@ -5,7 +5,7 @@ import express, { type Express } from './express';
 import { createUpgradeRouter, type UpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
 import type { Rejection } from 'huawei-iot-upgrade-router';
 import type { SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
-import type { ReceiveContext } from 'huawei-iot-upgrade-router';
+import type { Notification, NotifyType, ReceiveContext } from 'huawei-iot-upgrade-router';
 
 export const CALLBACK_PATH = '/v1.0.0/messageReceiver';
 
@@ -35,6 +35,18 @@ export function freshText(name: string): string {
 export const fixtureNames = readdirSync(fixtureDir)
   .filter((file) => file.endsWith('.json'))
   .map((file) => file.replace(/\.json$/, ''));
+
+/** Every fixture of every notification type: spec/fixtures/<type in kebab case>/<name>.json. */
+export const allFixtures: Array<{ type: NotifyType; name: string; text: string; body: Notification }> = readdirSync(join(__dirname, 'fixtures')).flatMap(
+  (dir) =>
+    readdirSync(join(__dirname, 'fixtures', dir))
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => {
+        const text = readFileSync(join(__dirname, 'fixtures', dir, file), 'utf8');
+        const body = JSON.parse(text) as Notification;
+        return { type: body.notifyType, name: `${dir}/${file.replace(/\.json$/, '')}`, text, body };
+      }),
+);
 
 export type Outcome =
   | { event: 'upgradeResult'; notification: SwUpgradeResultNotify; context: ReceiveContext }
