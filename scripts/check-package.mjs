@@ -11,7 +11,7 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const out = mkdtempSync(join(tmpdir(), 'huawei-iot-upgrade-router-pack-'));
 
 try {
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: root, encoding: 'utf8' }));
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: root, encoding: 'utf8' }));
   const tarball = join(out, packed.filename);
   const allowed = /^(package\.json|README\.md|LICENSE|schema\/[\w.-]+\.schema\.json|dist\/[\w./-]+\.(js|mjs|d\.ts|d\.mts|js\.map))$/;
   const stray = packed.files.map((file) => file.path).filter((path) => !allowed.test(path));

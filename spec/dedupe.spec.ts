@@ -16,7 +16,7 @@ describe('duplicate suppression', () => {
     await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(JSON.stringify(reordered, null, 4)).expect(200, '');
     assert.deepEqual(events(seen), ['upgradeResult', 'duplicate']);
     assert.deepEqual(seen[1]?.args[0], reordered);
-    assert.ok((seen[1]?.args[1] as ReceiveContext).receivedAt instanceof Date);
+    assert.ok((seen.at(1)?.args[1] as ReceiveContext).receivedAt instanceof Date);
     assert.equal(upgrades.stats().events.duplicate, 1);
   });
 
@@ -98,7 +98,7 @@ describe('duplicate suppression', () => {
       assert.equal(upgrades.receive(fixture('fail')), 'duplicate');
       assert.equal(calls.length, 2);
       assert.equal(calls[0]?.[1], 60_000);
-      assert.equal(calls[0]?.[0], calls[1]?.[0]);
+      assert.equal(calls.at(0)?.[0], calls.at(1)?.[0]);
     });
 
     it('may answer with a promise: the event waits for it, receive() returns a promise, drain() waits too', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,7 +64,7 @@ describe('the packed package, installed by npm into a fresh app', function () {
   const appDir = (major: number): string => join(work, `express${major}`);
 
   before(() => {
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' })) as [
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' })) as [
       { filename: string },
     ];
     for (const { major, range } of apps) {
@@ -131,22 +131,25 @@ describe('the packed package, installed by npm into a fresh app', function () {
         }
       });
 
-      it('examples/server.mjs serves, simulate.mjs gets 200s and one log line per event, /metrics counts them, SIGTERM drains and exits 0', async () => {
-        for (const file of ['server.mjs', 'simulate.mjs']) writeFileSync(join(appDir(major), file), readFileSync(join(root, 'examples', file)));
+      it('examples/server.mjs fed by the bin: one log line per event, a duplicate, /metrics, SIGTERM drains and exits 0', async () => {
+        writeFileSync(join(appDir(major), 'server.mjs'), readFileSync(join(root, 'examples', 'server.mjs')));
         const port = await freePort();
         const server = run(appDir(major), 'server.mjs', { PORT: String(port) });
         try {
           await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
-          const simulate = run(appDir(major), 'simulate.mjs', { RECEIVER_URL: `http://127.0.0.1:${port}/v1.0.0/messageReceiver` });
-          assert.equal(await exitOf(simulate.child), 0, simulate.output());
-          assert.match(simulate.output(), /reference example \(SUCCESS\): 200 in/);
-          assert.match(simulate.output(), /realistic FAIL result: 200 in/);
-          await until(() => (server.output().match(/^upgradeResult /gm) ?? []).length === 2, `server output: ${server.output()}`);
+          const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
+          const simulate = spawnSync(bin, ['simulate', '--demo', '--url', `http://127.0.0.1:${port}/v1.0.0/messageReceiver`], { encoding: 'utf8' });
+          assert.equal(simulate.status, 0, simulate.stdout + simulate.stderr);
+          assert.equal((simulate.stdout.match(/: 200 in [\d.]+ ms$/gm) ?? []).length, 6, simulate.stdout);
+          const lines = (): string[] => server.output().split('\n');
+          await until(() => lines().some((line) => line.startsWith('duplicate ')), `server output: ${server.output()}`);
+          const events = lines().map((line) => line.split(' ')[0]).filter((word) => word !== undefined && /^[a-z]+[A-Z]\w+$|^duplicate$/.test(word));
+          assert.deepEqual(events, ['upgradeResult', 'upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate']);
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
           const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()) as { received: number; events: unknown };
-          assert.equal(metrics.received, 2);
-          assert.deepEqual(metrics.events, { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 0 });
+          assert.equal(metrics.received, 6);
+          assert.deepEqual(metrics.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, duplicate: 1, invalid: 0 });
           server.child.kill('SIGTERM');
           assert.equal(await exitOf(server.child), 0, server.output());
           assert.match(server.output(), /SIGTERM: closing\ndrained, exiting/);
@@ -154,14 +157,22 @@ describe('the packed package, installed by npm into a fresh app', function () {
           server.child.kill();
         }
       });
+
+      it('examples/server.mjs with ALLOW_IPS refuses the bin from outside the list: 200, and invalid forbidden', async () => {
+        const port = await freePort();
+        const server = run(appDir(major), 'server.mjs', { PORT: String(port), ALLOW_IPS: '192.0.2.0/24' });
+        try {
+          await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+          const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
+          const simulate = spawnSync(bin, ['simulate', '--url', `http://127.0.0.1:${port}/v1.0.0/messageReceiver`], { encoding: 'utf8' });
+          assert.equal(simulate.status, 0, simulate.stdout);
+          await until(() => server.output().includes('invalid forbidden'), `server output: ${server.output()}`);
+          assert.match(server.output(), /invalid forbidden: caller ::ffff:127\.0\.0\.1 is not in allow\.ips/);
+        } finally {
+          server.child.kill();
+        }
+      });
     });
   }
 
-  it('examples/simulate.mjs exits non-zero when nothing answers', async () => {
-    writeFileSync(join(appDir(5), 'simulate.mjs'), readFileSync(join(root, 'examples', 'simulate.mjs')));
-    const port = await freePort();
-    const simulate = run(appDir(5), 'simulate.mjs', { RECEIVER_URL: `http://127.0.0.1:${port}/v1.0.0/messageReceiver` });
-    assert.equal(await exitOf(simulate.child), 1);
-    assert.match(simulate.output(), /no answer/);
-  });
 });

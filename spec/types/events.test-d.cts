@@ -13,6 +13,12 @@ import {
   type RejectionReason,
   type SwUpgradeResultNotify,
   type UpgradeRouter,
+  type DedupeStore,
+  type FwUpgradeResultNotify,
+  type FwUpgradeStateChangeNotify,
+  type NotifyType,
+  type SwUpgradeStateChangeNotify,
+  type UpgradeRouterStats,
 } from 'huawei-iot-upgrade-router';
 
 const upgrades = createUpgradeRouter({ limit: '64kb', logger: console });
@@ -44,7 +50,7 @@ upgrades.on('upgradeResult', (result, context) => {
 upgrades.on('invalid', (rejection) => {
   expectTypeOf(rejection).toEqualTypeOf<Rejection>();
   expectTypeOf(rejection.reason).toEqualTypeOf<RejectionReason>();
-  expectTypeOf<RejectionReason>().toEqualTypeOf<'malformed' | 'too_large' | 'aborted' | 'unknown_type' | 'schema'>();
+  expectTypeOf<RejectionReason>().toEqualTypeOf<'malformed' | 'too_large' | 'aborted' | 'forbidden' | 'unknown_type' | 'schema'>();
   expectTypeOf(rejection.message).toEqualTypeOf<string>();
   // @ts-expect-error errors exist only once the reason says schema
   void rejection.errors;
@@ -64,7 +70,10 @@ upgrades.on('invalid', (rejection) => {
       expectTypeOf(rejection.body).toEqualTypeOf<Record<string, unknown>>();
       break;
     case 'aborted':
+    case 'forbidden':
       expectTypeOf(rejection.context).toEqualTypeOf<ReceiveContext>();
+      // @ts-expect-error nothing was read from an aborted or refused request
+      void rejection.body;
       break;
   }
 });
@@ -77,7 +86,51 @@ upgrades.on('error', (error, notification) => {
 // Listeners may be async; methods chain and return the router.
 expectTypeOf(upgrades.on('upgradeResult', async () => {}).once('invalid', () => {})).toEqualTypeOf<UpgradeRouter>();
 expectTypeOf(upgrades.listeners('upgradeResult')).toEqualTypeOf<Array<(notification: SwUpgradeResultNotify, context: ReceiveContext) => unknown>>();
-expectTypeOf(upgrades.receive({})).toEqualTypeOf<'upgradeResult' | 'invalid'>();
+type OutcomeName = 'upgradeResult' | 'upgradeState' | 'firmwareUpgradeResult' | 'firmwareUpgradeState' | 'duplicate' | 'invalid';
+expectTypeOf(upgrades.receive({})).toEqualTypeOf<OutcomeName | Promise<OutcomeName>>();
+
+// The rest of the family: one typed event per notifyType, and duplicate for any of them.
+upgrades.on('upgradeState', (state, context) => {
+  expectTypeOf(state).toEqualTypeOf<SwUpgradeStateChangeNotify>();
+  expectTypeOf(state.swUpgradeState).toEqualTypeOf<'downloading' | 'downloaded' | 'updating' | 'idle' | 'otacreated' | 'RequestDownload'>();
+  expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
+});
+upgrades.on('firmwareUpgradeResult', (result) => {
+  expectTypeOf(result).toEqualTypeOf<FwUpgradeResultNotify>();
+  expectTypeOf(result.status).toEqualTypeOf<'SUCCESS' | 'FAIL'>();
+  expectTypeOf(result.upgradeTime).toEqualTypeOf<number | string>();
+  // @ts-expect-error firmware results have status, not swUpgradeResult
+  void result.swUpgradeResult;
+});
+upgrades.on('firmwareUpgradeState', (state) => {
+  expectTypeOf(state).toEqualTypeOf<FwUpgradeStateChangeNotify>();
+  expectTypeOf(state.step).toEqualTypeOf<'0' | '1' | '2' | '3'>();
+});
+upgrades.on('duplicate', (notification, context) => {
+  expectTypeOf(notification).toEqualTypeOf<Notification>();
+  expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
+  if (notification.notifyType === 'fwUpgradeResultNotify') expectTypeOf(notification).toEqualTypeOf<FwUpgradeResultNotify>();
+});
+expectTypeOf<NotifyType>().toEqualTypeOf<'swUpgradeResultNotify' | 'swUpgradeStateChangeNotify' | 'fwUpgradeResultNotify' | 'fwUpgradeStateChangeNotify'>();
+
+// Options.
+const store: DedupeStore = { seen: (key: string, ttlMs: number) => key.length > ttlMs };
+const asyncStore: DedupeStore = { seen: async () => Promise.resolve(false) };
+createUpgradeRouter({ types: ['swUpgradeResultNotify', 'fwUpgradeResultNotify'], dedupe: { ttl: 60_000, max: 100, store }, allow: { ips: ['10.0.0.0/8'], token: 't' } });
+createUpgradeRouter({ dedupe: false });
+createUpgradeRouter({ dedupe: { store: asyncStore } });
+// @ts-expect-error types are notifyType values
+createUpgradeRouter({ types: ['deviceAdded'] });
+// @ts-expect-error dedupe is false or options, not true
+createUpgradeRouter({ dedupe: true });
+// @ts-expect-error a store answers a boolean
+createUpgradeRouter({ dedupe: { store: { seen: () => 'yes' } } });
+// @ts-expect-error allow.ips is a list
+createUpgradeRouter({ allow: { ips: '10.0.0.0/8' } });
+const stats: UpgradeRouterStats = upgrades.stats();
+expectTypeOf(stats.events.duplicate).toEqualTypeOf<number>();
+expectTypeOf(stats.invalid.forbidden).toEqualTypeOf<number>();
+expectTypeOf(upgrades.drain(1000)).toEqualTypeOf<Promise<{ drained: boolean; pending: number }>>();
 
 // @ts-expect-error an unknown event name is a compile error
 upgrades.on('upgradeResults', () => {});
