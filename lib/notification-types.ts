@@ -2,7 +2,7 @@ import type { GeneratedNotificationTypes } from './generated/notifications';
 
 /**
  * Each notification type this package understands, from notifyType to payload type. Generated from
- * schema/: a schema file whose notifyType is a constant adds its type here (npm run generate:types).
+ * schema/: a schema file whose notifyType is a constant adds its type here (npm run generate).
  */
 export type NotificationTypes = GeneratedNotificationTypes;
 
@@ -10,7 +10,7 @@ export type NotifyType = keyof NotificationTypes;
 
 /**
  * The event each type is emitted as, and its schema file. Adding a type is one schema file in
- * schema/, `npm run generate:types`, and one line here; the compiler refuses a type left out.
+ * schema/, `npm run generate`, and one line here; the compiler refuses a type left out.
  */
 export const notificationTable = {
   swUpgradeResultNotify: { event: 'upgradeResult', schemaFile: 'sw-upgrade-result-notify.schema.json' },

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { notifyTypes, type Notification, type NotifyType } from '../notification-types';
-import { schemas } from '../schemas';
+import { dedupeKeys } from '../generated/dedupe-keys';
+import type { Notification, NotifyType } from '../notification-types';
 
 /**
  * Where duplicate suppression remembers what it has seen. `seen` must check and set in one atomic
@@ -39,19 +39,17 @@ export class MemoryDedupeStore implements DedupeStore {
   }
 }
 
-// A re-send is the same notification however its JSON was laid out, so the key is built from the
-// values of the schema's documented fields, in the schema's order (extra fields do not count). Those
-// values are validated scalars, so JSON.stringify cannot recurse deep or fail here.
-const fieldsOf = {} as Record<NotifyType, readonly string[]>;
-for (const type of notifyTypes) fieldsOf[type] = Object.keys((schemas[type] as { properties: object }).properties);
-
 // Keys are kept as they are while short (a real notification's are a few hundred characters) and
 // hashed beyond that, so 10 000 keys stay a few MB even when a sender makes every field huge.
 const MAX_PLAIN_KEY = 512;
 
+/**
+ * A re-send is the same notification however its JSON was laid out, so the key is the values of the
+ * schema's documented fields in schema order (generated from the schemas; extra fields do not count).
+ * The values are validated scalars. A NUL cannot appear in what the platform sends, and a crafted
+ * collision would only turn a notification into a `duplicate` event, which is still emitted.
+ */
 export function dedupeKey(type: NotifyType, notification: Notification): string {
-  const record = notification as unknown as Record<string, unknown>;
-  const values = fieldsOf[type].map((field) => record[field]);
-  const key = JSON.stringify(values);
+  const key = (dedupeKeys[type] as (n: Notification) => string)(notification);
   return key.length > MAX_PLAIN_KEY ? `sha256:${hash('sha256', key, 'base64')}` : key;
 }

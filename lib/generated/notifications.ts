@@ -1,4 +1,4 @@
-// Generated from schema/*.schema.json by scripts/generate-types.mjs. Do not edit by hand.
+// Generated from schema/*.schema.json by scripts/generate.mjs (npm run generate). Do not edit by hand.
 // Extra fields are allowed at run time (the schemas do not forbid them) but left out of the types,
 // so that a misspelt field name is a compile error.
 

@@ -1,0 +1,74 @@
+// One benchmark server in its own process: `node bench/server.mjs KIND`. It reports its port over IPC
+// and answers 'report' with what it counted and its memory. KINDs are the references (what any router
+// pays) and the router in its configurations; see bench/run.mjs.
+import { createServer } from 'node:http';
+import express from 'express';
+import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+
+const PATH = '/v1.0.0/messageReceiver';
+const kind = process.argv[2];
+let parsed = 0;
+
+// The floors read the body and JSON.parse it, nothing else: the least any receiver must do.
+function readAndParse(req, done) {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    JSON.parse(Buffer.concat(chunks).toString());
+    parsed += 1;
+    done();
+  });
+}
+
+function router(listeners) {
+  const upgrades = createUpgradeRouter();
+  if (listeners === 'slow') upgrades.on('upgradeResult', () => new Promise((resolve) => setTimeout(resolve, 100)));
+  else for (let i = 0; i < listeners; i += 1) upgrades.on('upgradeResult', () => {});
+  return upgrades;
+}
+
+let handler;
+let upgrades;
+switch (kind) {
+  case 'node-floor':
+    handler = (req, res) => readAndParse(req, () => res.end());
+    break;
+  case 'express-floor': {
+    const app = express();
+    app.use(PATH, (req, res) => readAndParse(req, () => res.end()));
+    handler = app;
+    break;
+  }
+  case 'express-json': {
+    const app = express();
+    app.post(PATH, express.json(), (_req, res) => {
+      parsed += 1;
+      res.sendStatus(200);
+    });
+    handler = app;
+    break;
+  }
+  case 'router-node':
+    upgrades = router(1);
+    handler = upgrades;
+    break;
+  default: {
+    // router-express-N (N listeners) and router-express-slow (one that awaits 100 ms)
+    const listeners = kind.endsWith('slow') ? 'slow' : Number(kind.split('-').pop());
+    upgrades = router(listeners);
+    const app = express();
+    app.use(PATH, upgrades);
+    handler = app;
+  }
+}
+
+let peakRss = process.memoryUsage().rss;
+setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20).unref();
+
+const server = createServer(handler).listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+process.on('message', (message) => {
+  if (message === 'reset-peak') peakRss = process.memoryUsage().rss;
+  const stats = upgrades?.stats();
+  process.send({ parsed, stats, rss: process.memoryUsage().rss, peakRss });
+});
+process.on('disconnect', () => process.exit(0));

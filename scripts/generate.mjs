@@ -1,0 +1,70 @@
+// Generates lib/generated/ from the JSON Schemas in schema/, so nothing derived from a schema can
+// drift from what the validator enforces: the TypeScript types of the notifications, and the function
+// that builds each type's duplicate key. spec/schema.spec.ts regenerates in memory and fails when a
+// committed file differs: run `npm run generate` after editing a schema.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const schemaDir = join(root, 'schema');
+export const outputDir = join(root, 'lib', 'generated');
+
+const header = `// Generated from schema/*.schema.json by scripts/generate.mjs (npm run generate). Do not edit by hand.\n`;
+
+function loadSchemas() {
+  return readdirSync(schemaDir)
+    .filter((name) => name.endsWith('.schema.json'))
+    .sort()
+    .map((file) => JSON.parse(readFileSync(join(schemaDir, file), 'utf8')));
+}
+
+async function notificationTypes(schemas) {
+  const parts = [];
+  for (const schema of schemas) {
+    // additionalProperties: false here only shapes the type (no index signature); validation keeps
+    // the schema's own default, which lets unknown fields through.
+    parts.push(await compile(schema, schema.title, { additionalProperties: false, bannerComment: '', format: true }));
+  }
+  const map = schemas.map((schema) => `  ${schema.properties.notifyType.const}: ${schema.title};`);
+  return (
+    `${header}// Extra fields are allowed at run time (the schemas do not forbid them) but left out of the types,\n` +
+    `// so that a misspelt field name is a compile error.\n\n${parts.join('\n')}\n` +
+    `/** Each notifyType, from its schema's notifyType constant, to the type generated from that schema. */\n` +
+    `export interface GeneratedNotificationTypes {\n${map.join('\n')}\n}\n`
+  );
+}
+
+// One function per type reading each documented field by name: V8 keeps these property reads
+// monomorphic, which makes the key about twice as fast to build as a loop over field names.
+function dedupeKeys(schemas) {
+  const entries = schemas.map((schema) => {
+    const fields = Object.keys(schema.properties).map((field) =>
+      /^[A-Za-z_$][\w$]*$/.test(field) ? `\${n.${field}}` : `\${n[${JSON.stringify(field)}]}`,
+    );
+    return `  ${schema.properties.notifyType.const}: (n: ${schema.title}): string => \`${fields.join('\\u0000')}\`,`;
+  });
+  const types = schemas.map((schema) => schema.title).join(', ');
+  return (
+    `${header}// The values of every documented field, in schema order, joined by NUL: what identifies a re-send.\n` +
+    `import type { ${types} } from './notifications';\n\n` +
+    `export const dedupeKeys = {\n${entries.join('\n')}\n};\n`
+  );
+}
+
+/** Every generated file, by path, with the text it must have. */
+export async function generate() {
+  const schemas = loadSchemas();
+  return {
+    [join(outputDir, 'notifications.ts')]: await notificationTypes(schemas),
+    [join(outputDir, 'dedupe-keys.ts')]: dedupeKeys(schemas),
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const [file, text] of Object.entries(await generate())) {
+    writeFileSync(file, text);
+    console.log(`wrote ${file}`);
+  }
+}
