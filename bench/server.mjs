@@ -20,8 +20,8 @@ function readAndParse(req, done) {
   });
 }
 
-function router(listeners) {
-  const upgrades = createUpgradeRouter();
+function router(listeners, options = {}) {
+  const upgrades = createUpgradeRouter(options);
   if (listeners === 'slow') upgrades.on('upgradeResult', () => new Promise((resolve) => setTimeout(resolve, 100)));
   else for (let i = 0; i < listeners; i += 1) upgrades.on('upgradeResult', () => {});
   return upgrades;
@@ -52,6 +52,10 @@ switch (kind) {
     upgrades = router(1);
     handler = upgrades;
     break;
+  case 'router-node-nodedupe':
+    upgrades = router(1, { dedupe: false });
+    handler = upgrades;
+    break;
   default: {
     // router-express-N (N listeners) and router-express-slow (one that awaits 100 ms)
     const listeners = kind.endsWith('slow') ? 'slow' : Number(kind.split('-').pop());
@@ -72,3 +76,4 @@ process.on('message', (message) => {
   process.send({ parsed, stats, rss: process.memoryUsage().rss, peakRss });
 });
 process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));

@@ -40,16 +40,18 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   let length = 0;
   let settled = false;
 
+  // 'close' follows 'end' on every request, so a second call is normal and ignored. Listeners are
+  // left to go with the request (unhooking them costs more than it saves on this path), except
+  // when reading stops early: then no more data may reach onData.
   const finish = (result: BodyResult): void => {
-    /* c8 ignore next: every source of a second call is unhooked below; kept so one can never be two */
     if (settled) return;
     settled = true;
-    source.off('data', onData);
-    source.off('end', onEnd);
-    req.off('close', onClose);
-    if (decoder) {
-      req.unpipe(decoder);
-      decoder.destroy();
+    if (result.kind !== 'body') {
+      source.off('data', onData);
+      if (decoder) {
+        req.unpipe(decoder);
+        decoder.destroy();
+      }
     }
     done(result);
   };

@@ -1,0 +1,213 @@
+// `npm run bench`: the router against Express's and Node's own floors on this machine, and the rest of
+// the performance targets (core throughput, latency with listeners, memory, start-up). Prints one table.
+// Servers run in their own processes on core 0, the load generator on core 1 (taskset), rounds
+// alternate between kinds, and each figure is the median of the rounds. Not part of `npm test`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { latency } from './latency.mjs';
+import { load, PATH } from './load.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 50;
+// Decided before pinning: once pinned to one core, this process sees one core.
+const canPin = process.env.BENCH_PINNED === '1' || (spawnSync('taskset', ['-V']).status === 0 && availableParallelism() >= 2);
+const hasWrk = spawnSync('wrk', ['-v']).error === undefined;
+
+// The load generator takes core 1; re-run this script there once.
+if (canPin && process.env.BENCH_PINNED === undefined) {
+  const child = spawn('taskset', ['-c', '1', process.execPath, fileURLToPath(import.meta.url)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED: '1' },
+  });
+  const [code] = await once(child, 'exit');
+  process.exit(code ?? 1);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function startServer(kind, nodeArgs = []) {
+  const command = canPin ? 'taskset' : process.execPath;
+  const args = [...(canPin ? ['-c', '0', process.execPath] : []), ...nodeArgs, join(here, 'server.mjs'), kind];
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [{ port }] = await once(child, 'message');
+  const report = async (message = 'report') => {
+    child.send(message);
+    const [reply] = await once(child, 'message');
+    return reply;
+  };
+  return { port, report, stop: () => child.kill() };
+}
+
+/** Saturating load: wrk (C, one thread) where installed, else autocannon. */
+function saturate(port, seconds = SECONDS, script = 'notifications.lua', connections = CONNECTIONS) {
+  if (!hasWrk) return load(port, { duration: seconds, connections });
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', join(here, script), `http://127.0.0.1:${port}${PATH}`], {
+    encoding: 'utf8',
+  });
+  const summary = out.split('WRK_JSON ')[1];
+  if (summary === undefined) return { rps: NaN, non2xx: NaN, errors: NaN, p50: NaN, p99: NaN, raw: out };
+  const r = JSON.parse(summary);
+  return { rps: r.requests / r.seconds, total: r.requests, non2xx: r.non2xx, errors: r.errors, p50: r.p50, p99: r.p99 };
+}
+
+async function throughputSection() {
+  const kinds = ['node-floor', 'router-node', 'express-floor', 'router-express-1', 'express-json'];
+  const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const kind of round % 2 ? kinds : [...kinds].reverse()) {
+      const server = await startServer(kind);
+      const result = await saturate(server.port);
+      const { stats, parsed } = await server.report();
+      server.stop();
+      const emitted = stats ? stats.events.upgradeResult : parsed;
+      runs[kind].push({ ...result, emitted, duplicates: stats?.events.duplicate ?? 0, invalid: stats?.events.invalid ?? 0 });
+      process.stderr.write(`  round ${round} ${kind}: ${fmt(result.rps)} req/s\n`);
+    }
+  }
+  return Object.fromEntries(
+    kinds.map((kind) => {
+      const list = runs[kind];
+      return [
+        kind,
+        {
+          rps: median(list.map((r) => r.rps)),
+          p50: median(list.map((r) => r.p50)),
+          p99: median(list.map((r) => r.p99)),
+          non2xx: list.reduce((n, r) => n + r.non2xx + r.errors, 0),
+          // Every answered request became exactly one event (a few more may have been in flight when the load stopped).
+          exactlyOnce: list.every((r) => r.emitted >= r.total && r.emitted - r.total <= CONNECTIONS && r.duplicates === 0 && r.invalid === 0),
+        },
+      ];
+    }),
+  );
+}
+
+async function latencySection() {
+  const kinds = ['router-express-0', 'router-express-10', 'router-express-slow'];
+  const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const kind of round % 2 ? kinds : [...kinds].reverse()) {
+      const server = await startServer(kind);
+      await latency(server.port, { rate: 500, seconds: 1 }); // warm-up
+      const result = await latency(server.port, { rate: 1000, seconds: SECONDS });
+      server.stop();
+      runs[kind].push(result);
+      process.stderr.write(`  round ${round} ${kind}: p99 ${result.p99.toFixed(2)} ms\n`);
+    }
+  }
+  return Object.fromEntries(kinds.map((kind) => [kind, { p50: median(runs[kind].map((r) => r.p50)), p99: median(runs[kind].map((r) => r.p99)), failed: runs[kind].reduce((n, r) => n + r.failed + r.nonOk, 0) }]));
+}
+
+function coreSection() {
+  const run = (variant) => {
+    const args = [...(canPin ? ['-c', '0', process.execPath] : []), join(here, 'core.mjs')];
+    const out = execFileSync(canPin ? 'taskset' : process.execPath, args, { encoding: 'utf8', env: { ...process.env, CORE_DEDUPE: variant } });
+    return JSON.parse(out);
+  };
+  return { dedupe: median([1, 2, 3].map(() => run('default').opsPerSecond)), noDedupe: median([1, 2, 3].map(() => run('off').opsPerSecond)) };
+}
+
+async function memorySection() {
+  const TARGET = Number(process.env.BENCH_MEMORY_NOTIFICATIONS ?? 1_000_000);
+  const server = await startServer('router-node');
+  const generator = hasWrk
+    ? spawn('wrk', ['-t1', `-c${CONNECTIONS}`, '-d600s', '-s', join(here, 'notifications.lua'), `http://127.0.0.1:${server.port}${PATH}`], { stdio: 'ignore' })
+    : undefined;
+  const autocannonRun = hasWrk ? undefined : load(server.port, { amount: TARGET, connections: CONNECTIONS });
+  const samples = [];
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { stats, rss } = await server.report();
+    samples.push({ received: stats.received, rss });
+    if (stats.received >= TARGET) break;
+  }
+  generator?.kill();
+  await autocannonRun;
+  const { stats, rss } = await server.report();
+  server.stop();
+  const start = samples.find((s) => s.received >= 20_000) ?? samples[0];
+  const secondHalf = samples.filter((s) => s.received >= TARGET / 2);
+  const halfRss = secondHalf.map((s) => s.rss);
+  return {
+    notifications: stats.received,
+    upgradeResult: stats.events.upgradeResult,
+    startRss: start.rss,
+    endRss: rss,
+    maxRss: Math.max(...samples.map((s) => s.rss)),
+    secondHalfSpread: Math.max(...halfRss) - Math.min(...halfRss),
+    secondHalfDrift: halfRss[halfRss.length - 1] - halfRss[0],
+  };
+}
+
+async function floodSection() {
+  const server = await startServer('router-node');
+  const before = await server.report('reset-peak');
+  const result = hasWrk
+    ? await saturate(server.port, SECONDS, 'flood.lua', 100)
+    : await load(server.port, { duration: SECONDS, connections: 100, body: `{"pad":"${'a'.repeat(1024 * 1024)}"}` });
+  const after = await server.report();
+  server.stop();
+  return { baseline: before.rss, peak: after.peakRss, tooLarge: after.stats.invalid.too_large, offeredMB: (after.stats.invalid.too_large * 1) | 0, result };
+}
+
+function startupSection() {
+  const script = `const t0 = performance.now(); const { createUpgradeRouter } = require('huawei-iot-upgrade-router');
+    const t1 = performance.now(); createUpgradeRouter(); const t2 = performance.now();
+    console.log(JSON.stringify({ load: t1 - t0, create: t2 - t1 }));`;
+  const runs = Array.from({ length: 10 }, () => JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: join(here, '..') })));
+  return { load: median(runs.map((r) => r.load)), create: median(runs.map((r) => r.create)) };
+}
+
+const require = createRequire(import.meta.url);
+console.log(`huawei-iot-upgrade-router benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${mb(totalmem())} RAM`);
+console.log(
+  `Node ${process.version}, express ${require('express/package.json').version}; load: ${hasWrk ? 'wrk (1 thread)' : 'autocannon (wrk not installed: the Node floor may be bound by the load generator)'}, ` +
+    `${CONNECTIONS} connections, ${ROUNDS} alternated rounds of ${SECONDS} s, medians; ${canPin ? 'servers on core 0, load on core 1' : 'not pinned (no taskset or one core)'}\n`,
+);
+
+process.stderr.write('throughput…\n');
+const t = await throughputSection();
+process.stderr.write('latency with listeners…\n');
+const l = await latencySection();
+process.stderr.write('core…\n');
+const c = coreSection();
+process.stderr.write('memory over 1 000 000 notifications…\n');
+const m = await memorySection();
+process.stderr.write('flood of oversized bodies…\n');
+const f = await floodSection();
+const s = startupSection();
+
+const ratio = (a, b) => (a / b).toFixed(2);
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+const rows = [
+  ['Node floor: node:http, read body, JSON.parse, 200', `${fmt(t['node-floor'].rps)} req/s`, `p50 ${t['node-floor'].p50} ms, p99 ${t['node-floor'].p99} ms`, 'reference'],
+  ['router as node:http listener', `${fmt(t['router-node'].rps)} req/s`, `p50 ${t['router-node'].p50} ms, p99 ${t['router-node'].p99} ms`, `${ratio(t['router-node'].rps, t['node-floor'].rps)} x Node floor (target 0.8): ${verdict(t['router-node'].rps >= 0.8 * t['node-floor'].rps)}`],
+  ['Express floor: one middleware, read body, JSON.parse, 200', `${fmt(t['express-floor'].rps)} req/s`, `p50 ${t['express-floor'].p50} ms, p99 ${t['express-floor'].p99} ms`, 'reference'],
+  ['router mounted in Express (README)', `${fmt(t['router-express-1'].rps)} req/s`, `p50 ${t['router-express-1'].p50} ms, p99 ${t['router-express-1'].p99} ms`, `${ratio(t['router-express-1'].rps, t['express-floor'].rps)} x Express floor (target 0.9): ${verdict(t['router-express-1'].rps >= 0.9 * t['express-floor'].rps)}`],
+  ['express.json() baseline', `${fmt(t['express-json'].rps)} req/s`, `p50 ${t['express-json'].p50} ms, p99 ${t['express-json'].p99} ms`, `router is ${ratio(t['router-express-1'].rps, t['express-json'].rps)} x this`],
+  ['answers not 200 / events not exactly once', `${t['router-node'].non2xx + t['router-express-1'].non2xx} / ${t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce ? 0 : 'SOME'}`, '', verdict(t['router-node'].non2xx + t['router-express-1'].non2xx === 0 && t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce)],
+  ['core: classify, validate, dedupe, dispatch (1 core)', `${fmt(c.dedupe)} /s`, `without dedupe ${fmt(c.noDedupe)} /s`, `target 1 000 000: ${verdict(c.dedupe >= 1e6)}`],
+  ['latency at 1 000 req/s, no listener', `p99 ${l['router-express-0'].p99.toFixed(2)} ms`, `p50 ${l['router-express-0'].p50.toFixed(2)} ms`, 'reference'],
+  ['… ten listeners', `p99 ${l['router-express-10'].p99.toFixed(2)} ms`, `p50 ${l['router-express-10'].p50.toFixed(2)} ms`, `${ratio(l['router-express-10'].p99, l['router-express-0'].p99)} x (target <= 1.10): ${verdict(l['router-express-10'].p99 <= 1.1 * l['router-express-0'].p99)}`],
+  ['… one listener awaiting 100 ms', `p99 ${l['router-express-slow'].p99.toFixed(2)} ms`, `p50 ${l['router-express-slow'].p50.toFixed(2)} ms`, `${ratio(l['router-express-slow'].p99, l['router-express-0'].p99)} x (target <= 1.10): ${verdict(l['router-express-slow'].p99 <= 1.1 * l['router-express-0'].p99)}`],
+  [`memory: ${fmt(m.notifications)} notifications, dedupe on`, `RSS ${mb(m.startRss)} -> ${mb(m.endRss)} (max ${mb(m.maxRss)})`, `second half: spread ${mb(m.secondHalfSpread)}, drift ${mb(m.secondHalfDrift)}`, `growth ${mb(m.maxRss - m.startRss)} (target < 50 MB): ${verdict(m.maxRss - m.startRss < 50 * 1048576)}`],
+  [`memory: flood of 1 MB bodies, 100 connections, ${SECONDS} s`, `RSS ${mb(f.baseline)} -> peak ${mb(f.peak)}`, `${fmt(f.tooLarge)} bodies cut off at 64 KiB`, `growth ${mb(f.peak - f.baseline)}`],
+  ['start-up: require, then createUpgradeRouter()', `${s.load.toFixed(1)} ms + ${s.create.toFixed(1)} ms`, 'median of 10 fresh processes', ''],
+];
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 4));
+const line = (r) => `| ${r.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+console.log(line(['measurement', 'result', 'detail', 'against the target']));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
