@@ -1,11 +1,12 @@
-// Builds dist/: the CommonJS package with tsc, then a thin ES module wrapper around it. One copy of
-// the code serves both `require` and `import` (Node's "ES module wrapper" approach), so there is no
-// dual-package hazard of two module instances.
+// Builds dist/: the CommonJS package with tsc, the validators precompiled from schema/, then a thin ES
+// module wrapper around it all. One copy of the code serves both `require` and `import` (Node's
+// "ES module wrapper" approach), so there is no dual-package hazard of two module instances.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { precompile } from './precompile.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -15,7 +16,10 @@ execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 
   stdio: 'inherit',
 });
 
-const names = Object.keys(createRequire(import.meta.url)(join(dist, 'index.js'))).filter((name) => name !== '__esModule');
+const requireDist = createRequire(import.meta.url);
+writeFileSync(join(dist, 'core', 'precompiled-validators.js'), precompile(requireDist(join(dist, 'schemas.js')).schemas));
+
+const names = Object.keys(requireDist(join(dist, 'index.js'))).filter((name) => name !== '__esModule');
 writeFileSync(
   join(dist, 'index.mjs'),
   `import cjs from './index.js';\n\nexport const { ${names.join(', ')} } = cjs;\n`,

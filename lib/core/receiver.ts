@@ -5,7 +5,7 @@ import { dedupeKey, type DedupeStore } from './dedupe';
 import type { EventHub } from './emitter';
 import { cleanParsed, parseBytes, parseText, type ParseResult } from './parse-json';
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
-import { getValidators } from './validators';
+import { validators } from './validators';
 
 /** What receive() returns: the event emitted, or a promise of it while a shared duplicate store answers. */
 export type Outcome = OutcomeEvent | Promise<OutcomeEvent>;
@@ -45,7 +45,6 @@ export class Receiver {
   constructor(hub: EventHub, { types, dedupe }: ReceiverOptions) {
     this.#hub = hub;
     this.#dedupe = dedupe;
-    const validators = getValidators();
     for (const type of types) {
       this.#routes.set(type, { type, event: notificationTable[type].event, validate: validators[type] });
     }
