@@ -1,7 +1,7 @@
 // Latency at a fixed rate, open loop: requests go out on schedule whether or not earlier ones were
-// answered, and each is timed from when it was due (so a stall is not hidden by waiting for it:
-// no coordinated omission). autocannon's rate mode records whole milliseconds and sends in bursts,
-// and wrk has no rate mode, hence this small probe.
+// answered, so a stalled server cannot slow the load down and hide its stall. Each request is timed
+// from when it was written, so the probe's own timer jitter stays out of the figure. autocannon's
+// rate mode records whole milliseconds and sends in bursts, and wrk has no rate mode: hence this probe.
 import { Agent, request } from 'node:http';
 import { nextBody, PATH } from './load.mjs';
 
@@ -25,7 +25,6 @@ export function latency(port, { rate = 1000, seconds = 5, sockets = 16 } = {}) {
     const tick = () => {
       const due = start + (sent * 1000) / rate;
       while (sent < total && start + (sent * 1000) / rate <= performance.now()) {
-        const scheduled = start + (sent * 1000) / rate;
         sent += 1;
         const body = nextBody();
         const req = request(
@@ -34,11 +33,12 @@ export function latency(port, { rate = 1000, seconds = 5, sockets = 16 } = {}) {
             res.resume();
             res.on('end', () => {
               if (res.statusCode !== 200) nonOk += 1;
-              samples.push(performance.now() - scheduled);
+              samples.push(performance.now() - written);
               finish();
             });
           },
         );
+        const written = performance.now();
         req.on('error', () => {
           failed += 1;
           finish();

@@ -20,10 +20,15 @@ function readAndParse(req, done) {
   });
 }
 
-function router(listeners, options = {}) {
-  const upgrades = createUpgradeRouter(options);
+function listen(upgrades, listeners) {
+  upgrades.removeAllListeners('upgradeResult');
   if (listeners === 'slow') upgrades.on('upgradeResult', () => new Promise((resolve) => setTimeout(resolve, 100)));
   else for (let i = 0; i < listeners; i += 1) upgrades.on('upgradeResult', () => {});
+}
+
+function router(listeners, options = {}) {
+  const upgrades = createUpgradeRouter(options);
+  listen(upgrades, listeners);
   return upgrades;
 }
 
@@ -56,6 +61,13 @@ switch (kind) {
     upgrades = router(1, { dedupe: false });
     handler = upgrades;
     break;
+  case 'router-express-nodedupe': {
+    upgrades = router(1, { dedupe: false });
+    const app = express();
+    app.use(PATH, upgrades);
+    handler = app;
+    break;
+  }
   default: {
     // router-express-N (N listeners) and router-express-slow (one that awaits 100 ms)
     const listeners = kind.endsWith('slow') ? 'slow' : Number(kind.split('-').pop());
@@ -72,6 +84,8 @@ setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20).
 const server = createServer(handler).listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (message) => {
   if (message === 'reset-peak') peakRss = process.memoryUsage().rss;
+  // { listeners: 0 | 10 | 'slow' }: the latency comparison swaps listeners in one warm process.
+  if (typeof message === 'object' && upgrades) listen(upgrades, message.listeners);
   const stats = upgrades?.stats();
   process.send({ parsed, stats, rss: process.memoryUsage().rss, peakRss });
 });
