@@ -1,0 +1,70 @@
+// This subpath is the only module that loads ioredis: users who never import it need not install it.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { DedupeStore } from './core/dedupe';
+
+export interface RedisDedupeStoreOptions {
+  /** A Redis URL (`redis://host:6379/0`) for a client this store creates and owns. Default: redis://127.0.0.1:6379. */
+  url?: string;
+  /** A client of your own (ioredis) instead of `url`; you keep closing it. */
+  client?: Redis;
+  /** Prefix of every key, so one Redis can serve several applications. Default 'huawei-iot-upgrade-router:'. */
+  prefix?: string;
+  /**
+   * How long one check may take before the store gives up, in ms. Default 250. A store that gives up
+   * fails open: the router emits the notification as new and reports the failure as `error`.
+   */
+  timeoutMs?: number;
+}
+
+export interface RedisDedupeStore extends DedupeStore {
+  /** Closes the client the store created from `url` (a client you passed in is left alone). */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PREFIX = 'huawei-iot-upgrade-router:';
+
+/**
+ * A duplicate store shared by several instances: `SET key 1 NX PX ttl` checks and sets in one atomic
+ * command, so of two instances that receive the same notification at once exactly one sees it as new.
+ */
+export function redisDedupeStore(options: RedisDedupeStoreOptions = {}): RedisDedupeStore {
+  const timeoutMs = options.timeoutMs ?? 250;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const owned = options.client === undefined;
+  const client = options.client ?? createClient(options.url ?? 'redis://127.0.0.1:6379', timeoutMs);
+
+  return {
+    async seen(key, ttlMs) {
+      const reply = await withTimeout(client.set(`${prefix}${key}`, '1', 'PX', Math.ceil(ttlMs), 'NX'), timeoutMs);
+      // 'OK': the key was set now, so the notification is new; null: it was there already.
+      return reply === null;
+    },
+    async close() {
+      if (owned) await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+function createClient(url: string, timeoutMs: number): Redis {
+  const options: RedisOptions = {
+    // Fail fast while Redis is away (the router then fails open) instead of queueing the commands
+    // until it is back; ioredis keeps reconnecting on its own, so the store recovers by itself.
+    enableOfflineQueue: false,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    lazyConnect: false,
+  };
+  const client = new Redis(url, options);
+  // Connection errors surface as failed commands (reported as `error` events by the router);
+  // without a listener ioredis would print each reconnection failure.
+  client.on('error', () => {});
+  return client;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
