@@ -1,4 +1,5 @@
 // This subpath is the only module that loads ioredis: users who never import it need not install it.
+import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { DedupeStore } from './core/dedupe';
 
@@ -35,6 +36,11 @@ export function redisDedupeStore(options: RedisDedupeStoreOptions = {}): RedisDe
 
   return {
     async seen(key, ttlMs) {
+      // The first notifications may arrive while the client is still connecting: wait for it, within
+      // the same timeout. Once connected, a lost connection fails fast (no offline queue).
+      if (client.status === 'wait' || client.status === 'connecting' || client.status === 'connect') {
+        await withTimeout(once(client, 'ready'), timeoutMs);
+      }
       const reply = await withTimeout(client.set(`${prefix}${key}`, '1', 'PX', Math.ceil(ttlMs), 'NX'), timeoutMs);
       // 'OK': the key was set now, so the notification is new; null: it was there already.
       return reply === null;

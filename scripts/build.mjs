@@ -19,10 +19,10 @@ execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 
 const requireDist = createRequire(import.meta.url);
 writeFileSync(join(dist, 'core', 'precompiled-validators.js'), precompile(requireDist(join(dist, 'schemas.js')).schemas));
 
-const names = Object.keys(requireDist(join(dist, 'index.js'))).filter((name) => name !== '__esModule');
-writeFileSync(
-  join(dist, 'index.mjs'),
-  `import cjs from './index.js';\n\nexport const { ${names.join(', ')} } = cjs;\n`,
-);
-writeFileSync(join(dist, 'index.d.mts'), `export * from './index.js';\n`);
-console.log(`built dist/ (exports: ${names.join(', ')})`);
+// Each entry point gets an ES module wrapper re-exporting the CommonJS module's names.
+for (const entry of ['index', 'redis']) {
+  const names = Object.keys(requireDist(join(dist, `${entry}.js`))).filter((name) => name !== '__esModule');
+  writeFileSync(join(dist, `${entry}.mjs`), `import cjs from './${entry}.js';\n\nexport const { ${names.join(', ')} } = cjs;\n`);
+  writeFileSync(join(dist, `${entry}.d.mts`), `export * from './${entry}.js';\n`);
+  console.log(`built dist/${entry} (exports: ${names.join(', ')})`);
+}

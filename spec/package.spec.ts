@@ -98,6 +98,16 @@ describe('the packed package, installed by npm into a fresh app', function () {
         assert.deepEqual(JSON.parse(printed), { type: 'function', title: 'SwUpgradeResultNotify', seen: 'FAIL' });
       });
 
+      it('needs no ioredis unless huawei-iot-upgrade-router/redis is imported, which then says what is missing', () => {
+        assert.throws(() => execFileSync(process.execPath, ['-e', "require('ioredis')"], { cwd: appDir(major), stdio: 'pipe' }));
+        writeFileSync(
+          join(appDir(major), 'redis.cjs'),
+          `try { require('huawei-iot-upgrade-router/redis'); console.log('loaded'); } catch (error) { console.log(error.code, error.message.split('\\n')[0]); }`,
+        );
+        const printed = execFileSync(process.execPath, ['redis.cjs'], { cwd: appDir(major), encoding: 'utf8' });
+        assert.match(printed, /MODULE_NOT_FOUND Cannot find module 'ioredis'/);
+      });
+
       it('import gives the same functions as require (one instance, no dual-package hazard)', () => {
         writeFileSync(
           join(appDir(major), 'import.mjs'),

@@ -10,3 +10,8 @@ upgrades.on('upgradeResult', (result) => expectTypeOf(result).toEqualTypeOf<SwUp
 // @ts-expect-error an unknown event name is a compile error here too
 upgrades.on('upgradeResults', () => {});
 expectTypeOf(schemas).toEqualTypeOf<typeof Cjs.schemas>();
+
+// The Redis subpath through its `import` condition.
+import { redisDedupeStore, type RedisDedupeStoreOptions } from 'huawei-iot-upgrade-router/redis';
+expectTypeOf(redisDedupeStore).parameter(0).toEqualTypeOf<RedisDedupeStoreOptions | undefined>();
+createUpgradeRouter({ dedupe: { store: redisDedupeStore() } });

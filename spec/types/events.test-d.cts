@@ -164,3 +164,13 @@ expectTypeOf<keyof SwUpgradeResultNotify>().toEqualTypeOf<
   | 'description'
 >();
 expectTypeOf(schemas.swUpgradeResultNotify).toBeObject();
+
+// The Redis subpath, as a CommonJS file sees it.
+import { redisDedupeStore, type RedisDedupeStore, type RedisDedupeStoreOptions } from 'huawei-iot-upgrade-router/redis';
+const shared: RedisDedupeStore = redisDedupeStore({ url: 'redis://127.0.0.1:6379', prefix: 'app:', timeoutMs: 250 });
+createUpgradeRouter({ dedupe: { store: shared } });
+expectTypeOf(shared.seen('k', 1000)).toEqualTypeOf<boolean | Promise<boolean>>();
+expectTypeOf(shared.close()).toEqualTypeOf<Promise<void>>();
+expectTypeOf<RedisDedupeStoreOptions['client']>().not.toBeAny();
+// @ts-expect-error the url is a string
+redisDedupeStore({ url: 6379 });

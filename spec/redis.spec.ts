@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import { redisDedupeStore } from 'huawei-iot-upgrade-router/redis';
+import { CALLBACK_PATH, fresh, recordEvents } from './helpers';
+import { RedisServer } from './support/redis-server';
+
+interface Reported {
+  event: string;
+  subOperationId?: string;
+  message?: string;
+}
+
+/** One receiver process (spec/support/redis-app.mjs): its port and everything it emitted. */
+interface App {
+  child: ChildProcess;
+  url: string;
+  events: Reported[];
+}
+
+async function startApp(redisUrl: string, prefix: string): Promise<App> {
+  const child = fork(join(__dirname, 'support', 'redis-app.mjs'), {
+    env: { ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: prefix },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const events: Reported[] = [];
+  const ready = new Promise<number>((resolve) => {
+    child.on('message', (message: Reported & { ready?: boolean; port?: number }) => {
+      if (message.ready === true) resolve(message.port ?? 0);
+      else events.push(message);
+    });
+  });
+  return { child, url: `http://127.0.0.1:${await ready}${CALLBACK_PATH}`, events };
+}
+
+const post = async (url: string, body: unknown): Promise<number> =>
+  (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+
+async function until(condition: () => boolean, what: () => string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(condition(), what());
+}
+
+const count = (apps: App[], event: string): number => apps.reduce((n, app) => n + app.events.filter((e) => e.event === event).length, 0);
+
+describe('several instances sharing a real Redis (huawei-iot-upgrade-router/redis)', function () {
+  this.timeout(60_000);
+  let redis: RedisServer;
+  let apps: App[] = [];
+  let prefix = '';
+
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(() => redis.kill());
+  beforeEach(async () => {
+    prefix = `spec-${randomUUID()}:`;
+    apps = await Promise.all([startApp(redis.url, prefix), startApp(redis.url, prefix)]);
+  });
+  afterEach(async () => {
+    for (const app of apps) {
+      app.child.disconnect();
+      if (app.child.exitCode === null) await once(app.child, 'exit');
+    }
+  });
+
+  const reportOf = () => JSON.stringify(apps.map((app) => app.events));
+
+  it('the same notification raced to two instances: exactly one upgradeResult and one duplicate', async () => {
+    const notification = fresh('success');
+    assert.deepEqual(await Promise.all(apps.map((app) => post(app.url, notification))), [200, 200]);
+    await until(() => count(apps, 'upgradeResult') + count(apps, 'duplicate') === 2, reportOf);
+    assert.equal(count(apps, 'upgradeResult'), 1);
+    assert.equal(count(apps, 'duplicate'), 1);
+    assert.equal(count(apps, 'error'), 0);
+  });
+
+  it('a hundred notifications raced to both: a hundred of each, each notification new exactly once', async () => {
+    const notifications = Array.from({ length: 100 }, () => fresh('fail'));
+    const statuses = await Promise.all(notifications.flatMap((n) => apps.map((app) => post(app.url, n))));
+    assert.ok(statuses.every((status) => status === 200));
+    await until(() => count(apps, 'upgradeResult') + count(apps, 'duplicate') === 200, reportOf);
+    assert.equal(count(apps, 'upgradeResult'), 100);
+    assert.equal(count(apps, 'duplicate'), 100);
+    const firsts = apps.flatMap((app) => app.events.filter((e) => e.event === 'upgradeResult').map((e) => e.subOperationId));
+    assert.deepEqual(new Set(firsts), new Set(notifications.map((n) => n.subOperationId)));
+    process.stdout.write(
+      `      race: 200 requests, ${apps.map((app, i) => `instance ${i + 1}: ${app.events.filter((e) => e.event === 'upgradeResult').length} new, ${app.events.filter((e) => e.event === 'duplicate').length} duplicate`).join('; ')}\n`,
+    );
+  });
+
+  it('Redis killed mid-run: 200s go on, notifications come out as new with an error each, and it recovers after a restart', async () => {
+    const [one, two] = apps as [App, App];
+    const before = fresh('success');
+    await post(one.url, before);
+    await until(() => count(apps, 'upgradeResult') === 1, reportOf);
+
+    await redis.kill();
+    const during = [fresh('fail'), fresh('fail')];
+    for (const n of during) assert.equal(await post(one.url, n), 200);
+    assert.equal(await post(two.url, during[0]), 200); // a repeat nobody can recognise while Redis is away
+    await until(() => count(apps, 'error') === 3, reportOf);
+    assert.equal(count(apps, 'upgradeResult'), 4, 'fail open: every notification emitted as new');
+    assert.match(apps.flatMap((a) => a.events).find((e) => e.event === 'error')?.message ?? '', /duplicate store failed/);
+
+    await redis.restart();
+    // Each instance's client reconnects by itself, on its own back-off: probe each until it
+    // recognises a repeat again.
+    for (const app of apps) {
+      const probe = fresh('success');
+      await until(
+        () => {
+          void post(app.url, probe);
+          return app.events.some((e) => e.event === 'duplicate' && e.subOperationId === probe.subOperationId);
+        },
+        reportOf,
+        15_000,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the last probes settle
+    const errorsAfterRecovery = count(apps, 'error');
+    const last = fresh('fail');
+    const outcomes = () => apps.flatMap((app) => app.events.filter((e) => e.subOperationId === last.subOperationId).map((e) => e.event)).sort();
+    await Promise.all([post(one.url, last), post(two.url, last)]);
+    await until(() => outcomes().length === 2, reportOf);
+    assert.deepEqual(outcomes(), ['duplicate', 'upgradeResult']);
+    assert.equal(count(apps, 'error'), errorsAfterRecovery, 'no store errors once Redis is back');
+  });
+});
+
+describe('redisDedupeStore in one process', function () {
+  this.timeout(30_000);
+  let redis: RedisServer;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(() => redis.kill());
+
+  it('forgets after the ttl (PX), and keeps keys under the prefix', async () => {
+    const client = new Redis(redis.url);
+    const store = redisDedupeStore({ client, prefix: 'ttl-spec:' });
+    try {
+      const upgrades = createUpgradeRouter({ dedupe: { store, ttl: 300 } });
+      const notification = fresh('success');
+      assert.equal(await upgrades.receive(notification), 'upgradeResult');
+      assert.equal(await upgrades.receive(notification), 'duplicate');
+      const keys = await client.keys('ttl-spec:*');
+      assert.equal(keys.length, 1);
+      const ttl = await client.pttl(keys[0] ?? '');
+      assert.ok(ttl > 0 && ttl <= 300, `PTTL ${ttl}`);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await upgrades.receive(notification), 'upgradeResult');
+      await store.close(); // a client passed in is left open
+      assert.equal(client.status, 'ready');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a Redis that accepts but never answers: the store gives up after timeoutMs and the router fails open', async () => {
+    const silent: Server = createServer(() => {}).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const store = redisDedupeStore({ url: `redis://127.0.0.1:${port}`, timeoutMs: 100 });
+    try {
+      const upgrades = createUpgradeRouter({ dedupe: { store } });
+      const seen = recordEvents(upgrades);
+      const started = Date.now();
+      assert.equal(await upgrades.receive(fresh('fail')), 'upgradeResult');
+      assert.ok(Date.now() - started < 1000);
+      assert.deepEqual(seen.map((e) => e.event).sort(), ['error', 'upgradeResult']);
+      assert.equal(upgrades.stats().storeErrors, 1);
+    } finally {
+      await store.close();
+      silent.close();
+    }
+  });
+
+  it('with no url, uses redis://127.0.0.1:6379, and a notification comes out as new whether or not one answers there', async () => {
+    const store = redisDedupeStore({ timeoutMs: 100 });
+    try {
+      const upgrades = createUpgradeRouter({ dedupe: { store } });
+      const seen = recordEvents(upgrades);
+      assert.equal(await upgrades.receive(fresh('fail')), 'upgradeResult');
+      assert.ok(seen.some((e) => e.event === 'upgradeResult'));
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+
+/** A real redis-server on a free loopback port, for the specs; no persistence. */
+export class RedisServer {
+  readonly port: number;
+  #process: ChildProcess | undefined;
+
+  private constructor(port: number) {
+    this.port = port;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<RedisServer> {
+    if (spawnSync('redis-server', ['--version']).error !== undefined) {
+      throw new Error('redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this).');
+    }
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const address = probe.address();
+    probe.close();
+    const server = new RedisServer(typeof address === 'object' && address !== null ? address.port : 0);
+    await server.restart();
+    return server;
+  }
+
+  /** Starts (again) on the same port and resolves once it answers PING. */
+  async restart(): Promise<void> {
+    this.#process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      if (await this.#pong()) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`redis-server did not answer on port ${this.port}`);
+  }
+
+  /** Kills it at once, as a crash would. */
+  async kill(): Promise<void> {
+    const child = this.#process;
+    if (child === undefined || child.exitCode !== null) return;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+
+  #pong(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect(this.port, '127.0.0.1');
+      socket.on('error', () => resolve(false));
+      socket.on('connect', () => socket.write('PING\r\n'));
+      socket.on('data', (data: Buffer) => {
+        resolve(data.toString().startsWith('+PONG'));
+        socket.destroy();
+      });
+    });
+  }
+}
