@@ -68,17 +68,22 @@ async function throughputSection() {
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const kind of round % 2 ? kinds : [...kinds].reverse()) {
       const server = await startServer(kind);
+      const { cpuMicros: cpuBefore } = await server.report();
       const result = await saturate(server.port);
-      const { stats, parsed } = await server.report();
+      const { stats, parsed, cpuMicros } = await server.report();
       server.stop();
       const emitted = stats ? stats.events.upgradeResult : parsed;
-      runs[kind].push({ ...result, emitted, duplicates: stats?.events.duplicate ?? 0, invalid: stats?.events.invalid ?? 0 });
-      process.stderr.write(`  round ${round} ${kind}: ${fmt(result.rps)} req/s\n`);
+      // CPU time the server spent per request: steadier than req/s on a machine whose speed drifts.
+      const cpuPerRequest = (cpuMicros - cpuBefore) / emitted;
+      runs[kind].push({ ...result, emitted, cpuPerRequest, duplicates: stats?.events.duplicate ?? 0, invalid: stats?.events.invalid ?? 0 });
+      process.stderr.write(`  round ${round} ${kind}: ${fmt(result.rps)} req/s, ${cpuPerRequest.toFixed(1)} µs CPU/request\n`);
     }
   }
   // A ratio is taken within each round (the two ran a few seconds apart), then the median of those:
   // this machine's speed drifts between rounds more than the router differs from its floor.
   const ratioTo = (kind, floor) => median(runs[kind].map((r, i) => r.rps / runs[floor][i].rps));
+  // Capacity from CPU time: how many requests a core serves, relative to the floor's.
+  const cpuRatioTo = (kind, floor) => median(runs[floor].map((r) => r.cpuPerRequest)) / median(runs[kind].map((r) => r.cpuPerRequest));
   return Object.fromEntries(
     kinds.map((kind) => {
       const list = runs[kind];
@@ -87,6 +92,8 @@ async function throughputSection() {
         kind,
         {
           ratio: ratioTo(kind, floor),
+          cpuPerRequest: median(list.map((r) => r.cpuPerRequest)),
+          cpuRatio: cpuRatioTo(kind, floor),
           rps: median(list.map((r) => r.rps)),
           p50: median(list.map((r) => r.p50)),
           p99: median(list.map((r) => r.p99)),
@@ -204,13 +211,13 @@ const ratio = (a, b) => (a / b).toFixed(2);
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 const rows = [
   ...(t ? [
-  ['Node floor: node:http, read body, JSON.parse, 200', `${fmt(t['node-floor'].rps)} req/s`, `p50 ${t['node-floor'].p50} ms, p99 ${t['node-floor'].p99} ms`, 'reference'],
-  ['router as node:http listener', `${fmt(t['router-node'].rps)} req/s`, `p50 ${t['router-node'].p50} ms, p99 ${t['router-node'].p99} ms`, `${t['router-node'].ratio.toFixed(2)} x Node floor (target 0.8): ${verdict(t['router-node'].ratio >= 0.8)}`],
-  ['… with dedupe: false', `${fmt(t['router-node-nodedupe'].rps)} req/s`, `p50 ${t['router-node-nodedupe'].p50} ms, p99 ${t['router-node-nodedupe'].p99} ms`, `${t['router-node-nodedupe'].ratio.toFixed(2)} x Node floor`],
-  ['Express floor: one middleware, read body, JSON.parse, 200', `${fmt(t['express-floor'].rps)} req/s`, `p50 ${t['express-floor'].p50} ms, p99 ${t['express-floor'].p99} ms`, 'reference'],
-  ['router mounted in Express (README)', `${fmt(t['router-express-1'].rps)} req/s`, `p50 ${t['router-express-1'].p50} ms, p99 ${t['router-express-1'].p99} ms`, `${t['router-express-1'].ratio.toFixed(2)} x Express floor (target 0.9): ${verdict(t['router-express-1'].ratio >= 0.9)}`],
-  ['… with dedupe: false', `${fmt(t['router-express-nodedupe'].rps)} req/s`, `p50 ${t['router-express-nodedupe'].p50} ms, p99 ${t['router-express-nodedupe'].p99} ms`, `${t['router-express-nodedupe'].ratio.toFixed(2)} x Express floor`],
-  ['express.json() baseline', `${fmt(t['express-json'].rps)} req/s`, `p50 ${t['express-json'].p50} ms, p99 ${t['express-json'].p99} ms`, `${t['express-json'].ratio.toFixed(2)} x Express floor; the router ${ratio(t['router-express-1'].rps, t['express-json'].rps)} x this`],
+  ['Node floor: node:http, read body, JSON.parse, 200', `${fmt(t['node-floor'].rps)} req/s`, `${t['node-floor'].cpuPerRequest.toFixed(1)} µs CPU/req; p50 ${t['node-floor'].p50} ms`, 'reference'],
+  ['router as node:http listener', `${fmt(t['router-node'].rps)} req/s`, `${t['router-node'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-node'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-node'].ratio.toFixed(2)} x Node floor (target 0.8): ${verdict(t['router-node'].ratio >= 0.8)}`],
+  ['… with dedupe: false', `${fmt(t['router-node-nodedupe'].rps)} req/s`, `${t['router-node-nodedupe'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-node-nodedupe'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-node-nodedupe'].ratio.toFixed(2)} x Node floor`],
+  ['Express floor: one middleware, read body, JSON.parse, 200', `${fmt(t['express-floor'].rps)} req/s`, `${t['express-floor'].cpuPerRequest.toFixed(1)} µs CPU/req; p50 ${t['express-floor'].p50} ms`, 'reference'],
+  ['router mounted in Express (README)', `${fmt(t['router-express-1'].rps)} req/s`, `${t['router-express-1'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-express-1'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-express-1'].ratio.toFixed(2)} x Express floor (target 0.9): ${verdict(t['router-express-1'].ratio >= 0.9)}`],
+  ['… with dedupe: false', `${fmt(t['router-express-nodedupe'].rps)} req/s`, `${t['router-express-nodedupe'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-express-nodedupe'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-express-nodedupe'].ratio.toFixed(2)} x Express floor`],
+  ['express.json() baseline', `${fmt(t['express-json'].rps)} req/s`, `${t['express-json'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['express-json'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['express-json'].ratio.toFixed(2)} x Express floor`],
   ['answers not 200 / events not exactly once', `${t['router-node'].non2xx + t['router-express-1'].non2xx} / ${t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce ? 0 : 'SOME'}`, '', verdict(t['router-node'].non2xx + t['router-express-1'].non2xx === 0 && t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce)],
   ] : []),
   ...(c ? [['core: classify, validate, dedupe, dispatch (1 core)', `${fmt(c.dedupe)} /s`, `without dedupe ${fmt(c.noDedupe)} /s`, `target 1 000 000: ${verdict(c.dedupe >= 1e6)}`]] : []),

@@ -87,7 +87,8 @@ process.on('message', (message) => {
   // { listeners: 0 | 10 | 'slow' }: the latency comparison swaps listeners in one warm process.
   if (typeof message === 'object' && upgrades) listen(upgrades, message.listeners);
   const stats = upgrades?.stats();
-  process.send({ parsed, stats, rss: process.memoryUsage().rss, peakRss });
+  const { user, system } = process.cpuUsage();
+  process.send({ parsed, stats, rss: process.memoryUsage().rss, peakRss, cpuMicros: user + system });
 });
 process.on('disconnect', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
