@@ -2,22 +2,7 @@
 // for already-parsed notifications (each one new, so none is a duplicate). Prints ops/s as JSON.
 import { Bench } from 'tinybench';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
-
-const template = {
-  notifyType: 'swUpgradeResultNotify',
-  deviceId: '92d3f8da-200a-4143-8d0d-591a7e11de6c',
-  appId: 'Q7wuDY3n0Wx2TQnEmhArQ0JbUwYa',
-  operationId: '5c0e1b2a8d3f4e6a9b7c1d2e',
-  subOperationId: '',
-  curVersion: 'V2.1.0',
-  targetVersion: 'V2.1.0',
-  sourceVersion: 'V2.0.3',
-  swUpgradeResult: 'SUCCESS',
-  upgradeTime: '186',
-  resultDesc: 'upgrade success',
-  errorCode: '0',
-  description: '',
-};
+import { notification as template } from './load.mjs';
 
 const variants = {
   off: { dedupe: false },

@@ -4,25 +4,23 @@ import autocannon from 'autocannon';
 
 export const PATH = '/v1.0.0/messageReceiver';
 
-const template = JSON.stringify(
-  {
-    notifyType: 'swUpgradeResultNotify',
-    deviceId: '92d3f8da-200a-4143-8d0d-591a7e11de6c',
-    appId: 'Q7wuDY3n0Wx2TQnEmhArQ0JbUwYa',
-    operationId: '5c0e1b2a8d3f4e6a9b7c1d2e',
-    subOperationId: '@SUB@',
-    curVersion: 'V2.1.0',
-    targetVersion: 'V2.1.0',
-    sourceVersion: 'V2.0.3',
-    swUpgradeResult: 'SUCCESS',
-    upgradeTime: '186',
-    resultDesc: 'upgrade success',
-    errorCode: '0',
-    description: '',
-  },
-  null,
-  4,
-);
+/** A realistic swUpgradeResultNotify; subOperationId is filled in per request. */
+export const notification = {
+  notifyType: 'swUpgradeResultNotify',
+  deviceId: '92d3f8da-200a-4143-8d0d-591a7e11de6c',
+  appId: 'Q7wuDY3n0Wx2TQnEmhArQ0JbUwYa',
+  operationId: '5c0e1b2a8d3f4e6a9b7c1d2e',
+  subOperationId: '',
+  curVersion: 'V2.1.0',
+  targetVersion: 'V2.1.0',
+  sourceVersion: 'V2.0.3',
+  swUpgradeResult: 'SUCCESS',
+  upgradeTime: '186',
+  resultDesc: 'upgrade success',
+  errorCode: '0',
+  description: '',
+};
+const template = JSON.stringify({ ...notification, subOperationId: '@SUB@' }, null, 4);
 const [head, tail] = template.split('@SUB@');
 let counter = 0;
 const run = Date.now().toString(36);
