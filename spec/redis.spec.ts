@@ -146,15 +146,15 @@ describe('redisDedupeStore in one process', function () {
     const client = new Redis(redis.url);
     const store = redisDedupeStore({ client, prefix: 'ttl-spec:' });
     try {
-      const upgrades = createUpgradeRouter({ dedupe: { store, ttl: 300 } });
+      const upgrades = createUpgradeRouter({ dedupe: { store, ttl: 800 } });
       const notification = fresh('success');
       assert.equal(await upgrades.receive(notification), 'upgradeResult');
       assert.equal(await upgrades.receive(notification), 'duplicate');
       const keys = await client.keys('ttl-spec:*');
       assert.equal(keys.length, 1);
       const ttl = await client.pttl(keys[0] ?? '');
-      assert.ok(ttl > 0 && ttl <= 300, `PTTL ${ttl}`);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.ok(ttl > 0 && ttl <= 800, `PTTL ${ttl}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.equal(await upgrades.receive(notification), 'upgradeResult');
       await store.close(); // a client passed in is left open
       assert.equal(client.status, 'ready');
