@@ -32,18 +32,21 @@ function router(listeners, options = {}) {
   return upgrades;
 }
 
+function inExpress(router) {
+  const app = express();
+  app.use(PATH, router);
+  return app;
+}
+
 let handler;
 let upgrades;
 switch (kind) {
   case 'node-floor':
     handler = (req, res) => readAndParse(req, () => res.end());
     break;
-  case 'express-floor': {
-    const app = express();
-    app.use(PATH, (req, res) => readAndParse(req, () => res.end()));
-    handler = app;
+  case 'express-floor':
+    handler = inExpress((req, res) => readAndParse(req, () => res.end()));
     break;
-  }
   case 'express-json': {
     const app = express();
     app.post(PATH, express.json(), (_req, res) => {
@@ -61,21 +64,14 @@ switch (kind) {
     upgrades = router(1, { dedupe: false });
     handler = upgrades;
     break;
-  case 'router-express-nodedupe': {
+  case 'router-express-nodedupe':
     upgrades = router(1, { dedupe: false });
-    const app = express();
-    app.use(PATH, upgrades);
-    handler = app;
+    handler = inExpress(upgrades);
     break;
-  }
-  default: {
+  default:
     // router-express-N (N listeners) and router-express-slow (one that awaits 100 ms)
-    const listeners = kind.endsWith('slow') ? 'slow' : Number(kind.split('-').pop());
-    upgrades = router(listeners);
-    const app = express();
-    app.use(PATH, upgrades);
-    handler = app;
-  }
+    upgrades = router(kind.endsWith('slow') ? 'slow' : Number(kind.split('-').pop()));
+    handler = inExpress(upgrades);
 }
 
 let peakRss = process.memoryUsage().rss;

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { type AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import request from 'supertest';
 import { createUpgradeRouter, type AllowOptions } from 'huawei-iot-upgrade-router';
 import express from './express';
 import { CALLBACK_PATH, fresh, mountedApp, nextOutcome, rejectionOf } from './helpers';
-import { rawRequest } from './support/raw-http';
+import { listenOn, rawRequest } from './support/raw-http';
 
 function appWith(allow: AllowOptions, trustProxy = false) {
   return mountedApp({ allow }, (host) => host.set('trust proxy', trustProxy));
@@ -108,12 +105,11 @@ describe('access control (allow), off by default', () => {
 
   it('a refused caller gets 200 at once: its body is not read, and the connection is closed', async () => {
     const { app, upgrades } = appWith({ token: 'secret' });
-    const server = createServer(app).listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    const { server, port } = await listenOn(app);
     try {
       const outcome = nextOutcome(upgrades);
       // Declares a large body and sends a little of it: the answer must not wait for the rest.
-      const reply = await rawRequest((server.address() as AddressInfo).port, [
+      const reply = await rawRequest(port, [
         `POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{"notifyType":"swUpgradeResultNotify"`,
       ]);
       assert.deepEqual(reply.statuses, [200]);

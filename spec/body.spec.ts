@@ -1,34 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
+import { listenOn, rawRequest } from './support/raw-http';
 import { CALLBACK_PATH, fixture, fixtureText, mountedApp, nextOutcome, notificationOf, rejectionOf } from './helpers';
-
-/** Sends bytes over a raw socket and resolves with everything the server wrote back until it closed. */
-async function rawExchange(server: Server, chunks: Array<string | Buffer>, { end = true } = {}): Promise<string> {
-  const { port } = server.address() as AddressInfo;
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  let received = '';
-  socket.on('data', (data) => (received += data.toString('latin1')));
-  for (const chunk of chunks) socket.write(chunk);
-  if (end) socket.end();
-  await once(socket, 'close');
-  return received;
-}
 
 // superagent JSON-encodes a Buffer sent as application/json; bytes must go out as they are.
 const asIs = (body: unknown): string => body as string;
-
-function listen(app: Parameters<typeof request>[0] & ((...args: never[]) => unknown)): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = (app as unknown as { listen(port: number, host: string, cb: () => void): Server }).listen(0, '127.0.0.1', () =>
-      resolve(server),
-    );
-  });
-}
 
 describe('reading the body', () => {
   describe('Content-Encoding is undone', () => {
@@ -127,15 +106,14 @@ describe('reading the body', () => {
 
     it('answers at once on a declared Content-Length over the limit, and closes the connection', async () => {
       const { app, upgrades } = mountedApp({ limit: 1024 });
-      const server = await listen(app);
+      const { server, port } = await listenOn(app);
       try {
         const outcome = nextOutcome(upgrades);
         // Declares 10 MB but sends only a little: the answer must not wait for the rest.
-        const reply = await rawExchange(
-          server,
+        const reply = (await rawRequest(
+          port,
           [`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"notifyType":`],
-          { end: false },
-        );
+        )).text;
         assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
         assert.match(reply, /\r\nConnection: close\r\n/i);
         assert.equal(rejectionOf(await outcome).reason, 'too_large');
@@ -146,15 +124,14 @@ describe('reading the body', () => {
 
     it('stops reading a chunked body at the limit and answers at once', async () => {
       const { app, upgrades } = mountedApp({ limit: 1024 });
-      const server = await listen(app);
+      const { server, port } = await listenOn(app);
       try {
         const outcome = nextOutcome(upgrades);
         const chunk = 'x'.repeat(2000);
-        const reply = await rawExchange(
-          server,
+        const reply = (await rawRequest(
+          port,
           [`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`],
-          { end: false },
-        );
+        )).text;
         assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
         assert.equal(rejectionOf(await outcome).reason, 'too_large');
       } finally {
@@ -193,10 +170,9 @@ describe('reading the body', () => {
   describe('over a raw socket', () => {
     it('a sender that goes away mid-body gets no answer and yields invalid "aborted", not upgradeResult', async () => {
       const { app, upgrades } = mountedApp();
-      const server = await listen(app);
+      const { server, port } = await listenOn(app);
       try {
         const outcome = nextOutcome(upgrades);
-        const { port } = server.address() as AddressInfo;
         const socket = connect(port, '127.0.0.1');
         await once(socket, 'connect');
         socket.write(`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n${fixtureText('success').slice(0, 100)}`);
@@ -212,7 +188,7 @@ describe('reading the body', () => {
 
     it('keep-alive: two notifications on one connection, both answered and emitted', async () => {
       const { app, upgrades } = mountedApp();
-      const server = await listen(app);
+      const { server, port } = await listenOn(app);
       try {
         const results: string[] = [];
         upgrades.on('upgradeResult', (notification) => void results.push(notification.deviceId));
@@ -220,7 +196,7 @@ describe('reading the body', () => {
         const two = fixtureText('fail');
         const head = (body: string, close: boolean): string =>
           `POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-        const reply = await rawExchange(server, [head(one, false) + one + head(two, true) + two], { end: false });
+        const reply = (await rawRequest(port, [head(one, false) + one + head(two, true) + two])).text;
         assert.equal(reply.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
         assert.deepEqual(results, [fixture('success').deviceId, fixture('fail').deviceId]);
       } finally {

@@ -6,14 +6,14 @@ export type Result = 'SUCCESS' | 'FAIL';
 const hex = (): string => randomUUID().replaceAll('-', '');
 const APP_ID = 'Q7wuDY3n0Wx2TQnEmhArQ0JbUwYa';
 
+/** The four IDs every notification of the family carries, fresh each time. */
+const ids = () => ({ deviceId: randomUUID(), appId: APP_ID, operationId: hex(), subOperationId: hex() });
+
 /** What the platform sends, with fresh IDs each time; typed, so a sample cannot drift from its schema. */
 export const samples: { [T in NotifyType]: (result: Result) => NotificationTypes[T] } = {
   swUpgradeResultNotify: (result) => ({
     notifyType: 'swUpgradeResultNotify',
-    deviceId: randomUUID(),
-    appId: APP_ID,
-    operationId: hex(),
-    subOperationId: hex(),
+    ...ids(),
     curVersion: result === 'SUCCESS' ? 'V2.1.0' : 'V2.0.3',
     targetVersion: 'V2.1.0',
     sourceVersion: 'V2.0.3',
@@ -25,18 +25,12 @@ export const samples: { [T in NotifyType]: (result: Result) => NotificationTypes
   }),
   swUpgradeStateChangeNotify: () => ({
     notifyType: 'swUpgradeStateChangeNotify',
-    deviceId: randomUUID(),
-    appId: APP_ID,
-    operationId: hex(),
-    subOperationId: hex(),
+    ...ids(),
     swUpgradeState: 'downloading',
   }),
   fwUpgradeResultNotify: (result) => ({
     notifyType: 'fwUpgradeResultNotify',
-    deviceId: randomUUID(),
-    appId: APP_ID,
-    operationId: hex(),
-    subOperationId: hex(),
+    ...ids(),
     curVersion: result === 'SUCCESS' ? 'FW_1.1.0' : 'FW_1.0.7',
     targetVersion: 'FW_1.1.0',
     sourceVersion: 'FW_1.0.7',
@@ -46,10 +40,7 @@ export const samples: { [T in NotifyType]: (result: Result) => NotificationTypes
   }),
   fwUpgradeStateChangeNotify: () => ({
     notifyType: 'fwUpgradeStateChangeNotify',
-    deviceId: randomUUID(),
-    appId: APP_ID,
-    operationId: hex(),
-    subOperationId: hex(),
+    ...ids(),
     step: '1',
     stepDesc: 'downloading',
   }),

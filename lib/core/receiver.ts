@@ -38,7 +38,6 @@ export class Receiver {
   // A Map, not an object lookup: a notifyType of "constructor" or "__proto__" must find nothing.
   readonly #routes = new Map<string, Route>();
   readonly #counters = new OutcomeCounters();
-  #storeErrors = 0;
 
   readonly #dedupe: ReceiverOptions['dedupe'];
 
@@ -68,7 +67,7 @@ export class Receiver {
   }
 
   stats(): UpgradeRouterStats {
-    return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight, this.#storeErrors);
+    return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
   }
 
   #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw: Buffer): Outcome {
@@ -124,7 +123,7 @@ export class Receiver {
   }
 
   #storeFailed(error: unknown, notification: Notification): void {
-    this.#storeErrors += 1;
+    this.#counters.storeErrors += 1;
     const message = `duplicate store failed, notification emitted as new: ${error instanceof Error ? error.message : String(error)}`;
     this.#hub.report(new Error(message, { cause: error }), notification);
   }

@@ -21,23 +21,22 @@ export interface UpgradeRouterStats {
 }
 
 const outcomeEvents: readonly OutcomeEvent[] = [...Object.values(notificationTable).map((entry) => entry.event), 'duplicate', 'invalid'];
-const reasons: readonly RejectionReason[] = ['malformed', 'too_large', 'aborted', 'forbidden', 'unknown_type', 'schema'];
-
-const zeroes = <K extends string>(keys: readonly K[]): Record<K, number> =>
-  Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+// A record, not a list: a reason added to Rejection without a counter here does not compile.
+const noRejections: Record<RejectionReason, 0> = { malformed: 0, too_large: 0, aborted: 0, forbidden: 0, unknown_type: 0, schema: 0 };
 
 export class OutcomeCounters {
-  readonly events = zeroes(outcomeEvents);
-  readonly invalid = zeroes(reasons);
+  readonly events = Object.fromEntries(outcomeEvents.map((event) => [event, 0])) as Record<OutcomeEvent, number>;
+  readonly invalid: Record<RejectionReason, number> = { ...noRejections };
+  storeErrors = 0;
 
   count(event: OutcomeEvent, reason?: RejectionReason): void {
     this.events[event] += 1;
     if (reason !== undefined) this.invalid[reason] += 1;
   }
 
-  snapshot(listenerErrors: number, inFlight: number, storeErrors: number): UpgradeRouterStats {
+  snapshot(listenerErrors: number, inFlight: number): UpgradeRouterStats {
     let received = 0;
     for (const event of outcomeEvents) received += this.events[event];
-    return { received, events: { ...this.events }, invalid: { ...this.invalid }, listenerErrors, storeErrors, inFlight };
+    return { received, events: { ...this.events }, invalid: { ...this.invalid }, listenerErrors, storeErrors: this.storeErrors, inFlight };
   }
 }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 
 export interface RawReply {
   /** Everything the server wrote, as latin1 text. */
@@ -54,4 +55,11 @@ export function post(path: string, body: string | Buffer, headers: Record<string
 /** Resolves when the socket closes, reset or not (events.once would reject on the reset's error). */
 export function closeOf(socket: Socket): Promise<void> {
   return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+/** A server for `handler` on a free loopback port. */
+export async function listenOn(handler: RequestListener): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
 }
