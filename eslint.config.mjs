@@ -18,6 +18,8 @@ export default tseslint.config(
       // `() => void list.push(x)` and `return next()` are idioms here, not confusion.
       '@typescript-eslint/no-confusing-void-expression': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // `void promise` is no handler: a discarded promise must end in one (issue 9).
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
     },
   },
   {

@@ -27,8 +27,11 @@ export interface MalformedRejection extends RejectionBase {
 /** The body, after Content-Encoding was undone, was larger than the `limit` option. Reading stopped there. */
 export interface TooLargeRejection extends RejectionBase {
   reason: 'too_large';
-  /** The limit, in bytes, that the body went over. */
-  limit: number;
+  /**
+   * The limit, in bytes, that the body went over: the router's `limit`, or, when a body parser before
+   * the router refused it, that parser's own limit (absent if the parser did not say).
+   */
+  limit?: number;
 }
 
 /** The sender closed the connection before the whole body arrived, so no answer could be sent. */

@@ -35,15 +35,16 @@ const fail = (message: string): never => {
   throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
 };
 
-function positive(value: number | undefined, fallback: number, name: string): number {
+// Whole milliseconds and whole entries: lru-cache refuses fractions with an error of its own.
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  return Number.isFinite(value) && value > 0 ? value : fail(`${name} must be a positive number, got ${String(value)}`);
+  return Number.isSafeInteger(value) && value > 0 ? value : fail(`${name} must be a positive whole number, got ${String(value)}`);
 }
 
 function resolveDedupe(dedupe: UpgradeRouterOptions['dedupe']): ResolvedOptions['dedupe'] {
   if (dedupe === false) return undefined;
-  const ttl = positive(dedupe?.ttl, DEFAULT_DEDUPE_TTL, 'dedupe.ttl');
-  const max = positive(dedupe?.max, DEFAULT_DEDUPE_MAX, 'dedupe.max');
+  const ttl = positiveInteger(dedupe?.ttl, DEFAULT_DEDUPE_TTL, 'dedupe.ttl');
+  const max = positiveInteger(dedupe?.max, DEFAULT_DEDUPE_MAX, 'dedupe.max');
   const store = dedupe?.store ?? new MemoryDedupeStore(max, ttl);
   if (typeof store.seen !== 'function') fail('dedupe.store must have a seen(key, ttlMs) method');
   return { store, ttl };

@@ -33,13 +33,26 @@ export function redisDedupeStore(options: RedisDedupeStoreOptions = {}): RedisDe
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const owned = options.client === undefined;
   const client = options.client ?? createClient(options.url ?? 'redis://127.0.0.1:6379', timeoutMs);
+  // One wait for 'ready' shared by every lookup that arrives while the client connects: a listener
+  // pair per lookup made Node warn of a leak past ten (issue 9, item 9).
+  let ready: Promise<unknown> | undefined;
+  const whenReady = (): Promise<unknown> => {
+    if (ready === undefined) {
+      ready = once(client, 'ready').finally(() => (ready = undefined));
+      // A client created with lazyConnect waits for a first command that, without an offline
+      // queue, it refuses: start the connection ourselves (issue 9, item 4). Its failure is the
+      // lookup's timeout, already reported.
+      if (client.status === 'wait') client.connect().catch(noop);
+    }
+    return ready;
+  };
 
   return {
     async seen(key, ttlMs) {
       // The first notifications may arrive while the client is still connecting: wait for it, within
       // the same timeout. Once connected, a lost connection fails fast (no offline queue).
       if (client.status === 'wait' || client.status === 'connecting' || client.status === 'connect') {
-        await withTimeout(once(client, 'ready'), timeoutMs);
+        await withTimeout(whenReady(), timeoutMs);
       }
       const reply = await withTimeout(client.set(`${prefix}${key}`, '1', 'PX', Math.ceil(ttlMs), 'NX'), timeoutMs);
       // 'OK': the key was set now, so the notification is new; null: it was there already.
@@ -74,3 +87,5 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
+
+function noop(): void {}

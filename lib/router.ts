@@ -4,6 +4,7 @@ import { Receiver, type Outcome } from './core/receiver';
 import type { UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext } from './events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
+import { asError, describeThrown } from './core/thrown';
 import { readBody, type BodyResult } from './transport/read-body';
 
 /** Express's `next`; absent when the router is a plain node:http request listener. */
@@ -21,11 +22,6 @@ export interface UpgradeRouter extends UpgradeEmitter {
    * of it while a duplicate store of your own answers asynchronously).
    */
   receive(body: unknown, context?: Partial<ReceiveContext>): Outcome;
-  /**
-   * Express sends a body parser's errors (bad JSON, too large) only to four-argument middleware, past
-   * this router. Where a body parser runs before the router, mount this after it on the same path to
-   * keep "always 200" for those too: `app.use(path, router, router.errorHandler)`.
-   */
   /** Counters since creation: bodies received, events by name, invalid by reason, listener failures, in flight. */
   stats(): UpgradeRouterStats;
   /**
@@ -33,20 +29,33 @@ export interface UpgradeRouter extends UpgradeEmitter {
    * number still pending). For graceful shutdown: stop accepting requests, then drain, then exit.
    */
   drain(timeoutMs?: number): Promise<DrainResult>;
+  /**
+   * Express sends a body parser's errors (bad JSON, too large) only to four-argument middleware, past
+   * this router. Where a body parser runs before the router, mount this after it on the same path to
+   * keep "always 200" for those too: `app.use(path, router, router.errorHandler)`.
+   */
   readonly errorHandler: (error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
 }
 
 interface ExpressRequestFields {
   ip?: string;
-  route?: unknown;
+  route?: { stack?: unknown };
   body?: unknown;
   _body?: boolean;
 }
 
+// app.post(path, router): Express matched the path already, and req.route is that route. Express
+// leaves req.route set after an earlier route called next() (app.all('*', mw) before the mount), so
+// only a route whose own stack holds this router counts (issue 9, item 6).
+function isOwnRoute(route: ExpressRequestFields['route'], own: readonly unknown[]): boolean {
+  const stack = route?.stack;
+  return Array.isArray(stack) && stack.some((layer: { handle?: unknown } | null) => own.includes(layer?.handle));
+}
+
 // Mounted with app.use(path, router), Express strips the mount path: the callback URL itself is "/"
 // (or "" without the trailing slash); anything longer is some other route of the host's.
-function isCallbackPath(req: IncomingMessage & ExpressRequestFields): boolean {
-  if (req.route !== undefined) return true; // app.post(path, router): Express matched the path already
+function isCallbackPath(req: IncomingMessage & ExpressRequestFields, own: readonly unknown[]): boolean {
+  if (isOwnRoute(req.route, own)) return true;
   const url = req.url ?? '/';
   const end = url.indexOf('?');
   const path = end === -1 ? url : url.slice(0, end);
@@ -66,13 +75,18 @@ function answer(res: ServerResponse, close: boolean): void {
   res.end();
 }
 
+interface BodyParserError {
+  type: string;
+  body?: unknown;
+  /** The parser's own limit, on entity.too.large. */
+  limit?: unknown;
+}
+
 // body-parser marks its errors with a `type` such as 'entity.parse.failed' and a 4xx status.
-function bodyParserError(error: unknown): { type: string; body?: unknown } | undefined {
+function bodyParserError(error: unknown): BodyParserError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const { type, status } = error as { type?: unknown; status?: unknown };
-  return typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500
-    ? (error as { type: string; body?: unknown })
-    : undefined;
+  return typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500 ? (error as BodyParserError) : undefined;
 }
 
 export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
@@ -90,11 +104,16 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     return true;
   };
 
+  // The outcome is reported through events, and a promise of it (a shared duplicate store answering)
+  // never rejects; the handler is there so that a bug could not become an unhandled rejection.
+  const discard = (outcome: Outcome): void => {
+    if (typeof outcome !== 'string') outcome.catch((error: unknown) => hub.report(asError(error, 'the router threw'), undefined));
+  };
+
   const settle = (result: BodyResult, context: ReceiveContext): void => {
     switch (result.kind) {
       case 'body':
-        // The outcome is reported through events; a promise here (a shared duplicate store) never rejects.
-        void receiver.receiveBytes(result.bytes, context);
+        discard(receiver.receiveBytes(result.bytes, context));
         return;
       case 'too_large':
         receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, context });
@@ -108,7 +127,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   };
 
   function handle(req: IncomingMessage & ExpressRequestFields, res: ServerResponse, next?: NextFunction): void {
-    if (req.method !== 'POST' || (next !== undefined && !isCallbackPath(req))) {
+    if (req.method !== 'POST' || (next !== undefined && !isCallbackPath(req, own))) {
       if (next !== undefined) return next();
       res.statusCode = 404;
       res.end();
@@ -122,7 +141,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       if (req.body === undefined) {
         receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
       } else {
-        void receiver.receive(req.body, context);
+        discard(receiver.receive(req.body, context));
       }
       return;
     }
@@ -135,7 +154,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
 
   function errorHandler(error: unknown, req: IncomingMessage & ExpressRequestFields, res: ServerResponse, next: NextFunction): void {
     const parserError = bodyParserError(error);
-    if (parserError === undefined || req.method !== 'POST' || !isCallbackPath(req)) return next(error);
+    if (parserError === undefined || req.method !== 'POST' || !isCallbackPath(req, own)) return next(error);
     const context = contextOf(req);
     if (refuse(req, res, context)) return;
     if (parserError.type === 'request.aborted') {
@@ -144,14 +163,18 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     }
     answer(res, !req.readableEnded);
     if (parserError.type === 'entity.too.large') {
-      receiver.reject({ reason: 'too_large', message: `a body parser before the router refused the body as too large`, limit, context });
+      // The host parser's limit, not this router's (issue 9, item 11): it is the one that refused.
+      const parserLimit = typeof parserError.limit === 'number' ? parserError.limit : undefined;
+      const message = `a body parser before the router refused the body as larger than ${parserLimit === undefined ? 'its limit' : `its limit of ${parserLimit} bytes`}`;
+      receiver.reject({ reason: 'too_large', message, limit: parserLimit, context });
       return;
     }
     const raw = typeof parserError.body === 'string' ? Buffer.from(parserError.body) : undefined;
-    const message = `a body parser before the router refused the body: ${error instanceof Error ? error.message : parserError.type}`;
+    const message = `a body parser before the router refused the body: ${describeThrown(error)}`;
     receiver.reject({ reason: 'malformed', message, raw, context });
   }
 
+  const own: unknown[] = [handle, errorHandler];
   const router = Object.assign(handle, {
     receive: (body: unknown, context?: Partial<ReceiveContext>) =>
       receiver.receive(body, { receivedAt: new Date(), ip: undefined, ...context }),

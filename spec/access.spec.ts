@@ -70,16 +70,16 @@ describe('access control (allow), off by default', () => {
 
   describe('allow.token', () => {
     const tokenCases: Array<{ url: string; allowed: boolean; why?: RegExp }> = [
-      { url: `${CALLBACK_PATH}?token=s3cr%C3%A9t`, allowed: true },
-      { url: `${CALLBACK_PATH}?a=1&token=s3cr%C3%A9t`, allowed: true },
-      { url: `${CALLBACK_PATH}?token=s3cret`, allowed: false, why: /does not match allow.token/ },
+      { url: `${CALLBACK_PATH}?token=s3cr%2Ee-t_~9`, allowed: true },
+      { url: `${CALLBACK_PATH}?a=1&token=s3cr%2Ee-t_~9`, allowed: true },
+      { url: `${CALLBACK_PATH}?token=s3cre-t_~9`, allowed: false, why: /does not match allow.token/ },
       { url: `${CALLBACK_PATH}?token=`, allowed: false, why: /does not match allow.token/ },
       { url: CALLBACK_PATH, allowed: false, why: /has no token parameter/ },
-      { url: `${CALLBACK_PATH}?tokens=s3cr%C3%A9t`, allowed: false, why: /has no token parameter/ },
+      { url: `${CALLBACK_PATH}?tokens=s3cr%2Ee-t_~9`, allowed: false, why: /has no token parameter/ },
     ];
     for (const { url, allowed, why } of tokenCases) {
       it(`${url}: ${allowed ? 'served' : 'forbidden'}`, async () => {
-        const { app, upgrades } = appWith({ token: 's3crét' });
+        const { app, upgrades } = appWith({ token: 's3cr.e-t_~9' });
         const outcome = nextOutcome(upgrades);
         await request(app).post(url).send(fresh('fail')).expect(200, '');
         const result = await outcome;
@@ -89,7 +89,7 @@ describe('access control (allow), off by default', () => {
     }
 
     it('refuses an empty secret', () => {
-      assert.throws(() => createUpgradeRouter({ allow: { token: '' } }), /allow.token must not be empty/);
+      assert.throws(() => createUpgradeRouter({ allow: { token: '' } }), /allow.token must be a non-empty string/);
     });
 
     it('with ips too, both must pass', async () => {
@@ -137,5 +137,34 @@ describe('access control (allow), off by default', () => {
     const outcome = nextOutcome(upgrades);
     await request(app).post(CALLBACK_PATH).send(fresh('fail')).expect(200, '');
     assert.equal(rejectionOf(await outcome).reason, 'forbidden');
+  });
+
+  describe('a setting that is present must be usable (issue 9, items 5 and 8)', () => {
+    const refused: Array<[string, unknown, RegExp]> = [
+      ['token: undefined (an unset environment variable)', { token: undefined }, /allow.token must be a non-empty string, got undefined/],
+      ['ips: undefined', { ips: undefined }, /allow.ips must be an array/],
+      ['ips and token both undefined', { ips: undefined, token: undefined }, /allow.ips must be an array/],
+      ['ips: a string', { ips: '10.0.0.0/8' }, /allow.ips must be an array .*got "10.0.0.0\/8"/],
+      ['ips: []', { ips: [] }, /allow.ips is empty/],
+      ['ips: [42]', { ips: [42] }, /allow.ips has number/],
+      ['token: 12345', { token: 12345 }, /allow.token must be a non-empty string, got number/],
+      ['a token with "+", which a URL turns into a space', { token: 'a+b' }, /letters, digits and - . _ ~/],
+      ['a token with "%"', { token: 'a%20b' }, /letters, digits and - . _ ~/],
+      ['a token with "&"', { token: 'a&b' }, /letters, digits and - . _ ~/],
+      ['allow: a string', '203.0.113.0/24', /allow must be an object/],
+    ];
+    for (const [name, allow, message] of refused) {
+      it(`refuses ${name} with a TypeError that names it`, () => {
+        assert.throws(() => createUpgradeRouter({ allow: allow as AllowOptions }), (error: Error) => error instanceof TypeError && message.test(error.message));
+      });
+    }
+
+    it('accepts a token of the URL-safe alphabet, as pasted raw into the callback URL', async () => {
+      const token = 'Ab9-._~Zz';
+      const { app, upgrades } = appWith({ token });
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(`${CALLBACK_PATH}?token=${token}`).send(fresh('fail')).expect(200, '');
+      assert.equal((await outcome).event, 'upgradeResult');
+    });
   });
 });

@@ -75,8 +75,8 @@ describe('duplicate suppression', () => {
   });
 
   it('refuses nonsense options', () => {
-    assert.throws(() => createUpgradeRouter({ dedupe: { ttl: 0 } }), /dedupe.ttl must be a positive number/);
-    assert.throws(() => createUpgradeRouter({ dedupe: { max: -5 } }), /dedupe.max must be a positive number/);
+    assert.throws(() => createUpgradeRouter({ dedupe: { ttl: 0 } }), /dedupe.ttl must be a positive whole number/);
+    assert.throws(() => createUpgradeRouter({ dedupe: { max: -5 } }), /dedupe.max must be a positive whole number/);
     assert.throws(() => createUpgradeRouter({ dedupe: { store: {} as DedupeStore } }), /seen\(key, ttlMs\)/);
   });
 
@@ -158,5 +158,22 @@ describe('duplicate suppression', () => {
       const upgrades = createUpgradeRouter({ dedupe: { store: { seen: () => Promise.resolve('yes' as unknown as boolean) } } });
       assert.equal(await upgrades.receive(fixture('fail')), 'upgradeResult');
     });
+  });
+
+  it('two notifications that differ only in where a NUL falls are two notifications (issue 9, item 7)', async () => {
+    const { app, upgrades } = mountedApp();
+    const seen = recordEvents(upgrades);
+    const base = fresh('fail');
+    // Joined by NUL, both gave "...a\0\0b..." : the same key, and the second was lost as a duplicate.
+    const first = { ...base, resultDesc: 'a\u0000', errorCode: 'b' };
+    const second = { ...base, resultDesc: 'a', errorCode: '\u0000b' };
+    await request(app).post(CALLBACK_PATH).send(first).expect(200, '');
+    await request(app).post(CALLBACK_PATH).send(second).expect(200, '');
+    assert.deepEqual(events(seen), ['upgradeResult', 'upgradeResult']);
+  });
+
+  it('refuses a fractional ttl or max with its own message, not a third-party one (issue 9, item 13)', () => {
+    assert.throws(() => createUpgradeRouter({ dedupe: { ttl: 1.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.ttl must be a positive whole number, got 1.5$/);
+    assert.throws(() => createUpgradeRouter({ dedupe: { max: 10.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.max must be a positive whole number, got 10.5$/);
   });
 });

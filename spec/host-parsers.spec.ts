@@ -85,11 +85,14 @@ describe('drop-in beside a body parser the host mounted first', () => {
       assert.equal(rejection.raw?.toString(), '{bad');
     });
 
-    it('over its limit: 200 and too_large', async () => {
+    it("over its limit: 200 and too_large, with the parser's limit, not the router's (issue 9, item 11)", async () => {
       const { app, upgrades } = withHandler('100b');
       const outcome = nextOutcome(upgrades);
       await request(app).post(CALLBACK_PATH).send(fixture('success')).expect(200, '');
-      assert.equal(rejectionOf(await outcome).reason, 'too_large');
+      const rejection = rejectionOf(await outcome);
+      assert.ok(rejection.reason === 'too_large');
+      assert.equal(rejection.limit, 100);
+      assert.match(rejection.message, /its limit of 100 bytes/);
     });
 
     it('an unsupported charset: 200 and malformed', async () => {

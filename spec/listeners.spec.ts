@@ -235,4 +235,40 @@ describe('listeners', () => {
       assert.ok((seen as { receivedAt: Date }).receivedAt instanceof Date);
     });
   });
+
+  describe('the emitter as users know it (issue 9, item 10)', () => {
+    it('a once listener runs once, with the router as this, like an on listener', () => {
+      const upgrades = createUpgradeRouter({ dedupe: false });
+      const thisValues: unknown[] = [];
+      upgrades.once('upgradeResult', function (this: unknown) {
+        thisValues.push(this);
+      });
+      upgrades.on('upgradeResult', function (this: unknown) {
+        thisValues.push(this);
+      });
+      upgrades.receive(fresh('success'));
+      upgrades.receive(fresh('success'));
+      assert.equal(thisValues.length, 3);
+      for (const value of thisValues) assert.equal(value, upgrades);
+      assert.equal(upgrades.listenerCount('upgradeResult'), 1);
+    });
+
+    it('setMaxListeners on the router raises the limit, and the leak warning names the router', async () => {
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error): number => warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        const quiet = createUpgradeRouter().setMaxListeners(20);
+        assert.equal(quiet.getMaxListeners(), 20);
+        for (let i = 0; i < 20; i += 1) quiet.on('upgradeResult', () => {});
+        const noisy = createUpgradeRouter();
+        for (let i = 0; i < 11; i += 1) noisy.on('upgradeResult', () => {});
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0]?.message ?? '', /11 upgradeResult listeners added to \[UpgradeRouter\]/);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
 });

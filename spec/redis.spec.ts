@@ -194,4 +194,40 @@ describe('redisDedupeStore in one process', function () {
       await store.close();
     }
   });
+
+  it('a client of your own created with lazyConnect: connected by the store, and duplicates are suppressed (issue 9, item 4)', async () => {
+    const client = new Redis(redis.url, { lazyConnect: true });
+    const store = redisDedupeStore({ client, prefix: `lazy-${randomUUID()}:`, timeoutMs: 2000 });
+    try {
+      const upgrades = createUpgradeRouter({ dedupe: { store } });
+      const seen = recordEvents(upgrades);
+      const notification = fresh('success');
+      assert.equal(await upgrades.receive(notification), 'upgradeResult');
+      assert.equal(await upgrades.receive(notification), 'duplicate');
+      assert.deepEqual(
+        seen.map((e) => e.event),
+        ['upgradeResult', 'duplicate'],
+      );
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('fifty lookups while the client connects share one wait: no leak warning (issue 9, item 9)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    const client = new Redis(redis.url, { lazyConnect: true });
+    const store = redisDedupeStore({ client, prefix: `wait-${randomUUID()}:`, timeoutMs: 2000 });
+    try {
+      const lookups = Array.from({ length: 50 }, (_, i) => Promise.resolve(store.seen(`key-${i}`, 60_000)));
+      assert.ok(client.listenerCount('ready') <= 2, `${client.listenerCount('ready')} ready listeners`);
+      assert.deepEqual(new Set(await Promise.all(lookups)), new Set([false]));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.map((w) => w.name), []);
+    } finally {
+      process.off('warning', onWarning);
+      client.disconnect();
+    }
+  });
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import express from './express';
 import { CALLBACK_PATH, fixture, fixtureText, fresh, mountedApp, nextOutcome, notificationOf, recordEvents, rejectionOf } from './helpers';
 
 describe('router over HTTP, mounted as the README shows', () => {
@@ -180,5 +182,78 @@ describe('router over HTTP, mounted as the README shows', () => {
     assert.equal(copy['polluted'], undefined);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     assert.equal(notification.deviceId, fixture('success').deviceId);
+  });
+
+  describe('a route matched before the mount is not the router\'s (issue 9, item 6)', () => {
+    // Express leaves req.route set after a route that called next(); a regular expression, because
+    // Express 4 and 5 spell a wildcard path differently.
+    const withCatchAll = (app: ReturnType<typeof express>) => app.all(/.*/, (_req, _res, next) => next());
+
+    it('POST <mount>/other still goes to the host', async () => {
+      const app = express();
+      withCatchAll(app);
+      const upgrades = createUpgradeRouter();
+      const seen = recordEvents(upgrades);
+      app.use(CALLBACK_PATH, upgrades);
+      app.post(`${CALLBACK_PATH}/other`, (_req, res) => void res.status(201).send('host'));
+      await request(app).post(`${CALLBACK_PATH}/other`).send(fresh('fail')).expect(201, 'host');
+      await request(app).post(CALLBACK_PATH).send(fresh('fail')).expect(200, '');
+      assert.deepEqual(
+        seen.map((e) => e.event),
+        ['upgradeResult'],
+      );
+    });
+
+    it("errorHandler leaves another route's parser error to the host", async () => {
+      const app = express();
+      withCatchAll(app);
+      app.use(express.json());
+      const upgrades = createUpgradeRouter();
+      const seen = recordEvents(upgrades);
+      app.use(CALLBACK_PATH, upgrades, upgrades.errorHandler);
+      await request(app).post(`${CALLBACK_PATH}/other`).set('Content-Type', 'application/json').send('{bad').expect(400);
+      assert.deepEqual(seen, []);
+    });
+  });
+
+  describe('receive() with bytes in other shapes and values JSON cannot hold (issue 9, item 12)', () => {
+    const text = JSON.stringify(fresh('success'));
+    it('a Uint8Array, a DataView and an ArrayBuffer are bytes to parse', () => {
+      const upgrades = createUpgradeRouter({ dedupe: false });
+      const bytes = new TextEncoder().encode(text);
+      assert.equal(upgrades.receive(bytes), 'upgradeResult');
+      assert.equal(upgrades.receive(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)), 'upgradeResult');
+      assert.equal(upgrades.receive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), 'upgradeResult');
+    });
+
+    const unwritable: Array<[string, () => unknown]> = [
+      [
+        'a cyclic object',
+        () => {
+          const body: Record<string, unknown> = { ...fresh('success') };
+          body['self'] = body;
+          return body;
+        },
+      ],
+      ['an object whose getter throws', () => Object.defineProperty({ ...fresh('success') }, 'deviceId', { enumerable: true, get: () => { throw new Error('getter'); } })],
+      ['a BigInt inside', () => ({ ...fresh('success'), upgradeTime: 10n })],
+      [
+        'a revoked proxy',
+        () => {
+          const { proxy, revoke } = Proxy.revocable({}, {});
+          revoke();
+          return proxy;
+        },
+      ],
+      ['undefined', () => undefined],
+    ];
+    for (const [name, make] of unwritable) {
+      it(`${name}: invalid "malformed", at once`, () => {
+        const upgrades = createUpgradeRouter();
+        const seen = recordEvents(upgrades);
+        assert.equal(upgrades.receive(make()), 'invalid');
+        assert.equal((seen[0]?.args[0] as { reason: string }).reason, 'malformed');
+      });
+    }
   });
 });

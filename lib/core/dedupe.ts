@@ -42,7 +42,8 @@ export class MemoryDedupeStore implements DedupeStore {
 /**
  * A re-send is the same notification however its JSON was laid out, so the key is drawn from the
  * values of the schema's documented fields in schema order (by a function generated from the
- * schemas; extra fields do not count), joined by NUL and digested with SHA-256. The digest keeps every
+ * schemas; extra fields do not count), each written as its length and its text so that no two
+ * notifications share one, and digested with SHA-256. The digest keeps every
  * key at 43 characters, so 10 000 of them stay under 1 MB whatever a sender puts in its fields; and it
  * is cheaper than it looks: the LRU retains far fewer bytes, which the garbage collector repays with
  * interest (measured in bench/: +13 % requests per second against keeping the joined values).

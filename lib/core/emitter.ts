@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Listener, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import type { Notification } from '../notification-types';
+import { asError, settle } from './thrown';
 
 /** Where the router reports what it cannot hand to an `error` listener. */
 export interface Logger {
@@ -19,6 +20,9 @@ export interface UpgradeEmitter {
   removeAllListeners(event?: UpgradeEventName): this;
   listenerCount(event: UpgradeEventName): number;
   listeners<E extends UpgradeEventName>(event: E): Array<Listener<E>>;
+  /** Raises or lowers the listener count per event above which Node warns of a leak (default 10). */
+  setMaxListeners(n: number): this;
+  getMaxListeners(): number;
 }
 
 type AnyListener = (...args: unknown[]) => unknown;
@@ -40,17 +44,22 @@ const chainable = [
   'removeAllListeners',
 ] as const;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+// Only objects and functions can be thenables; anything else is a plain return value. Reading `then`
+// is left to settle(), which turns a getter that throws into a rejection.
+function mayBeThenable(value: unknown): boolean {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
 
-function toError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(`listener threw a non-Error value: ${String(thrown)}`, { cause: thrown });
+/** A `once` wrapper as rawListeners() returns it: the user's function is its `listener`. */
+type OnceWrapper = AnyListener & { listener: AnyListener };
+
+function isOnceWrapper(listener: AnyListener): listener is OnceWrapper {
+  return typeof (listener as Partial<OnceWrapper>).listener === 'function';
 }
+
+// The internal emitter's class name is what Node's MaxListenersExceededWarning shows; the user
+// raises the limit with router.setMaxListeners(), so the warning names what they can reach.
+class UpgradeRouter extends EventEmitter {}
 
 /**
  * Node's EventEmitter keeps the listeners (on/once/prepend/off semantics as users know them), but it
@@ -59,7 +68,7 @@ function toError(thrown: unknown): Error {
  * listener crash the host or starve the others, so dispatch() calls each listener on its own.
  */
 export class EventHub {
-  readonly #listeners = new EventEmitter();
+  readonly #listeners = new UpgradeRouter();
   readonly #logger: Logger;
   readonly #idleWaiters = new Set<() => void>();
   #owner: object = this;
@@ -77,6 +86,11 @@ export class EventHub {
     const methods: Record<string, unknown> = {
       listenerCount: (event: UpgradeEventName) => listeners.listenerCount(event),
       listeners: (event: UpgradeEventName) => listeners.listeners(event),
+      getMaxListeners: () => listeners.getMaxListeners(),
+      setMaxListeners: (n: number) => {
+        listeners.setMaxListeners(n);
+        return target;
+      },
     };
     for (const name of chainable) {
       methods[name] = (...args: unknown[]) => {
@@ -90,7 +104,7 @@ export class EventHub {
   /** Calls every listener of `event`; failures become `error` events and never reach the caller. */
   dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Notification): void {
     for (const listener of this.#listeners.rawListeners(event) as AnyListener[]) {
-      this.#call(listener, args, (error) => this.#fail(error, notification));
+      this.#call(this.#unwrap(event, listener), args, (error) => this.#fail(error, notification));
     }
   }
 
@@ -133,8 +147,17 @@ export class EventHub {
     });
   }
 
+  // A `once` listener is removed here and called as itself: its wrapper would call it with the
+  // hidden emitter as `this`, where `on` listeners get the router (issue 9, item 10).
+  #unwrap(event: UpgradeEventName, listener: AnyListener): AnyListener {
+    if (!isOnceWrapper(listener)) return listener;
+    this.#listeners.removeListener(event, listener);
+    return listener.listener;
+  }
+
   // One listener call: a synchronous throw and a rejection are both handed to onFailure, and a
-  // returned promise is counted in flight until it settles, so drain() can wait for it.
+  // returned promise is counted in flight until it settles, so drain() can wait for it. onFailure
+  // never throws (thrown.ts), so the tracked promise always fulfils.
   #call(listener: AnyListener, args: unknown[], onFailure: (error: unknown) => void): void {
     let result: unknown;
     try {
@@ -143,7 +166,7 @@ export class EventHub {
       onFailure(error);
       return;
     }
-    if (isThenable(result)) void this.track(Promise.resolve(result).then(undefined, onFailure));
+    if (mayBeThenable(result)) this.track(settle(result).then(undefined, onFailure)).catch(noop);
   }
 
   #settle(): void {
@@ -155,7 +178,7 @@ export class EventHub {
 
   #fail(thrown: unknown, notification: Notification | undefined): void {
     this.#listenerErrors += 1;
-    this.#reportToErrorListeners(toError(thrown), notification);
+    this.#reportToErrorListeners(asError(thrown, 'a listener threw'), notification);
   }
 
   #reportToErrorListeners(error: Error, notification: Notification | undefined): void {
@@ -165,16 +188,19 @@ export class EventHub {
       return;
     }
     for (const handler of handlers) {
-      this.#call(handler, [error, notification], (failure) => this.#log('an error listener failed', failure, error));
+      this.#call(handler, [error, notification], (failure) => this.#log('an error listener failed', asError(failure, 'an error listener threw'), error));
     }
   }
 
-  // A logger that throws must not break the request path either.
+  // A logger that throws, or returns a promise that rejects, must not break the request path either.
   #log(message: string, ...details: unknown[]): void {
     try {
-      this.#logger.error(`huawei-iot-upgrade-router: ${message}`, ...details);
+      const result: unknown = this.#logger.error(`huawei-iot-upgrade-router: ${message}`, ...details);
+      if (mayBeThenable(result)) settle(result).catch(noop);
     } catch {
       // Nothing else is left to report to.
     }
   }
 }
+
+function noop(): void {}

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { parse as secureParse, scan } from 'secure-json-parse';
+import { parse as secureParse } from 'secure-json-parse';
+import { describeThrown } from './thrown';
 
 export type ParseResult = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -27,8 +28,27 @@ export function parseText(text: string): ParseResult {
   }
 }
 
-/** For a body some other middleware already parsed: the same clean-up as parseText gives. */
-export function cleanParsed(value: unknown): unknown {
-  if (typeof value === 'object' && value !== null) scan(value, removePrototypeKeys);
-  return value;
+/**
+ * For a body some other code already parsed: written out as JSON and read back, so that listeners get
+ * plain JSON data with the same clean-up as parseText gives, and a value JSON cannot hold (a cycle, a
+ * getter or toJSON that throws, a BigInt, a revoked proxy) is refused instead of hanging or throwing.
+ */
+export function parseValue(value: unknown): ParseResult {
+  // JSON.stringify returns undefined for undefined, a function or a symbol, whatever its type says.
+  let text: string | undefined;
+  try {
+    const written: unknown = JSON.stringify(value);
+    text = typeof written === 'string' ? written : undefined;
+  } catch (error) {
+    return { ok: false, message: `body is not JSON data: ${describeThrown(error)}` };
+  }
+  return text === undefined ? { ok: false, message: `body is ${typeof value}, not JSON data` } : parseText(text);
+}
+
+/** The bytes of a body given as a Buffer, another Uint8Array view or an ArrayBuffer; undefined for anything else. */
+export function bytesOf(body: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(body)) return body;
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ArrayBuffer || body instanceof SharedArrayBuffer) return Buffer.from(body);
+  return undefined;
 }

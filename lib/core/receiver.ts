@@ -3,8 +3,9 @@ import type { NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
 import { dedupeKey, type DedupeStore } from './dedupe';
 import type { EventHub } from './emitter';
-import { cleanParsed, parseBytes, parseText, type ParseResult } from './parse-json';
+import { bytesOf, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
+import { describeThrown, settle } from './thrown';
 import { validators } from './validators';
 
 /** What receive() returns: the event emitted, or a promise of it while a shared duplicate store answers. */
@@ -51,9 +52,16 @@ export class Receiver {
 
   /** A raw body (bytes or text) or a value some other code already parsed from JSON. */
   receive(body: unknown, context: ReceiveContext): Outcome {
-    if (Buffer.isBuffer(body)) return this.receiveBytes(body, context);
     if (typeof body === 'string') return this.#receiveParsed(parseText(body), context, Buffer.from(body));
-    return this.#classify(cleanParsed(body), context);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = bytesOf(body);
+    } catch (error) {
+      // A revoked proxy throws even on `instanceof`.
+      return this.reject({ reason: 'malformed', message: `body cannot be read: ${describeThrown(error)}`, context });
+    }
+    if (bytes !== undefined) return this.receiveBytes(bytes, context);
+    return this.#receiveParsed(parseValue(body), context);
   }
 
   receiveBytes(bytes: Buffer, context: ReceiveContext): Outcome {
@@ -70,7 +78,7 @@ export class Receiver {
     return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
   }
 
-  #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw: Buffer): Outcome {
+  #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw?: Buffer): Outcome {
     if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw, context });
     return this.#classify(parsed.value, context, raw);
   }
@@ -101,7 +109,7 @@ export class Receiver {
   // new (fail open) and the failure is reported as `error`.
   #deduplicate(route: Route, notification: Notification, context: ReceiveContext): Outcome {
     if (this.#dedupe === undefined) return this.#deliver(route, notification, context, false);
-    let seen: boolean | Promise<boolean>;
+    let seen: unknown;
     try {
       seen = this.#dedupe.store.seen(dedupeKey(route.type, notification), this.#dedupe.ttl);
     } catch (error) {
@@ -110,9 +118,8 @@ export class Receiver {
     }
     if (typeof seen === 'boolean') return this.#deliver(route, notification, context, seen);
     return this.#hub.track(
-      Promise.resolve(seen).then(
+      settle(seen).then(
         // A store written in JavaScript may answer anything; only true means "seen before".
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare
         (answer) => this.#deliver(route, notification, context, answer === true),
         (error: unknown) => {
           this.#storeFailed(error, notification);
@@ -124,7 +131,7 @@ export class Receiver {
 
   #storeFailed(error: unknown, notification: Notification): void {
     this.#counters.storeErrors += 1;
-    const message = `duplicate store failed, notification emitted as new: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `duplicate store failed, notification emitted as new: ${describeThrown(error)}`;
     this.#hub.report(new Error(message, { cause: error }), notification);
   }
 

@@ -1,10 +1,52 @@
 // Generated from schema/*.schema.json by scripts/generate.mjs (npm run generate). Do not edit by hand.
-// The values of every documented field, in schema order, joined by NUL: what identifies a re-send.
+// The values of every documented field, in schema order, each as <length>:<text>: what identifies a re-send.
 import type { FwUpgradeResultNotify, FwUpgradeStateChangeNotify, SwUpgradeResultNotify, SwUpgradeStateChangeNotify } from './notifications';
 
+const field = (value: string | number): string => {
+  const text = `${value}`;
+  return `${text.length}:${text}`;
+};
+
 export const dedupeKeys = {
-  fwUpgradeResultNotify: (n: FwUpgradeResultNotify): string => `${n.notifyType}\u0000${n.deviceId}\u0000${n.appId}\u0000${n.operationId}\u0000${n.subOperationId}\u0000${n.curVersion}\u0000${n.targetVersion}\u0000${n.sourceVersion}\u0000${n.status}\u0000${n.statusDesc}\u0000${n.upgradeTime}`,
-  fwUpgradeStateChangeNotify: (n: FwUpgradeStateChangeNotify): string => `${n.notifyType}\u0000${n.deviceId}\u0000${n.appId}\u0000${n.operationId}\u0000${n.subOperationId}\u0000${n.step}\u0000${n.stepDesc}`,
-  swUpgradeResultNotify: (n: SwUpgradeResultNotify): string => `${n.notifyType}\u0000${n.deviceId}\u0000${n.appId}\u0000${n.operationId}\u0000${n.subOperationId}\u0000${n.curVersion}\u0000${n.targetVersion}\u0000${n.sourceVersion}\u0000${n.swUpgradeResult}\u0000${n.upgradeTime}\u0000${n.resultDesc}\u0000${n.errorCode}\u0000${n.description}`,
-  swUpgradeStateChangeNotify: (n: SwUpgradeStateChangeNotify): string => `${n.notifyType}\u0000${n.deviceId}\u0000${n.appId}\u0000${n.operationId}\u0000${n.subOperationId}\u0000${n.swUpgradeState}`,
+  fwUpgradeResultNotify: (n: FwUpgradeResultNotify): string =>
+    field(n.notifyType) +
+    field(n.deviceId) +
+    field(n.appId) +
+    field(n.operationId) +
+    field(n.subOperationId) +
+    field(n.curVersion) +
+    field(n.targetVersion) +
+    field(n.sourceVersion) +
+    field(n.status) +
+    field(n.statusDesc) +
+    field(n.upgradeTime),
+  fwUpgradeStateChangeNotify: (n: FwUpgradeStateChangeNotify): string =>
+    field(n.notifyType) +
+    field(n.deviceId) +
+    field(n.appId) +
+    field(n.operationId) +
+    field(n.subOperationId) +
+    field(n.step) +
+    field(n.stepDesc),
+  swUpgradeResultNotify: (n: SwUpgradeResultNotify): string =>
+    field(n.notifyType) +
+    field(n.deviceId) +
+    field(n.appId) +
+    field(n.operationId) +
+    field(n.subOperationId) +
+    field(n.curVersion) +
+    field(n.targetVersion) +
+    field(n.sourceVersion) +
+    field(n.swUpgradeResult) +
+    field(n.upgradeTime) +
+    field(n.resultDesc) +
+    field(n.errorCode) +
+    field(n.description),
+  swUpgradeStateChangeNotify: (n: SwUpgradeStateChangeNotify): string =>
+    field(n.notifyType) +
+    field(n.deviceId) +
+    field(n.appId) +
+    field(n.operationId) +
+    field(n.subOperationId) +
+    field(n.swUpgradeState),
 };

@@ -8,7 +8,11 @@ export interface AllowOptions {
    * IPv4 caller seen as IPv4-mapped IPv6 ('::ffff:203.0.113.9') matches the IPv4 rules.
    */
   ips?: readonly string[];
-  /** A secret that must equal the callback URL's `token` query parameter (compared in constant time). */
+  /**
+   * A secret that must equal the callback URL's `token` query parameter (compared in constant time).
+   * Only the characters a URL carries unchanged are accepted: letters, digits and `-._~` (a `+` would
+   * arrive as a space, a `%` or `&` would be decoded or split). `openssl rand -hex 32` makes one.
+   */
   token?: string;
 }
 
@@ -36,15 +40,47 @@ function tokenOf(url: string): string | null {
   return query === -1 ? null : new URLSearchParams(url.slice(query + 1)).get('token');
 }
 
-export function createAccessCheck(allow: AllowOptions | undefined): AccessCheck | undefined {
-  if (allow === undefined || (allow.ips === undefined && allow.token === undefined)) return undefined;
-  let allowed: BlockList | undefined;
-  if (allow.ips !== undefined) {
-    allowed = new BlockList();
-    for (const rule of allow.ips) addRule(allowed, rule);
+// RFC 3986 "unreserved": the characters a query value carries through any client and any decoder.
+const TOKEN_ALPHABET = /^[A-Za-z0-9._~-]+$/;
+
+const refuse = (message: string): never => {
+  throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
+};
+
+// A key that is present must hold a usable value: `token: process.env.CALLBACK_TOKEN` with the
+// variable unset turned access control off without a word (issue 9, item 5).
+function ipRules(ips: unknown): BlockList {
+  if (!Array.isArray(ips)) return refuse(`allow.ips must be an array of addresses or CIDR ranges, such as ['203.0.113.0/24'], got ${describe(ips)}`);
+  if (ips.length === 0) return refuse('allow.ips is empty, which would refuse every caller; leave it out to accept any address');
+  const list = new BlockList();
+  for (const rule of ips as unknown[]) {
+    if (typeof rule !== 'string') refuse(`allow.ips has ${describe(rule)}, which is not an IP address or CIDR range`);
+    addRule(list, rule as string);
   }
-  const secret = allow.token === undefined ? undefined : digest(allow.token);
-  if (allow.token === '') throw new TypeError('huawei-iot-upgrade-router: allow.token must not be empty');
+  return list;
+}
+
+function tokenDigest(token: unknown): Buffer {
+  if (typeof token !== 'string' || token === '') return refuse(`allow.token must be a non-empty string, got ${describe(token)}`);
+  if (!TOKEN_ALPHABET.test(token)) {
+    refuse('allow.token may hold only letters, digits and - . _ ~ (other characters change on their way through a URL); `openssl rand -hex 32` makes one');
+  }
+  return digest(token);
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'undefined' : typeof value === 'string' ? JSON.stringify(value) : typeof value;
+}
+
+export function createAccessCheck(allow: AllowOptions | undefined): AccessCheck | undefined {
+  if (allow === undefined) return undefined;
+  const given: unknown = allow; // from JavaScript, or from a configuration file, it may be anything
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    refuse(`allow must be an object such as { ips: ['203.0.113.0/24'], token: '...' }, got ${describe(allow)}`);
+  }
+  const allowed = Object.hasOwn(allow, 'ips') ? ipRules(allow.ips) : undefined;
+  const secret = Object.hasOwn(allow, 'token') ? tokenDigest(allow.token) : undefined;
+  if (allowed === undefined && secret === undefined) return undefined;
 
   return (ip, url) => {
     if (allowed !== undefined) {

@@ -9,26 +9,38 @@ export type BodyResult =
   | { kind: 'too_large'; complete: false }
   /** The bytes could not be decoded; `complete` tells whether the request was read to its end. */
   | { kind: 'undecodable'; message: string; raw?: Buffer; complete: boolean }
-  /** The sender went away before the body was complete. */
+  /** The sender went away (or the host destroyed the request) before the body could be read whole. */
   | { kind: 'aborted'; message: string };
 
-const decoders: Record<string, (() => Readable & NodeJS.WritableStream) | undefined> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+// A Map, not an object literal: the header is the sender's, and `decoders['__proto__']` on a plain
+// object is Object.prototype, whose call crashed the host (issue 9, item 1).
+const decoders = new Map<string, () => Readable & NodeJS.WritableStream>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
 
 /**
  * Reads a request body, undoing gzip, deflate or br, and stops as soon as the decoded size passes
  * `limit` (a gzip bomb is cut off there, not inflated). Written on Node's streams rather than on
  * body-parser because body-parser reads an over-limit body to its end before it reports, and the
  * router must answer at once; see README, "Why not express.json()".
+ *
+ * `done` is called exactly once, whatever happens to the request: it ends, errors, is destroyed
+ * before, during or after its last byte arrived (a destroyed stream drops what it had buffered, so
+ * `req.complete` alone proves nothing), or was destroyed before this was called.
  */
 export function readBody(req: IncomingMessage, limit: number, done: (result: BodyResult) => void): void {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  const makeDecoder = encoding === 'identity' ? undefined : decoders[encoding];
+  const makeDecoder = encoding === 'identity' ? undefined : decoders.get(encoding);
   const declared = Number(req.headers['content-length']);
+  if (req.destroyed) {
+    // Destroyed before the router saw it (an async middleware before it while the sender left): its
+    // 'close' has been emitted already and would never reach the listener below.
+    done({ kind: 'aborted', message: 'the request was closed before the router could read its body' });
+    return;
+  }
   if (makeDecoder === undefined && encoding === 'identity' && declared > limit) {
     done({ kind: 'too_large', complete: false });
     return;
@@ -56,6 +68,7 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
     done(result);
   };
   const collected = (): Buffer => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
+  const aborted = (): void => finish({ kind: 'aborted', message: `connection closed after ${length} bytes of the body` });
 
   function onData(chunk: Buffer): void {
     length += chunk.length;
@@ -73,21 +86,21 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
       finish({ kind: 'body', bytes: collected() });
     }
   }
-  // 'close' before the body arrived whole: the sender went away (or the host destroyed the request).
-  function onClose(): void {
-    if (req.complete) return;
-    finish({ kind: 'aborted', message: `connection closed after ${length} bytes of the body` });
-  }
 
   source.on('data', onData);
   source.on('end', onEnd);
-  req.on('close', onClose);
+  // Closed before its 'end': whatever it had buffered is gone. With a decoder, the request ends first
+  // and the decoder finishes later; its own 'close' before 'end' means the same.
+  req.on('close', () => {
+    if (!req.readableEnded) aborted();
+  });
   // Without an 'error' listener a stream error would be thrown; the outcomes come from 'close' and 'end'.
   req.on('error', noop);
   if (decoder) {
     decoder.on('error', (error: Error) => {
       finish({ kind: 'undecodable', message: `body is not valid ${encoding} data: ${error.message}`, complete: req.readableEnded });
     });
+    decoder.on('close', aborted);
     req.pipe(decoder);
   }
 }

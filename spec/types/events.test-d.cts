@@ -64,7 +64,7 @@ upgrades.on('invalid', (rejection) => {
       expectTypeOf(rejection.body).toEqualTypeOf<unknown>();
       break;
     case 'too_large':
-      expectTypeOf(rejection.limit).toEqualTypeOf<number>();
+      expectTypeOf(rejection.limit).toEqualTypeOf<number | undefined>();
       break;
     case 'unknown_type':
       expectTypeOf(rejection.body).toEqualTypeOf<Record<string, unknown>>();
@@ -85,6 +85,8 @@ upgrades.on('error', (error, notification) => {
 
 // Listeners may be async; methods chain and return the router.
 expectTypeOf(upgrades.on('upgradeResult', async () => {}).once('invalid', () => {})).toEqualTypeOf<UpgradeRouter>();
+expectTypeOf(upgrades.setMaxListeners(20).on('invalid', () => {})).toEqualTypeOf<UpgradeRouter>();
+expectTypeOf(upgrades.getMaxListeners()).toEqualTypeOf<number>();
 expectTypeOf(upgrades.listeners('upgradeResult')).toEqualTypeOf<Array<(notification: SwUpgradeResultNotify, context: ReceiveContext) => unknown>>();
 type OutcomeName = 'upgradeResult' | 'upgradeState' | 'firmwareUpgradeResult' | 'firmwareUpgradeState' | 'duplicate' | 'invalid';
 expectTypeOf(upgrades.receive({})).toEqualTypeOf<OutcomeName | Promise<OutcomeName>>();
