@@ -39,9 +39,16 @@ export interface AbortedRejection extends RejectionBase {
   reason: 'aborted';
 }
 
-/** A caller refused by the `allow` option; its body was not read. */
+/**
+ * A caller refused by the `allow` option. Its body is read all the same (up to `limit`), so that what a
+ * misconfiguration refused can be replayed: `router.receive(rejection.raw)`.
+ */
 export interface ForbiddenRejection extends RejectionBase {
   reason: 'forbidden';
+  /** The bytes received (after Content-Encoding was undone), when the body could be read whole. */
+  raw?: Buffer;
+  /** The parsed JSON value, when the body was JSON. */
+  body?: unknown;
 }
 
 /** A JSON object whose `notifyType` is missing or is not one this router handles. */
@@ -82,6 +89,16 @@ export interface UpgradeRouterEvents extends NotificationEvents {
   invalid: [rejection: Rejection];
   /** A listener threw or its promise rejected; `notification` is what it was handling, if any. */
   error: [error: Error, notification?: Notification];
+  /**
+   * Every valid notification of any type, right after its own event (not for duplicates): for code
+   * that wants one handler for the whole family.
+   */
+  notification: [notification: Notification, context: ReceiveContext];
+  /**
+   * With `allow.mode: 'report'`: a caller that `allow` would have refused. It is served as usual;
+   * this event only says so (`raw` and `body` are not set: the notification comes as its own event).
+   */
+  forbidden: [rejection: ForbiddenRejection];
 }
 
 export type UpgradeEventName = keyof UpgradeRouterEvents;

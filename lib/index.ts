@@ -1,7 +1,8 @@
 export { createUpgradeRouter } from './router';
 export type { NextFunction, UpgradeRouter } from './router';
 export type { UpgradeRouterOptions } from './options';
-export type { DrainResult, Logger, UpgradeEmitter } from './core/emitter';
+export type { DrainResult, UpgradeEmitter } from './core/emitter';
+export type { Logger } from './core/log';
 export type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
 export type { Outcome } from './core/receiver';
 export type { DedupeOptions, DedupeStore } from './core/dedupe';

@@ -1,8 +1,9 @@
 import { parse as parseBytes } from 'bytes';
-import type { Logger } from './core/emitter';
+import { log, type Logger } from './core/log';
 import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupeStore, type DedupeOptions, type DedupeStore } from './core/dedupe';
 import { notifyTypes, type NotifyType } from './notification-types';
-import { createAccessCheck, type AccessCheck, type AllowOptions } from './transport/access';
+import { checkOptions, checks, kindOf, type OptionTable } from './option-checks';
+import { createAccessCheck, isIpRule, TOKEN_ALPHABET, type AccessCheck, type AllowOptions } from './transport/access';
 
 export interface UpgradeRouterOptions {
   /**
@@ -11,7 +12,7 @@ export interface UpgradeRouterOptions {
    * Default '64kb' (real notifications are under 1 KB).
    */
   limit?: number | string;
-  /** Where failures that no `error` listener takes are written. Default: console. */
+  /** Where failures that no `error` listener takes, and warnings, are written: console, pino, winston. Default: console. */
   logger?: Logger;
   /** The notifyType values this router handles; others are `invalid` with reason `unknown_type`. Default: all. */
   types?: readonly NotifyType[];
@@ -19,6 +20,13 @@ export interface UpgradeRouterOptions {
   dedupe?: false | DedupeOptions;
   /** Access control, off by default: callers refused are answered 200 and emitted as `invalid`, reason `forbidden`. */
   allow?: AllowOptions;
+  /**
+   * What a JSON object with a notifyType this router does not handle becomes: `'invalid'` (default), an
+   * `invalid` event with reason `unknown_type`; or `'next'`, handed to the next Express middleware with
+   * `req.body` set, for the host to answer (the platform sends every push type of an application to one
+   * address, so `deviceDataChanged` or `commandRsp` may share the callback path).
+   */
+  unknownTypes?: 'invalid' | 'next';
 }
 
 export interface ResolvedOptions {
@@ -27,41 +35,82 @@ export interface ResolvedOptions {
   types: readonly NotifyType[];
   dedupe: { store: DedupeStore; ttl: number } | undefined;
   access: AccessCheck | undefined;
+  /** allow.mode 'report': a caller that fails is reported (`forbidden` event) but served. */
+  reportOnly: boolean;
+  /** allow.ips is set: requests carrying X-Forwarded-For without `trust proxy` deserve a warning. */
+  checksIps: boolean;
+  passUnknownTypes: boolean;
 }
 
 export const DEFAULT_LIMIT = 64 * 1024;
 
-const fail = (message: string): never => {
-  throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
+const isSize = (value: unknown): string | undefined => {
+  const bytes = typeof value === 'number' || typeof value === 'string' ? parseBytes(value) : null;
+  return bytes !== null && Number.isFinite(bytes) && bytes >= 0 ? undefined : `must be a byte count or a size such as '64kb', got ${kindOf(value)}`;
 };
 
-// Whole milliseconds and whole entries: lru-cache refuses fractions with an error of its own.
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  return Number.isSafeInteger(value) && value > 0 ? value : fail(`${name} must be a positive whole number, got ${String(value)}`);
+/** What each option must be, and how it is written correctly (the message shows the example). */
+const optionTable: OptionTable = {
+  limit: { check: isSize, example: "limit: '64kb'" },
+  logger: { check: checks.withMethod('error'), example: 'logger: console (or a pino or winston logger: an object with error(), not a function)' },
+  types: { check: checks.arrayOf(checks.oneOf(...notifyTypes), { nonEmpty: true }), example: "types: ['swUpgradeResultNotify', 'fwUpgradeResultNotify']" },
+  dedupe: {
+    check: checks.falseOrObject,
+    example: 'dedupe: { ttl: 15 * 60_000 } or dedupe: false',
+    keys: {
+      ttl: { check: checks.wholeNumber, example: 'dedupe: { ttl: 15 * 60_000 } (milliseconds)' },
+      max: { check: checks.wholeNumber, example: 'dedupe: { max: 10_000 }' },
+      store: { check: checks.withMethod('seen'), example: "dedupe: { store: redisDedupeStore({ url }) } (an object with seen(key, ttlMs))" },
+    },
+  },
+  allow: {
+    check: checks.object,
+    example: "allow: { ips: ['203.0.113.0/24'], token: process.env.CALLBACK_TOKEN }",
+    presentMeansSet: true,
+    keys: {
+      ips: {
+        check: checks.arrayOf((rule) => (isIpRule(rule) ? undefined : `must be an IP address or CIDR range, got ${kindOf(rule)}`), { nonEmpty: true }),
+        example: "allow: { ips: ['203.0.113.0/24', '2001:db8::/32'] } (an empty list would refuse everyone: leave ips out to accept any address)",
+        presentMeansSet: true,
+      },
+      token: {
+        check: (value) =>
+          checks.nonEmptyString(value) ??
+          (TOKEN_ALPHABET.test(value as string) ? undefined : 'may hold only letters, digits and - . _ ~ (other characters change on their way through a URL)'),
+        example: 'allow: { token: process.env.CALLBACK_TOKEN } with a token made by `openssl rand -hex 32`',
+        presentMeansSet: true,
+      },
+      mode: { check: checks.oneOf('enforce', 'report'), example: "allow: { ips: [...], mode: 'report' } (serve everyone, report who would be refused)" },
+    },
+  },
+  unknownTypes: { check: checks.oneOf('invalid', 'next'), example: "unknownTypes: 'next'" },
+};
+
+/** How long under which a dedupe.ttl is almost certainly seconds meant as milliseconds. */
+const TTL_UNIT_WARNING = 1000;
+
+export function resolveOptions(options: UpgradeRouterOptions = {}): ResolvedOptions {
+  checkOptions(options, optionTable);
+  const logger = options.logger ?? console;
+  const dedupe = options.dedupe === false ? undefined : resolveDedupe(options.dedupe, logger);
+  return {
+    limit: options.limit === undefined ? DEFAULT_LIMIT : (parseBytes(options.limit) as number),
+    logger,
+    types: options.types ?? notifyTypes,
+    dedupe,
+    access: createAccessCheck(options.allow),
+    reportOnly: options.allow?.mode === 'report',
+    checksIps: options.allow?.ips !== undefined,
+    passUnknownTypes: options.unknownTypes === 'next',
+  };
 }
 
-function resolveDedupe(dedupe: UpgradeRouterOptions['dedupe']): ResolvedOptions['dedupe'] {
-  if (dedupe === false) return undefined;
-  const ttl = positiveInteger(dedupe?.ttl, DEFAULT_DEDUPE_TTL, 'dedupe.ttl');
-  const max = positiveInteger(dedupe?.max, DEFAULT_DEDUPE_MAX, 'dedupe.max');
-  const store = dedupe?.store ?? new MemoryDedupeStore(max, ttl);
-  if (typeof store.seen !== 'function') fail('dedupe.store must have a seen(key, ttlMs) method');
+function resolveDedupe(dedupe: DedupeOptions | undefined, logger: Logger): ResolvedOptions['dedupe'] {
+  const ttl = dedupe?.ttl ?? DEFAULT_DEDUPE_TTL;
+  if (ttl < TTL_UNIT_WARNING) {
+    log(logger, 'warn', `dedupe.ttl is ${ttl} ms, under a second: re-sends arriving later pass as new notifications. It is in milliseconds; did you mean ${ttl * 1000} (${ttl} s)?`);
+  }
+  const store = dedupe?.store ?? new MemoryDedupeStore(dedupe?.max ?? DEFAULT_DEDUPE_MAX, ttl);
   return { store, ttl };
 }
 
-export function resolveOptions(options: UpgradeRouterOptions): ResolvedOptions {
-  const limit = options.limit === undefined ? DEFAULT_LIMIT : parseBytes(options.limit);
-  if (limit === null || !Number.isFinite(limit) || limit < 0) {
-    fail(`limit must be a byte count or a size such as '64kb', got ${String(options.limit)}`);
-  }
-  const types = options.types ?? notifyTypes;
-  for (const type of types) if (!notifyTypes.includes(type)) fail(`types has ${JSON.stringify(type)}, which is not one of ${notifyTypes.join(', ')}`);
-  return {
-    limit: limit as number,
-    logger: options.logger ?? console,
-    types,
-    dedupe: resolveDedupe(options.dedupe),
-    access: createAccessCheck(options.allow),
-  };
-}

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter';
-import { Receiver, type Outcome } from './core/receiver';
+import { Receiver, type Outcome, type ParsedBody } from './core/receiver';
 import type { UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext } from './events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { asError, describeThrown } from './core/thrown';
+import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from './transport/express-hints';
 import { readBody, type BodyResult } from './transport/read-body';
 
 /** Express's `next`; absent when the router is a plain node:http request listener. */
@@ -37,32 +38,7 @@ export interface UpgradeRouter extends UpgradeEmitter {
   readonly errorHandler: (error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
 }
 
-interface ExpressRequestFields {
-  ip?: string;
-  route?: { stack?: unknown };
-  body?: unknown;
-  _body?: boolean;
-}
-
-// app.post(path, router): Express matched the path already, and req.route is that route. Express
-// leaves req.route set after an earlier route called next() (app.all('*', mw) before the mount), so
-// only a route whose own stack holds this router counts (issue 9, item 6).
-function isOwnRoute(route: ExpressRequestFields['route'], own: readonly unknown[]): boolean {
-  const stack = route?.stack;
-  return Array.isArray(stack) && stack.some((layer: { handle?: unknown } | null) => own.includes(layer?.handle));
-}
-
-// Mounted with app.use(path, router), Express strips the mount path: the callback URL itself is "/"
-// (or "" without the trailing slash); anything longer is some other route of the host's.
-function isCallbackPath(req: IncomingMessage & ExpressRequestFields, own: readonly unknown[]): boolean {
-  if (isOwnRoute(req.route, own)) return true;
-  const url = req.url ?? '/';
-  const end = url.indexOf('?');
-  const path = end === -1 ? url : url.slice(0, end);
-  return path === '/' || path === '';
-}
-
-function contextOf(req: IncomingMessage & ExpressRequestFields): ReceiveContext {
+function contextOf(req: ExpressRequest): ReceiveContext {
   return { receivedAt: new Date(), ip: req.ip ?? req.socket.remoteAddress };
 }
 
@@ -90,18 +66,32 @@ function bodyParserError(error: unknown): BodyParserError | undefined {
 }
 
 export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
-  const { limit, logger, types, dedupe, access } = resolveOptions(options);
+  const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes } = resolveOptions(options);
   const hub = new EventHub(logger);
   const receiver = new Receiver(hub, { types, dedupe });
 
-  // A refused caller learns nothing (200, like everyone), and its body is not read: the connection is
-  // closed once the answer is out. Returns true when the request was refused.
-  const refuse = (req: IncomingMessage, res: ServerResponse, context: ReceiveContext): boolean => {
+  // Warnings about the host's set-up: each said once, never per request.
+  const hinted = new Set<string>();
+  const hint = (key: string, message: string): void => {
+    if (hinted.has(key)) return;
+    hinted.add(key);
+    hub.warn(message);
+  };
+
+  // Why `allow` refuses the caller, or undefined. In report mode the refusal is only reported. A
+  // refused caller learns nothing (200, like everyone), and its body is read all the same.
+  const refusalOf = (req: ExpressRequest, context: ReceiveContext): string | undefined => {
+    if (checksIps && req.headers['x-forwarded-for'] !== undefined && !trustsProxy(req)) {
+      hint(
+        'proxy',
+        `requests carry X-Forwarded-For but Express's 'trust proxy' is off, so allow.ips sees the proxy's address (${context.ip ?? 'unknown'}), not the platform's. ` +
+          `Behind a load balancer, set app.set('trust proxy', <its address or hop count>).`,
+      );
+    }
     const why = access?.(context.ip, req.url ?? '');
-    if (why === undefined) return false;
-    answer(res, !req.readableEnded);
-    receiver.reject({ reason: 'forbidden', message: why, context });
-    return true;
+    if (why === undefined || !reportOnly) return why;
+    receiver.reportForbidden(why, context);
+    return undefined;
   };
 
   // The outcome is reported through events, and a promise of it (a shared duplicate store answering)
@@ -110,7 +100,21 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     if (typeof outcome !== 'string') outcome.catch((error: unknown) => hub.report(asError(error, 'the router threw'), undefined));
   };
 
-  const settle = (result: BodyResult, context: ReceiveContext): void => {
+  // unknownTypes 'next': another push type of the platform's is the host's to answer.
+  const passesOn = (req: ExpressRequest, parsed: ParsedBody, next: NextFunction | undefined): boolean => {
+    if (!passUnknownTypes || next === undefined || !receiver.isOtherType(parsed)) return false;
+    if (parsed.ok) req.body = parsed.value;
+    req._body = true;
+    receiver.passOn();
+    next();
+    return true;
+  };
+
+  const settle = (result: BodyResult, context: ReceiveContext, refusal: string | undefined): void => {
+    if (refusal !== undefined) {
+      receiver.forbid(refusal, context, result.kind === 'body' ? Receiver.parse(result.bytes) : result.kind === 'undecodable' ? { ok: false, message: result.message, raw: result.raw } : undefined);
+      return;
+    }
     switch (result.kind) {
       case 'body':
         discard(receiver.receiveBytes(result.bytes, context));
@@ -126,7 +130,24 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     }
   };
 
-  function handle(req: IncomingMessage & ExpressRequestFields, res: ServerResponse, next?: NextFunction): void {
+  // A body parser mounted before the router has read the stream already: use what it made.
+  const takeParsed = (req: ExpressRequest, res: ServerResponse, next: NextFunction | undefined, context: ReceiveContext, refusal: string | undefined): void => {
+    if (appMounts(req, errorHandler) === false) {
+      hint(
+        'parser',
+        `a body parser ran before the router on ${req.baseUrl || 'the callback path'}: its errors (bad JSON, a body over its limit) skip the router and get your app's 400 or 413, ` +
+          `which the platform counts as failures. Mount the router's error handler after it: app.use('${req.baseUrl || '/callback/path'}', router, router.errorHandler)`,
+      );
+    }
+    const parsed = req.body === undefined ? undefined : Receiver.parse(req.body);
+    if (refusal === undefined && parsed !== undefined && passesOn(req, parsed, next)) return;
+    answer(res, false);
+    if (refusal !== undefined) receiver.forbid(refusal, context, parsed);
+    else if (parsed === undefined) receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
+    else discard(receiver.receiveParsed(parsed, context));
+  };
+
+  function handle(req: ExpressRequest, res: ServerResponse, next?: NextFunction): void {
     if (req.method !== 'POST' || (next !== undefined && !isCallbackPath(req, own))) {
       if (next !== undefined) return next();
       res.statusCode = 404;
@@ -134,44 +155,44 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       return;
     }
     const context = contextOf(req);
-    if (refuse(req, res, context)) return;
-    // A body parser mounted before the router has read the stream already: use what it made.
-    if (req._body === true || req.readableEnded) {
-      answer(res, false);
-      if (req.body === undefined) {
-        receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
-      } else {
-        discard(receiver.receive(req.body, context));
-      }
-      return;
-    }
+    const refusal = refusalOf(req, context);
+    if (req._body === true || req.readableEnded) return takeParsed(req, res, next, context, refusal);
     readBody(req, limit, (result) => {
+      if (result.kind === 'body' && refusal === undefined && passUnknownTypes && next !== undefined) {
+        const parsed = Receiver.parse(result.bytes);
+        if (passesOn(req, parsed, next)) return;
+        answer(res, false);
+        discard(receiver.receiveParsed(parsed, context));
+        return;
+      }
       // The answer goes out before any listener runs: a slow or failing listener cannot delay or change it.
       if (result.kind !== 'aborted') answer(res, result.kind !== 'body' && !result.complete);
-      settle(result, context);
+      settle(result, context, refusal);
     });
   }
 
-  function errorHandler(error: unknown, req: IncomingMessage & ExpressRequestFields, res: ServerResponse, next: NextFunction): void {
+  function errorHandler(error: unknown, req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     const parserError = bodyParserError(error);
     if (parserError === undefined || req.method !== 'POST' || !isCallbackPath(req, own)) return next(error);
     const context = contextOf(req);
-    if (refuse(req, res, context)) return;
+    const refusal = refusalOf(req, context);
+    const raw = typeof parserError.body === 'string' ? Buffer.from(parserError.body) : undefined;
     if (parserError.type === 'request.aborted') {
-      receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context });
+      if (refusal !== undefined) receiver.forbid(refusal, context);
+      else receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context });
       return;
     }
     answer(res, !req.readableEnded);
-    if (parserError.type === 'entity.too.large') {
+    if (refusal !== undefined) {
+      receiver.forbid(refusal, context, raw === undefined ? undefined : Receiver.parse(raw));
+    } else if (parserError.type === 'entity.too.large') {
       // The host parser's limit, not this router's (issue 9, item 11): it is the one that refused.
       const parserLimit = typeof parserError.limit === 'number' ? parserError.limit : undefined;
       const message = `a body parser before the router refused the body as larger than ${parserLimit === undefined ? 'its limit' : `its limit of ${parserLimit} bytes`}`;
       receiver.reject({ reason: 'too_large', message, limit: parserLimit, context });
-      return;
+    } else {
+      receiver.reject({ reason: 'malformed', message: `a body parser before the router refused the body: ${describeThrown(error)}`, raw, context });
     }
-    const raw = typeof parserError.body === 'string' ? Buffer.from(parserError.body) : undefined;
-    const message = `a body parser before the router refused the body: ${describeThrown(error)}`;
-    receiver.reject({ reason: 'malformed', message, raw, context });
   }
 
   const own: unknown[] = [handle, errorHandler];

@@ -62,8 +62,28 @@ describe('access control (allow), off by default', () => {
     });
 
     it('refuses rules that are not addresses or ranges', () => {
-      for (const rule of ['nope', '10.0.0.0/33', '10.0.0.0/x', '2001:db8::/129', '1.2.3.4/8/8', '']) {
-        assert.throws(() => createUpgradeRouter({ allow: { ips: [rule] } }), /not an IP address or CIDR range/, rule);
+      for (const rule of ['nope', '10.0.0.0/33', '10.0.0.0/x', '10.0.0.0/8.5', '10.0.0.0/-1', '2001:db8::/129', '1.2.3.4/8/8', '']) {
+        assert.throws(() => createUpgradeRouter({ allow: { ips: [rule] } }), /must be an IP address or CIDR range/, rule);
+      }
+    });
+
+    it('takes the boundary prefixes and rules with spaces around them', () => {
+      for (const rule of ['0.0.0.0/0', '203.0.113.7/32', '::/0', '2001:db8::1/128', ' 203.0.113.7 ', '198.51.100.0/24 ']) {
+        assert.doesNotThrow(() => createUpgradeRouter({ allow: { ips: [rule] } }), rule);
+      }
+    });
+
+    it('0.0.0.0/0 lets in any IPv4 caller; /32 only that address', async () => {
+      for (const [rules, from, allowed] of [
+        [['0.0.0.0/0'], '198.51.100.200', true],
+        [['203.0.113.7/32'], '203.0.113.7', true],
+        [['203.0.113.7/32'], '203.0.113.8', false],
+        [[' 203.0.113.7 '], '203.0.113.7', true],
+      ] as const) {
+        const { app, upgrades } = appWith({ ips: rules }, true);
+        const outcome = nextOutcome(upgrades);
+        await request(app).post(CALLBACK_PATH).set('X-Forwarded-For', from).send(fresh('success')).expect(200, '');
+        assert.equal((await outcome).event, allowed ? 'upgradeResult' : 'invalid', `${rules[0]} ${from}`);
       }
     });
   });
@@ -103,7 +123,7 @@ describe('access control (allow), off by default', () => {
     });
   });
 
-  it('a refused caller gets 200 at once: its body is not read, and the connection is closed', async () => {
+  it('a refused caller declaring a body over the limit gets 200 at once, and the connection is closed', async () => {
     const { app, upgrades } = appWith({ token: 'secret' });
     const { server, port } = await listenOn(app);
     try {
@@ -144,10 +164,10 @@ describe('access control (allow), off by default', () => {
       ['token: undefined (an unset environment variable)', { token: undefined }, /allow.token must be a non-empty string, got undefined/],
       ['ips: undefined', { ips: undefined }, /allow.ips must be an array/],
       ['ips and token both undefined', { ips: undefined, token: undefined }, /allow.ips must be an array/],
-      ['ips: a string', { ips: '10.0.0.0/8' }, /allow.ips must be an array .*got "10.0.0.0\/8"/],
-      ['ips: []', { ips: [] }, /allow.ips is empty/],
-      ['ips: [42]', { ips: [42] }, /allow.ips has number/],
-      ['token: 12345', { token: 12345 }, /allow.token must be a non-empty string, got number/],
+      ['ips: a string', { ips: '10.0.0.0/8' }, /allow.ips must be an array, got the string "10.0.0.0\/8"/],
+      ['ips: []', { ips: [] }, /allow.ips must not be empty; .*would refuse everyone/],
+      ['ips: [42]', { ips: [42] }, /allow.ips\[0\] must be an IP address or CIDR range, got 42/],
+      ['token: 12345', { token: 12345 }, /allow.token must be a non-empty string, got 12345/],
       ['a token with "+", which a URL turns into a space', { token: 'a+b' }, /letters, digits and - . _ ~/],
       ['a token with "%"', { token: 'a%20b' }, /letters, digits and - . _ ~/],
       ['a token with "&"', { token: 'a&b' }, /letters, digits and - . _ ~/],

@@ -13,6 +13,9 @@ describe('stats()', () => {
       listenerErrors: 0,
       storeErrors: 0,
       inFlight: 0,
+      unheard: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0 },
+      forbiddenReported: 0,
+      passedOn: 0,
     });
   });
 
@@ -37,6 +40,10 @@ describe('stats()', () => {
       listenerErrors: 0,
       storeErrors: 0,
       inFlight: 0,
+      // Nobody listened to upgradeResult here: counted, and said once through the logger.
+      unheard: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0 },
+      forbiddenReported: 0,
+      passedOn: 0,
     });
   });
 

@@ -173,7 +173,7 @@ describe('duplicate suppression', () => {
   });
 
   it('refuses a fractional ttl or max with its own message, not a third-party one (issue 9, item 13)', () => {
-    assert.throws(() => createUpgradeRouter({ dedupe: { ttl: 1.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.ttl must be a positive whole number, got 1.5$/);
-    assert.throws(() => createUpgradeRouter({ dedupe: { max: 10.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.max must be a positive whole number, got 10.5$/);
+    assert.throws(() => createUpgradeRouter({ dedupe: { ttl: 1.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.ttl must be a positive whole number, got 1.5; for example /);
+    assert.throws(() => createUpgradeRouter({ dedupe: { max: 10.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.max must be a positive whole number, got 10.5; for example /);
   });
 });

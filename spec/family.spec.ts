@@ -93,7 +93,7 @@ describe('the upgrade family: one router, one event per notifyType', () => {
     });
 
     it('refuses a notifyType it does not know', () => {
-      assert.throws(() => createUpgradeRouter({ types: ['deviceAdded' as NotifyType] }), /types has "deviceAdded"/);
+      assert.throws(() => createUpgradeRouter({ types: ['deviceAdded' as NotifyType] }), /types\[0\] must be "swUpgradeResultNotify" or .*, got the string "deviceAdded"/);
     });
   });
 });

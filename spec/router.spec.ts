@@ -247,12 +247,21 @@ describe('router over HTTP, mounted as the README shows', () => {
       ],
       ['undefined', () => undefined],
     ];
+    const messages: Record<string, RegExp> = {
+      'a cyclic object': /^body is not JSON data: .*circular/i,
+      'an object whose getter throws': /^body is not JSON data: getter$/,
+      'a BigInt inside': /^body is not JSON data: .*BigInt/,
+      'a revoked proxy': /^body cannot be read: .*revoked/,
+      undefined: /^body is undefined, not JSON data$/,
+    };
     for (const [name, make] of unwritable) {
       it(`${name}: invalid "malformed", at once`, () => {
         const upgrades = createUpgradeRouter();
         const seen = recordEvents(upgrades);
         assert.equal(upgrades.receive(make()), 'invalid');
-        assert.equal((seen[0]?.args[0] as { reason: string }).reason, 'malformed');
+        const rejection = seen[0]?.args[0] as { reason: string; message: string };
+        assert.equal(rejection.reason, 'malformed');
+        assert.match(rejection.message, messages[name] ?? /^$/);
       });
     }
   });

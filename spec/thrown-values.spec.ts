@@ -91,6 +91,12 @@ describe('hostile thrown values from user code (listeners, error listeners, logg
           });
           assert.equal(errors.length, reported ? 1 : 0);
           for (const error of errors) assert.ok(error instanceof Error);
+          // A value that is not an Error is wrapped, said in the message, and kept as the cause.
+          if (how !== 'returns' && !name.startsWith('an Error')) {
+            assert.match((errors[0] as Error).message, /^a listener threw a non-Error value: /);
+            const cause: unknown = (errors[0] as Error).cause;
+            assert.ok(cause === value() || typeof cause === typeof value() || typeof value() === 'function');
+          }
           assert.equal(upgrades.stats().listenerErrors, reported ? 1 : 0);
         });
 
@@ -104,6 +110,7 @@ describe('hostile thrown values from user code (listeners, error listeners, logg
           });
           assert.equal(lines.length, reported ? 1 : 0);
           if (reported) assert.match(String(lines[0]?.[0]), /an error listener failed/);
+          if (reported && how !== 'returns' && !name.startsWith('an Error')) assert.match((lines[0]?.[1] as Error).message, /^an error listener threw a non-Error value: /);
         });
 
         it('from the logger, with no error listener: swallowed, the host lives', async () => {
@@ -126,6 +133,10 @@ describe('hostile thrown values from user code (listeners, error listeners, logg
           // A store that answers anything but true (or a promise of it) has not seen the notification.
           assert.deepEqual(events, ['upgradeResult']);
           assert.equal(errors.length, reported ? 1 : 0);
+          if (reported) {
+            assert.match(errors[0]?.message ?? '', /^duplicate store failed, notification emitted as new: /);
+            assert.ok(errors[0]?.cause !== undefined || value() === undefined, 'the store failure is kept as cause');
+          }
         });
       });
     }

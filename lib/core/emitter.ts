@@ -1,12 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Listener, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import type { Notification } from '../notification-types';
+import { log, type Logger } from './log';
 import { asError, settle } from './thrown';
 
-/** Where the router reports what it cannot hand to an `error` listener. */
-export interface Logger {
-  error(message: string, ...details: unknown[]): void;
-}
 
 /** The listener methods of the router, typed by event name: a wrong name or listener does not compile. */
 export interface UpgradeEmitter {
@@ -119,6 +116,11 @@ export class EventHub {
     return work.finally(() => this.#settle());
   }
 
+  /** How many listeners `event` has. */
+  listenerCount(event: UpgradeEventName): number {
+    return this.#listeners.listenerCount(event);
+  }
+
   /** Listener failures so far (each thrown error or rejection once). */
   get listenerErrors(): number {
     return this.#listenerErrors;
@@ -192,14 +194,13 @@ export class EventHub {
     }
   }
 
-  // A logger that throws, or returns a promise that rejects, must not break the request path either.
   #log(message: string, ...details: unknown[]): void {
-    try {
-      const result: unknown = this.#logger.error(`huawei-iot-upgrade-router: ${message}`, ...details);
-      if (mayBeThenable(result)) settle(result).catch(noop);
-    } catch {
-      // Nothing else is left to report to.
-    }
+    log(this.#logger, 'error', message, ...details);
+  }
+
+  /** A warning through the logger (its warn() when it has one). */
+  warn(message: string): void {
+    log(this.#logger, 'warn', message);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from '../events';
+import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
 import { dedupeKey, type DedupeStore } from './dedupe';
 import type { EventHub } from './emitter';
@@ -23,6 +23,11 @@ interface Route {
 }
 
 const MAX_QUOTED = 80;
+
+/** A body read as JSON, with the bytes it came from when it came as bytes or text. */
+export type ParsedBody = ParseResult & { raw?: Buffer };
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function describe(notifyType: unknown): string {
   if (typeof notifyType !== 'string') return `of type ${notifyType === null ? 'null' : typeof notifyType}`;
@@ -52,20 +57,52 @@ export class Receiver {
 
   /** A raw body (bytes or text) or a value some other code already parsed from JSON. */
   receive(body: unknown, context: ReceiveContext): Outcome {
-    if (typeof body === 'string') return this.#receiveParsed(parseText(body), context, Buffer.from(body));
-    let bytes: Buffer | undefined;
-    try {
-      bytes = bytesOf(body);
-    } catch (error) {
-      // A revoked proxy throws even on `instanceof`.
-      return this.reject({ reason: 'malformed', message: `body cannot be read: ${describeThrown(error)}`, context });
-    }
-    if (bytes !== undefined) return this.receiveBytes(bytes, context);
-    return this.#receiveParsed(parseValue(body), context);
+    return this.receiveParsed(Receiver.parse(body), context);
   }
 
   receiveBytes(bytes: Buffer, context: ReceiveContext): Outcome {
-    return this.#receiveParsed(parseBytes(bytes), context, bytes);
+    return this.receiveParsed({ ...parseBytes(bytes), raw: bytes }, context);
+  }
+
+  /** A body (bytes, text, or a value already parsed) as JSON, with the bytes it came from when there were any. */
+  static parse(body: unknown): ParsedBody {
+    if (typeof body === 'string') return { ...parseText(body), raw: Buffer.from(body) };
+    try {
+      const bytes = bytesOf(body);
+      return bytes === undefined ? parseValue(body) : { ...parseBytes(bytes), raw: bytes };
+    } catch (error) {
+      // A revoked proxy throws even on `instanceof`.
+      return { ok: false, message: `body cannot be read: ${describeThrown(error)}` };
+    }
+  }
+
+  /** A well-formed JSON object whose notifyType is a string this router does not handle. */
+  isOtherType(parsed: ParsedBody): boolean {
+    if (!parsed.ok || !isObject(parsed.value)) return false;
+    const { notifyType } = parsed.value;
+    return typeof notifyType === 'string' && !this.#routes.has(notifyType);
+  }
+
+  /**
+   * A caller refused by `allow`: its body, read all the same, goes with the rejection (`raw`, and
+   * `body` when it was JSON), so that a misconfiguration can be repaired by replaying it.
+   */
+  forbid(message: string, context: ReceiveContext, parsed?: ParsedBody): 'invalid' {
+    const rejection: ForbiddenRejection = { reason: 'forbidden', message, context };
+    if (parsed?.raw !== undefined) rejection.raw = parsed.raw;
+    if (parsed?.ok === true) rejection.body = parsed.value;
+    return this.reject(rejection);
+  }
+
+  /** allow.mode 'report': the caller would have been refused; it is served all the same. */
+  reportForbidden(message: string, context: ReceiveContext): void {
+    this.#counters.forbiddenReported += 1;
+    this.#hub.dispatch('forbidden', [{ reason: 'forbidden', message, context }]);
+  }
+
+  /** A host's route took the request (unknownTypes 'next'): counted, so that nothing goes unaccounted. */
+  passOn(): void {
+    this.#counters.passedOn += 1;
   }
 
   reject(rejection: Rejection): 'invalid' {
@@ -78,17 +115,17 @@ export class Receiver {
     return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
   }
 
-  #receiveParsed(parsed: ParseResult, context: ReceiveContext, raw?: Buffer): Outcome {
-    if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw, context });
-    return this.#classify(parsed.value, context, raw);
+  receiveParsed(parsed: ParsedBody, context: ReceiveContext): Outcome {
+    if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw: parsed.raw, context });
+    return this.#classify(parsed.value, context, parsed.raw);
   }
 
   #classify(value: unknown, context: ReceiveContext, raw?: Buffer): Outcome {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (!isObject(value)) {
       const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
       return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context });
     }
-    const body = value as Record<string, unknown>;
+    const body = value;
     const { notifyType } = body;
     const route = typeof notifyType === 'string' ? this.#routes.get(notifyType) : undefined;
     if (route === undefined) {
@@ -138,7 +175,22 @@ export class Receiver {
   #deliver(route: Route, notification: Notification, context: ReceiveContext, duplicate: boolean): OutcomeEvent {
     const event = duplicate ? 'duplicate' : route.event;
     this.#counters.count(event);
+    if (!duplicate) this.#noteUnheard(route.event);
     this.#hub.dispatch(event, [notification, context] as UpgradeRouterEvents[typeof event], notification);
+    if (!duplicate) this.#hub.dispatch('notification', [notification, context], notification);
     return event;
+  }
+
+  // Nothing arrives unheard (issue 14): a notification nobody listens to is 200 for the platform and
+  // gone for good, so the first of each event says so through the logger; later ones are counted.
+  #noteUnheard(event: keyof NotificationEvents): void {
+    if (this.#hub.listenerCount(event) > 0 || this.#hub.listenerCount('notification') > 0) return;
+    this.#counters.unheard[event] += 1;
+    if (this.#counters.unheard[event] === 1) {
+      this.#hub.warn(
+        `'${event}' was emitted with no listener for it (nor for 'notification'): the platform was answered 200 and will not send it again. ` +
+          `Listen with router.on('${event}', ...) or router.on('notification', ...); later ones are counted in stats().unheard, not logged.`,
+      );
+    }
   }
 }

@@ -18,9 +18,16 @@ export interface UpgradeRouterStats {
   storeErrors: number;
   /** Listener promises and duplicate-store lookups not yet settled: what `drain()` waits for. */
   inFlight: number;
+  /** Notifications emitted while neither their event nor `notification` had a listener, by event. */
+  unheard: Record<keyof NotificationEvents, number>;
+  /** With `allow.mode: 'report'`: callers served that `allow` would have refused (`forbidden` events). */
+  forbiddenReported: number;
+  /** With `unknownTypes: 'next'`: requests of other notifyTypes handed to the host's next middleware (not in `received`). */
+  passedOn: number;
 }
 
-const outcomeEvents: readonly OutcomeEvent[] = [...Object.values(notificationTable).map((entry) => entry.event), 'duplicate', 'invalid'];
+const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
+const outcomeEvents: readonly OutcomeEvent[] = [...notificationEvents, 'duplicate', 'invalid'];
 // A record, not a list: a reason added to Rejection without a counter here does not compile.
 const noRejections: Record<RejectionReason, 0> = { malformed: 0, too_large: 0, aborted: 0, forbidden: 0, unknown_type: 0, schema: 0 };
 
@@ -28,6 +35,9 @@ export class OutcomeCounters {
   readonly events = Object.fromEntries(outcomeEvents.map((event) => [event, 0])) as Record<OutcomeEvent, number>;
   readonly invalid: Record<RejectionReason, number> = { ...noRejections };
   storeErrors = 0;
+  forbiddenReported = 0;
+  passedOn = 0;
+  readonly unheard = Object.fromEntries(notificationEvents.map((event) => [event, 0])) as Record<keyof NotificationEvents, number>;
 
   count(event: OutcomeEvent, reason?: RejectionReason): void {
     this.events[event] += 1;
@@ -37,6 +47,16 @@ export class OutcomeCounters {
   snapshot(listenerErrors: number, inFlight: number): UpgradeRouterStats {
     let received = 0;
     for (const event of outcomeEvents) received += this.events[event];
-    return { received, events: { ...this.events }, invalid: { ...this.invalid }, listenerErrors, storeErrors: this.storeErrors, inFlight };
+    return {
+      received,
+      events: { ...this.events },
+      invalid: { ...this.invalid },
+      listenerErrors,
+      storeErrors: this.storeErrors,
+      inFlight,
+      unheard: { ...this.unheard },
+      forbiddenReported: this.forbiddenReported,
+      passedOn: this.passedOn,
+    };
   }
 }

@@ -14,22 +14,38 @@ export interface AllowOptions {
    * arrive as a space, a `%` or `&` would be decoded or split). `openssl rand -hex 32` makes one.
    */
   token?: string;
+  /**
+   * 'enforce' (default): a caller that fails is answered 200 and emitted as `invalid` `forbidden`.
+   * 'report': it is served as usual, and a `forbidden` event says it would have been refused: for a
+   * first deployment, to see who calls before locking the door.
+   */
+  mode?: 'enforce' | 'report';
 }
 
 /** Returns why a caller is refused, or undefined when it may pass. */
 export type AccessCheck = (ip: string | undefined, url: string) => string | undefined;
 
-function addRule(list: BlockList, rule: string): void {
+// RFC 3986 "unreserved": the characters a query value carries through any client and any decoder.
+export const TOKEN_ALPHABET = /^[A-Za-z0-9._~-]+$/;
+
+interface ParsedRule {
+  address: string;
+  type: 'ipv4' | 'ipv6';
+  bits: number | undefined;
+}
+
+function parseRule(rule: unknown): ParsedRule | undefined {
+  if (typeof rule !== 'string') return undefined;
   const [address = '', prefix, extra] = rule.trim().split('/');
   const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
   const bits = prefix === undefined ? undefined : Number(prefix);
   const maxBits = type === 'ipv4' ? 32 : 128;
-  if (type === undefined || extra !== undefined || (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits))) {
-    throw new TypeError(`huawei-iot-upgrade-router: allow.ips has ${JSON.stringify(rule)}, which is not an IP address or CIDR range`);
-  }
-  if (bits === undefined) list.addAddress(address, type);
-  else list.addSubnet(address, bits, type);
+  if (type === undefined || extra !== undefined || (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits))) return undefined;
+  return { address, type, bits };
 }
+
+/** An IP address or CIDR range that allow.ips can take. */
+export const isIpRule = (rule: unknown): boolean => parseRule(rule) !== undefined;
 
 // Hashing first makes both sides the same length, which timingSafeEqual requires, without leaking
 // the secret's length through an early return.
@@ -40,47 +56,19 @@ function tokenOf(url: string): string | null {
   return query === -1 ? null : new URLSearchParams(url.slice(query + 1)).get('token');
 }
 
-// RFC 3986 "unreserved": the characters a query value carries through any client and any decoder.
-const TOKEN_ALPHABET = /^[A-Za-z0-9._~-]+$/;
-
-const refuse = (message: string): never => {
-  throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
-};
-
-// A key that is present must hold a usable value: `token: process.env.CALLBACK_TOKEN` with the
-// variable unset turned access control off without a word (issue 9, item 5).
-function ipRules(ips: unknown): BlockList {
-  if (!Array.isArray(ips)) return refuse(`allow.ips must be an array of addresses or CIDR ranges, such as ['203.0.113.0/24'], got ${describe(ips)}`);
-  if (ips.length === 0) return refuse('allow.ips is empty, which would refuse every caller; leave it out to accept any address');
-  const list = new BlockList();
-  for (const rule of ips as unknown[]) {
-    if (typeof rule !== 'string') refuse(`allow.ips has ${describe(rule)}, which is not an IP address or CIDR range`);
-    addRule(list, rule as string);
-  }
-  return list;
-}
-
-function tokenDigest(token: unknown): Buffer {
-  if (typeof token !== 'string' || token === '') return refuse(`allow.token must be a non-empty string, got ${describe(token)}`);
-  if (!TOKEN_ALPHABET.test(token)) {
-    refuse('allow.token may hold only letters, digits and - . _ ~ (other characters change on their way through a URL); `openssl rand -hex 32` makes one');
-  }
-  return digest(token);
-}
-
-function describe(value: unknown): string {
-  return value === undefined ? 'undefined' : typeof value === 'string' ? JSON.stringify(value) : typeof value;
-}
-
+/** The check for options already validated (options.ts): undefined when nothing is to be checked. */
 export function createAccessCheck(allow: AllowOptions | undefined): AccessCheck | undefined {
-  if (allow === undefined) return undefined;
-  const given: unknown = allow; // from JavaScript, or from a configuration file, it may be anything
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    refuse(`allow must be an object such as { ips: ['203.0.113.0/24'], token: '...' }, got ${describe(allow)}`);
+  if (allow === undefined || (allow.ips === undefined && allow.token === undefined)) return undefined;
+  let allowed: BlockList | undefined;
+  if (allow.ips !== undefined) {
+    allowed = new BlockList();
+    for (const rule of allow.ips) {
+      const { address, type, bits } = parseRule(rule) as ParsedRule;
+      if (bits === undefined) allowed.addAddress(address, type);
+      else allowed.addSubnet(address, bits, type);
+    }
   }
-  const allowed = Object.hasOwn(allow, 'ips') ? ipRules(allow.ips) : undefined;
-  const secret = Object.hasOwn(allow, 'token') ? tokenDigest(allow.token) : undefined;
-  if (allowed === undefined && secret === undefined) return undefined;
+  const secret = allow.token === undefined ? undefined : digest(allow.token);
 
   return (ip, url) => {
     if (allowed !== undefined) {

@@ -68,7 +68,6 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
     done(result);
   };
   const collected = (): Buffer => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
-  const aborted = (): void => finish({ kind: 'aborted', message: `connection closed after ${length} bytes of the body` });
 
   function onData(chunk: Buffer): void {
     length += chunk.length;
@@ -90,9 +89,9 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   source.on('data', onData);
   source.on('end', onEnd);
   // Closed before its 'end': whatever it had buffered is gone. With a decoder, the request ends first
-  // and the decoder finishes later; its own 'close' before 'end' means the same.
+  // and the decoder, which only finish() destroys, then ends or errors by itself.
   req.on('close', () => {
-    if (!req.readableEnded) aborted();
+    if (!req.readableEnded) finish({ kind: 'aborted', message: `connection closed after ${length} bytes of the body` });
   });
   // Without an 'error' listener a stream error would be thrown; the outcomes come from 'close' and 'end'.
   req.on('error', noop);
@@ -100,7 +99,6 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
     decoder.on('error', (error: Error) => {
       finish({ kind: 'undecodable', message: `body is not valid ${encoding} data: ${error.message}`, complete: req.readableEnded });
     });
-    decoder.on('close', aborted);
     req.pipe(decoder);
   }
 }
