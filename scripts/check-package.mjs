@@ -1,7 +1,7 @@
 // Packs the package as npm would publish it and checks the tarball: only what users need is in it,
 // publint finds nothing to fix, and @arethetypeswrong/cli finds the types right for require and import.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,10 @@ try {
   for (const needed of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/redis.js', 'dist/redis.mjs', 'dist/redis.d.ts', 'dist/redis.d.mts', 'schema/sw-upgrade-result-notify.schema.json', 'LICENSE', 'README.md']) {
     if (!packed.files.some((file) => file.path === needed)) throw new Error(`the tarball lacks ${needed}`);
   }
+  // npm warns about, and may block, a dependency's install-time scripts: users install none from us.
+  const { scripts = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const installScripts = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => name in scripts);
+  if (installScripts.length > 0) throw new Error(`package.json has install-time scripts users would run: ${installScripts.join(', ')}`);
   console.log(`tarball: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
   execFileSync(bin('publint'), ['run', tarball, '--strict'], { cwd: root, stdio: 'inherit' });
   execFileSync(bin('attw'), [tarball], { cwd: root, stdio: 'inherit' });

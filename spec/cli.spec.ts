@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUpgradeRouter, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, recordEvents } from './helpers';
@@ -115,11 +117,80 @@ describe('the bin: huawei-iot-upgrade-router simulate', function () {
       [['simulate', '--type', 'fwUpgradeStateChangeNotify', '--result', 'FAIL'], /--result does not apply/],
       [['simulate', '--repeat', '0'], /--repeat must be a whole number/],
       [['simulate', '--nope'], /Unknown option/],
+      [['simulate', '--concurrency', 'lots'], /--concurrency must be a whole number/],
+      [['simulate', '--body', 'x.json', '--type', 'fwUpgradeResultNotify'], /--body sends the file as it is: --type does not apply/],
     ] as Array<[string[], RegExp]>) {
       const { code, stderr } = await cli(args);
       assert.equal(code, 2, args.join(' '));
       assert.match(stderr, reason);
+      // One line and the hint, not the whole help text.
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
     }
+    assert.match((await cli(['simulate', '--repeat', '0'])).stderr, /^huawei-iot-upgrade-router: --repeat must be a whole number of at least 1 \(see --help\)$/m);
     assert.deepEqual(events(), []);
   });
+
+  it('--device and --operation set those IDs, for a real campaign', async () => {
+    const { code } = await cli(['simulate', '--url', url, '--type', 'fwUpgradeResultNotify', '--result', 'FAIL', '--device', 'dev-42', '--operation', 'op-7']);
+    assert.equal(code, 0);
+    const notification = seen[0]?.args[0] as { deviceId: string; operationId: string; status: string };
+    assert.deepEqual([notification.deviceId, notification.operationId, notification.status], ['dev-42', 'op-7', 'FAIL']);
+  });
+
+  it('--body FILE sends your own JSON as it is; a file that cannot be read exits 2 with one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'simulate-'));
+    const file = join(dir, 'mine.json');
+    const mine = { ...referenceLike(), deviceId: 'from-a-file' };
+    writeFileSync(file, JSON.stringify(mine));
+    const { code, stdout } = await cli(['simulate', '--url', url, '--body', file, '--repeat', '2']);
+    assert.equal(code, 0, stdout);
+    assert.deepEqual(events(), ['upgradeResult', 'duplicate']);
+    assert.deepEqual(seen[0]?.args[0], mine);
+    const missing = await cli(['simulate', '--url', url, '--body', join(dir, 'nope.json')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^huawei-iot-upgrade-router: ENOENT/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('--concurrency N keeps up to N requests in flight', async () => {
+    let inFlight = 0;
+    let most = 0;
+    upgrades.on('upgradeResult', () => {});
+    const slow = createServer((req, res) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      req.resume();
+      setTimeout(() => {
+        inFlight -= 1;
+        res.end();
+      }, 100);
+    }).listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    try {
+      const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+      const { code } = await cli(['simulate', '--url', slowUrl, '--repeat', '8', '--concurrency', '4']);
+      assert.equal(code, 0);
+      assert.equal(most, 4);
+    } finally {
+      slow.close();
+    }
+  });
 });
+
+function referenceLike(): Record<string, string> {
+  return {
+    notifyType: 'swUpgradeResultNotify',
+    deviceId: 'd',
+    appId: 'a',
+    operationId: `op-${Date.now()}`,
+    subOperationId: 's',
+    curVersion: '1',
+    targetVersion: '2',
+    sourceVersion: '1',
+    swUpgradeResult: 'FAIL',
+    upgradeTime: '9',
+    resultDesc: 'failed',
+    errorCode: '120006',
+    description: 'timeout',
+  };
+}

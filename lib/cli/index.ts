@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The package's bin: `huawei-iot-upgrade-router simulate …` plays the platform against a receiver.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { notifyTypes, type NotifyType } from '../notification-types';
 import { referenceExample, samples } from './samples';
@@ -17,6 +18,10 @@ Options:
                              (default swUpgradeResultNotify)
   --result SUCCESS|FAIL      the outcome, for swUpgradeResultNotify and fwUpgradeResultNotify (default SUCCESS)
   --repeat N                 send the same body N times, as the platform's retry does (default 1)
+  --device ID                the deviceId of the notification sent (default: a fresh UUID)
+  --operation ID             the operationId, the upgrade task (default: fresh each run)
+  --body FILE                send this file's JSON as it is instead of a sample (- for standard input)
+  --concurrency N            how many requests may be in flight at once (default 1: one after another)
   --reference                send the API reference's own swUpgradeResultNotify example instead
   --demo                     the reference's example, one notification of each type (results FAIL),
                              then the last one again (a duplicate): what \`npm run simulate\` sends
@@ -27,18 +32,38 @@ class UsageError extends Error {}
 
 interface Send {
   label: string;
-  body: object;
+  /** A notification to write as the platform does, or a file's text to send as it is. */
+  body: object | string;
 }
 
 interface Values {
   type?: string | undefined;
   result?: string | undefined;
   repeat?: string | undefined;
+  device?: string | undefined;
+  operation?: string | undefined;
+  body?: string | undefined;
+  concurrency?: string | undefined;
   reference?: boolean | undefined;
   demo?: boolean | undefined;
 }
 
-function plan(values: Values): Send[] {
+function wholeNumber(value: string | undefined, name: string): number {
+  const n = Number(value ?? 1);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number of at least 1`);
+  return n;
+}
+
+function plan(values: Values, readBody: (file: string) => string): Send[] {
+  const repeat = wholeNumber(values.repeat, '--repeat');
+  const copies = (label: string, body: Send['body']): Send[] =>
+    Array.from({ length: repeat }, (_, i) => ({ label: repeat > 1 ? `${label} #${i + 1}` : label, body }));
+  if (values.body !== undefined) {
+    for (const other of ['type', 'result', 'reference', 'demo', 'device', 'operation'] as const) {
+      if (values[other] !== undefined) throw new UsageError(`--body sends the file as it is: --${other} does not apply`);
+    }
+    return copies(values.body === '-' ? 'standard input' : values.body, readBody(values.body));
+  }
   if (values.demo === true) {
     const each: Send[] = notifyTypes.map((type) => ({ label: type, body: samples[type]('FAIL') }));
     const last = each[each.length - 1] as Send;
@@ -49,11 +74,13 @@ function plan(values: Values): Send[] {
   const result = (values.result ?? 'SUCCESS').toUpperCase();
   if (result !== 'SUCCESS' && result !== 'FAIL') throw new UsageError('--result must be SUCCESS or FAIL');
   if (values.result !== undefined && !type.endsWith('ResultNotify')) throw new UsageError(`--result does not apply to ${type}`);
-  const repeat = Number(values.repeat ?? 1);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError('--repeat must be a whole number of at least 1');
-  const body = values.reference === true ? referenceExample : samples[type](result);
+  const overrides = {
+    ...(values.device === undefined ? {} : { deviceId: values.device }),
+    ...(values.operation === undefined ? {} : { operationId: values.operation }),
+  };
+  const body = { ...(values.reference === true ? referenceExample : samples[type](result)), ...overrides };
   const label = values.reference === true ? 'reference example' : type.endsWith('ResultNotify') ? `${type} ${result}` : type;
-  return Array.from({ length: repeat }, (_, i) => ({ label: repeat > 1 ? `${label} #${i + 1}` : label, body }));
+  return copies(label, body);
 }
 
 async function send(url: string, { label, body }: Send): Promise<boolean> {
@@ -63,7 +90,7 @@ async function send(url: string, { label, body }: Send): Promise<boolean> {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json;charset=UTF-8' },
-      body: JSON.stringify(body, null, 4),
+      body: typeof body === 'string' ? body : JSON.stringify(body, null, 4),
     });
     await response.arrayBuffer();
     console.log(`${label}: ${response.status} in ${(performance.now() - started).toFixed(1)} ms`);
@@ -84,6 +111,10 @@ async function main(argv: string[]): Promise<number> {
       type: { type: 'string' },
       result: { type: 'string' },
       repeat: { type: 'string' },
+      device: { type: 'string' },
+      operation: { type: 'string' },
+      body: { type: 'string' },
+      concurrency: { type: 'string' },
       reference: { type: 'boolean' },
       demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -95,15 +126,23 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1 || positionals[0] !== 'simulate') throw new UsageError('the one command is `simulate`');
   const url = values.url ?? process.env['RECEIVER_URL'] ?? DEFAULT_URL;
-  let ok = true;
-  for (const item of plan(values)) ok = (await send(url, item)) && ok;
-  return ok ? 0 : 1;
+  const concurrency = wholeNumber(values.concurrency, '--concurrency');
+  const queue = plan(values, (file) => readFileSync(file === '-' ? 0 : file, 'utf8'));
+  let failures = 0;
+  // `concurrency` workers take the next item until none is left: at most that many in flight.
+  const worker = async (): Promise<void> => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) if (!(await send(url, item))) failures += 1;
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  return failures === 0 ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
-    console.error(`huawei-iot-upgrade-router: ${(error as Error).message}\n\n${help}`);
+    // One line and the way to more: a usage mistake, or a --body file that cannot be read.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`huawei-iot-upgrade-router: ${message}${error instanceof UsageError ? ' (see --help)' : ''}`);
     process.exitCode = 2;
   },
 );

@@ -176,3 +176,29 @@ expectTypeOf(shared.close()).toEqualTypeOf<Promise<void>>();
 expectTypeOf<RedisDedupeStoreOptions['client']>().not.toBeAny();
 // @ts-expect-error the url is a string
 redisDedupeStore({ url: 6379 });
+
+// The whole family in one handler (issue 14): the union, narrowed by notifyType.
+upgrades.on('notification', (notification, context) => {
+  expectTypeOf(notification).toEqualTypeOf<Notification>();
+  expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
+  if (notification.notifyType === 'fwUpgradeResultNotify') expectTypeOf(notification).toEqualTypeOf<FwUpgradeResultNotify>();
+  // @ts-expect-error swUpgradeResult exists on one member of the union only
+  void notification.swUpgradeResult;
+});
+
+// allow.mode 'report': a forbidden rejection, observed only.
+upgrades.on('forbidden', (rejection) => {
+  expectTypeOf(rejection.reason).toEqualTypeOf<'forbidden'>();
+  expectTypeOf(rejection.raw).toEqualTypeOf<Buffer | undefined>();
+});
+createUpgradeRouter({ allow: { ips: ['10.0.0.0/8'], mode: 'report' }, unknownTypes: 'next' });
+// @ts-expect-error mode is 'enforce' or 'report'
+createUpgradeRouter({ allow: { mode: 'warn' } });
+// @ts-expect-error unknownTypes is 'invalid' or 'next'
+createUpgradeRouter({ unknownTypes: 'pass' });
+// A logger with warn() and a return value (pino's methods return void, winston's the logger itself).
+createUpgradeRouter({ logger: { error: () => 1, warn: () => 1 } });
+// @ts-expect-error a logger is an object with error(), not a function
+createUpgradeRouter({ logger: console.log });
+expectTypeOf(upgrades.stats().unheard.firmwareUpgradeResult).toEqualTypeOf<number>();
+expectTypeOf(upgrades.stats().passedOn).toEqualTypeOf<number>();
