@@ -1,9 +1,16 @@
 // The demo receiver behind `npm start`: the router mounted at the path Huawei's own SDKs use, logging
-// one line per event, with a metrics endpoint and a graceful shutdown. Feed it with `npm run simulate`
-// or point a platform subscription at it. ALLOW_IPS (comma-separated addresses or CIDR ranges) and
-// ALLOW_TOKEN turn on access control.
+// one line per event, with Prometheus metrics, JSON counters and a graceful shutdown. Feed it with
+// `npm run simulate` or point a platform subscription at it. ALLOW_IPS (comma-separated addresses or
+// CIDR ranges) and ALLOW_TOKEN turn on access control; LOG_FORMAT=json logs JSON lines through pino.
 import express from 'express';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+
+// pino and prom-client are optional: the demo runs without them, and says what it left out.
+const optional = async (name) => import(name).catch(() => undefined);
+const pino = process.env.LOG_FORMAT === 'json' ? (await optional('pino'))?.default : undefined;
+if (process.env.LOG_FORMAT === 'json' && pino === undefined) console.warn('LOG_FORMAT=json needs pino: npm install pino');
+const logger = pino?.({ base: { service: 'upgrade-receiver' } });
+const log = logger ? (event, fields, line) => logger.info({ event, ...fields }, line) : (_event, _fields, line) => console.log(line);
 
 const port = Number(process.env.PORT ?? 3000);
 const path = '/v1.0.0/messageReceiver';
@@ -13,34 +20,47 @@ const allow = {
 };
 
 const app = express();
-const upgrades = createUpgradeRouter({ allow });
+const upgrades = createUpgradeRouter({ allow, ...(logger && { logger }) });
 app.use(path, upgrades);
-// Counters for a health check or a metrics scraper; cheap enough for every scrape.
-app.get('/metrics', (_req, res) => {
+// The counters as JSON, for a health check; cheap enough for every request.
+app.get('/stats', (_req, res) => {
   res.json(upgrades.stats());
 });
+// The same counters as Prometheus reads them.
+const prometheus = await optional('prom-client');
+if (prometheus) {
+  const { registerMetrics } = await import('huawei-iot-upgrade-router/prometheus');
+  const registry = new prometheus.Registry();
+  registerMetrics(upgrades, { registry });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+} else {
+  app.get('/metrics', (_req, res) => void res.status(501).type('text').send('install prom-client for Prometheus metrics; JSON counters at /stats\n'));
+}
 
 const who = (n) => `device=${n.deviceId} subOperation=${n.subOperationId}`;
 upgrades.on('upgradeResult', (n, context) => {
-  console.log(
+  log('upgradeResult', { notification: n, ip: context.ip },
     `upgradeResult ${n.swUpgradeResult} ${who(n)} ${n.sourceVersion} -> ${n.curVersion} (target ${n.targetVersion}) errorCode=${n.errorCode} from ${context.ip}`,
   );
 });
-upgrades.on('upgradeState', (n) => console.log(`upgradeState ${n.swUpgradeState} ${who(n)}`));
+upgrades.on('upgradeState', (n) => log('upgradeState', { notification: n }, `upgradeState ${n.swUpgradeState} ${who(n)}`));
 upgrades.on('firmwareUpgradeResult', (n) => {
-  console.log(`firmwareUpgradeResult ${n.status} ${who(n)} ${n.sourceVersion} -> ${n.curVersion} (target ${n.targetVersion})`);
+  log('firmwareUpgradeResult', { notification: n }, `firmwareUpgradeResult ${n.status} ${who(n)} ${n.sourceVersion} -> ${n.curVersion} (target ${n.targetVersion})`);
 });
-upgrades.on('firmwareUpgradeState', (n) => console.log(`firmwareUpgradeState step=${n.step} (${n.stepDesc}) ${who(n)}`));
-upgrades.on('duplicate', (n) => console.log(`duplicate ${n.notifyType} ${who(n)} (the platform re-sent it)`));
+upgrades.on('firmwareUpgradeState', (n) => log('firmwareUpgradeState', { notification: n }, `firmwareUpgradeState step=${n.step} (${n.stepDesc}) ${who(n)}`));
+upgrades.on('duplicate', (n) => log('duplicate', { notification: n }, `duplicate ${n.notifyType} ${who(n)} (the platform re-sent it)`));
 upgrades.on('invalid', (rejection) => {
-  console.log(`invalid ${rejection.reason}: ${rejection.message} from ${rejection.context.ip}`);
+  log('invalid', { reason: rejection.reason, ip: rejection.context.ip }, `invalid ${rejection.reason}: ${rejection.message} from ${rejection.context.ip}`);
 });
 upgrades.on('error', (error) => {
-  console.log(`error: ${error.message}`);
+  if (logger) logger.error({ err: error }, 'a listener failed');
+  else console.log(`error: ${error.message}`);
 });
 
 const server = app.listen(port, () => {
-  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (metrics at /metrics)`);
+  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (metrics at /metrics, counters at /stats)`);
 });
 // A sender that stalls cannot hold a socket for minutes: the platform gives up after 15 s anyway.
 server.headersTimeout = 10_000;

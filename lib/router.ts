@@ -44,11 +44,13 @@ function contextOf(req: ExpressRequest): ReceiveContext {
 
 // 200 with an empty body whatever was received: any other answer makes the platform re-send, and
 // ten failures get the callback URL marked invalid. `close` when the rest of the body was left unread.
-function answer(res: ServerResponse, close: boolean): void {
-  if (res.headersSent) return;
+// Returns whether this call answered.
+function answer(res: ServerResponse, close: boolean): boolean {
+  if (res.headersSent) return false;
   res.statusCode = 200;
   if (close) res.setHeader('Connection', 'close');
   res.end();
+  return true;
 }
 
 interface BodyParserError {
@@ -69,6 +71,11 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes } = resolveOptions(options);
   const hub = new EventHub(logger);
   const receiver = new Receiver(hub, { types, dedupe });
+
+  // The 200, timed from the request's arrival (stats().ackSeconds).
+  const reply = (res: ServerResponse, close: boolean, arrived: number): void => {
+    if (answer(res, close)) receiver.answered((performance.now() - arrived) / 1000);
+  };
 
   // Warnings about the host's set-up: each said once, never per request.
   const hinted = new Set<string>();
@@ -131,7 +138,14 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   };
 
   // A body parser mounted before the router has read the stream already: use what it made.
-  const takeParsed = (req: ExpressRequest, res: ServerResponse, next: NextFunction | undefined, context: ReceiveContext, refusal: string | undefined): void => {
+  const takeParsed = (
+    req: ExpressRequest,
+    res: ServerResponse,
+    next: NextFunction | undefined,
+    context: ReceiveContext,
+    refusal: string | undefined,
+    arrived: number,
+  ): void => {
     if (appMounts(req, errorHandler) === false) {
       hint(
         'parser',
@@ -141,7 +155,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     }
     const parsed = req.body === undefined ? undefined : Receiver.parse(req.body);
     if (refusal === undefined && parsed !== undefined && passesOn(req, parsed, next)) return;
-    answer(res, false);
+    reply(res, false, arrived);
     if (refusal !== undefined) receiver.forbid(refusal, context, parsed);
     else if (parsed === undefined) receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
     else discard(receiver.receiveParsed(parsed, context));
@@ -154,19 +168,20 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       res.end();
       return;
     }
+    const arrived = performance.now();
     const context = contextOf(req);
     const refusal = refusalOf(req, context);
-    if (req._body === true || req.readableEnded) return takeParsed(req, res, next, context, refusal);
+    if (req._body === true || req.readableEnded) return takeParsed(req, res, next, context, refusal, arrived);
     readBody(req, limit, (result) => {
       if (result.kind === 'body' && refusal === undefined && passUnknownTypes && next !== undefined) {
         const parsed = Receiver.parse(result.bytes);
         if (passesOn(req, parsed, next)) return;
-        answer(res, false);
+        reply(res, false, arrived);
         discard(receiver.receiveParsed(parsed, context));
         return;
       }
       // The answer goes out before any listener runs: a slow or failing listener cannot delay or change it.
-      if (result.kind !== 'aborted') answer(res, result.kind !== 'body' && !result.complete);
+      if (result.kind !== 'aborted') reply(res, result.kind !== 'body' && !result.complete, arrived);
       settle(result, context, refusal);
     });
   }
@@ -174,6 +189,8 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   function errorHandler(error: unknown, req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     const parserError = bodyParserError(error);
     if (parserError === undefined || req.method !== 'POST' || !isCallbackPath(req, own)) return next(error);
+    // Timed from here: the host's parser ran before, out of the router's sight.
+    const arrived = performance.now();
     const context = contextOf(req);
     const refusal = refusalOf(req, context);
     const raw = typeof parserError.body === 'string' ? Buffer.from(parserError.body) : undefined;
@@ -182,7 +199,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       else receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context });
       return;
     }
-    answer(res, !req.readableEnded);
+    reply(res, !req.readableEnded, arrived);
     if (refusal !== undefined) {
       receiver.forbid(refusal, context, raw === undefined ? undefined : Receiver.parse(raw));
     } else if (parserError.type === 'entity.too.large') {

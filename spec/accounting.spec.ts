@@ -6,7 +6,13 @@ import { CALLBACK_PATH, fixture, mountedApp } from './helpers';
 
 describe('stats()', () => {
   it('starts at zero, in the documented shape', () => {
-    assert.deepEqual(createUpgradeRouter().stats(), {
+    const { ackSeconds, ...counters } = createUpgradeRouter().stats();
+    assert.deepEqual(ackSeconds, {
+      count: 0,
+      sum: 0,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15].map((le) => ({ le, count: 0 })),
+    });
+    assert.deepEqual(counters, {
       received: 0,
       events: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 0 },
       invalid: { malformed: 0, too_large: 0, aborted: 0, forbidden: 0, unknown_type: 0, schema: 0 },
@@ -33,7 +39,10 @@ describe('stats()', () => {
     await post('{"notifyType":"deviceAdded"}');
     await post('{"notifyType":"swUpgradeResultNotify"}');
     await request(app).get(CALLBACK_PATH).expect(418); // not a POST: the host's, not counted
-    assert.deepEqual(upgrades.stats(), {
+    const { ackSeconds, ...counters } = upgrades.stats();
+    assert.equal(ackSeconds.count, 6, 'every POST was answered, and timed');
+    assert.equal(ackSeconds.buckets.at(-1)?.count, 6);
+    assert.deepEqual(counters, {
       received: 6,
       events: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 4 },
       invalid: { malformed: 1, too_large: 1, aborted: 0, forbidden: 0, unknown_type: 1, schema: 1 },

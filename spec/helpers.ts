@@ -89,11 +89,15 @@ export function recordEvents(upgrades: UpgradeRouter): Array<{ event: string; ar
   return seen;
 }
 
+// Most specs mount routers with no listener on purpose; their warnings would bury the test report.
+// Errors still go to the console; specs about warnings pass a logger of their own.
+const quietWarnings = { error: (...args: unknown[]) => console.error(...args), warn: () => {} };
+
 /** An app mounted as the README shows, with a host route beside it to prove fall-through. */
 export function mountedApp(options?: UpgradeRouterOptions, before?: (app: Express) => void): { app: Express; upgrades: UpgradeRouter } {
   const app = express();
   before?.(app);
-  const upgrades = createUpgradeRouter(options);
+  const upgrades = createUpgradeRouter({ logger: quietWarnings, ...options });
   app.use(CALLBACK_PATH, upgrades);
   app.get(CALLBACK_PATH, (_req, res) => void res.status(418).send('host GET'));
   return { app, upgrades };

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
-import { fixtureText } from './helpers';
+import { allFixtures, fixtureText } from './helpers';
 
 const root = join(__dirname, '..');
 
@@ -53,9 +53,11 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 // Each app is a fresh folder outside the repository with the packed tarball and one Express major
 // installed by npm, as a user's app gets them: a file missing from the tarball or a dependency missing
 // from package.json fails here, where the repository's own node_modules cannot hide it.
+// The Express 5 app also installs the optional peers of the subpaths it uses (prom-client) and pino
+// for the demo's JSON logs; the Express 4 app installs neither, to show the main entry needs neither.
 const apps = [
-  { major: 4, range: '^4.21.0' },
-  { major: 5, range: '^5.0.0' },
+  { major: 4, range: '^4.21.0', extras: {} },
+  { major: 5, range: '^5.0.0', extras: { 'prom-client': '^15.1.3', pino: '^10.4.0' } },
 ];
 
 describe('the packed package, installed by npm into a fresh app', function () {
@@ -67,9 +69,9 @@ describe('the packed package, installed by npm into a fresh app', function () {
     const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' })) as [
       { filename: string },
     ];
-    for (const { major, range } of apps) {
+    for (const { major, range, extras } of apps) {
       execFileSync('mkdir', ['-p', appDir(major)]);
-      const dependencies = { 'huawei-iot-upgrade-router': `file:${join(work, packed.filename)}`, express: range };
+      const dependencies = { 'huawei-iot-upgrade-router': `file:${join(work, packed.filename)}`, express: range, ...extras };
       writeFileSync(join(appDir(major), 'package.json'), JSON.stringify({ name: `app-express${major}`, private: true, dependencies }));
       execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: appDir(major), stdio: 'inherit' });
     }
@@ -77,7 +79,8 @@ describe('the packed package, installed by npm into a fresh app', function () {
 
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  for (const { major } of apps) {
+  for (const { major, extras } of apps) {
+    const withPeers = 'prom-client' in extras;
     describe(`with express@${major}`, () => {
       it('has that Express major installed', () => {
         const { version } = JSON.parse(readFileSync(join(appDir(major), 'node_modules', 'express', 'package.json'), 'utf8')) as { version: string };
@@ -108,6 +111,32 @@ describe('the packed package, installed by npm into a fresh app', function () {
         assert.match(printed, /MODULE_NOT_FOUND Cannot find module 'ioredis'/);
       });
 
+      it(
+        withPeers
+          ? 'huawei-iot-upgrade-router/prometheus registers the metrics on the installed prom-client, by require and import'
+          : 'needs no prom-client unless huawei-iot-upgrade-router/prometheus is imported, which then says what is missing',
+        () => {
+          writeFileSync(
+            join(appDir(major), 'prometheus.cjs'),
+            `try {
+               const { registerMetrics } = require('huawei-iot-upgrade-router/prometheus');
+               const { Registry } = require('prom-client');
+               const registry = new Registry();
+               registerMetrics(require('huawei-iot-upgrade-router').createUpgradeRouter(), { registry });
+               registry.metrics().then((text) => console.log(text.split('\\n').filter((l) => l.includes('event="upgradeResult"')).join()));
+             } catch (error) { console.log(error.code, error.message.split('\\n')[0]); }`,
+          );
+          const printed = execFileSync(process.execPath, ['prometheus.cjs'], { cwd: appDir(major), encoding: 'utf8' });
+          if (withPeers) {
+            assert.match(printed, /^huawei_iot_upgrade_notifications_total\{event="upgradeResult"\} 0$/m);
+            writeFileSync(join(appDir(major), 'prometheus.mjs'), `import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';\nconsole.log(typeof registerMetrics);`);
+            assert.equal(execFileSync(process.execPath, ['prometheus.mjs'], { cwd: appDir(major), encoding: 'utf8' }).trim(), 'function');
+          } else {
+            assert.match(printed, /MODULE_NOT_FOUND Cannot find module 'prom-client'/);
+          }
+        },
+      );
+
       it('import gives the same functions as require (one instance, no dual-package hazard)', () => {
         writeFileSync(
           join(appDir(major), 'import.mjs'),
@@ -132,10 +161,13 @@ describe('the packed package, installed by npm into a fresh app', function () {
           await waitForPort(port);
           const url = `http://127.0.0.1:${port}/v1.0.0/messageReceiver`;
           const ok = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: fixtureText('success') });
+          // A firmware campaign's result: the quick start hears the whole family (issue 14).
+          const firmware = await fetch(url, { method: 'POST', body: JSON.stringify(allFixtures.find((f) => f.type === 'fwUpgradeResultNotify')?.body) });
           const bad = await fetch(url, { method: 'POST', body: '{"notifyType": "swUpgradeResultNotify"' });
-          assert.deepEqual([ok.status, bad.status], [200, 200]);
-          await until(() => output().includes('malformed'), `quick start output: ${output()}`);
-          assert.match(output(), /92d3f8da-200a-4143-8d0d-591a7e11de6c SUCCESS/);
+          assert.deepEqual([ok.status, firmware.status, bad.status], [200, 200, 200]);
+          await until(() => output().includes('malformed') && output().includes('fwUpgradeResultNotify'), `quick start output: ${output()}`);
+          assert.match(output(), /swUpgradeResultNotify 92d3f8da-200a-4143-8d0d-591a7e11de6c/);
+          assert.doesNotMatch(output(), /no listener/);
         } finally {
           child.kill();
         }
@@ -157,9 +189,17 @@ describe('the packed package, installed by npm into a fresh app', function () {
           assert.deepEqual(events, ['upgradeResult', 'upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate']);
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
-          const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()) as { received: number; events: unknown };
-          assert.equal(metrics.received, 6);
-          assert.deepEqual(metrics.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, duplicate: 1, invalid: 0 });
+          const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { received: number; events: unknown };
+          assert.equal(stats.received, 6);
+          assert.deepEqual(stats.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, duplicate: 1, invalid: 0 });
+          const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+          if (withPeers) {
+            const text = await metrics.text();
+            assert.match(text, /^huawei_iot_upgrade_notifications_total\{event="duplicate"\} 1$/m);
+            assert.match(text, /^huawei_iot_upgrade_ack_duration_seconds_count 6$/m);
+          } else {
+            assert.equal(metrics.status, 501);
+          }
           server.child.kill('SIGTERM');
           assert.equal(await exitOf(server.child), 0, server.output());
           assert.match(server.output(), /SIGTERM: closing\ndrained, exiting/);
@@ -167,6 +207,30 @@ describe('the packed package, installed by npm into a fresh app', function () {
           server.child.kill();
         }
       });
+
+      if (withPeers) {
+        it('examples/server.mjs with LOG_FORMAT=json: one JSON line per event through pino, the notification as a field', async () => {
+          const port = await freePort();
+          const server = run(appDir(major), 'server.mjs', { PORT: String(port), LOG_FORMAT: 'json' });
+          try {
+            await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+            const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
+            const simulate = spawnSync(bin, ['simulate', '--type', 'fwUpgradeResultNotify', '--result', 'FAIL', '--url', `http://127.0.0.1:${port}/v1.0.0/messageReceiver`], { encoding: 'utf8' });
+            assert.equal(simulate.status, 0, simulate.stdout);
+            await until(() => server.output().includes('"event":"firmwareUpgradeResult"'), `server output: ${server.output()}`);
+            const record = server
+              .output()
+              .split('\n')
+              .filter((line) => line.startsWith('{'))
+              .map((line) => JSON.parse(line) as { event?: string; notification?: { status: string }; service?: string })
+              .find((r) => r.event === 'firmwareUpgradeResult');
+            assert.equal(record?.notification?.status, 'FAIL');
+            assert.equal(record.service, 'upgrade-receiver');
+          } finally {
+            server.child.kill();
+          }
+        });
+      }
 
       it('examples/server.mjs with ALLOW_IPS refuses the bin from outside the list: 200, and invalid forbidden', async () => {
         const port = await freePort();

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Listener, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import type { Notification } from '../notification-types';
-import { log, type Logger } from './log';
+import { log, type LogDetails, type Logger } from './log';
 import { asError, settle } from './thrown';
 
 
@@ -186,16 +186,16 @@ export class EventHub {
   #reportToErrorListeners(error: Error, notification: Notification | undefined): void {
     const handlers = this.#listeners.rawListeners('error') as AnyListener[];
     if (handlers.length === 0) {
-      this.#log('no error listener is attached for this failure', error, notification);
+      this.#log('no error listener is attached for this failure', { error, notification });
       return;
     }
     for (const handler of handlers) {
-      this.#call(handler, [error, notification], (failure) => this.#log('an error listener failed', asError(failure, 'an error listener threw'), error));
+      this.#call(handler, [error, notification], (failure) => this.#log('an error listener failed', { error: asError(failure, 'an error listener threw'), handling: error }));
     }
   }
 
-  #log(message: string, ...details: unknown[]): void {
-    log(this.#logger, 'error', message, ...details);
+  #log(message: string, details: LogDetails): void {
+    log(this.#logger, 'error', message, details);
   }
 
   /** A warning through the logger (its warn() when it has one). */

@@ -100,6 +100,11 @@ export class Receiver {
     this.#hub.dispatch('forbidden', [{ reason: 'forbidden', message, context }]);
   }
 
+  /** An answer went out `seconds` after the request arrived. */
+  answered(seconds: number): void {
+    this.#counters.ackTimes.observe(seconds);
+  }
+
   /** A host's route took the request (unknownTypes 'next'): counted, so that nothing goes unaccounted. */
   passOn(): void {
     this.#counters.passedOn += 1;

@@ -1,5 +1,6 @@
 import type { NotificationEvents, RejectionReason } from '../events';
 import { notificationTable } from '../notification-types';
+import { AckHistogram, type AckTimes } from './histogram';
 
 /** Outcome events: each body the router takes in ends as exactly one of these. */
 export type OutcomeEvent = keyof NotificationEvents | 'duplicate' | 'invalid';
@@ -24,6 +25,8 @@ export interface UpgradeRouterStats {
   forbiddenReported: number;
   /** With `unknownTypes: 'next'`: requests of other notifyTypes handed to the host's next middleware (not in `received`). */
   passedOn: number;
+  /** The time from each request's arrival to its 200, in buckets (answers only: an aborted request has none). */
+  ackSeconds: AckTimes;
 }
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
@@ -44,6 +47,8 @@ export class OutcomeCounters {
     if (reason !== undefined) this.invalid[reason] += 1;
   }
 
+  readonly ackTimes = new AckHistogram();
+
   snapshot(listenerErrors: number, inFlight: number): UpgradeRouterStats {
     let received = 0;
     for (const event of outcomeEvents) received += this.events[event];
@@ -57,6 +62,7 @@ export class OutcomeCounters {
       unheard: { ...this.unheard },
       forbiddenReported: this.forbiddenReported,
       passedOn: this.passedOn,
+      ackSeconds: this.ackTimes.snapshot(),
     };
   }
 }

@@ -1,0 +1,89 @@
+// This subpath is the only module that loads prom-client: users who never import it need not install it.
+import { Counter, Gauge, register as globalRegistry, type Metric, type Registry } from 'prom-client';
+import type { UpgradeRouter } from './router';
+
+export interface RegisterMetricsOptions {
+  /** Where the metrics are registered. Default: prom-client's global registry (`register`). */
+  registry?: Registry;
+  /** Prefix of every metric name, so that two routers can share a registry. Default 'huawei_iot_upgrade_'. */
+  prefix?: string;
+}
+
+const DEFAULT_PREFIX = 'huawei_iot_upgrade_';
+
+/**
+ * Registers the router's metrics. Every value is read from `router.stats()` when Prometheus scrapes:
+ * no second set of counters to drift from the first, and nothing added to the request path.
+ */
+export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsOptions = {}): void {
+  const registry = options.registry ?? globalRegistry;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new TypeError(`huawei-iot-upgrade-router: prefix ${JSON.stringify(prefix)} is not a Prometheus metric name prefix`);
+  const registers = [registry];
+
+  // A counter whose value is the router's own, set at scrape time: reset, then add what stats() says.
+  const counter = (name: string, help: string, read: (stats: ReturnType<UpgradeRouter['stats']>) => number): void => {
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read(router.stats()));
+      },
+    });
+  };
+  const labelledCounter = (name: string, help: string, label: string, read: (stats: ReturnType<UpgradeRouter['stats']>) => Record<string, number>): void => {
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [value, count] of Object.entries(read(router.stats()))) this.inc({ [label]: value }, count);
+      },
+    });
+  };
+
+  labelledCounter('notifications_total', 'Requests the router took in, by the outcome event each ended as.', 'event', (stats) => stats.events);
+  labelledCounter('invalid_total', 'Invalid requests, by rejection reason.', 'reason', (stats) => stats.invalid);
+  counter('listener_errors_total', 'Listener calls that threw or rejected.', (stats) => stats.listenerErrors);
+  counter('store_errors_total', 'Duplicate-store lookups that failed (the notification was emitted as new).', (stats) => stats.storeErrors);
+  new Gauge({
+    name: `${prefix}in_flight`,
+    help: 'Listener promises and duplicate-store lookups not yet settled.',
+    registers,
+    collect() {
+      this.set(router.stats().inFlight);
+    },
+  });
+
+  // The answer times are kept by the router in fixed buckets; prom-client's Histogram can only be fed
+  // one observation at a time, so this metric hands the registry the buckets as they are.
+  const histogramName = `${prefix}ack_duration_seconds`;
+  const histogram = {
+    name: histogramName,
+    help: 'Time from the arrival of a request to its 200, in seconds.',
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const { count, sum, buckets } = router.stats().ackSeconds;
+      const bucket = (le: number | string, value: number) => ({ labels: { le }, value, metricName: `${histogramName}_bucket` });
+      return {
+        name: histogramName,
+        help: histogram.help,
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [
+          ...buckets.map(({ le, count: n }) => bucket(le, n)),
+          bucket('+Inf', count),
+          { labels: {}, value: sum, metricName: `${histogramName}_sum` },
+          { labels: {}, value: count, metricName: `${histogramName}_count` },
+        ],
+      };
+    },
+    reset() {},
+  };
+  registry.registerMetric(histogram as unknown as Metric);
+}

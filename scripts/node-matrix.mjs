@@ -1,0 +1,30 @@
+// `node scripts/node-matrix.mjs 22 24`: runs the specs (both Express majors, no coverage) on each
+// given Node major, with the official build from the npm registry (scripts/node-binary.mjs) first on
+// the PATH, so that the processes the specs start (the bin, npm, forked receivers) run on it too.
+// Prints one line per version with its pass count; exits non-zero if any version fails.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeBinary } from './node-binary.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const results = [];
+for (const major of process.argv.slice(2)) {
+  const node = nodeBinary(major);
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  console.log(`\n##### specs on Node ${version}`);
+  const run = spawnSync(node, [join(root, 'scripts', 'spec.mjs')], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  process.stdout.write(run.stdout.split('\n').filter((line) => /passing|failing|pending|^\s+\d+\) |Error|===/.test(line)).join('\n') + '\n');
+  if (run.status !== 0) process.stdout.write(run.stdout.slice(-20_000) + run.stderr.slice(-5_000));
+  const passing = [...run.stdout.matchAll(/(\d+) passing/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  const failing = [...run.stdout.matchAll(/(\d+) failing/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  results.push({ version, passing, failing, ok: run.status === 0 });
+}
+console.log('\nNode matrix:');
+for (const { version, passing, failing, ok } of results) console.log(`  Node ${version}: ${passing} passed, ${failing} failed${ok ? '' : ' (exit non-zero)'}`);
+process.exit(results.every((result) => result.ok) ? 0 : 1);
