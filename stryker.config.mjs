@@ -14,7 +14,7 @@ export default {
   buildCommand: 'node scripts/build.mjs',
   mochaOptions: {
     config: '.mocharc.json',
-    spec: ['access', 'accounting', 'body', 'dedupe', 'family', 'host-parsers', 'hostile', 'listeners', 'node-http', 'prototype-keys', 'router', 'stream-destruction', 'thrown-values'].map(
+    spec: ['access', 'accounting', 'body', 'dedupe', 'fail-safe', 'family', 'host-parsers', 'hostile', 'listeners', 'loggers', 'node-http', 'options', 'prometheus', 'prototype-keys', 'router', 'stream-destruction', 'thrown-values'].map(
       (name) => `spec/${name}.spec.ts`,
     ),
     extension: ['ts'],

@@ -63,7 +63,7 @@ function saturate(port, seconds = SECONDS, script = 'notifications.lua', connect
 }
 
 async function throughputSection() {
-  const kinds = ['node-floor', 'router-node', 'router-node-nodedupe', 'express-floor', 'router-express-1', 'router-express-nodedupe', 'express-json'];
+  const kinds = ['node-floor', 'router-node', 'router-node-nodedupe', 'express-floor', 'router-express-1', 'router-express-nodedupe', 'router-express-metrics', 'express-json'];
   const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const kind of round % 2 ? kinds : [...kinds].reverse()) {
@@ -217,6 +217,7 @@ const rows = [
   ['Express floor: one middleware, read body, JSON.parse, 200', `${fmt(t['express-floor'].rps)} req/s`, `${t['express-floor'].cpuPerRequest.toFixed(1)} µs CPU/req; p50 ${t['express-floor'].p50} ms`, 'reference'],
   ['router mounted in Express (README)', `${fmt(t['router-express-1'].rps)} req/s`, `${t['router-express-1'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-express-1'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-express-1'].ratio.toFixed(2)} x Express floor (target 0.9): ${verdict(t['router-express-1'].ratio >= 0.9)}`],
   ['… with dedupe: false', `${fmt(t['router-express-nodedupe'].rps)} req/s`, `${t['router-express-nodedupe'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-express-nodedupe'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-express-nodedupe'].ratio.toFixed(2)} x Express floor`],
+  ['… with Prometheus metrics, scraped every second', `${fmt(t['router-express-metrics'].rps)} req/s`, `${t['router-express-metrics'].cpuPerRequest.toFixed(1)} µs CPU/req: ${(t['router-express-1'].cpuPerRequest / t['router-express-metrics'].cpuPerRequest).toFixed(2)} x the router's capacity`, `${(t['router-express-metrics'].ratio / t['router-express-1'].ratio).toFixed(2)} x the router without (target >= 0.97): ${verdict(t['router-express-metrics'].ratio / t['router-express-1'].ratio >= 0.97)}`],
   ['express.json() baseline', `${fmt(t['express-json'].rps)} req/s`, `${t['express-json'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['express-json'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['express-json'].ratio.toFixed(2)} x Express floor`],
   ['answers not 200 / events not exactly once', `${t['router-node'].non2xx + t['router-express-1'].non2xx} / ${t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce ? 0 : 'SOME'}`, '', verdict(t['router-node'].non2xx + t['router-express-1'].non2xx === 0 && t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce)],
   ] : []),

@@ -68,6 +68,19 @@ switch (kind) {
     upgrades = router(1, { dedupe: false });
     handler = inExpress(upgrades);
     break;
+  case 'router-express-metrics': {
+    // The README's Prometheus set-up, scraped every second as a Prometheus server would.
+    const { Registry } = await import('prom-client');
+    const { registerMetrics } = await import('huawei-iot-upgrade-router/prometheus');
+    upgrades = router(1);
+    const registry = new Registry();
+    registerMetrics(upgrades, { registry });
+    const app = inExpress(upgrades);
+    app.get('/metrics', async (_req, res) => res.type(registry.contentType).send(await registry.metrics()));
+    setInterval(() => void registry.metrics(), 1000).unref();
+    handler = app;
+    break;
+  }
   default:
     // router-express-N (N listeners) and router-express-slow (one that awaits 100 ms)
     upgrades = router(kind.endsWith('slow') ? 'slow' : Number(kind.split('-').pop()));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import { listenOn, rawRequest } from './support/raw-http';
 import { CALLBACK_PATH, fixture, mountedApp } from './helpers';
 
 describe('stats()', () => {
@@ -54,6 +55,31 @@ describe('stats()', () => {
       forbiddenReported: 0,
       passedOn: 0,
     });
+  });
+
+  it('a listener that returns a plain value is not in flight', () => {
+    const upgrades = createUpgradeRouter({ dedupe: false });
+    upgrades.on('upgradeResult', () => 42);
+    upgrades.on('upgradeResult', () => 'done');
+    upgrades.receive(fixture('success'));
+    assert.equal(upgrades.stats().inFlight, 0);
+  });
+
+  it('times each answer from the request\'s arrival: a body that takes 150 ms to arrive is answered after that', async () => {
+    const { app, upgrades } = mountedApp();
+    const { server, port } = await listenOn(app);
+    try {
+      const body = JSON.stringify(fixture('fail'));
+      const head = `POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+      await rawRequest(port, [head + body.slice(0, 10), body.slice(10)], { pauseMs: 150 });
+      const { count, buckets } = upgrades.stats().ackSeconds;
+      assert.equal(count, 1);
+      // At least 150 ms: nothing in the buckets up to 0.1 s, everything by the last one.
+      assert.equal(buckets.find((b) => b.le === 0.1)?.count, 0);
+      assert.equal(buckets.at(-1)?.count, 1);
+    } finally {
+      server.close();
+    }
   });
 
   it('counts listener failures and listener promises in flight', async () => {

@@ -27,6 +27,13 @@ describe('reading the body', () => {
       });
     }
 
+    it('gzip in any letter case, with spaces around it', async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      await request(app).post(CALLBACK_PATH).set('Content-Encoding', ' GZip ').serialize(asIs).send(gzipSync(Buffer.from(fixtureText('fail')))).expect(200, '');
+      assert.deepEqual(notificationOf(await outcome), fixture('fail'));
+    });
+
     it('identity, in any letter case', async () => {
       const { app, upgrades } = mountedApp();
       const outcome = nextOutcome(upgrades);
@@ -42,6 +49,12 @@ describe('reading the body', () => {
       assert.equal(rejection.reason, 'malformed');
       assert.match(rejection.message, /unsupported Content-Encoding "compress"/);
       assert.equal(rejection.raw?.toString(), 'LZW?');
+    });
+
+    it('an unsupported encoding read to its end keeps the connection open for the next request', async () => {
+      const { app } = mountedApp();
+      const response = await request(app).post(CALLBACK_PATH).set('Content-Encoding', 'compress').set('Connection', 'keep-alive').send('LZW?').expect(200, '');
+      assert.notEqual(response.headers['connection'], 'close');
     });
 
     it('bytes that are not what the encoding says are malformed', async () => {

@@ -83,9 +83,13 @@ describe('fail safe: a wrong setting never silently drops results (issue 14)', (
         await request(app).post(CALLBACK_PATH).send({ ...fresh('success'), notifyType: 'fwUpgradeResultNotify', status: 'FAIL', statusDesc: 'x' }).expect(200, '');
       }
       await request(app).post(CALLBACK_PATH).send(fresh('success')).expect(200, '');
+      // A re-send is a duplicate, not a notification nobody heard: not counted again.
+      const resent = { ...fresh('success'), notifyType: 'fwUpgradeResultNotify', status: 'SUCCESS', statusDesc: 'ok' };
+      await request(app).post(CALLBACK_PATH).send(resent).expect(200, '');
+      await request(app).post(CALLBACK_PATH).send(resent).expect(200, '');
       assert.equal(log.warnings.length, 1);
       assert.match(log.warnings[0] ?? '', /'firmwareUpgradeResult' was emitted with no listener .*router\.on\('firmwareUpgradeResult'/);
-      assert.deepEqual(upgrades.stats().unheard, { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 3, firmwareUpgradeState: 0 });
+      assert.deepEqual(upgrades.stats().unheard, { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 4, firmwareUpgradeState: 0 });
     });
 
     it("'notification' carries every valid notification whatever its type, after its own event, never a duplicate", async () => {
