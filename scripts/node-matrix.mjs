@@ -19,7 +19,7 @@ for (const major of process.argv.slice(2)) {
     env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
     maxBuffer: 256 * 1024 * 1024,
   });
-  process.stdout.write(run.stdout.split('\n').filter((line) => /passing|failing|pending|^\s+\d+\) |Error|===/.test(line)).join('\n') + '\n');
+  process.stdout.write(run.stdout.split('\n').filter((line) => /passing|failing|pending|^\s+\d+\) |===/.test(line)).join('\n') + '\n');
   if (run.status !== 0) process.stdout.write(run.stdout.slice(-20_000) + run.stderr.slice(-5_000));
   const passing = [...run.stdout.matchAll(/(\d+) passing/g)].reduce((sum, match) => sum + Number(match[1]), 0);
   const failing = [...run.stdout.matchAll(/(\d+) failing/g)].reduce((sum, match) => sum + Number(match[1]), 0);

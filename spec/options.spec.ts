@@ -56,6 +56,10 @@ describe('options are checked, not guessed (issue 14)', () => {
       ['allow.token: "a+b"', { allow: { token: 'a+b' } }, /allow\.token may hold only letters, digits and - \. _ ~/],
       ['allow.mode: "warn"', { allow: { ips: ['10.0.0.0/8'], mode: 'warn' } }, /allow\.mode must be "enforce" or "report", got the string "warn"/],
       ['unknownTypes: "pass"', { unknownTypes: 'pass' }, /unknownTypes must be "invalid" or "next", got the string "pass"/],
+      ['limit: null', { limit: null }, /limit must be a byte count .*got null/],
+      ['limit: true', { limit: true }, /limit must be a byte count .*got true/],
+      ['limit: a symbol', { limit: Symbol('64kb') }, /limit must be a byte count .*got symbol/],
+      ['a long string, quoted in part', { unknownTypes: 'x'.repeat(100) }, /got the string "x{40}…"; for example/],
     ];
     for (const [name, options, message] of wrong) it(`${name}: refused, named, with an example`, () => refuse(options, message));
   });
@@ -70,6 +74,7 @@ describe('options are checked, not guessed (issue 14)', () => {
       [{ ips: ['10.0.0.0/8'] }, /unknown option ips: did you mean allow\.ips\?/],
       [{ unknownType: 'next' }, /unknown option unknownType: did you mean unknownTypes\?/],
       [{ colour: 'blue' }, /unknown option colour; known options: limit, logger, types, dedupe, allow, unknownTypes$/],
+      [{ dedupe: { colour: 'blue' } }, /unknown option dedupe\.colour; known options: dedupe\.ttl, dedupe\.max, dedupe\.store$/],
     ];
     for (const [options, message] of unknown) it(`${JSON.stringify(options)}: refused`, () => refuse(options, message));
   });
