@@ -202,3 +202,10 @@ createUpgradeRouter({ logger: { error: () => 1, warn: () => 1 } });
 createUpgradeRouter({ logger: console.log });
 expectTypeOf(upgrades.stats().unheard.firmwareUpgradeResult).toEqualTypeOf<number>();
 expectTypeOf(upgrades.stats().passedOn).toEqualTypeOf<number>();
+
+// The loggers people use type-check as they are (issue 12).
+import pino = require('pino');
+import winston = require('winston');
+createUpgradeRouter({ logger: pino() });
+createUpgradeRouter({ logger: winston.createLogger() });
+createUpgradeRouter({ logger: console });
