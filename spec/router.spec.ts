@@ -226,17 +226,37 @@ describe('router over HTTP, mounted as the README shows', () => {
       assert.equal(upgrades.receive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), 'upgradeResult');
     });
 
-    const unwritable: Array<[string, () => unknown]> = [
+    it('a cyclic object is classified without hanging (the cycle is in an extra field, kept)', () => {
+      const upgrades = createUpgradeRouter();
+      const body: Record<string, unknown> = { ...fresh('success'), nested: { deeper: {} } };
+      body['self'] = body;
+      (body['nested'] as { deeper: Record<string, unknown> }).deeper['back'] = body;
+      assert.equal(upgrades.receive(body), 'upgradeResult');
+    });
+
+    it('__proto__ keys are removed at every depth of an already-parsed value, as from text', () => {
+      const upgrades = createUpgradeRouter();
+      const seen = recordEvents(upgrades);
+      const body = JSON.parse(`{"extra":{"__proto__":{"polluted":1},"list":[{"__proto__":{"x":1}}]},${JSON.stringify(fresh('success')).slice(1)}`) as Record<string, unknown>;
+      assert.equal(upgrades.receive(body), 'upgradeResult');
+      const extra = (seen[0]?.args[0] as { extra: { list: object[] } }).extra;
+      assert.equal(Object.hasOwn(extra, '__proto__'), false);
+      assert.equal(Object.hasOwn(extra.list[0] ?? {}, '__proto__'), false);
+    });
+
+    const unreadable: Array<[string, () => unknown, string, RegExp]> = [
       [
-        'a cyclic object',
-        () => {
-          const body: Record<string, unknown> = { ...fresh('success') };
-          body['self'] = body;
-          return body;
-        },
+        'an object whose getter throws',
+        () =>
+          Object.defineProperty({ ...fresh('success') }, 'deviceId', {
+            enumerable: true,
+            get: () => {
+              throw new Error('getter');
+            },
+          }),
+        'malformed',
+        /^body cannot be read: getter$/,
       ],
-      ['an object whose getter throws', () => Object.defineProperty({ ...fresh('success') }, 'deviceId', { enumerable: true, get: () => { throw new Error('getter'); } })],
-      ['a BigInt inside', () => ({ ...fresh('success'), upgradeTime: 10n })],
       [
         'a revoked proxy',
         () => {
@@ -244,24 +264,21 @@ describe('router over HTTP, mounted as the README shows', () => {
           revoke();
           return proxy;
         },
+        'malformed',
+        /^body cannot be read: .*revoked/,
       ],
-      ['undefined', () => undefined],
+      ['undefined', () => undefined, 'malformed', /^body is undefined, not JSON data$/],
+      ['a function', () => () => 1, 'malformed', /^body is function, not JSON data$/],
+      ['a BigInt where the schema wants a number or string', () => ({ ...fresh('success'), upgradeTime: 10n }), 'schema', /upgradeTime/],
     ];
-    const messages: Record<string, RegExp> = {
-      'a cyclic object': /^body is not JSON data: .*circular/i,
-      'an object whose getter throws': /^body is not JSON data: getter$/,
-      'a BigInt inside': /^body is not JSON data: .*BigInt/,
-      'a revoked proxy': /^body cannot be read: .*revoked/,
-      undefined: /^body is undefined, not JSON data$/,
-    };
-    for (const [name, make] of unwritable) {
-      it(`${name}: invalid "malformed", at once`, () => {
+    for (const [name, make, reason, message] of unreadable) {
+      it(`${name}: invalid "${reason}", at once`, () => {
         const upgrades = createUpgradeRouter();
         const seen = recordEvents(upgrades);
         assert.equal(upgrades.receive(make()), 'invalid');
         const rejection = seen[0]?.args[0] as { reason: string; message: string };
-        assert.equal(rejection.reason, 'malformed');
-        assert.match(rejection.message, messages[name] ?? /^$/);
+        assert.equal(rejection.reason, reason);
+        assert.match(rejection.message, message);
       });
     }
   });

@@ -100,6 +100,8 @@ export class EventHub {
 
   /** Calls every listener of `event`; failures become `error` events and never reach the caller. */
   dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Notification): void {
+    // rawListeners() copies the list: skip it for an event nobody listens to ('notification', often).
+    if (this.#listeners.listenerCount(event) === 0) return;
     for (const listener of this.#listeners.rawListeners(event) as AnyListener[]) {
       this.#call(this.#unwrap(event, listener), args, (error) => this.#fail(error, notification));
     }

@@ -29,20 +29,41 @@ export function parseText(text: string): ParseResult {
 }
 
 /**
- * For a body some other code already parsed: written out as JSON and read back, so that listeners get
- * plain JSON data with the same clean-up as parseText gives, and a value JSON cannot hold (a cycle, a
- * getter or toJSON that throws, a BigInt, a revoked proxy) is refused instead of hanging or throwing.
+ * For a body some other code already parsed: the same clean-up as parseText gives (`__proto__` and
+ * `constructor.prototype` keys removed), in a walk that remembers what it has visited, so that a cycle
+ * cannot hang it (secure-json-parse's own scan loops for ever on one: issue 9, item 12). A getter or
+ * proxy that throws while it is read makes the body malformed instead of throwing at the caller.
  */
 export function parseValue(value: unknown): ParseResult {
-  // JSON.stringify returns undefined for undefined, a function or a symbol, whatever its type says.
-  let text: string | undefined;
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return { ok: false, message: `body is ${typeof value}, not JSON data` };
+  if (typeof value !== 'object' || value === null) return { ok: true, value };
   try {
-    const written: unknown = JSON.stringify(value);
-    text = typeof written === 'string' ? written : undefined;
+    scrubPrototypeKeys(value);
   } catch (error) {
-    return { ok: false, message: `body is not JSON data: ${describeThrown(error)}` };
+    return { ok: false, message: `body cannot be read: ${describeThrown(error)}` };
   }
-  return text === undefined ? { ok: false, message: `body is ${typeof value}, not JSON data` } : parseText(text);
+  return { ok: true, value };
+}
+
+function scrubPrototypeKeys(root: object): void {
+  const pending: object[] = [root];
+  // Created on the first nested object: a flat notification, the usual case, needs none.
+  let visited: Set<object> | undefined;
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (visited?.has(node) === true) continue;
+    const fields = node as Record<string, unknown>;
+    if (Object.hasOwn(fields, '__proto__')) delete fields['__proto__'];
+    const ctor = Object.hasOwn(fields, 'constructor') ? fields['constructor'] : undefined;
+    if (typeof ctor === 'object' && ctor !== null && Object.hasOwn(ctor, 'prototype')) delete fields['constructor'];
+    for (const key in fields) {
+      const child = fields[key];
+      if (typeof child === 'object' && child !== null) {
+        visited ??= new Set([root]);
+        visited.add(node);
+        pending.push(child);
+      }
+    }
+  }
 }
 
 /** The bytes of a body given as a Buffer, another Uint8Array view or an ArrayBuffer; undefined for anything else. */
