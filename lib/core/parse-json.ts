@@ -2,7 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { parse as secureParse } from 'secure-json-parse';
 import { describeThrown } from './thrown';
 
-export type ParseResult = { ok: true; value: unknown } | { ok: false; message: string };
+/** A body read as JSON, with the bytes it came from when it came as bytes or text. */
+export type ParseResult = ({ ok: true; value: unknown } | { ok: false; message: string }) & { raw?: Buffer };
 
 // JSON.parse keeps a "__proto__" key as an own property, and a merge helper in a listener would turn
 // it into prototype pollution; secure-json-parse removes such keys (and constructor.prototype), and
@@ -15,16 +16,18 @@ const removePrototypeKeys = { protoAction: 'remove', constructorAction: 'remove'
  * UTF-8 are refused rather than silently replaced.
  */
 export function parseBytes(bytes: Buffer): ParseResult {
-  if (!isUtf8(bytes)) return { ok: false, message: 'body is not valid UTF-8' };
-  return parseText(bytes.toString('utf8'));
+  if (!isUtf8(bytes)) return { ok: false, message: 'body is not valid UTF-8', raw: bytes };
+  return parseText(bytes.toString('utf8'), bytes);
 }
 
-export function parseText(text: string): ParseResult {
-  if (text.trim() === '') return { ok: false, message: 'body is empty' };
+// `raw` is set in the literal itself: copying the result to add it (a spread) cost about 1 µs a
+// request in the profile of the node:http path.
+export function parseText(text: string, raw: Buffer = Buffer.from(text)): ParseResult {
+  if (text.trim() === '') return { ok: false, message: 'body is empty', raw };
   try {
-    return { ok: true, value: secureParse(text, undefined, removePrototypeKeys) as unknown };
+    return { ok: true, value: secureParse(text, undefined, removePrototypeKeys) as unknown, raw };
   } catch (error) {
-    return { ok: false, message: `body is not JSON: ${(error as Error).message}` };
+    return { ok: false, message: `body is not JSON: ${(error as Error).message}`, raw };
   }
 }
 

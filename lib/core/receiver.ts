@@ -24,8 +24,7 @@ interface Route {
 
 const MAX_QUOTED = 80;
 
-/** A body read as JSON, with the bytes it came from when it came as bytes or text. */
-export type ParsedBody = ParseResult & { raw?: Buffer };
+export type ParsedBody = ParseResult;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -61,15 +60,15 @@ export class Receiver {
   }
 
   receiveBytes(bytes: Buffer, context: ReceiveContext): Outcome {
-    return this.receiveParsed({ ...parseBytes(bytes), raw: bytes }, context);
+    return this.receiveParsed(parseBytes(bytes), context);
   }
 
   /** A body (bytes, text, or a value already parsed) as JSON, with the bytes it came from when there were any. */
   static parse(body: unknown): ParsedBody {
-    if (typeof body === 'string') return { ...parseText(body), raw: Buffer.from(body) };
+    if (typeof body === 'string') return parseText(body);
     try {
       const bytes = bytesOf(body);
-      return bytes === undefined ? parseValue(body) : { ...parseBytes(bytes), raw: bytes };
+      return bytes === undefined ? parseValue(body) : parseBytes(bytes);
     } catch (error) {
       // A revoked proxy throws even on `instanceof`.
       return { ok: false, message: `body cannot be read: ${describeThrown(error)}` };
