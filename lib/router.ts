@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter';
-import { Receiver, type Outcome, type ParsedBody } from './core/receiver';
+import type { ParseResult } from './core/parse-json';
+import { Receiver, type Outcome } from './core/receiver';
 import type { UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext } from './events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
@@ -108,7 +109,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   };
 
   // unknownTypes 'next': another push type of the platform's is the host's to answer.
-  const passesOn = (req: ExpressRequest, parsed: ParsedBody, next: NextFunction | undefined): boolean => {
+  const passesOn = (req: ExpressRequest, parsed: ParseResult, next: NextFunction | undefined): boolean => {
     if (!passUnknownTypes || next === undefined || !receiver.isOtherType(parsed)) return false;
     if (parsed.ok) req.body = parsed.value;
     req._body = true;

@@ -24,7 +24,6 @@ interface Route {
 
 const MAX_QUOTED = 80;
 
-export type ParsedBody = ParseResult;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -64,7 +63,7 @@ export class Receiver {
   }
 
   /** A body (bytes, text, or a value already parsed) as JSON, with the bytes it came from when there were any. */
-  static parse(body: unknown): ParsedBody {
+  static parse(body: unknown): ParseResult {
     if (typeof body === 'string') return parseText(body);
     try {
       const bytes = bytesOf(body);
@@ -76,7 +75,7 @@ export class Receiver {
   }
 
   /** A well-formed JSON object whose notifyType is a string this router does not handle. */
-  isOtherType(parsed: ParsedBody): boolean {
+  isOtherType(parsed: ParseResult): boolean {
     if (!parsed.ok || !isObject(parsed.value)) return false;
     const { notifyType } = parsed.value;
     return typeof notifyType === 'string' && !this.#routes.has(notifyType);
@@ -86,7 +85,7 @@ export class Receiver {
    * A caller refused by `allow`: its body, read all the same, goes with the rejection (`raw`, and
    * `body` when it was JSON), so that a misconfiguration can be repaired by replaying it.
    */
-  forbid(message: string, context: ReceiveContext, parsed?: ParsedBody): 'invalid' {
+  forbid(message: string, context: ReceiveContext, parsed?: ParseResult): 'invalid' {
     const rejection: ForbiddenRejection = { reason: 'forbidden', message, context };
     if (parsed?.raw !== undefined) rejection.raw = parsed.raw;
     if (parsed?.ok === true) rejection.body = parsed.value;
@@ -119,7 +118,7 @@ export class Receiver {
     return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
   }
 
-  receiveParsed(parsed: ParsedBody, context: ReceiveContext): Outcome {
+  receiveParsed(parsed: ParseResult, context: ReceiveContext): Outcome {
     if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw: parsed.raw, context });
     return this.#classify(parsed.value, context, parsed.raw);
   }
