@@ -234,6 +234,23 @@ describe('router over HTTP, mounted as the README shows', () => {
       assert.equal(upgrades.receive(body), 'upgradeResult');
     });
 
+    it('a cycle that does not pass through the top object does not hang either', () => {
+      const upgrades = createUpgradeRouter();
+      const loop: Record<string, unknown> = { name: 'loop' };
+      loop['inner'] = { back: loop };
+      assert.equal(upgrades.receive({ ...fresh('success'), extra: loop }), 'upgradeResult');
+    });
+
+    it('constructor.prototype is removed at every depth; a field named constructor holding a string is kept', () => {
+      const upgrades = createUpgradeRouter();
+      const seen = recordEvents(upgrades);
+      const body = { ...fresh('success'), constructor: 'a string is harmless', extra: { constructor: { prototype: { polluted: true } } } };
+      assert.equal(upgrades.receive(body), 'upgradeResult');
+      const received = seen[0]?.args[0] as { constructor: unknown; extra: object };
+      assert.equal(received.constructor, 'a string is harmless');
+      assert.equal(Object.hasOwn(received.extra, 'constructor'), false);
+    });
+
     it('__proto__ keys are removed at every depth of an already-parsed value, as from text', () => {
       const upgrades = createUpgradeRouter();
       const seen = recordEvents(upgrades);
