@@ -1,3 +1,5 @@
+import { isJsonObject } from './core/parse-json';
+
 // Options are checked, not guessed (issue 14): a typo, a wrong type or an unset environment variable
 // in the options used to turn a feature off without a word and lose results. One table says what each
 // option must be, with an example for the message; checkOptions() walks it and throws a TypeError that
@@ -31,11 +33,9 @@ export function kindOf(value: unknown): string {
 
 const got = (value: unknown): string => `got ${kindOf(value)}`;
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const checks = {
-  object: (value: unknown) => (isPlainObject(value) ? undefined : `must be an object, ${got(value)}`),
+  object: (value: unknown) => (isJsonObject(value) ? undefined : `must be an object, ${got(value)}`),
   oneOf:
     (...allowed: readonly unknown[]): Check =>
     (value) =>
@@ -54,19 +54,16 @@ export const checks = {
       }
       return undefined;
     },
+  // A logger or a store is often a class instance (pino, winston, a Redis store): any object will do.
   withMethod:
     (method: string): Check =>
     (value) =>
-      isPlainObjectOrInstance(value) && typeof (value as Record<string, unknown>)[method] === 'function'
+      isJsonObject(value) && typeof value[method] === 'function'
         ? undefined
         : `must be an object with ${/^[aeiou]/.test(method) ? 'an' : 'a'} ${method}() method, ${got(value)}`,
-  falseOrObject: (value: unknown) => (value === false || isPlainObject(value) ? undefined : `must be false or an object, ${got(value)}`),
+  falseOrObject: (value: unknown) => (value === false || isJsonObject(value) ? undefined : `must be false or an object, ${got(value)}`),
 } as const;
 
-// A logger or a store is often a class instance (pino, winston, an ioredis-backed store), not a literal.
-function isPlainObjectOrInstance(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function fail(message: string): never {
   throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
@@ -116,13 +113,13 @@ function walk(value: Record<string, unknown>, table: OptionTable, prefix: string
     const wrong = rule.check(option);
     // "\0[i]" marks a list item's message, written right after the name: allow.ips[0] must be ...
     if (wrong !== undefined) fail(`${prefix}${key}${wrong.startsWith('\u0000') ? wrong.slice(1) : ` ${wrong}`}; for example ${rule.example}`);
-    if (rule.keys && isPlainObject(option)) walk(option, rule.keys, `${prefix}${key}.`, known);
+    if (rule.keys && isJsonObject(option)) walk(option, rule.keys, `${prefix}${key}.`, known);
   }
 }
 
 /** Throws a TypeError naming the first option that is unknown or of the wrong kind. */
 export function checkOptions(options: unknown, table: OptionTable): void {
   if (options === undefined) return;
-  if (!isPlainObject(options)) fail(`options must be an object, ${got(options)}`);
+  if (!isJsonObject(options)) fail(`options must be an object, ${got(options)}`);
   walk(options, table, '', paths(table));
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Listener, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import type { Notification } from '../notification-types';
 import { log, type LogDetails, type Logger } from './log';
-import { asError, settle } from './thrown';
+import { asError, mayBeThenable, settle } from './thrown';
 
 
 /** The listener methods of the router, typed by event name: a wrong name or listener does not compile. */
@@ -41,11 +41,6 @@ const chainable = [
   'removeAllListeners',
 ] as const;
 
-// Only objects and functions can be thenables; anything else is a plain return value. Reading `then`
-// is left to settle(), which turns a getter that throws into a rejection.
-function mayBeThenable(value: unknown): boolean {
-  return (typeof value === 'object' && value !== null) || typeof value === 'function';
-}
 
 /** A `once` wrapper as rawListeners() returns it: the user's function is its `listener`. */
 type OnceWrapper = AnyListener & { listener: AnyListener };

@@ -1,4 +1,4 @@
-import { settle } from './thrown';
+import { mayBeThenable, settle } from './thrown';
 
 /** Where the router writes what no listener takes, and its warnings: console, pino, winston, or your own. */
 export interface Logger {
@@ -60,7 +60,7 @@ export function log(logger: Logger, level: 'error' | 'warn', message: string, de
     let write = writers.get(logger);
     if (write === undefined) writers.set(logger, (write = writerFor(logger)));
     const result = write(level, `huawei-iot-upgrade-router: ${message}`, details);
-    if ((typeof result === 'object' && result !== null) || typeof result === 'function') settle(result).catch(noop);
+    if (mayBeThenable(result)) settle(result).catch(noop);
   } catch {
     // Nothing else is left to report to.
   }

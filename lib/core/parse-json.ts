@@ -2,6 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import { parse as secureParse } from 'secure-json-parse';
 import { describeThrown } from './thrown';
 
+/** A JSON object (not null, not an array): what a notification, or an options object, must be. */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** A body read as JSON, with the bytes it came from when it came as bytes or text. */
 export type ParseResult = ({ ok: true; value: unknown } | { ok: false; message: string }) & { raw?: Buffer };
 

@@ -3,7 +3,7 @@ import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection,
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
 import { dedupeKey, type DedupeStore } from './dedupe';
 import type { EventHub } from './emitter';
-import { bytesOf, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
+import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
 import { describeThrown, settle } from './thrown';
 import { validators } from './validators';
@@ -25,7 +25,6 @@ interface Route {
 const MAX_QUOTED = 80;
 
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function describe(notifyType: unknown): string {
   if (typeof notifyType !== 'string') return `of type ${notifyType === null ? 'null' : typeof notifyType}`;
@@ -76,7 +75,7 @@ export class Receiver {
 
   /** A well-formed JSON object whose notifyType is a string this router does not handle. */
   isOtherType(parsed: ParseResult): boolean {
-    if (!parsed.ok || !isObject(parsed.value)) return false;
+    if (!parsed.ok || !isJsonObject(parsed.value)) return false;
     const { notifyType } = parsed.value;
     return typeof notifyType === 'string' && !this.#routes.has(notifyType);
   }
@@ -124,7 +123,7 @@ export class Receiver {
   }
 
   #classify(value: unknown, context: ReceiveContext, raw?: Buffer): Outcome {
-    if (!isObject(value)) {
+    if (!isJsonObject(value)) {
       const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
       return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context });
     }

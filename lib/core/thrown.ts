@@ -28,6 +28,11 @@ export function asError(value: unknown, what: string): Error {
   return isError(value) ? value : new Error(`${what} a non-Error value: ${describeThrown(value)}`, { cause: value });
 }
 
+/** Whether `value` could be a thenable: only objects and functions can. Reading `then` is left to settle(). */
+export function mayBeThenable(value: unknown): boolean {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
+
 /**
  * A promise that settles as `value` would, created without throwing: `new Promise` catches a `then`
  * getter that throws (Promise.resolve() would throw it at the caller), so nothing escapes.
