@@ -7,6 +7,20 @@ export interface ReceiveContext {
   receivedAt: Date;
   /** The sender's address: Express's `req.ip` (so `trust proxy` applies), else the socket's. */
   ip: string | undefined;
+  /** With a journal: the entry's id, the same on every delivery of it (key idempotent work on it). */
+  id?: string;
+  /** With a journal: which delivery of the entry this is, 1 for the first. */
+  attempt?: number;
+}
+
+/** What `deadLetter` reports beside the notification. */
+export interface DeadLetter {
+  /** The journal entry's id: `huawei-iot-upgrade-router journal replay <id>` delivers it again. */
+  id: string;
+  /** Attempts made, the last included. */
+  attempts: number;
+  /** The last failure. */
+  error: Error;
 }
 
 interface RejectionBase {
@@ -99,6 +113,11 @@ export interface UpgradeRouterEvents extends NotificationEvents {
    * this event only says so (`raw` and `body` are not set: the notification comes as its own event).
    */
   forbidden: [rejection: ForbiddenRejection];
+  /**
+   * With a journal: a notification whose delivery failed `delivery.attempts` times. It stays in the
+   * journal as dead, for inspection and replay (`huawei-iot-upgrade-router journal dead`).
+   */
+  deadLetter: [notification: Notification, dead: DeadLetter];
 }
 
 export type UpgradeEventName = keyof UpgradeRouterEvents;

@@ -7,8 +7,11 @@ export type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
 export type { Outcome } from './core/receiver';
 export type { DedupeOptions, DedupeStore } from './core/dedupe';
 export type { AllowOptions } from './transport/access';
+export type { DeliveryOptions, JournalStats } from './journal/delivery';
+export type { Journal, JournalCounts, JournalEntry } from './journal/journal';
 export type {
   AbortedRejection,
+  DeadLetter,
   ForbiddenRejection,
   Listener,
   MalformedRejection,

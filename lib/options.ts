@@ -3,6 +3,8 @@ import { log, type Logger } from './core/log';
 import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupeStore, type DedupeOptions, type DedupeStore } from './core/dedupe';
 import { notifyTypes, type NotifyType } from './notification-types';
 import { checkOptions, checks, kindOf, type OptionTable } from './option-checks';
+import { DEFAULT_DELIVERY, type DeliveryOptions } from './journal/delivery';
+import type { Journal } from './journal/journal';
 import { createAccessCheck, isIpRule, TOKEN_ALPHABET, type AccessCheck, type AllowOptions } from './transport/access';
 
 export interface UpgradeRouterOptions {
@@ -27,6 +29,20 @@ export interface UpgradeRouterOptions {
    * address, so `deviceDataChanged` or `commandRsp` may share the callback path).
    */
   unknownTypes?: 'invalid' | 'next';
+  /**
+   * A durable journal (`sqliteJournal` from 'huawei-iot-upgrade-router/sqlite', `postgresJournal` from
+   * '.../postgres'): every push is committed before its 200, and delivered to listeners until they
+   * succeed (at least once). Without one, delivery is at most once.
+   */
+  journal?: Journal;
+  /** With a journal: retries and how many deliveries run at once. */
+  delivery?: DeliveryOptions;
+  /**
+   * With a journal, when a commit fails (disk full, database down): 'deliver' (default) answers 200
+   * and delivers from memory, once; 'refuse' answers 503 so that the platform keeps the push and sends
+   * it again, at the risk of the callback URL being marked invalid after ten failures.
+   */
+  onJournalError?: 'deliver' | 'refuse';
 }
 
 export interface ResolvedOptions {
@@ -40,6 +56,7 @@ export interface ResolvedOptions {
   /** allow.ips is set: requests carrying X-Forwarded-For without `trust proxy` deserve a warning. */
   checksIps: boolean;
   passUnknownTypes: boolean;
+  journal: { journal: Journal; delivery: Required<DeliveryOptions>; refuse: boolean; keyed: boolean } | undefined;
 }
 
 export const DEFAULT_LIMIT = 64 * 1024;
@@ -84,7 +101,57 @@ const optionTable: OptionTable = {
     },
   },
   unknownTypes: { check: checks.oneOf('invalid', 'next'), example: "unknownTypes: 'next'" },
+  journal: {
+    check: (value) => checks.withMethod('append')(value) ?? checks.withMethod('claim')(value),
+    example: "journal: sqliteJournal({ path: './data/upgrades.db' }) (import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite')",
+  },
+  delivery: {
+    check: checks.object,
+    example: 'delivery: { attempts: 8, backoffMs: 1000 }',
+    keys: {
+      attempts: { check: checks.wholeNumber, example: 'delivery: { attempts: 8 } (the first attempt included)' },
+      backoffMs: { check: checks.wholeNumber, example: 'delivery: { backoffMs: 1000 } (milliseconds, doubled after each failure)' },
+      maxBackoffMs: { check: checks.wholeNumber, example: 'delivery: { maxBackoffMs: 5 * 60_000 } (milliseconds)' },
+      concurrency: { check: checks.wholeNumber, example: 'delivery: { concurrency: 100 }' },
+    },
+  },
+  onJournalError: { check: checks.oneOf('deliver', 'refuse'), example: "onJournalError: 'deliver'" },
 };
+
+function fail(message: string): never {
+  throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
+}
+
+// Settings that cannot do what they say are refused, not ignored: a user who set them believes them.
+function resolveJournal(options: UpgradeRouterOptions): ResolvedOptions['journal'] {
+  const { journal, dedupe } = options;
+  if (journal === undefined) {
+    for (const key of ['delivery', 'onJournalError'] as const) {
+      if (options[key] !== undefined) fail(`${key} needs a journal (retries and commits happen only with one); for example journal: sqliteJournal({ path: './data/upgrades.db' })`);
+    }
+    return undefined;
+  }
+  if (dedupe !== undefined && dedupe !== false) {
+    const set = (['ttl', 'max', 'store'] as const).filter((key) => dedupe[key] !== undefined);
+    if (set.length > 0) {
+      fail(
+        `dedupe.${set.join(', dedupe.')} does not apply with a journal: the journal recognises a re-send for as long as it keeps the entry ` +
+          `(its retainDays, default 30), across restarts and instances. Leave dedupe out, or set dedupe: false to journal every push as new`,
+      );
+    }
+  }
+  return {
+    journal,
+    delivery: {
+      attempts: options.delivery?.attempts ?? DEFAULT_DELIVERY.attempts,
+      backoffMs: options.delivery?.backoffMs ?? DEFAULT_DELIVERY.backoffMs,
+      maxBackoffMs: options.delivery?.maxBackoffMs ?? DEFAULT_DELIVERY.maxBackoffMs,
+      concurrency: options.delivery?.concurrency ?? DEFAULT_DELIVERY.concurrency,
+    },
+    refuse: options.onJournalError === 'refuse',
+    keyed: dedupe !== false,
+  };
+}
 
 /** How long under which a dedupe.ttl is almost certainly seconds meant as milliseconds. */
 const TTL_UNIT_WARNING = 1000;
@@ -92,7 +159,8 @@ const TTL_UNIT_WARNING = 1000;
 export function resolveOptions(options: UpgradeRouterOptions = {}): ResolvedOptions {
   checkOptions(options, optionTable);
   const logger = options.logger ?? console;
-  const dedupe = options.dedupe === false ? undefined : resolveDedupe(options.dedupe, logger);
+  const journal = resolveJournal(options);
+  const dedupe = options.dedupe === false || journal !== undefined ? undefined : resolveDedupe(options.dedupe, logger);
   return {
     limit: options.limit === undefined ? DEFAULT_LIMIT : (parseBytes(options.limit) as number),
     logger,
@@ -102,6 +170,7 @@ export function resolveOptions(options: UpgradeRouterOptions = {}): ResolvedOpti
     reportOnly: options.allow?.mode === 'report',
     checksIps: options.allow?.ips !== undefined,
     passUnknownTypes: options.unknownTypes === 'next',
+    journal,
   };
 }
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter';
 import type { ParseResult } from './core/parse-json';
-import { Receiver, type Outcome } from './core/receiver';
+import { Receiver, type Ack, type Outcome } from './core/receiver';
+import { JournalDelivery } from './journal/delivery';
 import type { UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext } from './events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
@@ -32,6 +33,11 @@ export interface UpgradeRouter extends UpgradeEmitter {
    */
   drain(timeoutMs?: number): Promise<DrainResult>;
   /**
+   * Stops the journal's timers, waits up to `timeoutMs` (default 10 s) for deliveries in progress,
+   * and closes the journal. What did not finish is delivered again after the next start.
+   */
+  close(timeoutMs?: number): Promise<void>;
+  /**
    * Express sends a body parser's errors (bad JSON, too large) only to four-argument middleware, past
    * this router. Where a body parser runs before the router, mount this after it on the same path to
    * keep "always 200" for those too: `app.use(path, router, router.errorHandler)`.
@@ -45,10 +51,10 @@ function contextOf(req: ExpressRequest): ReceiveContext {
 
 // 200 with an empty body whatever was received: any other answer makes the platform re-send, and
 // ten failures get the callback URL marked invalid. `close` when the rest of the body was left unread.
-// Returns whether this call answered.
-function answer(res: ServerResponse, close: boolean): boolean {
+// 503 only with a failing journal and onJournalError 'refuse'. Returns whether this call answered.
+function answer(res: ServerResponse, close: boolean, status = 200): boolean {
   if (res.headersSent) return false;
-  res.statusCode = 200;
+  res.statusCode = status;
   if (close) res.setHeader('Connection', 'close');
   res.end();
   return true;
@@ -69,13 +75,24 @@ function bodyParserError(error: unknown): BodyParserError | undefined {
 }
 
 export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
-  const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes } = resolveOptions(options);
+  const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes, journal } = resolveOptions(options);
   const hub = new EventHub(logger);
-  const receiver = new Receiver(hub, { types, dedupe });
+  const delivery = journal === undefined ? undefined : new JournalDelivery(hub, journal.journal, journal.delivery);
+  const receiver = new Receiver(hub, { types, dedupe, journal: delivery && journal && { delivery, refuse: journal.refuse, keyed: journal.keyed } });
 
   // The 200, timed from the request's arrival (stats().ackSeconds).
-  const reply = (res: ServerResponse, close: boolean, arrived: number): void => {
-    if (answer(res, close)) receiver.answered((performance.now() - arrived) / 1000);
+  const reply = (res: ServerResponse, close: boolean, arrived: number, status?: number): void => {
+    if (answer(res, close, status)) receiver.answered((performance.now() - arrived) / 1000);
+  };
+
+  // Without a journal the answer goes out now, before anything else happens. With one, the receiver
+  // sends it once the push is committed (the returned Ack).
+  const answerFor = (res: ServerResponse, close: boolean, arrived: number): Ack | undefined => {
+    if (delivery === undefined) {
+      reply(res, close, arrived);
+      return undefined;
+    }
+    return (refused) => reply(res, close, arrived, refused ? 503 : 200);
   };
 
   // Warnings about the host's set-up: each said once, never per request.
@@ -118,23 +135,23 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     return true;
   };
 
-  const settle = (result: BodyResult, context: ReceiveContext, refusal: string | undefined): void => {
+  const settle = (result: BodyResult, context: ReceiveContext, refusal: string | undefined, ack: Ack | undefined): void => {
     if (refusal !== undefined) {
-      receiver.forbid(refusal, context, result.kind === 'body' ? Receiver.parse(result.bytes) : result.kind === 'undecodable' ? { ok: false, message: result.message, raw: result.raw } : undefined);
+      discard(receiver.forbid(refusal, context, result.kind === 'body' ? Receiver.parse(result.bytes) : result.kind === 'undecodable' ? { ok: false, message: result.message, raw: result.raw } : undefined, ack));
       return;
     }
     switch (result.kind) {
       case 'body':
-        discard(receiver.receiveBytes(result.bytes, context));
+        discard(receiver.receiveBytes(result.bytes, context, ack));
         return;
       case 'too_large':
-        receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, context });
+        discard(receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, context }, ack));
         return;
       case 'undecodable':
-        receiver.reject({ reason: 'malformed', message: result.message, raw: result.raw, context });
+        discard(receiver.reject({ reason: 'malformed', message: result.message, raw: result.raw, context }, ack));
         return;
       case 'aborted':
-        receiver.reject({ reason: 'aborted', message: result.message, context });
+        discard(receiver.reject({ reason: 'aborted', message: result.message, context }));
     }
   };
 
@@ -156,10 +173,10 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     }
     const parsed = req.body === undefined ? undefined : Receiver.parse(req.body);
     if (refusal === undefined && parsed !== undefined && passesOn(req, parsed, next)) return;
-    reply(res, false, arrived);
-    if (refusal !== undefined) receiver.forbid(refusal, context, parsed);
-    else if (parsed === undefined) receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context });
-    else discard(receiver.receiveParsed(parsed, context));
+    const ack = answerFor(res, false, arrived);
+    if (refusal !== undefined) discard(receiver.forbid(refusal, context, parsed, ack));
+    else if (parsed === undefined) discard(receiver.reject({ reason: 'malformed', message: 'body was consumed by another middleware and left no req.body', context }, ack));
+    else discard(receiver.receiveParsed(parsed, context, ack));
   };
 
   function handle(req: ExpressRequest, res: ServerResponse, next?: NextFunction): void {
@@ -177,13 +194,12 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       if (result.kind === 'body' && refusal === undefined && passUnknownTypes && next !== undefined) {
         const parsed = Receiver.parse(result.bytes);
         if (passesOn(req, parsed, next)) return;
-        reply(res, false, arrived);
-        discard(receiver.receiveParsed(parsed, context));
+        discard(receiver.receiveParsed(parsed, context, answerFor(res, false, arrived)));
         return;
       }
       // The answer goes out before any listener runs: a slow or failing listener cannot delay or change it.
-      if (result.kind !== 'aborted') reply(res, result.kind !== 'body' && !result.complete, arrived);
-      settle(result, context, refusal);
+      const ack = result.kind === 'aborted' ? undefined : answerFor(res, result.kind !== 'body' && !result.complete, arrived);
+      settle(result, context, refusal, ack);
     });
   }
 
@@ -196,20 +212,20 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     const refusal = refusalOf(req, context);
     const raw = typeof parserError.body === 'string' ? Buffer.from(parserError.body) : undefined;
     if (parserError.type === 'request.aborted') {
-      if (refusal !== undefined) receiver.forbid(refusal, context);
-      else receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context });
+      if (refusal !== undefined) discard(receiver.forbid(refusal, context));
+      else discard(receiver.reject({ reason: 'aborted', message: 'connection closed before the body was complete', context }));
       return;
     }
-    reply(res, !req.readableEnded, arrived);
+    const ack = answerFor(res, !req.readableEnded, arrived);
     if (refusal !== undefined) {
-      receiver.forbid(refusal, context, raw === undefined ? undefined : Receiver.parse(raw));
+      discard(receiver.forbid(refusal, context, raw === undefined ? undefined : Receiver.parse(raw), ack));
     } else if (parserError.type === 'entity.too.large') {
       // The host parser's limit, not this router's (issue 9, item 11): it is the one that refused.
       const parserLimit = typeof parserError.limit === 'number' ? parserError.limit : undefined;
       const message = `a body parser before the router refused the body as larger than ${parserLimit === undefined ? 'its limit' : `its limit of ${parserLimit} bytes`}`;
-      receiver.reject({ reason: 'too_large', message, limit: parserLimit, context });
+      discard(receiver.reject({ reason: 'too_large', message, limit: parserLimit, context }, ack));
     } else {
-      receiver.reject({ reason: 'malformed', message: `a body parser before the router refused the body: ${describeThrown(error)}`, raw, context });
+      discard(receiver.reject({ reason: 'malformed', message: `a body parser before the router refused the body: ${describeThrown(error)}`, raw, context }, ack));
     }
   }
 
@@ -218,8 +234,16 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     receive: (body: unknown, context?: Partial<ReceiveContext>) =>
       receiver.receive(body, { receivedAt: new Date(), ip: undefined, ...context }),
     errorHandler,
-    stats: () => receiver.stats(),
+    stats: () => {
+      const stats = receiver.stats();
+      if (delivery !== undefined) stats.journal = delivery.stats();
+      return stats;
+    },
     drain: (timeoutMs?: number) => hub.drain(timeoutMs),
+    close: async (timeoutMs = 10_000) => {
+      await hub.drain(timeoutMs);
+      await delivery?.close();
+    },
   });
   return hub.bindTo(router);
 }

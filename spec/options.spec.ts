@@ -73,7 +73,7 @@ describe('options are checked, not guessed (issue 14)', () => {
       [{ allow: { tokens: 'x' } }, /unknown option allow\.tokens: did you mean allow\.token\?/],
       [{ ips: ['10.0.0.0/8'] }, /unknown option ips: did you mean allow\.ips\?/],
       [{ unknownType: 'next' }, /unknown option unknownType: did you mean unknownTypes\?/],
-      [{ colour: 'blue' }, /unknown option colour; known options: limit, logger, types, dedupe, allow, unknownTypes$/],
+      [{ colour: 'blue' }, /unknown option colour; known options: limit, logger, types, dedupe, allow, unknownTypes, journal, delivery, onJournalError$/],
       [{ dedupe: { colour: 'blue' } }, /unknown option dedupe\.colour; known options: dedupe\.ttl, dedupe\.max, dedupe\.store$/],
     ];
     for (const [options, message] of unknown) it(`${JSON.stringify(options)}: refused`, () => refuse(options, message));

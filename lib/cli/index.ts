@@ -1,148 +1,38 @@
 #!/usr/bin/env node
-// The package's bin: `huawei-iot-upgrade-router simulate …` plays the platform against a receiver.
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { notifyTypes, type NotifyType } from '../notification-types';
-import { referenceExample, samples } from './samples';
+// The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
+// replays a durable journal.
+import { journal, journalHelp } from './journal';
+import { simulate, simulateHelp } from './simulate';
+import { UsageError } from './usage';
 
-const DEFAULT_URL = 'http://localhost:3000/v1.0.0/messageReceiver';
-
-const help = `Usage: huawei-iot-upgrade-router simulate [options]
-
-Sends what the Huawei IoT platform sends: a realistic notification (fresh IDs each run) POSTed as
-JSON to a receiver. Prints each answer's status and time; exits 1 unless every answer is 200.
-
-Options:
-  --url URL                  the receiver's callback URL (default: $RECEIVER_URL, else ${DEFAULT_URL})
-  --type NOTIFY_TYPE         ${notifyTypes.join(' | ')}
-                             (default swUpgradeResultNotify)
-  --result SUCCESS|FAIL      the outcome, for swUpgradeResultNotify and fwUpgradeResultNotify (default SUCCESS)
-  --repeat N                 send the same body N times, as the platform's retry does (default 1)
-  --device ID                the deviceId of the notification sent (default: a fresh UUID)
-  --operation ID             the operationId, the upgrade task (default: fresh each run)
-  --body FILE                send this file's JSON as it is instead of a sample (- for standard input)
-  --concurrency N            how many requests may be in flight at once (default 1: one after another)
-  --reference                send the API reference's own swUpgradeResultNotify example instead
-  --demo                     the reference's example, one notification of each type (results FAIL),
-                             then the last one again (a duplicate): what \`npm run simulate\` sends
-  -h, --help                 this text
-`;
-
-class UsageError extends Error {}
-
-interface Send {
-  label: string;
-  /** A notification to write as the platform does, or a file's text to send as it is. */
-  body: object | string;
-}
-
-interface Values {
-  type?: string | undefined;
-  result?: string | undefined;
-  repeat?: string | undefined;
-  device?: string | undefined;
-  operation?: string | undefined;
-  body?: string | undefined;
-  concurrency?: string | undefined;
-  reference?: boolean | undefined;
-  demo?: boolean | undefined;
-}
-
-function wholeNumber(value: string | undefined, name: string): number {
-  const n = Number(value ?? 1);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number of at least 1`);
-  return n;
-}
-
-function plan(values: Values, readBody: (file: string) => string): Send[] {
-  const repeat = wholeNumber(values.repeat, '--repeat');
-  const copies = (label: string, body: Send['body']): Send[] =>
-    Array.from({ length: repeat }, (_, i) => ({ label: repeat > 1 ? `${label} #${i + 1}` : label, body }));
-  if (values.body !== undefined) {
-    for (const other of ['type', 'result', 'reference', 'demo', 'device', 'operation'] as const) {
-      if (values[other] !== undefined) throw new UsageError(`--body sends the file as it is: --${other} does not apply`);
-    }
-    return copies(values.body === '-' ? 'standard input' : values.body, readBody(values.body));
-  }
-  if (values.demo === true) {
-    const each: Send[] = notifyTypes.map((type) => ({ label: type, body: samples[type]('FAIL') }));
-    const last = each[each.length - 1] as Send;
-    return [{ label: 'reference example', body: referenceExample }, ...each, { label: `${last.label} again`, body: last.body }];
-  }
-  const type = (values.type ?? 'swUpgradeResultNotify') as NotifyType;
-  if (!notifyTypes.includes(type)) throw new UsageError(`--type must be one of ${notifyTypes.join(', ')}`);
-  const result = (values.result ?? 'SUCCESS').toUpperCase();
-  if (result !== 'SUCCESS' && result !== 'FAIL') throw new UsageError('--result must be SUCCESS or FAIL');
-  if (values.result !== undefined && !type.endsWith('ResultNotify')) throw new UsageError(`--result does not apply to ${type}`);
-  const overrides = {
-    ...(values.device === undefined ? {} : { deviceId: values.device }),
-    ...(values.operation === undefined ? {} : { operationId: values.operation }),
-  };
-  const body = { ...(values.reference === true ? referenceExample : samples[type](result)), ...overrides };
-  const label = values.reference === true ? 'reference example' : type.endsWith('ResultNotify') ? `${type} ${result}` : type;
-  return copies(label, body);
-}
-
-async function send(url: string, { label, body }: Send): Promise<boolean> {
-  const started = performance.now();
-  try {
-    // As the platform does: JSON, UTF-8, pretty-printed.
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json;charset=UTF-8' },
-      body: typeof body === 'string' ? body : JSON.stringify(body, null, 4),
-    });
-    await response.arrayBuffer();
-    console.log(`${label}: ${response.status} in ${(performance.now() - started).toFixed(1)} ms`);
-    return response.status === 200;
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    console.log(`${label}: no answer from ${url} (${cause})`);
-    return false;
-  }
-}
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  simulate: { run: simulate, help: simulateHelp },
+  journal: { run: journal, help: journalHelp },
+};
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      url: { type: 'string' },
-      type: { type: 'string' },
-      result: { type: 'string' },
-      repeat: { type: 'string' },
-      device: { type: 'string' },
-      operation: { type: 'string' },
-      body: { type: 'string' },
-      concurrency: { type: 'string' },
-      reference: { type: 'boolean' },
-      demo: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) {
-    console.log(help);
+  const [name, ...rest] = argv;
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  if (name === undefined) throw new UsageError(`a command is needed: ${Object.keys(commands).join(' or ')}`);
+  if (name === '--help' || name === '-h') {
+    console.log(Object.values(commands).map((command) => command.help).join('\n'));
     return 0;
   }
-  if (positionals.length !== 1 || positionals[0] !== 'simulate') throw new UsageError('the one command is `simulate`');
-  const url = values.url ?? process.env['RECEIVER_URL'] ?? DEFAULT_URL;
-  const concurrency = wholeNumber(values.concurrency, '--concurrency');
-  const queue = plan(values, (file) => readFileSync(file === '-' ? 0 : file, 'utf8'));
-  let failures = 0;
-  // `concurrency` workers take the next item until none is left: at most that many in flight.
-  const worker = async (): Promise<void> => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) if (!(await send(url, item))) failures += 1;
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-  return failures === 0 ? 0 : 1;
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}: the commands are ${Object.keys(commands).join(' and ')}`);
+  if (wantsHelp) {
+    console.log(command.help);
+    return 0;
+  }
+  return command.run(rest);
 }
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
-    // One line and the way to more: a usage mistake, or a --body file that cannot be read.
+    // One line and the way to more: a usage mistake, a --body file that cannot be read, a journal that cannot be opened.
     const message = error instanceof Error ? error.message : String(error);
-    console.error(`huawei-iot-upgrade-router: ${message}${error instanceof UsageError ? ' (see --help)' : ''}`);
+    console.error(`huawei-iot-upgrade-router: ${message}${error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (see --help)' : ''}`);
     process.exitCode = 2;
   },
 );

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Listener, UpgradeEventName, UpgradeRouterEvents } from '../events';
-import type { Notification } from '../notification-types';
+import type { Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from '../events';
+import { notificationTable, type Notification } from '../notification-types';
 import { log, type LogDetails, type Logger } from './log';
 import { asError, mayBeThenable, settle } from './thrown';
 
@@ -23,6 +23,8 @@ export interface UpgradeEmitter {
 }
 
 type AnyListener = (...args: unknown[]) => unknown;
+
+const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
 
 /** What drain() settles with: whether every listener promise settled, and how many had not. */
 export interface DrainResult {
@@ -102,6 +104,33 @@ export class EventHub {
     }
   }
 
+  /**
+   * One journaled delivery: the listeners of `event`, then those of `notification`, each called as
+   * dispatch() calls them. Settles once every one has returned or settled, with the first failure
+   * (each failure is also reported as `error`), or undefined when all succeeded.
+   */
+  deliver(event: keyof NotificationEvents, notification: Notification, context: ReceiveContext): Promise<unknown> {
+    let failure: { error: unknown } | undefined;
+    const waits: Array<Promise<unknown>> = [];
+    const onFailure = (error: unknown): void => {
+      failure ??= { error };
+      this.#fail(error, notification);
+    };
+    for (const name of [event, 'notification'] as const) {
+      if (this.#listeners.listenerCount(name) === 0) continue;
+      for (const listener of this.#listeners.rawListeners(name) as AnyListener[]) {
+        this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
+      }
+    }
+    return Promise.all(waits).then(() => failure?.error);
+  }
+
+  /** The notification events someone listens to (all of them while `notification` has a listener). */
+  heardEvents(): Array<keyof NotificationEvents> {
+    const all = notificationEvents;
+    return this.#listeners.listenerCount('notification') > 0 ? [...all] : all.filter((event) => this.#listeners.listenerCount(event) > 0);
+  }
+
   /** Reports a failure outside a listener (a duplicate store, say) the way listener failures are. */
   report(error: Error, notification: Notification | undefined): void {
     this.#reportToErrorListeners(error, notification);
@@ -157,7 +186,8 @@ export class EventHub {
   // One listener call: a synchronous throw and a rejection are both handed to onFailure, and a
   // returned promise is counted in flight until it settles, so drain() can wait for it. onFailure
   // never throws (thrown.ts), so the tracked promise always fulfils.
-  #call(listener: AnyListener, args: unknown[], onFailure: (error: unknown) => void): void {
+  // `waits` collects the tracked promise, when the listener returned one.
+  #call(listener: AnyListener, args: unknown[], onFailure: (error: unknown) => void, waits?: Array<Promise<unknown>>): void {
     let result: unknown;
     try {
       result = listener.apply(this.#owner, args);
@@ -165,7 +195,10 @@ export class EventHub {
       onFailure(error);
       return;
     }
-    if (mayBeThenable(result)) this.track(settle(result).then(undefined, onFailure)).catch(noop);
+    if (!mayBeThenable(result)) return;
+    const tracked = this.track(settle(result).then(undefined, onFailure));
+    tracked.catch(noop);
+    waits?.push(tracked);
   }
 
   #settle(): void {

@@ -7,13 +7,24 @@ import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseRes
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
 import { describeThrown, settle } from './thrown';
 import { validators } from './validators';
+import type { JournalDelivery } from '../journal/delivery';
+import type { InvalidRecord, NotificationRecord } from '../journal/journal';
 
-/** What receive() returns: the event emitted, or a promise of it while a shared duplicate store answers. */
-export type Outcome = OutcomeEvent | Promise<OutcomeEvent>;
+/**
+ * What receive() returns: the event emitted, or a promise of it while a shared duplicate store or the
+ * journal answers. 'refused': the journal failed with `onJournalError: 'refuse'`, so nothing was emitted
+ * (over HTTP the platform got a 503 and sends the push again).
+ */
+export type Outcome = OutcomeEvent | 'refused' | Promise<OutcomeEvent | 'refused'>;
+
+/** Sends the answer: 200, or 503 when `refused`. With a journal it is called after the commit. */
+export type Ack = (refused: boolean) => void;
 
 export interface ReceiverOptions {
   types: readonly NotifyType[];
   dedupe: { store: DedupeStore; ttl: number } | undefined;
+  /** With a journal: where pushes are committed before their answer; `keyed` false with `dedupe: false`. */
+  journal: { delivery: JournalDelivery; refuse: boolean; keyed: boolean } | undefined;
 }
 
 interface Route {
@@ -25,6 +36,29 @@ interface Route {
 const MAX_QUOTED = 80;
 
 
+
+function invalidRecord(rejection: Rejection): InvalidRecord {
+  const body = 'body' in rejection && rejection.body !== undefined ? rejection.body : undefined;
+  const fields = isJsonObject(body) ? body : {};
+  let text: string | null = null;
+  try {
+    const json = JSON.stringify(body) as string | undefined;
+    text = json ?? null;
+  } catch {
+    // A value a host parser made that JSON cannot hold (a BigInt, a cycle): the raw bytes remain.
+  }
+  return {
+    kind: 'invalid',
+    reason: rejection.reason,
+    message: rejection.message,
+    notifyType: typeof fields.notifyType === 'string' ? fields.notifyType : null,
+    deviceId: typeof fields.deviceId === 'string' ? fields.deviceId : null,
+    body: text,
+    raw: 'raw' in rejection && rejection.raw !== undefined ? rejection.raw : null,
+    ip: rejection.context.ip ?? null,
+    receivedAt: rejection.context.receivedAt,
+  };
+}
 
 function describe(notifyType: unknown): string {
   if (typeof notifyType !== 'string') return `of type ${notifyType === null ? 'null' : typeof notifyType}`;
@@ -43,10 +77,12 @@ export class Receiver {
   readonly #counters = new OutcomeCounters();
 
   readonly #dedupe: ReceiverOptions['dedupe'];
+  readonly #journal: ReceiverOptions['journal'];
 
-  constructor(hub: EventHub, { types, dedupe }: ReceiverOptions) {
+  constructor(hub: EventHub, { types, dedupe, journal }: ReceiverOptions) {
     this.#hub = hub;
     this.#dedupe = dedupe;
+    this.#journal = journal;
     for (const type of types) {
       this.#routes.set(type, { type, event: notificationTable[type].event, validate: validators[type] });
     }
@@ -57,8 +93,13 @@ export class Receiver {
     return this.receiveParsed(Receiver.parse(body), context);
   }
 
-  receiveBytes(bytes: Buffer, context: ReceiveContext): Outcome {
-    return this.receiveParsed(parseBytes(bytes), context);
+  receiveBytes(bytes: Buffer, context: ReceiveContext, ack?: Ack): Outcome {
+    return this.receiveParsed(parseBytes(bytes), context, ack);
+  }
+
+  /** Whether answers wait for a journal's commit (then the transport hands its answer over as an Ack). */
+  get journaled(): boolean {
+    return this.#journal !== undefined;
   }
 
   /** A body (bytes, text, or a value already parsed) as JSON, with the bytes it came from when there were any. */
@@ -84,11 +125,11 @@ export class Receiver {
    * A caller refused by `allow`: its body, read all the same, goes with the rejection (`raw`, and
    * `body` when it was JSON), so that a misconfiguration can be repaired by replaying it.
    */
-  forbid(message: string, context: ReceiveContext, parsed?: ParseResult): 'invalid' {
+  forbid(message: string, context: ReceiveContext, parsed?: ParseResult, ack?: Ack): Outcome {
     const rejection: ForbiddenRejection = { reason: 'forbidden', message, context };
     if (parsed?.raw !== undefined) rejection.raw = parsed.raw;
     if (parsed?.ok === true) rejection.body = parsed.value;
-    return this.reject(rejection);
+    return this.reject(rejection, ack);
   }
 
   /** allow.mode 'report': the caller would have been refused; it is served all the same. */
@@ -107,7 +148,27 @@ export class Receiver {
     this.#counters.passedOn += 1;
   }
 
-  reject(rejection: Rejection): 'invalid' {
+  /**
+   * Emits `invalid`. With a journal the rejection is committed first (nothing received is lost, even
+   * what the schema refused); a journal that fails is reported and the push still answered 200:
+   * sending it again would not make it valid.
+   */
+  reject(rejection: Rejection, ack?: Ack): Outcome {
+    const journal = this.#journal;
+    if (journal === undefined) return this.#invalid(rejection);
+    return this.#hub.track(
+      journal.delivery.commit.add(invalidRecord(rejection)).then(
+        () => this.#invalid(rejection, ack),
+        (error: unknown) => {
+          journal.delivery.failed(error, `the ${journal.delivery.kind} journal could not record an invalid push`);
+          return this.#invalid(rejection, ack);
+        },
+      ),
+    );
+  }
+
+  #invalid(rejection: Rejection, ack?: Ack): 'invalid' {
+    ack?.(false);
     this.#counters.count('invalid', rejection.reason);
     this.#hub.dispatch('invalid', [rejection]);
     return 'invalid';
@@ -117,15 +178,15 @@ export class Receiver {
     return this.#counters.snapshot(this.#hub.listenerErrors, this.#hub.inFlight);
   }
 
-  receiveParsed(parsed: ParseResult, context: ReceiveContext): Outcome {
-    if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw: parsed.raw, context });
-    return this.#classify(parsed.value, context, parsed.raw);
+  receiveParsed(parsed: ParseResult, context: ReceiveContext, ack?: Ack): Outcome {
+    if (!parsed.ok) return this.reject({ reason: 'malformed', message: parsed.message, raw: parsed.raw, context }, ack);
+    return this.#classify(parsed.value, context, parsed.raw, ack);
   }
 
-  #classify(value: unknown, context: ReceiveContext, raw?: Buffer): Outcome {
+  #classify(value: unknown, context: ReceiveContext, raw: Buffer | undefined, ack: Ack | undefined): Outcome {
     if (!isJsonObject(value)) {
       const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
-      return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context });
+      return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context }, ack);
     }
     const body = value;
     const { notifyType } = body;
@@ -133,15 +194,60 @@ export class Receiver {
     if (route === undefined) {
       const message =
         notifyType === undefined ? 'body has no notifyType' : `notifyType ${describe(notifyType)} is not handled by this router`;
-      return this.reject({ reason: 'unknown_type', message, body, context });
+      return this.reject({ reason: 'unknown_type', message, body, context }, ack);
     }
     if (!route.validate(body)) {
       // Ajv always sets at least one error when it returns false.
       const errors = route.validate.errors as [ErrorObject, ...ErrorObject[]];
       const message = `${route.type} fails its schema: ${errors[0].instancePath || '(root)'} ${errors[0].message}`;
-      return this.reject({ reason: 'schema', message, body, errors, context });
+      return this.reject({ reason: 'schema', message, body, errors, context }, ack);
     }
+    if (this.#journal !== undefined) return this.#journaled(this.#journal, route, body as unknown as Notification, context, ack);
     return this.#deduplicate(route, body as unknown as Notification, context);
+  }
+
+  // The answer waits for the commit; listeners run after it. The journal decides duplicates (its
+  // unique key), across restarts and instances. A journal that fails must not lose the push: it is
+  // delivered from memory and reported, or, with onJournalError 'refuse', answered 503.
+  #journaled(journal: NonNullable<ReceiverOptions['journal']>, route: Route, notification: Notification, context: ReceiveContext, ack: Ack | undefined): Promise<OutcomeEvent | 'refused'> {
+    const { delivery } = journal;
+    const record: NotificationRecord = {
+      kind: 'notification',
+      key: journal.keyed ? dedupeKey(route.type, notification) : null,
+      event: route.event,
+      notifyType: route.type,
+      deviceId: notification.deviceId,
+      body: JSON.stringify(notification),
+      ip: context.ip ?? null,
+      receivedAt: context.receivedAt,
+      leased: false,
+    };
+    return this.#hub.track(
+      delivery.commit.add(record).then(
+        ({ id, duplicate }) => {
+          ack?.(false);
+          if (duplicate) {
+            if (record.leased) delivery.released(1);
+            return this.#deliver(route, notification, { ...context, id }, true);
+          }
+          this.#counters.count(route.event);
+          if (record.leased) delivery.start(id, route.event, notification, context);
+          return route.event;
+        },
+        (error: unknown) => {
+          if (record.leased) delivery.released(1);
+          const fallback = journal.refuse ? 'answered 503: the platform will send it again' : 'delivered from memory, once';
+          delivery.failed(error, `the ${delivery.kind} journal could not record a push (${fallback})`, notification);
+          if (!journal.refuse) {
+            ack?.(false);
+            return this.#deliver(route, notification, context, false);
+          }
+          ack?.(true);
+          delivery.refused += 1;
+          return 'refused' as const;
+        },
+      ),
+    );
   }
 
   // A store that throws, rejects or is unreachable must not lose the notification: it is emitted as

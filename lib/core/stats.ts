@@ -1,6 +1,7 @@
 import type { NotificationEvents, RejectionReason } from '../events';
 import { notificationTable } from '../notification-types';
 import { AckHistogram, type AckTimes } from './histogram';
+import type { JournalStats } from '../journal/delivery';
 
 /** Outcome events: each body the router takes in ends as exactly one of these. */
 export type OutcomeEvent = keyof NotificationEvents | 'duplicate' | 'invalid';
@@ -27,6 +28,8 @@ export interface UpgradeRouterStats {
   passedOn: number;
   /** The time from each request's arrival to its 200, in buckets (answers only: an aborted request has none). */
   ackSeconds: AckTimes;
+  /** With a journal: its figures (pending, retrying, dead, oldest pending, commits, failures). */
+  journal?: JournalStats;
 }
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);

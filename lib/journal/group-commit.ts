@@ -1,0 +1,76 @@
+import type { Appended, Journal, JournalRecord } from './journal';
+
+// A commit that has not finished by then is treated as failed: the platform gives up on an answer
+// after 15 s, and the push is better delivered from memory than lost with the subscription.
+export const COMMIT_TIMEOUT_MS = 5000;
+
+interface Waiting {
+  record: JournalRecord;
+  resolve: (appended: Appended) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: every record that arrives while a commit is in progress goes into the next one, so
+ * durability costs one transaction (one fsync) per group, not per push. The first record of a group
+ * waits for the end of the current turn of the event loop (setImmediate), so that the requests
+ * parsed in the same turn share it.
+ */
+export class GroupCommit {
+  readonly #journal: Journal;
+  readonly #beforeCommit: (records: readonly JournalRecord[]) => void;
+  #waiting: Waiting[] = [];
+  #busy = false;
+  #scheduled = false;
+  commits = 0;
+  committed = 0;
+
+  /** `beforeCommit` may still change the records (it decides which are delivered at once). */
+  constructor(journal: Journal, beforeCommit: (records: readonly JournalRecord[]) => void) {
+    this.#journal = journal;
+    this.#beforeCommit = beforeCommit;
+  }
+
+  add(record: JournalRecord): Promise<Appended> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ record, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#busy || this.#scheduled || this.#waiting.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush().catch(noop);
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const group = this.#waiting;
+    this.#waiting = [];
+    this.#busy = true;
+    const records = group.map((waiting) => waiting.record);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.#beforeCommit(records);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the ${this.#journal.kind} journal did not commit within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
+      });
+      const answers = await Promise.race([this.#journal.append(records), timeout]);
+      this.commits += 1;
+      this.committed += group.length;
+      group.forEach((waiting, index) => waiting.resolve(answers[index] as Appended));
+    } catch (error) {
+      for (const waiting of group) waiting.reject(error);
+    } finally {
+      clearTimeout(timer);
+      this.#busy = false;
+      this.#schedule();
+    }
+  }
+}
+
+// #flush settles every waiting record itself and never rejects.
+function noop(): void {}

@@ -1,0 +1,244 @@
+// The shared journal: one Postgres table used by every instance behind a load balancer. pg is an
+// optional peer dependency, loaded only by this subpath. Deliveries are claimed with
+// SELECT ... FOR UPDATE SKIP LOCKED under a lease (the pattern of pg-boss and graphile-worker): an
+// instance that dies leaves leases that run out, and another instance takes those entries then.
+import { randomUUID } from 'node:crypto';
+import { Pool, type PoolClient } from 'pg';
+import { checkOptions, checks, type OptionTable } from '../option-checks';
+import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type InvalidRecord, type Journal, type JournalCounts, type JournalRecord, type NotificationRecord } from './journal';
+import { TABLE, entryOf, keyOrder, positiveWhole, type EntryRow } from './rows';
+
+export interface PostgresJournalOptions {
+  /** postgres://user:password@host:port/database; default: pg's environment variables (PGHOST, ...). */
+  connectionString?: string;
+  /** A pg Pool of your own (then `connectionString` does not apply, and close() leaves the pool open). */
+  pool?: Pool;
+  /** How long a delivery claimed by an instance may run before another instance takes it; renewed while it runs. Default 60 000 ms. */
+  leaseMs?: number;
+  /** Days that done and invalid entries are kept. Default 30. */
+  retainDays?: number;
+}
+
+const optionTable: OptionTable = {
+  connectionString: { check: checks.nonEmptyString, example: 'postgresJournal({ connectionString: process.env.DATABASE_URL })' },
+  pool: { check: checks.withMethod('connect'), example: 'postgresJournal({ pool: new Pool({ ... }) })' },
+  leaseMs: { check: positiveWhole, example: 'postgresJournal({ connectionString, leaseMs: 60_000 })' },
+  retainDays: { check: positiveWhole, example: 'postgresJournal({ connectionString, retainDays: 30 })' },
+};
+
+// A database that does not answer must not hold the platform's 200 past its 15 s: connecting and
+// each statement give up after this, and the router falls back (README, "When the journal fails").
+const TIMEOUT_MS = 5000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  id BIGSERIAL PRIMARY KEY,
+  state TEXT NOT NULL,
+  dedupe_key TEXT UNIQUE,
+  event TEXT,
+  notify_type TEXT,
+  device_id TEXT,
+  body TEXT,
+  raw BYTEA,
+  reason TEXT,
+  message TEXT,
+  ip TEXT,
+  received_at TIMESTAMPTZ NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  lease_until TIMESTAMPTZ,
+  lease_owner TEXT,
+  last_error TEXT,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS ${TABLE}_state ON ${TABLE} (state, updated_at);
+`;
+
+const LEASE = `now() + $1::int * interval '1 millisecond'`;
+
+/** A durable journal in Postgres, shared by every instance that points at the same database. */
+export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
+  checkOptions(options, optionTable);
+  const { leaseMs = DEFAULT_LEASE_MS, retainDays = DEFAULT_RETAIN_DAYS } = options;
+  const ownPool = options.pool === undefined;
+  const pool =
+    options.pool ??
+    new Pool({ connectionString: options.connectionString, connectionTimeoutMillis: TIMEOUT_MS, query_timeout: TIMEOUT_MS, max: 10 });
+  // An idle client whose server went away emits 'error' on the pool, which would crash the host
+  // with no listener. The next query fails too, and the router reports that one.
+  if (ownPool) pool.on('error', () => {});
+  const owner = randomUUID();
+
+  // Created once, under a lock: two instances starting together must not race on CREATE TABLE.
+  let ready: Promise<void> | undefined;
+  const prepared = (): Promise<void> => {
+    ready ??= transaction(async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('${TABLE}'))`);
+      await client.query(SCHEMA);
+    }).catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return ready;
+  };
+
+  async function transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function query<R extends object>(text: string, values: unknown[] = []): Promise<R[]> {
+    await prepared();
+    return (await pool.query<R>(text, values)).rows;
+  }
+
+  async function appendNotifications(client: PoolClient, records: ReadonlyArray<{ index: number; record: NotificationRecord }>, answers: Appended[]): Promise<void> {
+    // One row per key: a re-send inside the same group is a duplicate of the first.
+    const first = new Map<string, { index: number; record: NotificationRecord }>();
+    for (const item of records) if (!first.has(item.record.key as string)) first.set(item.record.key as string, item);
+    const rows = [...first.values()];
+    const column = <T>(read: (record: NotificationRecord) => T): T[] => rows.map(({ record }) => read(record));
+    const inserted = await client.query<{ id: string; dedupe_key: string }>(
+      `INSERT INTO ${TABLE} (state, dedupe_key, event, notify_type, device_id, body, ip, received_at, attempts, lease_until, lease_owner)
+       SELECT 'pending', key, event, notify_type, device_id, body, ip, received_at,
+              CASE WHEN leased THEN 1 ELSE 0 END, CASE WHEN leased THEN ${LEASE} END, CASE WHEN leased THEN $2 END
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::bool[])
+            AS t(key, event, notify_type, device_id, body, ip, received_at, leased)
+       ORDER BY key
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key`,
+      [
+        leaseMs,
+        owner,
+        column((r) => r.key),
+        column((r) => r.event),
+        column((r) => r.notifyType),
+        column((r) => r.deviceId),
+        column((r) => r.body),
+        column((r) => r.ip),
+        column((r) => r.receivedAt),
+        column((r) => r.leased),
+      ],
+    );
+    const ids = new Map(inserted.rows.map((row) => [row.dedupe_key, row.id]));
+    const fresh = new Set(ids.keys());
+    const missing = rows.map(({ record }) => record.key as string).filter((key) => !ids.has(key));
+    if (missing.length > 0) {
+      const existing = await client.query<{ id: string; dedupe_key: string }>(`SELECT id, dedupe_key FROM ${TABLE} WHERE dedupe_key = ANY($1::text[])`, [missing]);
+      for (const row of existing.rows) ids.set(row.dedupe_key, row.id);
+    }
+    for (const { index, record } of records) {
+      const key = record.key as string;
+      const id = ids.get(key);
+      if (id === undefined) throw new Error(`journal: no entry for a duplicate key after the insert (${key})`);
+      answers[index] = { id, duplicate: !(fresh.has(key) && first.get(key)?.index === index) };
+    }
+  }
+
+  async function appendOne(client: PoolClient, record: NotificationRecord | InvalidRecord): Promise<Appended> {
+    const { rows } =
+      record.kind === 'invalid'
+        ? await client.query<{ id: string }>(
+            `INSERT INTO ${TABLE} (state, reason, message, notify_type, device_id, body, raw, ip, received_at) VALUES ('invalid', $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+            [record.reason, record.message, record.notifyType, record.deviceId, record.body, record.raw, record.ip, record.receivedAt],
+          )
+        : await client.query<{ id: string }>(
+            `INSERT INTO ${TABLE} (state, event, notify_type, device_id, body, ip, received_at, attempts, lease_until, lease_owner)
+             VALUES ('pending', $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10::bool THEN ${LEASE} END, CASE WHEN $10::bool THEN $2 END) RETURNING id`,
+            [leaseMs, owner, record.event, record.notifyType, record.deviceId, record.body, record.ip, record.receivedAt, record.leased ? 1 : 0, record.leased],
+          );
+    return { id: (rows[0] as { id: string }).id, duplicate: false };
+  }
+
+  return {
+    kind: 'postgres',
+    leaseMs,
+    retainDays,
+    async append(records: readonly JournalRecord[]): Promise<Appended[]> {
+      await prepared();
+      return transaction(async (client) => {
+        const answers: Appended[] = new Array<Appended>(records.length);
+        const keyed: Array<{ index: number; record: NotificationRecord }> = [];
+        for (const index of keyOrder(records)) {
+          const record = records[index] as JournalRecord;
+          if (record.kind === 'notification' && record.key !== null) keyed.push({ index, record });
+          else answers[index] = await appendOne(client, record);
+        }
+        if (keyed.length > 0) await appendNotifications(client, keyed, answers);
+        return answers;
+      });
+    },
+    async claim(events, limit): Promise<ClaimedEntry[]> {
+      if (events.length === 0 || limit <= 0) return [];
+      const rows = await query<{ id: string; event: string; body: string; ip: string | null; received_at: Date; attempts: number }>(
+        `UPDATE ${TABLE} SET attempts = attempts + 1, lease_until = ${LEASE}, lease_owner = $2, updated_at = now()
+         WHERE id IN (SELECT id FROM ${TABLE} WHERE state = 'pending' AND event = ANY($3::text[]) AND next_at <= now()
+                      AND (lease_until IS NULL OR lease_until < now()) ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, event, body, ip, received_at, attempts`,
+        [leaseMs, owner, events, limit],
+      );
+      return rows.map((row) => ({ id: row.id, event: row.event, body: row.body, ip: row.ip, receivedAt: row.received_at, attempt: row.attempts }));
+    },
+    async renew(ids) {
+      if (ids.length > 0) await query(`UPDATE ${TABLE} SET lease_until = ${LEASE} WHERE id = ANY($3::bigint[]) AND lease_owner = $2 AND state = 'pending'`, [leaseMs, owner, ids]);
+    },
+    async complete(id) {
+      await query(`UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = $1`, [id]);
+    },
+    async retry(id, error, delayMs) {
+      await query(
+        `UPDATE ${TABLE} SET last_error = $2, next_at = now() + $3::int * interval '1 millisecond', lease_until = NULL, updated_at = now() WHERE id = $1 AND state = 'pending'`,
+        [id, error, delayMs],
+      );
+    },
+    async bury(id, error) {
+      await query(`UPDATE ${TABLE} SET state = 'dead', last_error = $2, lease_until = NULL, updated_at = now() WHERE id = $1`, [id, error]);
+    },
+    async counts(): Promise<JournalCounts> {
+      const rows = await query<{ state: string; n: number; retrying: number; oldest: number | null }>(
+        `SELECT state, count(*)::int AS n,
+                count(*) FILTER (WHERE attempts > 0 AND (lease_until IS NULL OR lease_until < now()))::int AS retrying,
+                extract(epoch FROM now() - min(received_at))::float8 AS oldest
+         FROM ${TABLE} WHERE state <> 'done' GROUP BY state`,
+      );
+      const counts: JournalCounts = { pending: 0, retrying: 0, dead: 0, invalid: 0, oldestPendingSeconds: 0 };
+      for (const { state, n, retrying, oldest } of rows) {
+        if (state === 'pending') Object.assign(counts, { pending: n, retrying, oldestPendingSeconds: Math.max(0, oldest ?? 0) });
+        else if (state === 'dead' || state === 'invalid') counts[state] = n;
+      }
+      return counts;
+    },
+    async list(state, limit) {
+      return (await query<EntryRow>(`SELECT * FROM ${TABLE} WHERE state = $1 ORDER BY id LIMIT $2`, [state, limit])).map(entryOf);
+    },
+    async replay(id) {
+      if (!/^\d+$/.test(id)) return false;
+      const rows = await query(
+        `UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE id = $1 AND state IN ('dead', 'pending') RETURNING id`,
+        [id],
+      );
+      return rows.length > 0;
+    },
+    async replayDead() {
+      const rows = await query(`UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE state = 'dead' RETURNING id`);
+      return rows.length;
+    },
+    async prune(days) {
+      const rows = await query(`DELETE FROM ${TABLE} WHERE state IN ('done', 'invalid') AND updated_at < now() - $1::int * interval '1 day' RETURNING id`, [days]);
+      return rows.length;
+    },
+    async close() {
+      if (ownPool) await pool.end();
+    },
+  };
+}

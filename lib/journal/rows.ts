@@ -1,0 +1,64 @@
+// What the SQLite and Postgres journals share: the table's name, how a row reads as an entry, the
+// order records are inserted in, and the checks of their options.
+import { checks, kindOf } from '../option-checks';
+import type { EntryState, JournalEntry, JournalRecord } from './journal';
+
+export const TABLE = 'huawei_iot_upgrade_journal';
+
+/** A row as both stores return it (Postgres gives bigint ids as strings). */
+export interface EntryRow {
+  id: number | string;
+  state: string;
+  event: string | null;
+  notify_type: string | null;
+  device_id: string | null;
+  body: string | null;
+  ip: string | null;
+  received_at: Date;
+  attempts: number;
+  reason: string | null;
+  message: string | null;
+  last_error: string | null;
+}
+
+export function entryOf(row: EntryRow): JournalEntry {
+  return {
+    id: String(row.id),
+    state: row.state as EntryState,
+    notifyType: row.notify_type,
+    deviceId: row.device_id,
+    attempts: row.attempts,
+    reason: row.reason,
+    message: row.message,
+    lastError: row.last_error,
+    body: row.body,
+    receivedAt: row.received_at,
+  };
+}
+
+/**
+ * Indexes of `records`: notifications in duplicate-key order first, then the rest as they came.
+ * Two instances committing overlapping keys at once then lock them in the same order, and cannot
+ * deadlock each other (Postgres); SQLite follows the same order so that both stores behave alike.
+ */
+export function keyOrder(records: readonly JournalRecord[]): number[] {
+  const keyOf = (index: number): string | null => {
+    const record = records[index] as JournalRecord;
+    return record.kind === 'notification' ? record.key : null;
+  };
+  return records
+    .map((_, index) => index)
+    .sort((a, b) => {
+      const ka = keyOf(a);
+      const kb = keyOf(b);
+      if (ka === null || kb === null) return ka === kb ? a - b : ka === null ? 1 : -1;
+      return ka < kb ? -1 : ka > kb ? 1 : a - b;
+    });
+}
+
+export const positiveWhole = checks.wholeNumber;
+
+/** A required option that is missing: the same wording as the option checks. */
+export function requireOption(value: unknown, name: string, example: string): void {
+  if (value === undefined) throw new TypeError(`huawei-iot-upgrade-router: ${name} is required, got ${kindOf(value)}; for example ${example}`);
+}
