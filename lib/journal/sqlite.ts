@@ -56,8 +56,16 @@ interface SqliteRow extends Omit<EntryRow, 'received_at'> {
   received_at: number;
 }
 
+/** The SQLite journal: a Journal, with the settings SQLite reports for its connection. */
+export interface SqliteJournal extends Journal {
+  /** Read back from SQLite after they were set: what durability the commits really get. */
+  readonly settings: { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' };
+}
+
+const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+
 /** An embedded durable journal in one SQLite file. One process per file: at open it takes over every lease. */
-export function sqliteJournal(options: SqliteJournalOptions): Journal {
+export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   checkOptions(options, optionTable);
   requireOption(options.path, 'path', "sqliteJournal({ path: './data/upgrades.db' })");
   const { path, durability = 'full', retainDays = DEFAULT_RETAIN_DAYS, leaseMs = DEFAULT_LEASE_MS } = options;
@@ -68,6 +76,10 @@ export function sqliteJournal(options: SqliteJournalOptions): Journal {
   // The `journal` command may read while the receiver writes.
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  const settings = {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: SYNCHRONOUS[Number(db.pragma('synchronous', { simple: true }))] ?? 'OFF',
+  };
   // The process that held these leases is gone (one process per file): its deliveries are due again.
   db.prepare(`UPDATE ${TABLE} SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0`).run();
 
@@ -143,6 +155,7 @@ export function sqliteJournal(options: SqliteJournalOptions): Journal {
 
   return {
     kind: 'sqlite',
+    settings,
     leaseMs,
     retainDays,
     append: (records) => promised(() => appendAll(records)),
