@@ -1,0 +1,35 @@
+// A receiver in its own process, for the crash specs: its listener writes each upgrade result's
+// deviceId to OUT_FILE, DELAY_MS after it started (so that a kill can fall between the 200 and the
+// work). JOURNAL=sqlite:<path> | postgres:<url> | none. A deviceId of "poison" kills the process
+// from inside the listener; a dead letter is written as "dead <deviceId>".
+import { appendFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+
+const { JOURNAL = 'none', OUT_FILE, DELAY_MS = '0', ATTEMPTS = '8', LEASE_MS = '60000', PORT = '0' } = process.env;
+
+async function openJournal() {
+  const [kind, ...rest] = JOURNAL.split(':');
+  const where = rest.join(':');
+  if (kind === 'sqlite') return (await import('huawei-iot-upgrade-router/sqlite')).sqliteJournal({ path: where, leaseMs: Number(LEASE_MS) });
+  if (kind === 'postgres') return (await import('huawei-iot-upgrade-router/postgres')).postgresJournal({ connectionString: where, leaseMs: Number(LEASE_MS) });
+  return undefined;
+}
+
+const journal = await openJournal();
+const upgrades = createUpgradeRouter({
+  logger: { error: () => {}, warn: () => {} },
+  ...(journal === undefined ? {} : { journal, delivery: { attempts: Number(ATTEMPTS), backoffMs: 50 } }),
+});
+upgrades.on('upgradeResult', async (notification) => {
+  if (notification.deviceId === 'poison') process.kill(process.pid, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, Number(DELAY_MS)));
+  appendFileSync(OUT_FILE, `${notification.deviceId}\n`);
+});
+upgrades.on('deadLetter', (notification) => appendFileSync(OUT_FILE, `dead ${notification.deviceId}\n`));
+upgrades.on('error', () => {});
+const server = createServer(upgrades);
+server.listen(Number(PORT), '127.0.0.1');
+await once(server, 'listening');
+process.send?.({ port: server.address().port });
