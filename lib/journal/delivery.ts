@@ -74,7 +74,8 @@ export class JournalDelivery {
       this.#prune();
     });
     this.#every(POLL_MS, () => this.#poll());
-    this.#every(Math.max(1000, Math.floor(journal.leaseMs / 3)), () => this.#renew());
+    // Renewed three times per lease: a slow listener keeps its entry, a dead instance loses it.
+    this.#every(Math.max(50, Math.floor(journal.leaseMs / 3)), () => this.#renew());
     this.#every(COUNTS_MS, () => this.#refreshCounts());
     this.#every(PRUNE_MS, () => this.#prune());
   }
