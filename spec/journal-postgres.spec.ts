@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
+import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
+import { runBin, sleep, tempFolder, until } from './support/journal';
+import { PostgresServer } from './support/postgres-server';
+import { ReceiverProcess } from './support/receiver-process';
+
+const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
+
+describe('the Postgres journal, shared by several instances (issue 10)', function () {
+  this.timeout(60_000);
+  let folder: ReturnType<typeof tempFolder>;
+  let postgres: PostgresServer;
+  let out: string;
+  const routers: UpgradeRouter[] = [];
+  const processes: ReceiverProcess[] = [];
+
+  before(async function () {
+    this.timeout(60_000);
+    folder = tempFolder('postgres-');
+    postgres = await PostgresServer.start(folder.dir);
+  });
+  after(async () => {
+    await postgres.stop();
+    folder.remove();
+  });
+  beforeEach(async () => {
+    out = join(folder.dir, `results-${randomUUID()}.txt`);
+    await postgres.query('DROP TABLE IF EXISTS huawei_iot_upgrade_journal');
+  });
+  afterEach(async () => {
+    for (const router of routers.splice(0)) await router.close(1000);
+    for (const receiver of processes.splice(0)) await receiver.kill();
+  });
+
+  const state = async (deviceId: string): Promise<string | undefined> =>
+    (await postgres.query<{ state: string }>('SELECT state FROM huawei_iot_upgrade_journal WHERE device_id = $1', [deviceId]))[0]?.state;
+  const written = (): string[] => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((line) => line !== '') : []);
+  const startReceiver = async (env: Record<string, string> = {}): Promise<ReceiverProcess> => {
+    const receiver = await ReceiverProcess.start({ JOURNAL: `postgres:${postgres.url}`, OUT_FILE: out, ...env });
+    processes.push(receiver);
+    return receiver;
+  };
+  const mount = (options: Parameters<typeof mountedApp>[0] = {}) => {
+    const mounted = mountedApp({ journal: postgresJournal({ connectionString: postgres.url }), ...options });
+    routers.push(mounted.upgrades);
+    return mounted;
+  };
+
+  it('commits before the 200, retries, buries, and the bin lists and replays what is dead', async () => {
+    const { app, upgrades } = mount({ delivery: { backoffMs: 20, attempts: 2 } });
+    let broken = true;
+    const seen: Array<{ id: string | undefined; attempt: number | undefined }> = [];
+    upgrades.on('upgradeResult', (_notification, context) => {
+      seen.push({ id: context.id, attempt: context.attempt });
+      if (broken) throw new Error('the downstream API is down');
+    });
+    upgrades.on('error', () => {});
+    const notification = push();
+    await request(app).post(CALLBACK_PATH).send(notification).expect(200);
+    assert.ok((await state(notification.deviceId)) !== undefined, 'committed before the answer');
+    await until(async () => (await state(notification.deviceId)) === 'dead', 'the entry to be dead');
+    assert.deepEqual(
+      seen.map((delivery) => delivery.attempt),
+      [1, 2],
+    );
+    const dead = await runBin(['journal', '--postgres', postgres.url, 'dead']);
+    assert.match(dead.stdout, new RegExp(`^${seen[0]?.id}\\tswUpgradeResultNotify\\t${notification.deviceId}\\t2 attempts\\tthe downstream API is down$`, 'm'));
+    broken = false;
+    const replayed = await runBin(['journal', 'replay', String(seen[0]?.id)], { DATABASE_URL: postgres.url });
+    assert.equal(replayed.code, 0, replayed.stderr);
+    await until(async () => (await state(notification.deviceId)) === 'done', 'the replayed entry to be done');
+    await request(app).post(CALLBACK_PATH).send(notification).expect(200);
+    assert.equal(upgrades.stats().events.duplicate, 1);
+  });
+
+  it('an instance killed with deliveries pending: another delivers them once the lease has run out, not before', async () => {
+    const lease = 2000;
+    const survivor = await startReceiver({ LEASE_MS: String(lease), DELAY_MS: '0' });
+    const doomed = await startReceiver({ LEASE_MS: String(lease), DELAY_MS: '10000' });
+    const pushes = Array.from({ length: 20 }, push);
+    for (const notification of pushes) assert.equal(await doomed.post(notification), 200);
+    await doomed.kill();
+    const killedAt = Date.now();
+    await sleep(lease / 2);
+    assert.deepEqual(written(), [], 'taken over before the lease ran out');
+    await until(() => pushes.every((notification) => written().includes(notification.deviceId)), 'the survivor to deliver them', 10_000);
+    const tookOver = Date.now() - killedAt;
+    assert.ok(tookOver >= lease - 100, `delivered ${tookOver} ms after the kill, before the ${lease} ms lease ran out`);
+    assert.equal(written().length, 20);
+    assert.equal(survivor.child.exitCode, null);
+  });
+
+  it('a slow listener keeps its lease (renewed), so no other instance delivers its entry twice', async () => {
+    const lease = 600;
+    const slow = await startReceiver({ LEASE_MS: String(lease), DELAY_MS: String(lease * 4) });
+    await startReceiver({ LEASE_MS: String(lease), DELAY_MS: '0' });
+    const pushes = Array.from({ length: 5 }, push);
+    for (const notification of pushes) assert.equal(await slow.post(notification), 200);
+    await until(() => written().length === 5, 'the slow deliveries', 10_000);
+    await sleep(lease * 2);
+    assert.deepEqual([...written()].sort(), pushes.map((notification) => notification.deviceId).sort());
+  });
+
+  it('the same push raced to two instances is delivered once (and committing overlapping keys does not deadlock)', async () => {
+    const a = await startReceiver();
+    const b = await startReceiver();
+    const pushes = Array.from({ length: 40 }, push);
+    // Each push to both at once, all pushes together: groups with overlapping keys commit concurrently.
+    const statuses = await Promise.all(pushes.flatMap((notification) => [a.post(notification), b.post(notification)]));
+    assert.ok(statuses.every((status) => status === 200));
+    await until(() => written().length >= 40, 'the deliveries', 10_000);
+    await sleep(500);
+    assert.equal(written().length, 40);
+    assert.equal(new Set(written()).size, 40);
+  });
+
+  it('Postgres stopped mid-run: pushes are answered 200 and delivered from memory; once it is back the journal is used again', async () => {
+    const { app, upgrades } = mount();
+    const delivered: string[] = [];
+    const errors: string[] = [];
+    upgrades.on('upgradeResult', (notification) => void delivered.push(notification.deviceId));
+    upgrades.on('error', (error) => void errors.push(error.message));
+    const before = push();
+    await request(app).post(CALLBACK_PATH).send(before).expect(200);
+    await postgres.stop();
+    try {
+      const whileDown = Array.from({ length: 3 }, push);
+      for (const notification of whileDown) await request(app).post(CALLBACK_PATH).send(notification).expect(200);
+      await until(() => whileDown.every((notification) => delivered.includes(notification.deviceId)), 'delivery from memory');
+      assert.match(errors.join('\n'), /the postgres journal could not record a push \(delivered from memory, once\)/);
+    } finally {
+      await postgres.restart();
+    }
+    const after = push();
+    await request(app).post(CALLBACK_PATH).send(after).expect(200);
+    await until(async () => (await state(after.deviceId)) === 'done', 'the push after the restart to be journaled and done', 10_000);
+    assert.ok((upgrades.stats().journal?.errors ?? 0) >= 3);
+  });
+});
