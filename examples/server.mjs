@@ -2,6 +2,10 @@
 // one line per event, with Prometheus metrics, JSON counters and a graceful shutdown. Feed it with
 // `npm run simulate` or point a platform subscription at it. ALLOW_IPS (comma-separated addresses or
 // CIDR ranges) and ALLOW_TOKEN turn on access control; LOG_FORMAT=json logs JSON lines through pino.
+// Every push is journaled before its 200: SQLite in ./data/upgrades.db (JOURNAL_FILE), or Postgres
+// when DATABASE_URL is set; JOURNAL=off runs without a journal (delivery at most once).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import express from 'express';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
 
@@ -19,8 +23,24 @@ const allow = {
   ...(process.env.ALLOW_TOKEN ? { token: process.env.ALLOW_TOKEN } : {}),
 };
 
+// The journal's store is an optional peer too: without it the demo runs at most once, and says so.
+async function openJournal() {
+  if (process.env.JOURNAL === 'off') return { description: 'no journal (JOURNAL=off)' };
+  if (process.env.DATABASE_URL) {
+    if (!(await optional('pg'))) return { description: 'no journal: DATABASE_URL needs pg (npm install pg)' };
+    const { postgresJournal } = await import('huawei-iot-upgrade-router/postgres');
+    return { journal: postgresJournal({ connectionString: process.env.DATABASE_URL }), description: 'journal in Postgres (DATABASE_URL)' };
+  }
+  if (!(await optional('better-sqlite3'))) return { description: 'no journal: npm install better-sqlite3 for one (delivery is at most once without)' };
+  const file = process.env.JOURNAL_FILE ?? 'data/upgrades.db';
+  mkdirSync(dirname(file), { recursive: true });
+  const { sqliteJournal } = await import('huawei-iot-upgrade-router/sqlite');
+  return { journal: sqliteJournal({ path: file }), description: `journal in ${file}` };
+}
+const { journal, description } = await openJournal();
+
 const app = express();
-const upgrades = createUpgradeRouter({ allow, ...(logger && { logger }) });
+const upgrades = createUpgradeRouter({ allow, ...(logger && { logger }), ...(journal && { journal }) });
 app.use(path, upgrades);
 // The counters as JSON, for a health check; cheap enough for every request.
 app.get('/stats', (_req, res) => {
@@ -54,13 +74,16 @@ upgrades.on('duplicate', (n) => log('duplicate', { notification: n }, `duplicate
 upgrades.on('invalid', (rejection) => {
   log('invalid', { reason: rejection.reason, ip: rejection.context.ip }, `invalid ${rejection.reason}: ${rejection.message} from ${rejection.context.ip}`);
 });
+upgrades.on('deadLetter', (n, { id, attempts, error }) => {
+  log('deadLetter', { notification: n, id, attempts }, `deadLetter ${n.notifyType} ${who(n)} after ${attempts} attempts: ${error.message} (journal replay ${id})`);
+});
 upgrades.on('error', (error) => {
   if (logger) logger.error({ err: error }, 'a listener failed');
   else console.log(`error: ${error.message}`);
 });
 
 const server = app.listen(port, () => {
-  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (metrics at /metrics, counters at /stats)`);
+  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (metrics at /metrics, counters at /stats; ${description})`);
 });
 // A sender that stalls cannot hold a socket for minutes: the platform gives up after 15 s anyway.
 server.headersTimeout = 10_000;
@@ -73,6 +96,8 @@ async function shutDown(signal) {
   server.closeIdleConnections();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   const { drained, pending } = await upgrades.drain(10_000);
+  // What did not finish stays in the journal and is delivered after the next start.
+  await upgrades.close(0);
   console.log(drained ? 'drained, exiting' : `exiting with ${pending} listener(s) still pending`);
   process.exit(drained ? 0 : 1);
 }

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withNativePeerFor } from './native-peer.mjs';
 import { nodeBinary } from './node-binary.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,12 +14,14 @@ for (const major of process.argv.slice(2)) {
   const node = nodeBinary(major);
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   console.log(`\n##### specs on Node ${version}`);
-  const run = spawnSync(node, [join(root, 'scripts', 'spec.mjs')], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const run = withNativePeerFor(node, () =>
+    spawnSync(node, [join(root, 'scripts', 'spec.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+      maxBuffer: 256 * 1024 * 1024,
+    }),
+  );
   process.stdout.write(run.stdout.split('\n').filter((line) => /passing|failing|pending|^\s+\d+\) |===/.test(line)).join('\n') + '\n');
   if (run.status !== 0) process.stdout.write(run.stdout.slice(-20_000) + run.stderr.slice(-5_000));
   const passing = [...run.stdout.matchAll(/(\d+) passing/g)].reduce((sum, match) => sum + Number(match[1]), 0);

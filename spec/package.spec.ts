@@ -53,11 +53,17 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 // Each app is a fresh folder outside the repository with the packed tarball and one Express major
 // installed by npm, as a user's app gets them: a file missing from the tarball or a dependency missing
 // from package.json fails here, where the repository's own node_modules cannot hide it.
-// The Express 5 app also installs the optional peers of the subpaths it uses (prom-client) and pino
-// for the demo's JSON logs; the Express 4 app installs neither, to show the main entry needs neither.
+// The Express 5 app also installs the optional peers of the subpaths it uses (prom-client, pg,
+// better-sqlite3) and pino for the demo's JSON logs; the Express 4 app installs none of them, to show
+// the main entry needs none. better-sqlite3 is linked from this repository's node_modules, where it is
+// already compiled (npm would otherwise build it from source again: about a minute).
 const apps = [
   { major: 4, range: '^4.21.0', extras: {} },
-  { major: 5, range: '^5.0.0', extras: { 'prom-client': '^15.1.3', pino: '^10.4.0' } },
+  {
+    major: 5,
+    range: '^5.0.0',
+    extras: { 'prom-client': '^15.1.3', pino: '^10.4.0', pg: '^8.23.1', 'better-sqlite3': `file:${join(root, 'node_modules', 'better-sqlite3')}` },
+  },
 ];
 
 describe('the packed package, installed by npm into a fresh app', function () {
@@ -73,7 +79,8 @@ describe('the packed package, installed by npm into a fresh app', function () {
       execFileSync('mkdir', ['-p', appDir(major)]);
       const dependencies = { 'huawei-iot-upgrade-router': `file:${join(work, packed.filename)}`, express: range, ...extras };
       writeFileSync(join(appDir(major), 'package.json'), JSON.stringify({ name: `app-express${major}`, private: true, dependencies }));
-      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: appDir(major), stdio: 'inherit' });
+      // --ignore-scripts: the linked better-sqlite3 is built already (its install script would compile it again).
+      execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: appDir(major), stdio: 'inherit' });
     }
   });
 
@@ -137,6 +144,39 @@ describe('the packed package, installed by npm into a fresh app', function () {
         },
       );
 
+      it(
+        withPeers
+          ? 'the journal subpaths load by require and import, and a SQLite journal survives a restart of the app'
+          : 'needs neither better-sqlite3 nor pg unless a journal subpath is imported, which then says what is missing',
+        () => {
+          const script = (subpath: string): string =>
+            `try { const m = require('huawei-iot-upgrade-router/${subpath}'); console.log(Object.keys(m).join()); } catch (error) { console.log(error.code, error.message.split('\\n')[0]); }`;
+          const load = (subpath: string): string => execFileSync(process.execPath, ['-e', script(subpath)], { cwd: appDir(major), encoding: 'utf8' }).trim();
+          if (!withPeers) {
+            assert.match(load('sqlite'), /MODULE_NOT_FOUND Cannot find module 'better-sqlite3'/);
+            assert.match(load('postgres'), /MODULE_NOT_FOUND Cannot find module 'pg'/);
+            return;
+          }
+          assert.equal(load('sqlite'), 'sqliteJournal');
+          assert.equal(load('postgres'), 'postgresJournal');
+          const esm = `import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
+console.log(typeof sqliteJournal, typeof postgresJournal);`;
+          writeFileSync(join(appDir(major), 'journals.mjs'), esm);
+          assert.equal(execFileSync(process.execPath, ['journals.mjs'], { cwd: appDir(major), encoding: 'utf8' }).trim(), 'function function');
+          // One app run receives a push; the next, on the same file, takes its re-send for a duplicate.
+          const receiveOnce = `
+            const { createUpgradeRouter } = require('huawei-iot-upgrade-router');
+            const { sqliteJournal } = require('huawei-iot-upgrade-router/sqlite');
+            const router = createUpgradeRouter({ journal: sqliteJournal({ path: 'journal-check.db' }) });
+            router.on('upgradeResult', () => {});
+            Promise.resolve(router.receive(${JSON.stringify(fixtureText('success'))})).then(async (outcome) => { console.log(outcome); await router.close(); });`;
+          const first = execFileSync(process.execPath, ['-e', receiveOnce], { cwd: appDir(major), encoding: 'utf8' }).trim();
+          const second = execFileSync(process.execPath, ['-e', receiveOnce], { cwd: appDir(major), encoding: 'utf8' }).trim();
+          assert.deepEqual([first, second], ['upgradeResult', 'duplicate']);
+        },
+      );
+
       it('import gives the same functions as require (one instance, no dual-package hazard)', () => {
         writeFileSync(
           join(appDir(major), 'import.mjs'),
@@ -179,6 +219,8 @@ describe('the packed package, installed by npm into a fresh app', function () {
         const server = run(appDir(major), 'server.mjs', { PORT: String(port) });
         try {
           await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+          // The demo journals to data/upgrades.db where better-sqlite3 is installed, and says so where it is not.
+          assert.match(server.output(), withPeers ? /; journal in data\/upgrades\.db\)/ : /; no journal: npm install better-sqlite3 for one/);
           const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
           const simulate = spawnSync(bin, ['simulate', '--demo', '--url', `http://127.0.0.1:${port}/v1.0.0/messageReceiver`], { encoding: 'utf8' });
           assert.equal(simulate.status, 0, simulate.stdout + simulate.stderr);
