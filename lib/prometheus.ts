@@ -59,6 +59,28 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
     },
   });
 
+  // With a journal: its backlog (what an alert watches: dead entries, the age of the oldest pending).
+  if (router.stats().journal !== undefined) {
+    const journal = (stats: ReturnType<UpgradeRouter['stats']>) => stats.journal as NonNullable<typeof stats.journal>;
+    const gauge = (name: string, help: string, read: (figures: ReturnType<typeof journal>) => number): void => {
+      new Gauge({
+        name: `${prefix}${name}`,
+        help,
+        registers,
+        collect() {
+          this.set(read(journal(router.stats())));
+        },
+      });
+    };
+    gauge('journal_pending', 'Journal entries waiting for delivery or being delivered (every instance; read every 2 s).', (figures) => figures.pending);
+    gauge('journal_retrying', 'Pending journal entries that failed and wait for their next attempt.', (figures) => figures.retrying);
+    gauge('journal_dead', 'Journal entries out of attempts, kept for replay.', (figures) => figures.dead);
+    gauge('journal_oldest_pending_seconds', 'Age of the oldest pending journal entry, in seconds.', (figures) => figures.oldestPendingSeconds);
+    counter('journal_errors_total', 'Journal operations that failed (pushes then delivered from memory, or refused).', (stats) => journal(stats).errors);
+    counter('journal_commits_total', 'Group commits of the journal.', (stats) => journal(stats).commits);
+    counter('journal_committed_total', 'Pushes committed to the journal (divided by commits: the grouping).', (stats) => journal(stats).committed);
+  }
+
   // The answer times are kept by the router in fixed buckets; prom-client's Histogram can only be fed
   // one observation at a time, so this metric hands the registry the buckets as they are.
   const histogramName = `${prefix}ack_duration_seconds`;

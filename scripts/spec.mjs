@@ -7,8 +7,13 @@ const require = createRequire(import.meta.url);
 const mocha = require.resolve('mocha/bin/mocha.js');
 const runs = [
   { major: '5', version: require('express/package.json').version, args: [] },
-  // The packed-package spec installs both majors itself; running it twice would only repeat it.
-  { major: '4', version: require('express4/package.json').version, args: ['--exclude', 'spec/package.spec.ts'] },
+  // The packed-package spec installs both majors itself, and the journal's crash, disk and Postgres
+  // specs run receivers on node:http in processes of their own: running them twice would only repeat them.
+  {
+    major: '4',
+    version: require('express4/package.json').version,
+    args: ['spec/package.spec.ts', 'spec/journal-crash.spec.ts', 'spec/journal-failure.spec.ts', 'spec/journal-postgres.spec.ts'].flatMap((spec) => ['--exclude', spec]),
+  },
 ];
 
 let failed = false;

@@ -4,7 +4,10 @@ import { Registry, register as globalRegistry } from 'prom-client';
 import request from 'supertest';
 import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 import express from './express';
+import { join } from 'node:path';
+import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fixture, fresh, mountedApp } from './helpers';
+import { tempFolder, until } from './support/journal';
 
 /** The sample lines of a Prometheus text exposition, as name{labels} -> value. */
 function samples(text: string): Map<string, number> {
@@ -66,6 +69,38 @@ describe('huawei-iot-upgrade-router/prometheus (issue 12)', () => {
     assert.ok(sum > 0 && sum < 7, `sum ${sum}`);
     assert.match(response.text, /# TYPE huawei_iot_upgrade_ack_duration_seconds histogram/);
     assert.match(response.text, /# TYPE huawei_iot_upgrade_notifications_total counter/);
+  });
+
+  it('with a journal: its backlog as gauges and its commits as counters; without one, none of them', async () => {
+    const folder = tempFolder('metrics-');
+    const journal = sqliteJournal({ path: join(folder.dir, 'upgrades.db') });
+    const { app, upgrades } = mountedApp({ journal, delivery: { attempts: 1 }, logger: { error: () => {}, warn: () => {} } });
+    try {
+      upgrades.on('upgradeResult', (n) => {
+        if (n.swUpgradeResult === 'FAIL') throw new Error('listener failed');
+      });
+      const registry = new Registry();
+      registerMetrics(upgrades, { registry });
+      const failed = fresh('fail');
+      await request(app).post(CALLBACK_PATH).send(failed).expect(200);
+      await request(app).post(CALLBACK_PATH).send(fresh('success')).expect(200);
+      // The journal's figures are read every 2 s.
+      await until(async () => samples(await registry.metrics()).get('huawei_iot_upgrade_journal_dead') === 1, 'the dead gauge', 8000);
+      const got = samples(await registry.metrics());
+      assert.equal(got.get('huawei_iot_upgrade_journal_pending'), 0);
+      assert.equal(got.get('huawei_iot_upgrade_journal_retrying'), 0);
+      assert.equal(got.get('huawei_iot_upgrade_journal_oldest_pending_seconds'), 0);
+      assert.equal(got.get('huawei_iot_upgrade_journal_errors_total'), 0);
+      assert.equal(got.get('huawei_iot_upgrade_journal_committed_total'), 2);
+      assert.ok((got.get('huawei_iot_upgrade_journal_commits_total') ?? 0) >= 1);
+
+      const plain = new Registry();
+      registerMetrics(mountedApp().upgrades, { registry: plain });
+      assert.doesNotMatch(await plain.metrics(), /journal/);
+    } finally {
+      await upgrades.close();
+      folder.remove();
+    }
   });
 
   it('the histogram counts the pushes answered: an aborted one has no answer and is not in it', async () => {

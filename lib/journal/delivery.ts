@@ -24,7 +24,7 @@ export const DEFAULT_DELIVERY = { attempts: 8, backoffMs: 1000, maxBackoffMs: 5 
 
 /** The journal's figures in stats(): read from the journal every few seconds, for every instance sharing it. */
 export interface JournalStats extends JournalCounts {
-  /** When the figures above were read (they are refreshed every 5 s). */
+  /** When the figures above were read (they are refreshed every 2 s). */
   readAt: Date | undefined;
   /** Journal operations that failed (each reported as `error`). */
   errors: number;
@@ -38,7 +38,7 @@ export interface JournalStats extends JournalCounts {
 }
 
 const POLL_MS = 1000;
-const COUNTS_MS = 5000;
+const COUNTS_MS = 2000;
 const PRUNE_MS = 60 * 60_000;
 
 type Resolved = Required<DeliveryOptions>;
