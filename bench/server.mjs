@@ -22,7 +22,8 @@ function readAndParse(req, done) {
 
 function listen(upgrades, listeners) {
   upgrades.removeAllListeners('upgradeResult');
-  if (listeners === 'slow') upgrades.on('upgradeResult', () => new Promise((resolve) => setTimeout(resolve, 100)));
+  const slowMs = Number(process.env.BENCH_SLOW_MS ?? 100);
+  if (listeners === 'slow') upgrades.on('upgradeResult', () => new Promise((resolve) => setTimeout(resolve, slowMs)));
   else for (let i = 0; i < listeners; i += 1) upgrades.on('upgradeResult', () => {});
 }
 
@@ -79,6 +80,29 @@ switch (kind) {
     app.get('/metrics', async (_req, res) => res.type(registry.contentType).send(await registry.metrics()));
     setInterval(() => void registry.metrics(), 1000).unref();
     handler = app;
+    break;
+  }
+  case 'router-express-sqlite':
+  case 'router-express-sqlite-normal': {
+    // The journal as the README sets it up; BENCH_DB is a fresh file per run. BENCH_SLOW_MS makes the
+    // listener await that long (deliveries slower than arrivals: the backlog waits in the journal).
+    const { sqliteJournal } = await import('huawei-iot-upgrade-router/sqlite');
+    const durability = kind.endsWith('normal') ? 'normal' : 'full';
+    upgrades = router(process.env.BENCH_SLOW_MS ? 'slow' : 1, { journal: sqliteJournal({ path: process.env.BENCH_DB, durability }) });
+    handler = inExpress(upgrades);
+    break;
+  }
+  case 'router-express-fakejournal': {
+    let n = 0;
+    const fake = { kind: 'fake', leaseMs: 60000, retainDays: 30, append: async (r) => r.map(() => ({ id: String(++n), duplicate: false })), claim: async () => [], renew: async () => {}, complete: async () => {}, retry: async () => {}, bury: async () => {}, counts: async () => ({ pending: 0, retrying: 0, dead: 0, invalid: 0, oldestPendingSeconds: 0 }), list: async () => [], replay: async () => false, replayDead: async () => 0, prune: async () => 0, close: async () => {} };
+    upgrades = router(1, { journal: fake });
+    handler = inExpress(upgrades);
+    break;
+  }
+  case 'router-express-postgres': {
+    const { postgresJournal } = await import('huawei-iot-upgrade-router/postgres');
+    upgrades = router(1, { journal: postgresJournal({ connectionString: process.env.BENCH_PG_URL }) });
+    handler = inExpress(upgrades);
     break;
   }
   default:

@@ -31,6 +31,7 @@ describe('a journal on a disk that fills up (issue 10)', function () {
   let folder: ReturnType<typeof tempFolder>;
   let disk: string;
   let routers: UpgradeRouter[] = [];
+  let mounted = false;
 
   before(function () {
     folder = tempFolder('disk-full-');
@@ -38,6 +39,7 @@ describe('a journal on a disk that fills up (issue 10)', function () {
     mkdirSync(disk);
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk], { stdio: 'pipe' });
+      mounted = true;
     } catch (error) {
       // Only root may mount; CI runs as root.
       console.log(`      skipped: cannot mount a tmpfs here (${String(error).split('\n')[0]})`);
@@ -46,7 +48,7 @@ describe('a journal on a disk that fills up (issue 10)', function () {
     }
   });
   after(() => {
-    if (disk === undefined) return;
+    if (!mounted) return;
     try {
       execFileSync('umount', [disk]);
     } finally {
@@ -93,13 +95,14 @@ describe('a journal on a disk that fills up (issue 10)', function () {
   });
 
   it("with onJournalError 'refuse', answers 503 while the disk is full, so that the platform sends the push again", async () => {
-    const { app, upgrades, delivered } = mount({ onJournalError: 'refuse' });
+    const { app, upgrades, delivered, errors } = mount({ onJournalError: 'refuse' });
     fillUp(join(disk, 'filler'));
     const notification = push();
     await request(app).post(CALLBACK_PATH).send(notification).expect(503);
     assert.equal(delivered.length, 0, 'a refused push is not delivered (it will come again)');
     assert.equal(upgrades.stats().journal?.refused, 1);
     rmSync(join(disk, 'filler'));
+    assert.match(errors.join('\n'), /answered 503: the platform will send it again/);
     await request(app).post(CALLBACK_PATH).send(notification).expect(200);
     await until(() => delivered.includes(notification.deviceId), 'the re-sent push');
   });

@@ -6,6 +6,7 @@ import type { NotificationEvents, ReceiveContext } from '../events';
 import type { EventHub } from '../core/emitter';
 import type { Notification } from '../notification-types';
 import { asError, describeThrown } from '../core/thrown';
+import { Batch } from './batch';
 import { GroupCommit } from './group-commit';
 import type { ClaimedEntry, Journal, JournalCounts, JournalRecord } from './journal';
 
@@ -50,6 +51,12 @@ export class JournalDelivery {
   readonly #running = new Set<string>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly commit: GroupCommit;
+  // Marked done in batches; an entry whose mark is lost is delivered again (at least once).
+  // Usually they ride along with the next group commit: one transaction, one fsync for both.
+  readonly #completed = new Batch<string>(
+    (ids) => this.#journal.complete(ids),
+    (error, ids) => this.#completedLost(ids, error),
+  );
   #wake: { at: number; timer: NodeJS.Timeout } | undefined;
   #polling = false;
   #backlog = false;
@@ -65,7 +72,14 @@ export class JournalDelivery {
     this.#hub = hub;
     this.#journal = journal;
     this.#options = options;
-    this.commit = new GroupCommit(journal, (records) => this.#lease(records));
+    this.commit = new GroupCommit(
+      journal,
+      (records) => {
+        this.#lease(records);
+        return this.#completed.take();
+      },
+      (ids, error) => this.#completedLost(ids, error),
+    );
     // Started on a later turn than the router's creation: listeners are attached right after it.
     setImmediate(() => {
       if (this.#closed) return;
@@ -118,6 +132,8 @@ export class JournalDelivery {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
+    await this.commit.idle();
+    await this.#completed.idle();
     await this.#journal.close();
   }
 
@@ -137,6 +153,10 @@ export class JournalDelivery {
     }
   }
 
+  #completedLost(ids: readonly string[], error: unknown): void {
+    this.failed(error, `the ${this.#journal.kind} journal could not mark ${ids.length} delivered entries done (they will be delivered again)`);
+  }
+
   /** Un-reserves what a failed commit had leased. */
   released(count: number): void {
     this.#reserved -= count;
@@ -150,7 +170,7 @@ export class JournalDelivery {
     this.#running.add(id);
     this.#hub
       .deliver(event, notification, context)
-      .then((failure) => (failure === undefined ? this.#done(id, notification) : this.#failedAttempt(id, notification, context.attempt, failure)))
+      .then((failure) => (failure === undefined ? this.#done(id) : this.#failedAttempt(id, notification, context.attempt, failure)))
       .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not record the end of delivery ${id}`, notification))
       .finally(() => {
         this.#running.delete(id);
@@ -159,13 +179,8 @@ export class JournalDelivery {
       .catch(noop);
   }
 
-  async #done(id: string, notification: Notification): Promise<void> {
-    try {
-      await this.#journal.complete(id);
-    } catch (error) {
-      // Delivered again later: at least once.
-      this.failed(error, `the ${this.#journal.kind} journal could not mark entry ${id} done (it will be delivered again)`, notification);
-    }
+  #done(id: string): void {
+    this.#completed.add(id);
   }
 
   async #failedAttempt(id: string, notification: Notification, attempt: number, failure: unknown): Promise<void> {

@@ -18,17 +18,23 @@ interface Waiting {
  */
 export class GroupCommit {
   readonly #journal: Journal;
-  readonly #beforeCommit: (records: readonly JournalRecord[]) => void;
+  readonly #beforeCommit: (records: readonly JournalRecord[]) => readonly string[];
+  readonly #completedLost: (ids: readonly string[], error: unknown) => void;
   #waiting: Waiting[] = [];
   #busy = false;
   #scheduled = false;
   commits = 0;
   committed = 0;
 
-  /** `beforeCommit` may still change the records (it decides which are delivered at once). */
-  constructor(journal: Journal, beforeCommit: (records: readonly JournalRecord[]) => void) {
+  /**
+   * `beforeCommit` may still change the records (it decides which are delivered at once), and returns
+   * the ids of deliveries that succeeded meanwhile, marked done in the same commit; if that commit
+   * fails, `completedLost` hears of them.
+   */
+  constructor(journal: Journal, beforeCommit: (records: readonly JournalRecord[]) => readonly string[], completedLost: (ids: readonly string[], error: unknown) => void) {
     this.#journal = journal;
     this.#beforeCommit = beforeCommit;
+    this.#completedLost = completedLost;
   }
 
   add(record: JournalRecord): Promise<Appended> {
@@ -36,6 +42,11 @@ export class GroupCommit {
       this.#waiting.push({ record, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** Resolves once no record waits and no commit runs (before the journal is closed). */
+  async idle(): Promise<void> {
+    while (this.#busy || this.#scheduled || this.#waiting.length > 0) await new Promise((resolve) => setImmediate(resolve));
   }
 
   #schedule(): void {
@@ -53,16 +64,18 @@ export class GroupCommit {
     this.#busy = true;
     const records = group.map((waiting) => waiting.record);
     let timer: NodeJS.Timeout | undefined;
+    let completed: readonly string[] = [];
     try {
-      this.#beforeCommit(records);
+      completed = this.#beforeCommit(records);
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`the ${this.#journal.kind} journal did not commit within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
       });
-      const answers = await Promise.race([this.#journal.append(records), timeout]);
+      const answers = await Promise.race([this.#journal.append(records, completed), timeout]);
       this.commits += 1;
       this.committed += group.length;
       group.forEach((waiting, index) => waiting.resolve(answers[index] as Appended));
     } catch (error) {
+      if (completed.length > 0) this.#completedLost(completed, error);
       for (const waiting of group) waiting.reject(error);
     } finally {
       clearTimeout(timer);

@@ -89,13 +89,17 @@ export interface Journal {
   readonly leaseMs: number;
   /** Days that done and invalid entries are kept (and re-sends of them recognised as duplicates). */
   readonly retainDays: number;
-  /** Commits `records` in one transaction, in key order; the answer is in the order of `records`. */
-  append(records: readonly JournalRecord[]): Promise<Appended[]>;
+  /**
+   * Commits `records` in one transaction, in key order, and marks the entries `completed` done in the
+   * same one (one fsync for both); the answer is in the order of `records`.
+   */
+  append(records: readonly JournalRecord[], completed: readonly string[]): Promise<Appended[]>;
   /** Takes up to `limit` pending entries of `events` that are due and not leased, counting an attempt on each. */
   claim(events: readonly string[], limit: number): Promise<ClaimedEntry[]>;
   /** Extends this instance's leases on deliveries still running. */
   renew(ids: readonly string[]): Promise<void>;
-  complete(id: string): Promise<void>;
+  /** Deliveries that succeeded, marked done in one transaction. */
+  complete(ids: readonly string[]): Promise<void>;
   /** A failed attempt: delivered again after `delayMs`. */
   retry(id: string, error: string, delayMs: number): Promise<void>;
   /** Out of attempts: kept as dead, for inspection and replay. */

@@ -8,7 +8,7 @@ import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
 
 const sqlite = sqliteJournal({ path: './data/upgrades.db', durability: 'full', retainDays: 30 });
 expectTypeOf(sqlite).toEqualTypeOf<SqliteJournal>();
-expectTypeOf(sqlite).toMatchTypeOf<Journal>();
+expectTypeOf(sqlite).toExtend<Journal>();
 expectTypeOf(sqlite.settings.synchronous).toEqualTypeOf<'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'>();
 // @ts-expect-error durability is 'full' or 'normal'
 sqliteJournal({ path: 'x.db', durability: 'fast' });
@@ -40,5 +40,5 @@ router.on('deadLetter', (notification, dead) => {
 router.on('deadLetter', (rejection: { reason: string }) => rejection);
 
 expectTypeOf(router.stats().journal).toEqualTypeOf<JournalStats | undefined>();
-expectTypeOf(router.close).toEqualTypeOf<(timeoutMs?: number) => Promise<void>>();
+expectTypeOf(router.close.bind(router)).toEqualTypeOf<(timeoutMs?: number) => Promise<void>>();
 expectTypeOf(router.receive({})).toEqualTypeOf<Outcome>();
