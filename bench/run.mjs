@@ -4,7 +4,8 @@
 // alternate between kinds, and each figure is the median of the rounds. Not part of `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -37,10 +38,10 @@ const median = (values) => {
 const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-async function startServer(kind, nodeArgs = []) {
+async function startServer(kind, nodeArgs = [], env = {}) {
   const command = canPin ? 'taskset' : process.execPath;
   const args = [...(canPin ? ['-c', '0', process.execPath] : []), ...nodeArgs, join(here, 'server.mjs'), kind];
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const [{ port }] = await once(child, 'message');
   const report = async (message = 'report') => {
     child.send(message);
@@ -104,6 +105,89 @@ async function throughputSection() {
       ];
     }),
   );
+}
+
+// The journal's cost: the README's router without a journal, with SQLite (durability full, a fresh
+// file each run) and with Postgres (a real one, started here as the specs start theirs), at 32
+// connections, alternated. The time to the 200 is wrk's latency; commits against pushes show the grouping.
+async function journalSection() {
+  const { tsImport } = await import('tsx/esm/api');
+  const { PostgresServer } = await tsImport('../spec/support/postgres-server.ts', import.meta.url);
+  const folder = mkdtempSync(join(tmpdir(), 'bench-journal-'));
+  const postgres = await PostgresServer.start(folder);
+  const kinds = ['router-express-1', 'router-express-sqlite', 'router-express-postgres'];
+  const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
+  try {
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const kind of round % 2 ? kinds : [...kinds].reverse()) {
+        const db = join(folder, `round-${round}.db`);
+        await postgres.query('DROP TABLE IF EXISTS huawei_iot_upgrade_journal');
+        const server = await startServer(kind, [], { BENCH_DB: db, BENCH_PG_URL: postgres.url });
+        // One push first, so that the table exists and the worker is up before the clock starts.
+        await fetch(`http://127.0.0.1:${server.port}${PATH}`, { method: 'POST', body: '{}' });
+        const { cpuMicros: cpuBefore, stats: before } = await server.report();
+        const result = await saturate(server.port, SECONDS, 'notifications.lua', 32);
+        const { stats, cpuMicros } = await server.report();
+        server.stop();
+        const pushes = stats.events.upgradeResult;
+        const commits = stats.journal ? stats.journal.commits - before.journal.commits : 0;
+        runs[kind].push({ ...result, cpuPerRequest: (cpuMicros - cpuBefore) / pushes, commitsPerSecond: commits / SECONDS, pushesPerSecond: (stats.journal ? stats.journal.committed - before.journal.committed : pushes) / SECONDS });
+        process.stderr.write(`  round ${round} ${kind}: ${fmt(result.rps)} req/s, ${((cpuMicros - cpuBefore) / pushes).toFixed(1)} µs CPU/request, ${fmt(commits / SECONDS)} commits/s\n`);
+      }
+    }
+  } finally {
+    await postgres.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+  const base = runs['router-express-1'];
+  return Object.fromEntries(
+    kinds.map((kind) => {
+      const list = runs[kind];
+      return [
+        kind,
+        {
+          ratio: median(list.map((r, i) => r.rps / base[i].rps)),
+          rps: median(list.map((r) => r.rps)),
+          cpuPerRequest: median(list.map((r) => r.cpuPerRequest)),
+          cpuRatio: median(base.map((r) => r.cpuPerRequest)) / median(list.map((r) => r.cpuPerRequest)),
+          p50: median(list.map((r) => r.p50)),
+          p99: median(list.map((r) => r.p99)),
+          commitsPerSecond: median(list.map((r) => r.commitsPerSecond)),
+          pushesPerSecond: median(list.map((r) => r.pushesPerSecond)),
+          non2xx: list.reduce((n, r) => n + r.non2xx + r.errors, 0),
+        },
+      ];
+    }),
+  );
+}
+
+// Listeners far slower than arrivals (each awaits 1 s; 100 run at once): the backlog must wait in the
+// journal, not in memory. Saturating load for 20 s; RSS sampled every half second.
+async function journalMemorySection() {
+  const folder = mkdtempSync(join(tmpdir(), 'bench-journal-memory-'));
+  const server = await startServer('router-express-sqlite', [], { BENCH_DB: join(folder, 'backlog.db'), BENCH_SLOW_MS: '1000' });
+  try {
+    const samples = [];
+    const started = Date.now();
+    const generator = hasWrk
+      ? spawn('wrk', ['-t1', '-c32', '-d20s', '-s', join(here, 'notifications.lua'), `http://127.0.0.1:${server.port}${PATH}`], { stdio: 'ignore' })
+      : undefined;
+    const autocannonRun = hasWrk ? undefined : load(server.port, { duration: 20, connections: 32 });
+    while (Date.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      samples.push(await server.report());
+    }
+    if (generator) await once(generator, 'exit');
+    await autocannonRun;
+    const last = await server.report();
+    const result = { rps: last.stats.received / 20 };
+    const rss = samples.map((s) => s.rss);
+    const settled = samples.filter((s) => s.stats.received >= 20_000).map((s) => s.rss);
+    return { received: last.stats.received, pending: last.stats.journal.pending, rps: result.rps, startRss: rss[0], maxRss: Math.max(...rss), settledSpread: settled.length ? Math.max(...settled) - Math.min(...settled) : NaN };
+  } finally {
+    server.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 // One warm server; the listeners are swapped between rounds, so the three setups share a process,
@@ -193,14 +277,16 @@ console.log(
     `${CONNECTIONS} connections, ${ROUNDS} alternated rounds of ${SECONDS} s, medians (ratios: median of per-round ratios); ${canPin ? 'servers on core 0, load on core 1' : 'not pinned (no taskset or one core)'}\n`,
 );
 
-// BENCH_ONLY=throughput,latency,core,memory,flood,startup runs a part; the table shows what ran.
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,latency,core,memory,flood,startup').split(','));
+// BENCH_ONLY=throughput,journal,journal-memory,latency,core,memory,flood,startup runs a part; the table shows what ran.
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,journal,journal-memory,latency,core,memory,flood,startup').split(','));
 const section = async (name, label, run) => {
   if (!only.has(name)) return undefined;
   process.stderr.write(`${label}…\n`);
   return run();
 };
 const t = await section('throughput', 'throughput', throughputSection);
+const j = await section('journal', 'journal cost', journalSection);
+const jm = await section('journal-memory', 'journal backlog with slow listeners', journalMemorySection);
 const l = await section('latency', 'latency with listeners', latencySection);
 const c = await section('core', 'core', coreSection);
 const m = await section('memory', 'memory over 1 000 000 notifications', memorySection);
@@ -221,6 +307,12 @@ const rows = [
   ['express.json() baseline', `${fmt(t['express-json'].rps)} req/s`, `${t['express-json'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['express-json'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['express-json'].ratio.toFixed(2)} x Express floor`],
   ['answers not 200 / events not exactly once', `${t['router-node'].non2xx + t['router-express-1'].non2xx} / ${t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce ? 0 : 'SOME'}`, '', verdict(t['router-node'].non2xx + t['router-express-1'].non2xx === 0 && t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce)],
   ] : []),
+  ...(j ? [
+  ['router in Express, 32 connections, no journal', `${fmt(j['router-express-1'].rps)} req/s`, `${j['router-express-1'].cpuPerRequest.toFixed(1)} µs CPU/req; 200 after p50 ${j['router-express-1'].p50.toFixed(2)} ms, p99 ${j['router-express-1'].p99.toFixed(2)} ms`, 'reference'],
+  ['… sqliteJournal, durability full', `${fmt(j['router-express-sqlite'].rps)} req/s`, `${j['router-express-sqlite'].cpuPerRequest.toFixed(1)} µs CPU/req (${j['router-express-sqlite'].cpuRatio.toFixed(2)} x capacity); 200 after p50 ${j['router-express-sqlite'].p50.toFixed(2)} ms, p99 ${j['router-express-sqlite'].p99.toFixed(2)} ms; ${fmt(j['router-express-sqlite'].commitsPerSecond)} commits/s for ${fmt(j['router-express-sqlite'].pushesPerSecond)} pushes/s`, `${j['router-express-sqlite'].ratio.toFixed(2)} x without (target 0.8): ${verdict(j['router-express-sqlite'].ratio >= 0.8)}`],
+  ['… postgresJournal, same machine', `${fmt(j['router-express-postgres'].rps)} req/s`, `${j['router-express-postgres'].cpuPerRequest.toFixed(1)} µs CPU/req (${j['router-express-postgres'].cpuRatio.toFixed(2)} x capacity, server's own CPU only); 200 after p50 ${j['router-express-postgres'].p50.toFixed(2)} ms, p99 ${j['router-express-postgres'].p99.toFixed(2)} ms; ${fmt(j['router-express-postgres'].commitsPerSecond)} commits/s for ${fmt(j['router-express-postgres'].pushesPerSecond)} pushes/s`, `${j['router-express-postgres'].ratio.toFixed(2)} x without (target 0.5): ${verdict(j['router-express-postgres'].ratio >= 0.5)}`],
+  ] : []),
+  ...(jm ? [[`journal backlog: listeners of 1 s, 100 at once, 20 s of load`, `RSS ${mb(jm.startRss)} -> max ${mb(jm.maxRss)}`, `${fmt(jm.received)} pushes at ${fmt(jm.rps)} req/s, ${fmt(jm.pending)} left pending in the journal; spread after 20 000: ${mb(jm.settledSpread)}`, 'bounded: the backlog waits in the journal']] : []),
   ...(c ? [['core: classify, validate, dedupe, dispatch (1 core)', `${fmt(c.dedupe)} /s`, `without dedupe ${fmt(c.noDedupe)} /s`, `target 1 000 000: ${verdict(c.dedupe >= 1e6)}`]] : []),
   ...(l ? [['latency at 1 000 req/s, no listener', `p99 ${l['router-express-0'].p99.toFixed(2)} ms`, `p50 ${l['router-express-0'].p50.toFixed(2)} ms`, 'reference'],
   ['… ten listeners', `p99 ${l['router-express-10'].p99.toFixed(2)} ms`, `p50 ${l['router-express-10'].p50.toFixed(2)} ms`, `${ratio(l['router-express-10'].p99, l['router-express-0'].p99)} x (target <= 1.10): ${verdict(l['router-express-10'].p99 <= 1.1 * l['router-express-0'].p99)}`],

@@ -39,6 +39,14 @@ export interface SqliteJournal extends Journal {
   readonly settings: SqliteSettings;
 }
 
+// An error thrown in a worker arrives as a copy, which may have kept only its code (better-sqlite3's
+// SqliteError arrives as { code: 'SQLITE_IOERR_SHMSIZE' } when the disk is full at open).
+function messageOf(error: unknown): string {
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  if (typeof message === 'string' && message !== '') return message;
+  return typeof code === 'string' ? code : describeThrown(error);
+}
+
 /** An embedded durable journal in one SQLite file. One process per file: at open it takes over every lease. */
 export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   checkOptions(options, optionTable);
@@ -51,40 +59,45 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   first.close();
 
   // A worker that died (it could not open the file on a full disk, say) is started again by the next
-  // request: a journal that failed once must be used again once it can be.
-  let worker: Worker | undefined;
+  // request: a journal that failed once must be used again once it can be. Each worker has its own
+  // requests in flight, so the end of a dead one fails only its own.
+  interface Running {
+    worker: Worker;
+    waiting: Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>;
+  }
+  let current: Running | undefined;
   let closing = false;
-  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let next = 0;
-  const start = (): Worker => {
-    const started = new Worker(join(__dirname, 'sqlite-worker.js'), { workerData: { path, durability, leaseMs } });
-    started.on('message', (reply: Reply) => {
+  const start = (): Running => {
+    const running: Running = { worker: new Worker(join(__dirname, 'sqlite-worker.js'), { workerData: { path, durability, leaseMs } }), waiting: new Map() };
+    const { worker, waiting } = running;
+    worker.on('message', (reply: Reply) => {
       const entry = waiting.get(reply.id);
       waiting.delete(reply.id);
       // The worker must not keep the host alive by itself: only while requests are in flight.
-      if (waiting.size === 0 && !closing) started.unref();
+      if (waiting.size === 0 && !closing) worker.unref();
       if ('error' in reply) entry?.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
       else entry?.resolve(reply.result);
     });
     const fail = (error: Error): void => {
-      if (worker === started) worker = undefined;
+      if (current === running) current = undefined;
       for (const entry of waiting.values()) entry.reject(error);
       waiting.clear();
     };
-    started.on('error', (error) => fail(new Error(`the SQLite journal's worker failed: ${describeThrown(error)}`, { cause: error })));
-    started.on('exit', () => fail(new Error(closing ? 'the SQLite journal is closed' : "the SQLite journal's worker exited")));
-    return started;
+    worker.on('error', (error) => fail(new Error(`the SQLite journal's worker failed: ${messageOf(error)}`, { cause: error })));
+    worker.on('exit', () => fail(new Error(closing ? 'the SQLite journal is closed' : "the SQLite journal's worker exited")));
+    return running;
   };
 
   const call = <T>(method: StoreMethod, ...args: unknown[]): Promise<T> => {
     if (closing && method !== 'close') return Promise.reject(new Error('the SQLite journal is closed'));
-    worker ??= start();
-    const target = worker;
+    current ??= start();
+    const { worker, waiting } = current;
     const id = (next += 1);
-    target.ref();
+    worker.ref();
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      target.postMessage({ id, method, args } satisfies Request);
+      worker.postMessage({ id, method, args } satisfies Request);
     });
   };
 
@@ -105,14 +118,14 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
     replayDead: () => call('replayDead'),
     prune: (days) => call('prune', days),
     close: async () => {
-      const running = worker;
+      const running = current;
       if (closing || running === undefined) {
         closing = true;
         return;
       }
       closing = true;
       // Held until the worker is gone: awaiting an unreferenced worker's exit would let Node exit first.
-      const exited = new Promise((resolve) => running.once('exit', resolve));
+      const exited = new Promise((resolve) => running.worker.once('exit', resolve));
       await call('close').catch(() => {});
       await exited;
     },
