@@ -79,6 +79,44 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     assert.equal(upgrades.stats().events.duplicate, 1);
   });
 
+  it('journals invalid pushes and, with dedupe: false, repeats as new; the bin reports stats, invalid, replay --dead', async () => {
+    const { app, upgrades } = mount({ dedupe: false, delivery: { attempts: 1 } });
+    let broken = true;
+    const seen: string[] = [];
+    upgrades.on('upgradeResult', (_notification, context) => {
+      seen.push(String(context.id));
+      if (broken) throw new Error('down');
+    });
+    upgrades.on('error', () => {});
+    const notification = push();
+    // Together, so that one group holds notifications and invalid pushes.
+    await Promise.all([
+      request(app).post(CALLBACK_PATH).send(notification).expect(200),
+      request(app).post(CALLBACK_PATH).send(notification).expect(200),
+      request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send('{"notifyType":').expect(200),
+      request(app).post(CALLBACK_PATH).send({ notifyType: 'swUpgradeResultNotify', deviceId: 'x' }).expect(200),
+    ]);
+    await until(async () => (await postgres.query(`SELECT id FROM huawei_iot_upgrade_journal WHERE state = 'dead'`)).length === 2, 'both copies to be dead');
+    assert.equal(new Set(seen).size, 2, 'dedupe: false: two entries');
+    const invalid = await runBin(['journal', '--postgres', postgres.url, 'invalid']);
+    assert.deepEqual(
+      invalid.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t')[3])
+        .sort(),
+      ['malformed', 'schema'],
+    );
+    const stats = await runBin(['journal', '--postgres', postgres.url, 'stats']);
+    assert.match(stats.stdout, /^dead\t2$/m);
+    assert.match(stats.stdout, /^invalid\t2$/m);
+    assert.equal((await runBin(['journal', '--postgres', postgres.url, 'replay', 'not-an-id'])).code, 1);
+    broken = false;
+    assert.equal((await runBin(['journal', '--postgres', postgres.url, 'replay', '--dead'])).stdout.trim(), 'replayed 2 dead entries');
+    await until(async () => (await postgres.query(`SELECT id FROM huawei_iot_upgrade_journal WHERE state = 'done'`)).length === 2, 'both to be delivered');
+    assert.deepEqual((await runBin(['journal', '--postgres', postgres.url, '--db', 'x.db', 'stats'])).stderr.trim(), 'huawei-iot-upgrade-router: give --db or --postgres, not both (see --help)');
+  });
+
   it('an instance killed with deliveries pending: another delivers them once the lease has run out, not before', async () => {
     const lease = 2000;
     const survivor = await startReceiver({ LEASE_MS: String(lease), DELAY_MS: '0' });

@@ -322,6 +322,26 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     db.close();
   });
 
+  it('the journal command: usage mistakes exit 2 with one line', async () => {
+    sqliteJournal({ path }).close().catch(() => {});
+    for (const [args, reason] of [
+      [['journal', '--db', path], /journal needs a command: stats, dead, invalid, replay/],
+      [['journal', '--db', path, 'purge'], /\(got "purge"\)/],
+      [['journal', '--db', path, 'dead', '--limit', '0'], /--limit must be a whole number of at least 1/],
+      [['journal', '--db', path, 'replay'], /replay takes one entry ID \(or --dead\)/],
+      [['journal', '--db', path, 'replay', '1', '--dead'], /replay takes an ID or --dead, not both/],
+      [['journal', 'stats'], /which journal\? --db FILE or --postgres URL/],
+      [['journal', '--db', path, 'stats', '--frobnicate'], /Unknown option '--frobnicate'/],
+    ] as Array<[string[], RegExp]>) {
+      const { code, stderr } = await runBin(args, { DATABASE_URL: '' });
+      assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, reason);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    }
+    const help = await runBin(['journal', '--help']);
+    assert.match(help.stdout, /Usage: huawei-iot-upgrade-router journal/);
+  });
+
   it('refuses settings that cannot do what they say', () => {
     const journal = sqliteJournal({ path });
     try {

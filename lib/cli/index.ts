@@ -31,7 +31,8 @@ main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
     // One line and the way to more: a usage mistake, a --body file that cannot be read, a journal that cannot be opened.
-    const message = error instanceof Error ? error.message : String(error);
+    // The package's own TypeErrors (an option) already name it.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/^huawei-iot-upgrade-router: /, '');
     console.error(`huawei-iot-upgrade-router: ${message}${error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (see --help)' : ''}`);
     process.exitCode = 2;
   },

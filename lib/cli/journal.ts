@@ -25,7 +25,8 @@ Options:
 // The peers are loaded only here, for the store asked for: neither is needed for the other.
 async function open({ db, postgres }: { db?: string | undefined; postgres?: string | undefined }): Promise<Journal> {
   if (db !== undefined && postgres !== undefined) throw new UsageError('give --db or --postgres, not both');
-  const url = postgres ?? (db === undefined ? process.env['DATABASE_URL'] : undefined);
+  // An empty DATABASE_URL is an unset one.
+  const url = postgres ?? (db === undefined ? process.env['DATABASE_URL'] || undefined : undefined);
   if (db === undefined && url === undefined) throw new UsageError('which journal? --db FILE or --postgres URL');
   try {
     if (db !== undefined) return (await import('../sqlite.js')).sqliteJournal({ path: db });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification } from '../notification-types';
 import { log, type LogDetails, type Logger } from './log';
-import { asError, mayBeThenable, settle } from './thrown';
+import { asError, ignore, mayBeThenable, settle } from './thrown';
 
 
 /** The listener methods of the router, typed by event name: a wrong name or listener does not compile. */
@@ -197,7 +197,7 @@ export class EventHub {
     }
     if (!mayBeThenable(result)) return;
     const tracked = this.track(settle(result).then(undefined, onFailure));
-    tracked.catch(noop);
+    tracked.catch(ignore);
     waits?.push(tracked);
   }
 
@@ -234,4 +234,3 @@ export class EventHub {
   }
 }
 
-function noop(): void {}

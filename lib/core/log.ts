@@ -1,4 +1,4 @@
-import { mayBeThenable, settle } from './thrown';
+import { ignore, mayBeThenable, settle } from './thrown';
 
 /** Where the router writes what no listener takes, and its warnings: console, pino, winston, or your own. */
 export interface Logger {
@@ -60,10 +60,9 @@ export function log(logger: Logger, level: 'error' | 'warn', message: string, de
     let write = writers.get(logger);
     if (write === undefined) writers.set(logger, (write = writerFor(logger)));
     const result = write(level, `huawei-iot-upgrade-router: ${message}`, details);
-    if (mayBeThenable(result)) settle(result).catch(noop);
+    if (mayBeThenable(result)) settle(result).catch(ignore);
   } catch {
     // Nothing else is left to report to.
   }
 }
 
-function noop(): void {}

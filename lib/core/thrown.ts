@@ -40,3 +40,9 @@ export function mayBeThenable(value: unknown): boolean {
 export function settle<T>(value: T | PromiseLike<T>): Promise<T> {
   return new Promise<T>((resolve) => resolve(value));
 }
+
+/**
+ * The handler for a promise whose failures are handled already, or do not matter (a logger's): it
+ * keeps the promise from counting as unhandled.
+ */
+export function ignore(): void {}

@@ -1,3 +1,4 @@
+import { ignore } from '../core/thrown';
 /**
  * Items added in one turn of the event loop, or while the previous flush runs, are flushed together:
  * marking a hundred deliveries done costs one transaction (one fsync), not a hundred.
@@ -45,10 +46,8 @@ export class Batch<T> {
           this.#busy = false;
           this.#schedule();
         })
-        .catch(noop);
+        .catch(ignore);
     });
   }
 }
 
-// #onError is the caller's reporter, which does not throw.
-function noop(): void {}

@@ -5,7 +5,7 @@
 import type { NotificationEvents, ReceiveContext } from '../events';
 import type { EventHub } from '../core/emitter';
 import type { Notification } from '../notification-types';
-import { asError, describeThrown } from '../core/thrown';
+import { asError, describeThrown, ignore } from '../core/thrown';
 import { Batch } from './batch';
 import { GroupCommit } from './group-commit';
 import type { ClaimedEntry, Journal, JournalCounts, JournalRecord } from './journal';
@@ -176,7 +176,7 @@ export class JournalDelivery {
         this.#running.delete(id);
         if (this.#backlog) this.#soon();
       })
-      .catch(noop);
+      .catch(ignore);
   }
 
   #done(id: string): void {
@@ -231,7 +231,7 @@ export class JournalDelivery {
         this.#polling = false;
         if (this.#backlog && this.#running.size < this.#options.concurrency) this.#soon();
       })
-      .catch(noop);
+      .catch(ignore);
   }
 
   #redeliver(entry: ClaimedEntry): void {
@@ -269,4 +269,3 @@ export class JournalDelivery {
   }
 }
 
-function noop(): void {}

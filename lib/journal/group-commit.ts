@@ -1,3 +1,4 @@
+import { ignore } from '../core/thrown';
 import type { Appended, Journal, JournalRecord } from './journal';
 
 // A commit that has not finished by then is treated as failed: the platform gives up on an answer
@@ -54,7 +55,7 @@ export class GroupCommit {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      this.#flush().catch(noop);
+      this.#flush().catch(ignore);
     });
   }
 
@@ -85,5 +86,3 @@ export class GroupCommit {
   }
 }
 
-// #flush settles every waiting record itself and never rejects.
-function noop(): void {}
