@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import type { Journal, Notification, ReceiveContext, SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type Journal, type Notification, type ReceiveContext, type SwUpgradeResultNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import express from './express';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
 import { runBin, sleep, tempFolder, until } from './support/journal';
 
 /** A new notification from a fixture, with a device of its own (rows are looked up by deviceId). */
-const push = (name: 'success' | 'fail'): SwUpgradeResultNotify => ({ ...fresh(name), deviceId: randomUUID() });
+const push = (name: 'success' | 'fail' = 'success'): SwUpgradeResultNotify => ({ ...fresh(name), deviceId: randomUUID() });
 
 type Delivery = { deviceId: string; id: string | undefined; attempt: number | undefined; at: number };
 
@@ -320,6 +321,66 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     const db = new Database(path);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     db.close();
+  });
+
+  it('a delivery cut off (the process ended during it) counts as an attempt: past the limit the entry is dead', async () => {
+    const first = mount({ delivery: { attempts: 1 } });
+    first.upgrades.on('upgradeResult', () => new Promise(() => {})); // never ends, as if the process died during it
+    const notification = push();
+    await post(first.app, notification).expect(200);
+    await first.upgrades.close(50);
+    routers.splice(0);
+    const second = mount({ delivery: { attempts: 1 } });
+    const seen = record(second.upgrades);
+    const dead: Array<{ attempts: number; message: string }> = [];
+    second.upgrades.on('deadLetter', (_notification, letter) => void dead.push({ attempts: letter.attempts, message: letter.error.message }));
+    await until(() => dead.length === 1, 'the dead letter');
+    assert.deepEqual(dead, [{ attempts: 1, message: 'delivery did not finish in 1 attempts (the process ended during them)' }]);
+    assert.equal(seen.length, 0, 'not delivered again past its attempts');
+    assert.equal(row(notification.deviceId)?.state, 'dead');
+  });
+
+  it('every path of the router answers only after the commit and journals what it could not accept', async () => {
+    // Commits made 60 ms slow: every answer that waits for one takes at least that long.
+    const real = sqliteJournal({ path });
+    const journal: Journal = { ...real, append: async (records, completed) => (await sleep(60), real.append(records, completed)) };
+    const upgrades = createUpgradeRouter({ journal, unknownTypes: 'next', allow: { token: 'secret' }, limit: 1000, logger: { error: () => {}, warn: () => {} } });
+    routers.push(upgrades);
+    const reasons: string[] = [];
+    upgrades.on('invalid', (rejection) => void reasons.push(rejection.reason));
+    const seen = record(upgrades);
+    const app = express();
+    // A host parser on one path (the router takes what it parsed, or its errors), none on the other.
+    app.use('/parsed', express.json({ limit: 1000 }), upgrades, upgrades.errorHandler);
+    app.use('/raw', upgrades);
+    app.use('/raw', (_req, res) => void res.status(202).send('the host answered'));
+    const timed = async (test: request.Test, status: number): Promise<number> => {
+      const started = Date.now();
+      await test.expect(status);
+      return Date.now() - started;
+    };
+    const times = [
+      await timed(request(app).post('/parsed?token=secret').send(push()), 200),
+      await timed(request(app).post('/parsed?token=secret').set('Content-Type', 'application/json').send('{"notifyType":'), 200),
+      await timed(request(app).post('/parsed?token=secret').send({ pad: 'x'.repeat(2000) }), 200),
+      await timed(request(app).post('/parsed?token=wrong').send(push()), 200),
+      await timed(request(app).post('/raw?token=secret').send({ pad: 'x'.repeat(2000) }), 200),
+      await timed(request(app).post('/raw?token=secret').send(push()), 200),
+      await timed(request(app).post('/raw?token=wrong').send(push()), 200),
+    ];
+    assert.ok(times.every((ms) => ms >= 55), `answered before the commit: ${times.join(', ')} ms`);
+    // Another push type handed to the host is the host's to answer: nothing to commit.
+    assert.ok((await timed(request(app).post('/raw?token=secret').send({ notifyType: 'deviceDataChanged' }), 202)) < 55);
+    await until(() => seen.length === 2, 'the two valid pushes');
+    assert.deepEqual(reasons, ['malformed', 'too_large', 'forbidden', 'too_large', 'forbidden']);
+    const db = new Database(path, { readonly: true });
+    const kept = db.prepare("SELECT reason FROM huawei_iot_upgrade_journal WHERE state = 'invalid' ORDER BY id").all() as Array<{ reason: string }>;
+    db.close();
+    assert.deepEqual(
+      kept.map((entry) => entry.reason),
+      reasons,
+    );
+    assert.equal(upgrades.stats().passedOn, 1);
   });
 
   it('the journal command: usage mistakes exit 2 with one line', async () => {
