@@ -94,7 +94,10 @@ export interface Journal {
    * same one (one fsync for both); the answer is in the order of `records`.
    */
   append(records: readonly JournalRecord[], completed: readonly string[]): Promise<Appended[]>;
-  /** Takes up to `limit` pending entries of `events` that are due and not leased, counting an attempt on each. */
+  /**
+   * Takes up to `limit` (at least 1) pending entries of `events` (at least one) that are due and not
+   * leased, counting an attempt on each.
+   */
   claim(events: readonly string[], limit: number): Promise<ClaimedEntry[]>;
   /** Extends this instance's leases on deliveries still running. */
   renew(ids: readonly string[]): Promise<void>;

@@ -182,7 +182,6 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       });
     },
     async claim(events, limit): Promise<ClaimedEntry[]> {
-      if (events.length === 0 || limit <= 0) return [];
       const rows = await query<{ id: string; event: string; body: string; ip: string | null; received_at: Date; attempts: number }>(
         `UPDATE ${TABLE} SET attempts = attempts + 1, lease_until = ${LEASE}, lease_owner = $2, updated_at = now()
          WHERE id IN (SELECT id FROM ${TABLE} WHERE state = 'pending' AND event = ANY($3::text[]) AND next_at <= now()
@@ -208,13 +207,14 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       await query(`UPDATE ${TABLE} SET state = 'dead', last_error = $2, lease_until = NULL, updated_at = now() WHERE id = $1`, [id, error]);
     },
     async counts(): Promise<JournalCounts> {
-      const [pending] = await query<{ n: number; retrying: number; oldest: number | null }>(
+      // An aggregate without GROUP BY always gives one row.
+      const [pending] = (await query<{ n: number; retrying: number; oldest: number | null }>(
         `SELECT count(*)::int AS n, count(*) FILTER (WHERE attempts > 0 AND (lease_until IS NULL OR lease_until < now()))::int AS retrying,
                 extract(epoch FROM now() - min(received_at))::float8 AS oldest
          FROM ${TABLE} WHERE state = 'pending'`,
-      );
+      )) as [{ n: number; retrying: number; oldest: number | null }];
       const kept = await query<{ state: 'dead' | 'invalid'; n: number }>(`SELECT state, count(*)::int AS n FROM ${TABLE} WHERE state IN ('dead', 'invalid') GROUP BY state`);
-      const counts: JournalCounts = { pending: pending?.n ?? 0, retrying: pending?.retrying ?? 0, dead: 0, invalid: 0, oldestPendingSeconds: Math.max(0, pending?.oldest ?? 0) };
+      const counts: JournalCounts = { pending: pending.n, retrying: pending.retrying, dead: 0, invalid: 0, oldestPendingSeconds: Math.max(0, pending.oldest ?? 0) };
       for (const { state, n } of kept) counts[state] = n;
       return counts;
     },

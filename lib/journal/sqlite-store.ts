@@ -151,16 +151,14 @@ export function openStore({ path, durability, leaseMs }: StoreOptions) {
     releaseLeases: (): void => void releaseAll.run(),
     append: (records: readonly JournalRecord[], completed: readonly string[]): Appended[] => appendAll(records, completed),
     claim: (events: readonly string[], limit: number): ClaimedEntry[] =>
-      events.length === 0 || limit <= 0
-        ? []
-        : claimAll(events, limit).map((row) => ({
-            id: String(row.id),
-            event: row.event as string,
-            body: row.body as string,
-            ip: row.ip,
-            receivedAt: new Date(row.received_at),
-            attempt: row.attempts,
-          })),
+      claimAll(events, limit).map((row) => ({
+        id: String(row.id),
+        event: row.event as string,
+        body: row.body as string,
+        ip: row.ip,
+        receivedAt: new Date(row.received_at),
+        attempt: row.attempts,
+      })),
     renew: (ids: readonly string[]): void => renewAll(ids),
     complete: (ids: readonly string[]): void => completeAll(ids),
     retry: (id: string, error: string, delayMs: number): void => void markRetry.run(error, Date.now() + delayMs, Date.now(), Number(id)),
