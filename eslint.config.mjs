@@ -28,6 +28,12 @@ export default tseslint.config(
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
   {
+    // The dashboard page's script runs in the browser, as plain JavaScript.
+    files: ['lib/dashboard/assets/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'script', globals: globals.browser },
+  },
+  {
     // Type tests touch values only to have them type-checked.
     files: ['spec/types/**'],
     rules: { '@typescript-eslint/no-meaningless-void-operator': 'off' },

@@ -172,12 +172,14 @@ async function journalMemorySection() {
     const generator = hasWrk
       ? spawn('wrk', ['-t1', '-c32', '-d20s', '-s', join(here, 'notifications.lua'), `http://127.0.0.1:${server.port}${PATH}`], { stdio: 'ignore' })
       : undefined;
+    // Listened for now: wrk may be gone before the sampling below ends.
+    const generatorExit = generator ? once(generator, 'exit') : undefined;
     const autocannonRun = hasWrk ? undefined : load(server.port, { duration: 20, connections: 32 });
     while (Date.now() - started < 20_000) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       samples.push(await server.report());
     }
-    if (generator) await once(generator, 'exit');
+    await generatorExit;
     await autocannonRun;
     const last = await server.report();
     const result = { rps: last.stats.received / 20 };

@@ -8,7 +8,7 @@ export type { Outcome } from './core/receiver';
 export type { DedupeOptions, DedupeStore } from './core/dedupe';
 export type { AllowOptions } from './transport/access';
 export type { DeliveryOptions, JournalStats } from './journal/delivery';
-export type { Journal, JournalCounts, JournalEntry } from './journal/journal';
+export type { Journal, JournalCounts, JournalEntry, JournaledNotification } from './journal/journal';
 export type {
   AbortedRejection,
   DeadLetter,
@@ -33,3 +33,6 @@ export type {
   SwUpgradeStateChangeNotify,
 } from './generated/notifications';
 export { schemas } from './schemas';
+export { createUpgradeDashboard } from './dashboard/dashboard';
+export type { DashboardDevice, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
+export type { DeviceHistoryEntry, DeviceRow, FoldLimits, TaskDetail, TaskKind, TaskSummary, UpgradeResult } from './dashboard/fold';

@@ -2,7 +2,7 @@
 // module wrapper around it all. One copy of the code serves both `require` and `import` (Node's
 // "ES module wrapper" approach), so there is no dual-package hazard of two module instances.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,9 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
+
+// The dashboard's page, script and style are served as files: tsc does not copy them.
+cpSync(join(root, 'lib', 'dashboard', 'assets'), join(dist, 'dashboard', 'assets'), { recursive: true });
 
 const requireDist = createRequire(import.meta.url);
 writeFileSync(join(dist, 'core', 'precompiled-validators.js'), precompile(requireDist(join(dist, 'schemas.js')).schemas));

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { notifyTypes, type NotifyType } from '../notification-types';
 import { referenceExample, samples } from './samples';
+import { taskPushes } from './task';
 import { UsageError } from './usage';
 
 const DEFAULT_URL = 'http://localhost:3000/v1.0.0/messageReceiver';
@@ -21,7 +22,11 @@ Options:
   --device ID                the deviceId of the notification sent (default: a fresh UUID)
   --operation ID             the operationId, the upgrade task (default: fresh each run)
   --body FILE                send this file's JSON as it is instead of a sample (- for standard input)
-  --concurrency N            how many requests may be in flight at once (default 1: one after another)
+  --concurrency N            how many requests may be in flight at once (default 1: one after another;
+                             8 with --task)
+  --task N                   a whole upgrade task for N devices: their state changes, then a mix of
+                             SUCCESS and FAIL results, a few devices left mid-way (firmware with
+                             --type fwUpgradeResultNotify); prints one summary line
   --reference                send the API reference's own swUpgradeResultNotify example instead
   --demo                     the reference's example, one notification of each type (results FAIL),
                              then the last one again (a duplicate): what \`npm run simulate\` sends
@@ -30,6 +35,8 @@ Options:
 
 interface Send {
   label: string;
+  /** Printed only when it fails (a whole task prints one summary line instead). */
+  quiet?: boolean;
   /** A notification to write as the platform does, or a file's text to send as it is. */
   body: object | string;
 }
@@ -40,6 +47,7 @@ interface Values {
   repeat?: string | undefined;
   device?: string | undefined;
   operation?: string | undefined;
+  task?: string | undefined;
   body?: string | undefined;
   concurrency?: string | undefined;
   reference?: boolean | undefined;
@@ -57,10 +65,18 @@ function plan(values: Values, readBody: (file: string) => string): Send[] {
   const copies = (label: string, body: Send['body']): Send[] =>
     Array.from({ length: repeat }, (_, i) => ({ label: repeat > 1 ? `${label} #${i + 1}` : label, body }));
   if (values.body !== undefined) {
-    for (const other of ['type', 'result', 'reference', 'demo', 'device', 'operation'] as const) {
+    for (const other of ['type', 'result', 'reference', 'demo', 'device', 'operation', 'task'] as const) {
       if (values[other] !== undefined) throw new UsageError(`--body sends the file as it is: --${other} does not apply`);
     }
     return copies(values.body === '-' ? 'standard input' : values.body, readBody(values.body));
+  }
+  if (values.task !== undefined) {
+    const devices = wholeNumber(values.task, '--task');
+    for (const other of ['result', 'reference', 'demo', 'device', 'repeat'] as const) {
+      if (values[other] !== undefined) throw new UsageError(`--task plays a whole task: --${other} does not apply`);
+    }
+    const firmware = values.type !== undefined && values.type.startsWith('fw');
+    return taskPushes(devices, firmware, values.operation).map((body) => ({ label: `${body.notifyType} ${body.deviceId}`, body, quiet: true }));
   }
   if (values.demo === true) {
     const each: Send[] = notifyTypes.map((type) => ({ label: type, body: samples[type]('FAIL') }));
@@ -81,7 +97,7 @@ function plan(values: Values, readBody: (file: string) => string): Send[] {
   return copies(label, body);
 }
 
-async function send(url: string, { label, body }: Send): Promise<boolean> {
+async function send(url: string, { label, body, quiet = false }: Send): Promise<boolean> {
   const started = performance.now();
   try {
     // As the platform does: JSON, UTF-8, pretty-printed.
@@ -91,7 +107,7 @@ async function send(url: string, { label, body }: Send): Promise<boolean> {
       body: typeof body === 'string' ? body : JSON.stringify(body, null, 4),
     });
     await response.arrayBuffer();
-    console.log(`${label}: ${response.status} in ${(performance.now() - started).toFixed(1)} ms`);
+    if (!quiet || response.status !== 200) console.log(`${label}: ${response.status} in ${(performance.now() - started).toFixed(1)} ms`);
     return response.status === 200;
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
@@ -110,6 +126,7 @@ export async function simulate(argv: string[]): Promise<number> {
       repeat: { type: 'string' },
       device: { type: 'string' },
       operation: { type: 'string' },
+      task: { type: 'string' },
       body: { type: 'string' },
       concurrency: { type: 'string' },
       reference: { type: 'boolean' },
@@ -117,13 +134,22 @@ export async function simulate(argv: string[]): Promise<number> {
     },
   });
   const url = values.url ?? process.env['RECEIVER_URL'] ?? DEFAULT_URL;
-  const concurrency = wholeNumber(values.concurrency, '--concurrency');
+  const concurrency = wholeNumber(values.concurrency ?? (values.task === undefined ? undefined : '8'), '--concurrency');
   const queue = plan(values, (file) => readFileSync(file === '-' ? 0 : file, 'utf8'));
+  const total = queue.length;
+  const first = queue[0]?.body;
+  const started = performance.now();
   let failures = 0;
   // `concurrency` workers take the next item until none is left: at most that many in flight.
   const worker = async (): Promise<void> => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) if (!(await send(url, item))) failures += 1;
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  if (values.task !== undefined && typeof first === 'object') {
+    const operationId = (first as { operationId: string }).operationId;
+    console.log(
+      `task ${operationId}: ${values.task} devices, ${total} pushes, ${failures === 0 ? 'all answered 200' : `${failures} not answered 200`} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }
   return failures === 0 ? 0 : 1;
 }

@@ -66,6 +66,13 @@ export interface JournalEntry {
   receivedAt: Date;
 }
 
+/** A notification as the journal keeps it, for readers that fold the history (the dashboard). */
+export interface JournaledNotification {
+  id: string;
+  body: string;
+  receivedAt: Date;
+}
+
 /** The journal's figures (for every instance sharing it); done entries are not counted (there are many). */
 export interface JournalCounts {
   /** Entries waiting for a first or a later delivery, or being delivered. */
@@ -113,6 +120,8 @@ export interface Journal {
   replay(id: string): Promise<boolean>;
   /** Every dead entry replayed; how many. */
   replayDead(): Promise<number>;
+  /** Valid notifications (any state) with an id above `afterId` ('0' for all), in id order, up to `limit`. */
+  notificationsAfter(afterId: string, limit: number): Promise<JournaledNotification[]>;
   /** Deletes done and invalid entries last changed more than `retainDays` ago; how many. */
   prune(retainDays: number): Promise<number>;
   close(): Promise<void>;

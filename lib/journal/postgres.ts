@@ -105,20 +105,29 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     return (await pool.query<R>(text, values)).rows;
   }
 
-  async function appendNotifications(client: PoolClient, records: ReadonlyArray<{ index: number; record: NotificationRecord }>, answers: Appended[]): Promise<void> {
+  type Run = <R extends object>(text: string, values: unknown[]) => Promise<R[]>;
+
+  // One statement: the deliveries done are marked, the new keys inserted (in key order), and the ids of
+  // keys already there read, all in one round trip. A key another instance commits meanwhile is not
+  // in this statement's snapshot: it is read by a second one.
+  async function appendNotifications(run: Run, records: ReadonlyArray<{ index: number; record: NotificationRecord }>, completed: readonly string[], answers: Appended[]): Promise<void> {
     // One row per key: a re-send inside the same group is a duplicate of the first.
     const first = new Map<string, { index: number; record: NotificationRecord }>();
     for (const item of records) if (!first.has(item.record.key as string)) first.set(item.record.key as string, item);
     const rows = [...first.values()];
     const column = <T>(read: (record: NotificationRecord) => T): T[] => rows.map(({ record }) => read(record));
-    const inserted = await client.query<{ id: string; dedupe_key: string }>(
-      `INSERT INTO ${TABLE} (state, dedupe_key, event, notify_type, device_id, body, ip, received_at, attempts, lease_until, lease_owner)
-       SELECT 'pending', key, event, notify_type, device_id, body, ip, received_at,
-              CASE WHEN leased THEN 1 ELSE 0 END, CASE WHEN leased THEN ${LEASE} END, CASE WHEN leased THEN $2 END
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::bool[])
-            AS t(key, event, notify_type, device_id, body, ip, received_at, leased)
-       ORDER BY key
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key`,
+    const found = await run<{ id: string; dedupe_key: string; fresh: boolean }>(
+      `WITH done AS (UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = ANY($11::bigint[])),
+       inserted AS (
+         INSERT INTO ${TABLE} (state, dedupe_key, event, notify_type, device_id, body, ip, received_at, attempts, lease_until, lease_owner)
+         SELECT 'pending', key, event, notify_type, device_id, body, ip, received_at,
+                CASE WHEN leased THEN 1 ELSE 0 END, CASE WHEN leased THEN ${LEASE} END, CASE WHEN leased THEN $2 END
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::bool[])
+              AS t(key, event, notify_type, device_id, body, ip, received_at, leased)
+         ORDER BY key
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key)
+       SELECT id, dedupe_key, true AS fresh FROM inserted
+       UNION ALL SELECT id, dedupe_key, false FROM ${TABLE} WHERE dedupe_key = ANY($3::text[])`,
       [
         leaseMs,
         owner,
@@ -130,14 +139,16 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
         column((r) => r.ip),
         column((r) => r.receivedAt),
         column((r) => r.leased),
+        completed,
       ],
     );
-    const ids = new Map(inserted.rows.map((row) => [row.dedupe_key, row.id]));
-    const fresh = new Set(ids.keys());
+    const ids = new Map(found.map((row) => [row.dedupe_key, row.id]));
+    const fresh = new Set(found.filter((row) => row.fresh).map((row) => row.dedupe_key));
     const missing = rows.map(({ record }) => record.key as string).filter((key) => !ids.has(key));
     if (missing.length > 0) {
-      const existing = await client.query<{ id: string; dedupe_key: string }>(`SELECT id, dedupe_key FROM ${TABLE} WHERE dedupe_key = ANY($1::text[])`, [missing]);
-      for (const row of existing.rows) ids.set(row.dedupe_key, row.id);
+      for (const row of await run<{ id: string; dedupe_key: string }>(`SELECT id, dedupe_key FROM ${TABLE} WHERE dedupe_key = ANY($1::text[])`, [missing])) {
+        ids.set(row.dedupe_key, row.id);
+      }
     }
     for (const { index, record } of records) {
       const key = record.key as string;
@@ -168,16 +179,22 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     retainDays,
     async append(records: readonly JournalRecord[], completed: readonly string[]): Promise<Appended[]> {
       await prepared();
+      const answers: Appended[] = new Array<Appended>(records.length);
+      const keyed: Array<{ index: number; record: NotificationRecord }> = [];
+      const others: number[] = [];
+      for (const index of keyOrder(records)) {
+        const record = records[index] as JournalRecord;
+        if (record.kind === 'notification' && record.key !== null) keyed.push({ index, record });
+        else others.push(index);
+      }
+      // The usual group, only new notifications: one statement is one transaction, and one round trip.
+      if (others.length === 0) {
+        await appendNotifications(async (text, values) => (await pool.query(text, values)).rows, keyed, completed, answers);
+        return answers;
+      }
       return transaction(async (client) => {
-        if (completed.length > 0) await client.query(`UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[])`, [completed]);
-        const answers: Appended[] = new Array<Appended>(records.length);
-        const keyed: Array<{ index: number; record: NotificationRecord }> = [];
-        for (const index of keyOrder(records)) {
-          const record = records[index] as JournalRecord;
-          if (record.kind === 'notification' && record.key !== null) keyed.push({ index, record });
-          else answers[index] = await appendOne(client, record);
-        }
-        if (keyed.length > 0) await appendNotifications(client, keyed, answers);
+        for (const index of others) answers[index] = await appendOne(client, records[index] as JournalRecord);
+        await appendNotifications(async (text, values) => (await client.query(text, values)).rows, keyed, completed, answers);
         return answers;
       });
     },
@@ -232,6 +249,13 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     async replayDead() {
       const rows = await query(`UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE state = 'dead' RETURNING id`);
       return rows.length;
+    },
+    async notificationsAfter(afterId, limit) {
+      const rows = await query<{ id: string; body: string; received_at: Date }>(
+        `SELECT id, body, received_at FROM ${TABLE} WHERE id > $1 AND state <> 'invalid' ORDER BY id LIMIT $2`,
+        [afterId, limit],
+      );
+      return rows.map((row) => ({ id: row.id, body: row.body, receivedAt: row.received_at }));
     },
     async prune(days) {
       const rows = await query(`DELETE FROM ${TABLE} WHERE state IN ('done', 'invalid') AND updated_at < now() - $1::int * interval '1 day' RETURNING id`, [days]);

@@ -2,7 +2,7 @@
 // a worker thread (sqlite-worker.ts), so that a commit's fsync never blocks the event loop that answers
 // the platform; sqliteJournal() also opens the file once on the calling thread, to fail fast.
 import Database from 'better-sqlite3';
-import type { Appended, ClaimedEntry, JournalCounts, JournalEntry, JournalRecord } from './journal';
+import type { Appended, ClaimedEntry, JournalCounts, JournalEntry, JournaledNotification, JournalRecord } from './journal';
 import { TABLE, entryOf, keyOrder, type EntryRow } from './rows';
 
 const SCHEMA = `
@@ -96,6 +96,9 @@ export function openStore({ path, durability, leaseMs }: StoreOptions) {
     `UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = 0, lease_until = 0, updated_at = ? WHERE id = ? AND state IN ('dead', 'pending')`,
   );
   const replayAll = db.prepare<[number]>(`UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = 0, lease_until = 0, updated_at = ? WHERE state = 'dead'`);
+  const readAfter = db.prepare<[number, number], { id: number; body: string; received_at: number }>(
+    `SELECT id, body, received_at FROM ${TABLE} WHERE id > ? AND state <> 'invalid' ORDER BY id LIMIT ?`,
+  );
   const pruneOld = db.prepare<[number]>(`DELETE FROM ${TABLE} WHERE state IN ('done', 'invalid') AND updated_at < ?`);
 
   const appendAll = db.transaction((records: readonly JournalRecord[], completed: readonly string[]): Appended[] => {
@@ -178,6 +181,8 @@ export function openStore({ path, durability, leaseMs }: StoreOptions) {
     list: (state: string, limit: number): JournalEntry[] => listState.all(state, limit).map((row) => entryOf({ ...row, received_at: new Date(row.received_at) })),
     replay: (id: string): boolean => /^\d+$/.test(id) && replayOne.run(Date.now(), Number(id)).changes > 0,
     replayDead: (): number => replayAll.run(Date.now()).changes,
+    notificationsAfter: (afterId: string, limit: number): JournaledNotification[] =>
+      readAfter.all(Number(afterId), limit).map((row) => ({ id: String(row.id), body: row.body, receivedAt: new Date(row.received_at) })),
     prune: (days: number): number => pruneOld.run(Date.now() - days * 86_400_000).changes,
     close: (): void => void db.close(),
   };

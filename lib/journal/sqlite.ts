@@ -116,6 +116,7 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
     list: (state, limit) => call('list', state, limit),
     replay: (id) => call('replay', id),
     replayDead: () => call('replayDead'),
+    notificationsAfter: (afterId, limit) => call('notificationsAfter', afterId, limit),
     prune: (days) => call('prune', days),
     close: async () => {
       const running = current;

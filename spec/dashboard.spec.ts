@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import request from 'supertest';
+import { createUpgradeDashboard, createUpgradeRouter, type Notification, type TaskSummary, type UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import express from './express';
+import { CALLBACK_PATH } from './helpers';
+import { runBin, sleep, tempFolder, until } from './support/journal';
+
+const quiet = { error: () => {}, warn: () => {} };
+const FW_STEPS = ['0', '1', '2', '3'] as const;
+const FW_STATES: Record<string, string> = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3': 'updating' };
+
+/** A push of the family for device `device` of task `task`, as the platform sends it. */
+function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: string, device: string, value: string, errorCode = '0'): Notification {
+  const ids = { deviceId: device, appId: 'app', operationId: task, subOperationId: `${task}-${device}` };
+  switch (kind) {
+    case 'swState':
+      return { notifyType: 'swUpgradeStateChangeNotify', ...ids, swUpgradeState: value as 'downloading' };
+    case 'fwState':
+      return { notifyType: 'fwUpgradeStateChangeNotify', ...ids, step: value, stepDesc: FW_STATES[value] ?? '' };
+    case 'swResult':
+      return {
+        notifyType: 'swUpgradeResultNotify',
+        ...ids,
+        curVersion: value === 'SUCCESS' ? 'V2' : 'V1',
+        targetVersion: 'V2',
+        sourceVersion: 'V1',
+        swUpgradeResult: value as 'SUCCESS',
+        upgradeTime: '10',
+        resultDesc: '',
+        errorCode,
+        description: '',
+      };
+    case 'fwResult':
+      return { notifyType: 'fwUpgradeResultNotify', ...ids, curVersion: 'F2', targetVersion: 'F2', sourceVersion: 'F1', status: value as 'SUCCESS', statusDesc: errorCode, upgradeTime: '10' };
+  }
+}
+
+/** The fold written the plain way, from the whole sequence at once: the oracle the dashboard must match. */
+function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId'>> {
+  const seen = new Set<string>();
+  const devices = new Map<string, Map<string, { state: string | null; result: string | null; errorCode: string | null; target: string | null }>>();
+  const kinds = new Map<string, 'software' | 'firmware'>();
+  for (const push of pushes) {
+    const text = JSON.stringify(push);
+    if (seen.has(text)) continue; // a re-send: the router's duplicate, never folded
+    seen.add(text);
+    if (!kinds.has(push.operationId)) kinds.set(push.operationId, push.notifyType.startsWith('sw') ? 'software' : 'firmware');
+    const task = devices.get(push.operationId) ?? new Map();
+    devices.set(push.operationId, task);
+    const device = task.get(push.deviceId) ?? { state: null, result: null, errorCode: null, target: null };
+    task.set(push.deviceId, device);
+    if (push.notifyType === 'swUpgradeStateChangeNotify') device.state = push.swUpgradeState;
+    if (push.notifyType === 'fwUpgradeStateChangeNotify') device.state = FW_STATES[push.step] ?? `step ${push.step}`;
+    if (push.notifyType === 'swUpgradeResultNotify') Object.assign(device, { result: push.swUpgradeResult, errorCode: push.swUpgradeResult === 'FAIL' ? push.errorCode : null, target: push.targetVersion });
+    if (push.notifyType === 'fwUpgradeResultNotify') Object.assign(device, { result: push.status, errorCode: push.status === 'FAIL' ? push.statusDesc : null, target: push.targetVersion });
+  }
+  const summaries = new Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId'>>();
+  for (const [task, list] of devices) {
+    const all = [...list.values()];
+    const count = (values: Array<string | null>): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const value of values) if (value !== null) counts[value] = (counts[value] ?? 0) + 1;
+      return counts;
+    };
+    summaries.set(task, {
+      kind: kinds.get(task) ?? 'software',
+      devices: all.length,
+      succeeded: all.filter((d) => d.result === 'SUCCESS').length,
+      failed: all.filter((d) => d.result === 'FAIL').length,
+      inProgress: all.filter((d) => d.result === null).length,
+      stale: 0,
+      states: count(all.filter((d) => d.result === null).map((d) => d.state ?? 'unknown')),
+      errorCodes: count(all.filter((d) => d.result === 'FAIL').map((d) => d.errorCode ?? '(none)')),
+      targetVersions: count(all.map((d) => d.target)),
+    });
+  }
+  return summaries;
+}
+
+const pushArbitrary = fc
+  .record({
+    kind: fc.constantFrom('swState', 'swResult', 'fwState', 'fwResult'),
+    task: fc.constantFrom('task-a', 'task-b', 'task-c'),
+    device: fc.constantFrom('d1', 'd2', 'd3', 'd4', 'd5'),
+    state: fc.constantFrom('downloading', 'downloaded', 'updating', 'idle'),
+    step: fc.constantFrom(...FW_STEPS),
+    result: fc.constantFrom('SUCCESS', 'FAIL'),
+    errorCode: fc.constantFrom('120006', '120010'),
+  })
+  .map(({ kind, task, device, state, step, result, errorCode }) =>
+    pushOf(kind, task, device, kind === 'swState' ? state : kind === 'fwState' ? step : result, errorCode),
+  );
+
+describe('the upgrade dashboard (issue 11)', function () {
+  this.timeout(30_000);
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  const setUp = (options: { staleAfterMs?: number; journalPath?: string } = {}) => {
+    const journal = options.journalPath === undefined ? undefined : sqliteJournal({ path: options.journalPath });
+    const router = createUpgradeRouter({ logger: quiet, ...(journal && { journal }) });
+    router.on('notification', () => {});
+    const dashboard = createUpgradeDashboard({ router, ...(journal && { journal }), ...(options.staleAfterMs === undefined ? {} : { staleAfterMs: options.staleAfterMs }) });
+    const app = express();
+    app.use(CALLBACK_PATH, router);
+    app.use('/upgrades', dashboard);
+    cleanup.push(() => router.close(1000), () => dashboard.close());
+    return { app, router, dashboard };
+  };
+
+  it('folds any sequence of the four types, with re-sends, into counts that add up and match an oracle', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(pushArbitrary, { minLength: 1, maxLength: 60 }).chain((pushes) => fc.tuple(fc.constant(pushes), fc.array(fc.nat(pushes.length - 1), { maxLength: 10 }))), async ([pushes, resends]) => {
+        const { router, dashboard } = setUp();
+        // Re-sends: some pushes again, right after themselves.
+        const sequence = pushes.flatMap((push, i) => (resends.includes(i) ? [push, push] : [push]));
+        for (const push of sequence) await router.receive(push);
+        const expected = oracle(sequence);
+        const tasks = dashboard.tasks();
+        assert.equal(tasks.length, expected.size);
+        for (const task of tasks) {
+          assert.equal(task.succeeded + task.failed + task.inProgress, task.devices);
+          assert.ok(task.stale <= task.inProgress);
+          const { operationId, firstSeen, lastSeen, ...counts } = task;
+          assert.ok(firstSeen <= lastSeen);
+          assert.deepEqual(counts, expected.get(operationId));
+        }
+        dashboard.close();
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('serves the summaries, a task with its devices, and the devices as CSV; an unknown task is a JSON 404', async () => {
+    const { app, router } = setUp();
+    const pushes = [
+      pushOf('swState', 'op-1', 'dev-1', 'downloading'),
+      pushOf('swState', 'op-1', 'dev-2', 'downloading'),
+      pushOf('swResult', 'op-1', 'dev-1', 'FAIL', '120006'),
+      pushOf('swResult', 'op-1', 'dev-1', 'SUCCESS'),
+      pushOf('swState', 'op-1', 'dev-3', 'updating'),
+      pushOf('swResult', 'op-1', 'dev-3', 'FAIL', '120010'),
+      pushOf('fwState', 'op-2', 'dev-9', '2'),
+    ];
+    for (const push of pushes) await request(app).post(CALLBACK_PATH).send(push).expect(200);
+    await router.drain();
+    const tasks = (await request(app).get('/upgrades/api/tasks').expect(200).expect('Content-Type', /application\/json/)).body as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      tasks.map((task) => task.operationId),
+      ['op-2', 'op-1'],
+    );
+    const { firstSeen, lastSeen, ...summary } = tasks[1] as Record<string, unknown>;
+    assert.match(String(firstSeen), /^\d{4}-\d\d-\d\dT/);
+    assert.match(String(lastSeen), /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(summary, {
+      operationId: 'op-1',
+      kind: 'software',
+      devices: 3,
+      succeeded: 1,
+      failed: 1,
+      inProgress: 1,
+      stale: 0,
+      states: { downloading: 1 },
+      errorCodes: { '120010': 1 },
+      targetVersions: { V2: 2 },
+    });
+    assert.equal((tasks[0] as { kind: string }).kind, 'firmware');
+    const detail = (await request(app).get('/upgrades/api/tasks/op-1').expect(200)).body as { task: { devices: number }; devices: Array<Record<string, unknown>> };
+    assert.equal(detail.task.devices, 3);
+    const dev1 = detail.devices.find((device) => device.deviceId === 'dev-1');
+    assert.deepEqual(
+      { ...dev1, lastSeen: undefined, history: (dev1?.history as Array<{ notifyType: string; result?: string }>).map((h) => h.result ?? h.notifyType) },
+      {
+        deviceId: 'dev-1',
+        subOperationId: 'op-1-dev-1',
+        state: 'downloading',
+        result: 'SUCCESS',
+        errorCode: null,
+        sourceVersion: 'V1',
+        curVersion: 'V2',
+        targetVersion: 'V2',
+        lastSeen: undefined,
+        stale: false,
+        history: ['swUpgradeStateChangeNotify', 'FAIL', 'SUCCESS'],
+      },
+    );
+    const csv = await request(app).get('/upgrades/api/tasks/op-1.csv').expect(200).expect('Content-Type', /text\/csv/);
+    const lines = csv.text.split('\r\n');
+    assert.equal(lines[0], 'deviceId,subOperationId,state,result,errorCode,sourceVersion,curVersion,targetVersion,lastSeen');
+    assert.equal(lines.length, 5, 'a header, three devices, and the final line end');
+    assert.match(lines.find((line) => line.startsWith('dev-3,')) ?? '', /^dev-3,op-1-dev-3,updating,FAIL,120010,V1,V1,V2,\d{4}-/);
+    const missing = await request(app).get('/upgrades/api/tasks/op-404').expect(404).expect('Content-Type', /application\/json/);
+    assert.deepEqual(missing.body, { error: 'no task "op-404"' });
+    await request(app).get('/upgrades/api/tasks/op-404.csv').expect(404);
+    await request(app).get('/upgrades/api/tasks/%E0%A4%A').expect(400);
+  });
+
+  it('quotes CSV fields as RFC 4180 says, and defuses spreadsheet formulas', async () => {
+    const { app, router } = setUp();
+    await request(app).post(CALLBACK_PATH).send(pushOf('swResult', 'op-csv', 'a,"b"\nc', 'FAIL', '=HYPERLINK("http://x")')).expect(200);
+    await router.drain();
+    const csv = (await request(app).get('/upgrades/api/tasks/op-csv.csv').expect(200)).text;
+    const row = csv.split('\r\n')[1] ?? '';
+    assert.ok(row.startsWith('"a,""b""\nc",'), row);
+    assert.match(row, /,FAIL,"'=HYPERLINK\(""http:\/\/x""\)",/);
+  });
+
+  it('counts a device in progress as stale after staleAfterMs without a push', async () => {
+    const { app, router, dashboard } = setUp({ staleAfterMs: 200 });
+    await request(app).post(CALLBACK_PATH).send(pushOf('swState', 'op-s', 'quiet', 'downloading')).expect(200);
+    await request(app).post(CALLBACK_PATH).send(pushOf('swState', 'op-s', 'done', 'updating')).expect(200);
+    await router.drain();
+    assert.equal(dashboard.tasks()[0]?.stale, 0);
+    await sleep(250);
+    await request(app).post(CALLBACK_PATH).send(pushOf('swResult', 'op-s', 'done', 'SUCCESS')).expect(200);
+    await router.drain();
+    const [task] = dashboard.tasks();
+    assert.deepEqual([task?.inProgress, task?.stale, task?.succeeded], [1, 1, 1]);
+    assert.equal(dashboard.task('op-s')?.devices.find((device) => device.deviceId === 'quiet')?.stale, true);
+  });
+
+  it('serves one self-contained page under a strict Content-Security-Policy, and redirects the bare mount path', async () => {
+    const { app } = setUp();
+    await request(app).get('/upgrades').expect(301).expect('Location', '/upgrades/');
+    await request(app).get('/upgrades?x=1').expect(301).expect('Location', '/upgrades/?x=1');
+    const page = await request(app).get('/upgrades/').expect(200).expect('Content-Type', /text\/html/);
+    const csp = page.headers['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+    assert.doesNotMatch(page.text, /<script>|<style>| style=|https?:\/\//);
+    await request(app).get('/upgrades/app.js').expect(200).expect('Content-Type', /javascript/);
+    await request(app).get('/upgrades/app.css').expect(200).expect('Content-Type', /text\/css/);
+    await request(app).get('/upgrades/nothing-here').expect(404);
+    await request(app).post('/upgrades/api/tasks').expect(404);
+  });
+
+  it('streams a change event when a push arrives', async () => {
+    const { app } = setUp();
+    const server = app.listen(0);
+    cleanup.push(() => server.close());
+    const { port } = server.address() as { port: number };
+    const controller = new AbortController();
+    cleanup.push(() => controller.abort());
+    const response = await fetch(`http://127.0.0.1:${port}/upgrades/api/stream`, { signal: controller.signal });
+    assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const started = Date.now();
+    await fetch(`http://127.0.0.1:${port}${CALLBACK_PATH}`, { method: 'POST', body: JSON.stringify(pushOf('swState', 'op-live', 'd', 'downloading')) });
+    while (!text.includes('event: change')) text += new TextDecoder().decode((await reader.read()).value);
+    assert.ok(Date.now() - started < 1000, `the change came after ${Date.now() - started} ms`);
+    assert.match(text, /^retry: 1000\n\n/);
+  });
+
+  it('with a SQLite journal: the same summaries come back after a restart; duplicates and invalid pushes change nothing', async () => {
+    const folder = tempFolder('dashboard-');
+    cleanup.push(() => folder.remove());
+    const path = join(folder.dir, 'upgrades.db');
+    const first = setUp({ journalPath: path });
+    const pushes = [pushOf('fwState', 'op-j', 'a', '1'), pushOf('fwResult', 'op-j', 'a', 'FAIL', 'FAIL: timeout'), pushOf('fwResult', 'op-j', 'b', 'SUCCESS')];
+    for (const push of [...pushes, pushes[1]]) await request(first.app).post(CALLBACK_PATH).send(push).expect(200);
+    await request(first.app).post(CALLBACK_PATH).send({ notifyType: 'fwUpgradeResultNotify', operationId: 'op-j' }).expect(200);
+    await until(() => first.dashboard.tasks()[0]?.devices === 2, 'the journal to be read');
+    const before = (await request(first.app).get('/upgrades/api/tasks').expect(200)).body as unknown[];
+    assert.equal((before[0] as { failed: number }).failed, 1);
+    assert.deepEqual((before[0] as { errorCodes: unknown }).errorCodes, { 'FAIL: timeout': 1 });
+    for (const step of cleanup.splice(1).reverse()) await step();
+
+    const second = setUp({ journalPath: path });
+    await until(() => second.dashboard.tasks().length === 1, 'the journal to be read after the restart');
+    const after = (await request(second.app).get('/upgrades/api/tasks').expect(200)).body as unknown[];
+    assert.deepEqual(after, before);
+  });
+
+  it('simulate --task N plays a whole task: states, a mix of results, a few devices mid-way', async () => {
+    const { app, dashboard } = setUp();
+    const server = app.listen(0);
+    cleanup.push(() => server.close());
+    const { port } = server.address() as { port: number };
+    const run = await runBin(['simulate', '--task', '40', '--url', `http://127.0.0.1:${port}${CALLBACK_PATH}`]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^task [0-9a-f]{32}: 40 devices, \d+ pushes, all answered 200 in [\d.]+ s$/m);
+    await until(() => dashboard.tasks()[0]?.devices === 40, 'the task to be folded');
+    const [task] = dashboard.tasks();
+    assert.deepEqual([task?.kind, task?.succeeded, task?.failed, task?.inProgress], ['software', 32, 6, 2]);
+    assert.deepEqual(Object.keys(task?.errorCodes ?? {}).sort(), ['120006', '120010', '120017']);
+    const firmware = await runBin(['simulate', '--task', '3', '--type', 'fwUpgradeResultNotify', '--operation', 'fw-op', '--url', `http://127.0.0.1:${port}${CALLBACK_PATH}`]);
+    assert.equal(firmware.code, 0);
+    await until(() => dashboard.task('fw-op')?.task.devices === 3, 'the firmware task');
+    assert.equal(dashboard.task('fw-op')?.task.kind, 'firmware');
+    assert.match((await runBin(['simulate', '--task', '3', '--demo'])).stderr, /--task plays a whole task: --demo does not apply/);
+  });
+});
+
+export type { UpgradeRouter };
