@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import express from 'express';
-import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, createUpgradeRouter } from 'huawei-iot-upgrade-router';
 
 // pino and prom-client are optional: the demo runs without them, and says what it left out.
 const optional = async (name) => import(name).catch(() => undefined);
@@ -42,6 +42,10 @@ const { journal, description } = await openJournal();
 const app = express();
 const upgrades = createUpgradeRouter({ allow, ...(logger && { logger }), ...(journal && { journal }) });
 app.use(path, upgrades);
+// The rollout at a glance: each upgrade task, live. It shows device identifiers: in production, mount
+// it behind your own authentication (app.use('/upgrades', requireAuth, dashboard)).
+const dashboard = createUpgradeDashboard({ router: upgrades, ...(journal && { journal }) });
+app.use('/upgrades', dashboard);
 // The counters as JSON, for a health check; cheap enough for every request.
 app.get('/stats', (_req, res) => {
   res.json(upgrades.stats());
@@ -83,7 +87,7 @@ upgrades.on('error', (error) => {
 });
 
 const server = app.listen(port, () => {
-  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (metrics at /metrics, counters at /stats; ${description})`);
+  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (dashboard at http://localhost:${port}/upgrades/, metrics at /metrics, counters at /stats; ${description})`);
 });
 // A sender that stalls cannot hold a socket for minutes: the platform gives up after 15 s anyway.
 server.headersTimeout = 10_000;
@@ -95,6 +99,7 @@ async function shutDown(signal) {
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeIdleConnections();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  dashboard.close();
   const { drained, pending } = await upgrades.drain(10_000);
   // What did not finish stays in the journal and is delivered after the next start.
   await upgrades.close(0);

@@ -13,13 +13,15 @@ const FW_STEPS = ['0', '1', '2', '3'] as const;
 const FW_STATES: Record<string, string> = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3': 'updating' };
 
 /** A push of the family for device `device` of task `task`, as the platform sends it. */
+type Step = (typeof FW_STEPS)[number];
+
 function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: string, device: string, value: string, errorCode = '0'): Notification {
   const ids = { deviceId: device, appId: 'app', operationId: task, subOperationId: `${task}-${device}` };
   switch (kind) {
     case 'swState':
       return { notifyType: 'swUpgradeStateChangeNotify', ...ids, swUpgradeState: value as 'downloading' };
     case 'fwState':
-      return { notifyType: 'fwUpgradeStateChangeNotify', ...ids, step: value, stepDesc: FW_STATES[value] ?? '' };
+      return { notifyType: 'fwUpgradeStateChangeNotify', ...ids, step: value as Step, stepDesc: FW_STATES[value] ?? '' };
     case 'swResult':
       return {
         notifyType: 'swUpgradeResultNotify',
@@ -41,14 +43,15 @@ function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: str
 /** The fold written the plain way, from the whole sequence at once: the oracle the dashboard must match. */
 function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId'>> {
   const seen = new Set<string>();
-  const devices = new Map<string, Map<string, { state: string | null; result: string | null; errorCode: string | null; target: string | null }>>();
+  type Device = { state: string | null; result: string | null; errorCode: string | null; target: string | null };
+  const devices = new Map<string, Map<string, Device>>();
   const kinds = new Map<string, 'software' | 'firmware'>();
   for (const push of pushes) {
     const text = JSON.stringify(push);
     if (seen.has(text)) continue; // a re-send: the router's duplicate, never folded
     seen.add(text);
     if (!kinds.has(push.operationId)) kinds.set(push.operationId, push.notifyType.startsWith('sw') ? 'software' : 'firmware');
-    const task = devices.get(push.operationId) ?? new Map();
+    const task = devices.get(push.operationId) ?? new Map<string, Device>();
     devices.set(push.operationId, task);
     const device = task.get(push.deviceId) ?? { state: null, result: null, errorCode: null, target: null };
     task.set(push.deviceId, device);

@@ -231,6 +231,10 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           assert.deepEqual(events, ['upgradeResult', 'upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate']);
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
+          // The dashboard is mounted at /upgrades: every task the bin played is on it.
+          const tasks = (await (await fetch(`http://127.0.0.1:${port}/upgrades/api/tasks`)).json()) as Array<{ devices: number }>;
+          assert.equal(tasks.length, 5, JSON.stringify(tasks));
+          assert.equal((await fetch(`http://127.0.0.1:${port}/upgrades`, { redirect: 'manual' })).status, 301);
           const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { received: number; events: unknown };
           assert.equal(stats.received, 6);
           assert.deepEqual(stats.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, duplicate: 1, invalid: 0 });

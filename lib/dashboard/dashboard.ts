@@ -85,7 +85,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   }
   const staleAfterMs = options.staleAfterMs ?? 60 * 60_000;
   const fold = new UpgradeFold(staleAfterMs, options.limits);
-  const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css') };
+  const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css'), icon: asset('favicon.svg') };
   const streams = new Set<ServerResponse>();
 
   // Live updates: one 'change' event per quarter second at most, whatever the rate of pushes.
@@ -160,6 +160,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     }
     if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', page.js);
     if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', page.css);
+    if (path === '/favicon.svg') return send(res, 200, 'image/svg+xml', page.icon);
     if (path === '/api/tasks') return json(res, 200, fold.tasks());
     if (path === '/api/stream') return stream(req, res);
     const match = /^\/api\/tasks\/([^/]+)$/.exec(path);

@@ -189,12 +189,12 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       }
       // The usual group, only new notifications: one statement is one transaction, and one round trip.
       if (others.length === 0) {
-        await appendNotifications(async (text, values) => (await pool.query(text, values)).rows, keyed, completed, answers);
+        await appendNotifications(async <R extends object>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows, keyed, completed, answers);
         return answers;
       }
       return transaction(async (client) => {
         for (const index of others) answers[index] = await appendOne(client, records[index] as JournalRecord);
-        await appendNotifications(async (text, values) => (await client.query(text, values)).rows, keyed, completed, answers);
+        await appendNotifications(async <R extends object>(text: string, values: unknown[]) => (await client.query<R>(text, values)).rows, keyed, completed, answers);
         return answers;
       });
     },

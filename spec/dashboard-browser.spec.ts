@@ -1,0 +1,142 @@
+/// <reference lib="dom" />
+// The functions given to page.evaluate and friends run in the browser: DOM types for them.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { createUpgradeDashboard, createUpgradeRouter, type Notification } from 'huawei-iot-upgrade-router';
+import express from './express';
+import { CALLBACK_PATH } from './helpers';
+
+// Debian's chromium (.ci/run installs it); puppeteer-core never downloads a browser.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+
+const state = (operationId: string, deviceId: string): Notification => ({
+  notifyType: 'swUpgradeStateChangeNotify',
+  deviceId,
+  appId: 'app',
+  operationId,
+  subOperationId: `sub-${deviceId}`,
+  swUpgradeState: 'downloading',
+});
+const result = (operationId: string, deviceId: string, ok: boolean, errorCode = '0'): Notification => ({
+  notifyType: 'swUpgradeResultNotify',
+  deviceId,
+  appId: 'app',
+  operationId,
+  subOperationId: `sub-${deviceId}`,
+  curVersion: ok ? 'V2.1.0' : 'V2.0.3',
+  targetVersion: 'V2.1.0',
+  sourceVersion: 'V2.0.3',
+  swUpgradeResult: ok ? 'SUCCESS' : 'FAIL',
+  upgradeTime: '120',
+  resultDesc: '',
+  errorCode,
+  description: '',
+});
+
+describe('the dashboard page in a real browser (issue 11)', function () {
+  this.timeout(60_000);
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+  let page: Page;
+  const router = createUpgradeRouter({ logger: { error: () => {}, warn: () => {} } });
+  router.on('notification', () => {});
+  const dashboard = createUpgradeDashboard({ router });
+  const consoleErrors: string[] = [];
+  const foreign: string[] = [];
+
+  const post = async (notification: Notification): Promise<void> => {
+    const response = await fetch(`${origin}${CALLBACK_PATH}`, { method: 'POST', body: JSON.stringify(notification) });
+    assert.equal(response.status, 200);
+  };
+  const rowTexts = (selector: string): Promise<string[][]> =>
+    page.$$eval(selector, (rows) => rows.map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH`);
+    const app = express();
+    app.use(CALLBACK_PATH, router);
+    app.use('/upgrades', dashboard);
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    // A rollout under way: 6 devices, 3 succeeded, 1 failed (with a hostile error code), 2 in progress.
+    for (const device of ['d1', 'd2', 'd3', 'd4', 'd5', HOSTILE]) await post(state('rollout-1', device));
+    for (const device of ['d1', 'd2', 'd3']) await post(result('rollout-1', device, true));
+    await post(result('rollout-1', 'd4', false, '<b>120006</b>'));
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    page.on('request', (request) => {
+      if (!request.url().startsWith(origin)) foreign.push(request.url());
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    dashboard.close();
+    server?.close();
+  });
+
+  it('loads with no console error and no request leaving the origin, and shows the task with the right numbers', async () => {
+    // 'load', not network idle: the live stream stays open.
+    await page.goto(`${origin}/upgrades`, { waitUntil: 'load' });
+    assert.equal(new URL(page.url()).pathname, '/upgrades/');
+    await page.waitForSelector('#tasks tbody tr');
+    const [row] = await rowTexts('#tasks tbody tr');
+    // operationId, kind, devices, succeeded, failed, in progress, stale, bar, reasons, last push
+    assert.deepEqual(row?.slice(0, 7), ['rollout-1', 'software', '6', '3', '1', '2', '0']);
+    assert.equal(row?.[8], '<b>120006</b> × 1');
+    const widths = await page.$$eval('#tasks tbody tr .bar span', (spans) => spans.map((span) => [span.className, (span as HTMLElement).style.width]));
+    // The browser rounds the widths to six significant digits.
+    assert.deepEqual(widths, [
+      ['succeeded', '50%'],
+      ['failed', '16.6667%'],
+      ['progress', '33.3333%'],
+    ]);
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(foreign, []);
+  });
+
+  it('updates live, within a second, when a push arrives', async () => {
+    const started = Date.now();
+    await post(result('rollout-1', 'd5', true));
+    await page.waitForFunction(() => document.querySelector('#tasks tbody tr td:nth-child(4)')?.textContent === '4', { timeout: 1000 });
+    const took = Date.now() - started;
+    console.log(`      live update: on the page ${took} ms after the push`);
+    await post(state('rollout-2', 'e1'));
+    await page.waitForFunction(() => document.querySelectorAll('#tasks tbody tr').length === 2, { timeout: 1000 });
+    assert.equal((await rowTexts('#tasks tbody tr'))[0]?.[0], 'rollout-2', 'most recently active first');
+  });
+
+  it('shows a task\'s devices, filterable by state, and renders a hostile deviceId and errorCode as text', async () => {
+    await page.click('#tasks tbody tr:nth-child(2)');
+    await page.waitForFunction(() => document.querySelectorAll('#devices tbody tr').length === 6);
+    const devices = await rowTexts('#devices tbody tr');
+    assert.ok(devices.some((cells) => cells[0] === HOSTILE), 'the deviceId appears as the text it is');
+    assert.ok(devices.some((cells) => cells[3] === '<b>120006</b>'));
+    assert.equal(await page.$$eval('main img, main script, main b', (elements) => elements.length), 0, 'no element was made from a push');
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    await page.select('#filter', 'failed');
+    assert.deepEqual(
+      (await rowTexts('#devices tbody tr')).map((cells) => cells[0]),
+      ['d4'],
+    );
+    await page.select('#filter', 'state: downloading');
+    assert.deepEqual(
+      (await rowTexts('#devices tbody tr')).map((cells) => cells[0]),
+      [HOSTILE],
+    );
+    assert.equal(await page.$eval('#csv', (link) => link.getAttribute('href')), 'api/tasks/rollout-1.csv');
+    await page.select('#filter', 'all');
+    if (process.env.DASHBOARD_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT as `${string}.png`, fullPage: true });
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(foreign, []);
+  });
+});
