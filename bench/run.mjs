@@ -64,7 +64,7 @@ function saturate(port, seconds = SECONDS, script = 'notifications.lua', connect
 }
 
 async function throughputSection() {
-  const kinds = ['node-floor', 'router-node', 'router-node-nodedupe', 'express-floor', 'router-express-1', 'router-express-nodedupe', 'router-express-metrics', 'express-json'];
+  const kinds = ['node-floor', 'router-node', 'router-node-nodedupe', 'express-floor', 'router-express-1', 'router-express-nodedupe', 'router-express-metrics', 'router-express-dashboard', 'express-json'];
   const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const kind of round % 2 ? kinds : [...kinds].reverse()) {
@@ -212,6 +212,16 @@ async function latencySection() {
   return Object.fromEntries(kinds.map((kind) => [kind, { p50: median(runs[kind].map((r) => r.p50)), p99: median(runs[kind].map((r) => r.p99)), failed: runs[kind].reduce((n, r) => n + r.failed + r.nonOk, 0) }]));
 }
 
+// GET /api/tasks with 100 tasks of 10 000 devices each: median of 20 over HTTP, three fresh processes.
+function dashboardSection() {
+  const run = () => {
+    const args = [...(canPin ? ['-c', '0', process.execPath] : []), join(here, 'dashboard.mjs')];
+    return JSON.parse(execFileSync(canPin ? 'taskset' : process.execPath, args, { encoding: 'utf8' }));
+  };
+  const runs = [run(), run(), run()];
+  return { devices: runs[0].devices, tasks: runs[0].tasks, medianMs: median(runs.map((r) => r.medianMs)), maxMs: Math.max(...runs.map((r) => r.maxMs)), rss: median(runs.map((r) => r.rss)), foldSeconds: median(runs.map((r) => r.foldSeconds)) };
+}
+
 function coreSection() {
   const run = (variant) => {
     const args = [...(canPin ? ['-c', '0', process.execPath] : []), join(here, 'core.mjs')];
@@ -279,8 +289,8 @@ console.log(
     `${CONNECTIONS} connections, ${ROUNDS} alternated rounds of ${SECONDS} s, medians (ratios: median of per-round ratios); ${canPin ? 'servers on core 0, load on core 1' : 'not pinned (no taskset or one core)'}\n`,
 );
 
-// BENCH_ONLY=throughput,journal,journal-memory,latency,core,memory,flood,startup runs a part; the table shows what ran.
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,journal,journal-memory,latency,core,memory,flood,startup').split(','));
+// BENCH_ONLY=throughput,journal,journal-memory,dashboard,latency,core,memory,flood,startup runs a part; the table shows what ran.
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,journal,journal-memory,dashboard,latency,core,memory,flood,startup').split(','));
 const section = async (name, label, run) => {
   if (!only.has(name)) return undefined;
   process.stderr.write(`${label}…\n`);
@@ -289,6 +299,7 @@ const section = async (name, label, run) => {
 const t = await section('throughput', 'throughput', throughputSection);
 const j = await section('journal', 'journal cost', journalSection);
 const jm = await section('journal-memory', 'journal backlog with slow listeners', journalMemorySection);
+const d = await section('dashboard', 'dashboard API with a million devices', dashboardSection);
 const l = await section('latency', 'latency with listeners', latencySection);
 const c = await section('core', 'core', coreSection);
 const m = await section('memory', 'memory over 1 000 000 notifications', memorySection);
@@ -306,6 +317,7 @@ const rows = [
   ['router mounted in Express (README)', `${fmt(t['router-express-1'].rps)} req/s`, `${t['router-express-1'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-express-1'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-express-1'].ratio.toFixed(2)} x Express floor (target 0.9): ${verdict(t['router-express-1'].ratio >= 0.9)}`],
   ['… with dedupe: false', `${fmt(t['router-express-nodedupe'].rps)} req/s`, `${t['router-express-nodedupe'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['router-express-nodedupe'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['router-express-nodedupe'].ratio.toFixed(2)} x Express floor`],
   ['… with Prometheus metrics, scraped every second', `${fmt(t['router-express-metrics'].rps)} req/s`, `${t['router-express-metrics'].cpuPerRequest.toFixed(1)} µs CPU/req: ${(t['router-express-1'].cpuPerRequest / t['router-express-metrics'].cpuPerRequest).toFixed(2)} x the router's capacity`, `${(t['router-express-metrics'].ratio / t['router-express-1'].ratio).toFixed(2)} x the router without (target >= 0.97): ${verdict(t['router-express-metrics'].ratio / t['router-express-1'].ratio >= 0.97)}`],
+  ['… with the dashboard attached (folding every push)', `${fmt(t['router-express-dashboard'].rps)} req/s`, `${t['router-express-dashboard'].cpuPerRequest.toFixed(1)} µs CPU/req: ${(t['router-express-1'].cpuPerRequest / t['router-express-dashboard'].cpuPerRequest).toFixed(2)} x the router's capacity`, `${(t['router-express-dashboard'].ratio / t['router-express-1'].ratio).toFixed(2)} x the router without (target >= 0.95): ${verdict(t['router-express-dashboard'].ratio / t['router-express-1'].ratio >= 0.95)}`],
   ['express.json() baseline', `${fmt(t['express-json'].rps)} req/s`, `${t['express-json'].cpuPerRequest.toFixed(1)} µs CPU/req: ${t['express-json'].cpuRatio.toFixed(2)} x floor's capacity`, `${t['express-json'].ratio.toFixed(2)} x Express floor`],
   ['answers not 200 / events not exactly once', `${t['router-node'].non2xx + t['router-express-1'].non2xx} / ${t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce ? 0 : 'SOME'}`, '', verdict(t['router-node'].non2xx + t['router-express-1'].non2xx === 0 && t['router-node'].exactlyOnce && t['router-express-1'].exactlyOnce)],
   ] : []),
@@ -315,6 +327,7 @@ const rows = [
   ['… postgresJournal, same machine', `${fmt(j['router-express-postgres'].rps)} req/s`, `${j['router-express-postgres'].cpuPerRequest.toFixed(1)} µs CPU/req (${j['router-express-postgres'].cpuRatio.toFixed(2)} x capacity, server's own CPU only); 200 after p50 ${j['router-express-postgres'].p50.toFixed(2)} ms, p99 ${j['router-express-postgres'].p99.toFixed(2)} ms; ${fmt(j['router-express-postgres'].commitsPerSecond)} commits/s for ${fmt(j['router-express-postgres'].pushesPerSecond)} pushes/s`, `${j['router-express-postgres'].ratio.toFixed(2)} x without (target 0.5): ${verdict(j['router-express-postgres'].ratio >= 0.5)}`],
   ] : []),
   ...(jm ? [[`journal backlog: listeners of 1 s, 100 at once, 20 s of load`, `RSS ${mb(jm.startRss)} -> max ${mb(jm.maxRss)}`, `${fmt(jm.received)} pushes at ${fmt(jm.rps)} req/s, ${fmt(jm.pending)} left pending in the journal; spread after 20 000: ${mb(jm.settledSpread)}`, 'bounded: the backlog waits in the journal']] : []),
+  ...(d ? [[`dashboard: GET /api/tasks, ${fmt(d.tasks)} tasks of ${fmt(d.devices / d.tasks)} devices`, `median ${d.medianMs.toFixed(1)} ms`, `max ${d.maxMs.toFixed(1)} ms; ${fmt(d.devices)} devices folded in ${d.foldSeconds.toFixed(1)} s, RSS ${mb(d.rss)}`, `target < 50 ms: ${verdict(d.medianMs < 50)}`]] : []),
   ...(c ? [['core: classify, validate, dedupe, dispatch (1 core)', `${fmt(c.dedupe)} /s`, `without dedupe ${fmt(c.noDedupe)} /s`, `target 1 000 000: ${verdict(c.dedupe >= 1e6)}`]] : []),
   ...(l ? [['latency at 1 000 req/s, no listener', `p99 ${l['router-express-0'].p99.toFixed(2)} ms`, `p50 ${l['router-express-0'].p50.toFixed(2)} ms`, 'reference'],
   ['… ten listeners', `p99 ${l['router-express-10'].p99.toFixed(2)} ms`, `p50 ${l['router-express-10'].p50.toFixed(2)} ms`, `${ratio(l['router-express-10'].p99, l['router-express-0'].p99)} x (target <= 1.10): ${verdict(l['router-express-10'].p99 <= 1.1 * l['router-express-0'].p99)}`],

@@ -92,11 +92,13 @@ switch (kind) {
     handler = inExpress(upgrades);
     break;
   }
-  case 'router-express-fakejournal': {
-    let n = 0;
-    const fake = { kind: 'fake', leaseMs: 60000, retainDays: 30, append: async (r) => r.map(() => ({ id: String(++n), duplicate: false })), claim: async () => [], renew: async () => {}, complete: async () => {}, retry: async () => {}, bury: async () => {}, counts: async () => ({ pending: 0, retrying: 0, dead: 0, invalid: 0, oldestPendingSeconds: 0 }), list: async () => [], replay: async () => false, replayDead: async () => 0, prune: async () => 0, close: async () => {} };
-    upgrades = router(1, { journal: fake });
-    handler = inExpress(upgrades);
+  case 'router-express-dashboard': {
+    // The README's set-up with the dashboard attached (folding every push), nobody looking at it.
+    const { createUpgradeDashboard } = await import('huawei-iot-upgrade-router');
+    upgrades = router(1);
+    const app = inExpress(upgrades);
+    app.use('/upgrades', createUpgradeDashboard({ router: upgrades }));
+    handler = app;
     break;
   }
   case 'router-express-postgres': {

@@ -139,6 +139,32 @@ describe('the upgrade dashboard (issue 11)', function () {
     );
   });
 
+  it('stays bounded: beyond its limits the least recently active task, then device, is dropped', async () => {
+    const router = createUpgradeRouter({ logger: quiet });
+    router.on('notification', () => {});
+    const dashboard = createUpgradeDashboard({ router, limits: { tasks: 2, devices: 3 } });
+    cleanup.push(() => dashboard.close());
+    for (const push of [pushOf('swState', 'old', 'a', 'downloading'), pushOf('swState', 'mid', 'b', 'downloading'), pushOf('swState', 'old', 'c', 'downloading')]) await router.receive(push);
+    // A third task: 'mid' is now the least recently active one.
+    await router.receive(pushOf('swState', 'new', 'd', 'downloading'));
+    assert.deepEqual(
+      dashboard.tasks().map((task) => [task.operationId, task.devices]),
+      [
+        ['new', 1],
+        ['old', 2],
+      ],
+    );
+    // A fourth device: the least recently active device of the least recently active task ('old', 'a') goes.
+    await router.receive(pushOf('swState', 'new', 'e', 'downloading'));
+    assert.deepEqual(
+      dashboard.task('old')?.devices.map((device) => device.deviceId),
+      ['c'],
+    );
+    assert.equal(dashboard.task('mid'), undefined);
+    assert.throws(() => createUpgradeDashboard({ router, limits: { devices: 0 } }), /limits.devices must be a positive whole number/);
+    assert.throws(() => createUpgradeDashboard({} as Parameters<typeof createUpgradeDashboard>[0]), /router is required/);
+  });
+
   it('serves the summaries, a task with its devices, and the devices as CSV; an unknown task is a JSON 404', async () => {
     const { app, router } = setUp();
     const pushes = [

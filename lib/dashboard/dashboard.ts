@@ -51,10 +51,10 @@ const optionTable: OptionTable = {
   logger: { check: checks.withMethod('error'), example: 'createUpgradeDashboard({ router, logger: console })' },
   limits: {
     check: checks.object,
-    example: 'createUpgradeDashboard({ router, limits: { tasks: 1000, devicesPerTask: 100_000 } })',
+    example: 'createUpgradeDashboard({ router, limits: { tasks: 1000, devices: 200_000 } })',
     keys: {
       tasks: { check: checks.wholeNumber, example: 'limits: { tasks: 1000 }' },
-      devicesPerTask: { check: checks.wholeNumber, example: 'limits: { devicesPerTask: 100_000 }' },
+      devices: { check: checks.wholeNumber, example: 'limits: { devices: 200_000 } (all tasks together)' },
     },
   },
 };

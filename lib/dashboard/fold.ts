@@ -59,15 +59,20 @@ export interface TaskDetail {
 export interface FoldLimits {
   /** Tasks kept; beyond it the least recently active task is dropped. Default 1 000. */
   tasks?: number;
-  /** Devices kept per task; beyond it the least recently active device is dropped. Default 100 000. */
-  devicesPerTask?: number;
+  /**
+   * Devices kept, all tasks together (about 150 MB at the default); beyond it the least recently
+   * active device of the least recently active task is dropped. Default 200 000.
+   */
+  devices?: number;
 }
 
 const HISTORY = 20;
 const FIRMWARE_STEPS: Record<string, string> = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3': 'updating' };
 
-interface Device extends Omit<DeviceRow, 'lastSeen'> {
+interface Device extends Omit<DeviceRow, 'lastSeen' | 'history'> {
   lastSeen: number;
+  // Times as numbers: a million devices' histories of Date objects weigh too much.
+  history: Array<Omit<DeviceHistoryEntry, 'at'> & { at: number }>;
 }
 
 interface Task {
@@ -126,11 +131,12 @@ export class UpgradeFold {
   readonly #maxTasks: number;
   readonly #maxDevices: number;
   readonly #staleAfterMs: number;
+  #devices = 0;
 
   constructor(staleAfterMs: number, limits: FoldLimits = {}) {
     this.#staleAfterMs = staleAfterMs;
     this.#maxTasks = limits.tasks ?? 1000;
-    this.#maxDevices = limits.devicesPerTask ?? 100_000;
+    this.#maxDevices = limits.devices ?? 200_000;
   }
 
   /** Folds one push received at `at`. Pushes are taken in the order they are given. */
@@ -139,6 +145,7 @@ export class UpgradeFold {
     const task = this.#task(notification, time);
     const previous = task.devices.get(notification.deviceId);
     if (previous !== undefined) this.#count(task, previous, -1);
+    else this.#devices += 1;
     const device: Device = previous ?? {
       deviceId: notification.deviceId,
       subOperationId: notification.subOperationId,
@@ -158,7 +165,7 @@ export class UpgradeFold {
     // The latest result wins: a SUCCESS after a FAIL is a success.
     if (result !== undefined) device.result = result;
     device.lastSeen = Math.max(device.lastSeen, time);
-    device.history.push({ at, notifyType: notification.notifyType, ...(state === undefined ? {} : { state }), ...(result === undefined ? {} : { result }) });
+    device.history.push({ at: time, notifyType: notification.notifyType, ...(state === undefined ? {} : { state }), ...(result === undefined ? {} : { result }) });
     if (device.history.length > HISTORY) device.history.shift();
     // Most recently active last, in both maps.
     task.devices.delete(device.deviceId);
@@ -166,7 +173,7 @@ export class UpgradeFold {
     task.active.delete(device.deviceId);
     if (device.result === null) task.active.set(device.deviceId, device);
     this.#count(task, device, 1);
-    if (task.devices.size > this.#maxDevices) this.#evictDevice(task);
+    if (this.#devices > this.#maxDevices) this.#evictDevice();
   }
 
   /** Summaries, most recently active first. */
@@ -177,7 +184,9 @@ export class UpgradeFold {
   task(operationId: string, now = Date.now()): TaskDetail | undefined {
     const task = this.#tasks.get(operationId);
     if (task === undefined) return undefined;
-    const devices = [...task.devices.values()].reverse().map((device) => ({ ...device, lastSeen: new Date(device.lastSeen), history: [...device.history] }));
+    const devices = [...task.devices.values()]
+      .reverse()
+      .map((device) => ({ ...device, lastSeen: new Date(device.lastSeen), history: device.history.map((entry) => ({ ...entry, at: new Date(entry.at) })) }));
     return { task: this.#summary(task, now), devices };
   }
 
@@ -216,16 +225,24 @@ export class UpgradeFold {
   }
 
   #evictTask(): void {
-    const oldest = this.#tasks.keys().next();
-    if (oldest.done !== true) this.#tasks.delete(oldest.value);
+    const oldest = this.#tasks.values().next();
+    if (oldest.done === true) return;
+    this.#tasks.delete(oldest.value.operationId);
+    this.#devices -= oldest.value.devices.size;
   }
 
-  #evictDevice(task: Task): void {
-    const oldest = task.devices.values().next();
-    if (oldest.done === true) return;
-    this.#count(task, oldest.value, -1);
-    task.devices.delete(oldest.value.deviceId);
-    task.active.delete(oldest.value.deviceId);
+  // The least recently active device of the least recently active task (an empty task goes too).
+  #evictDevice(): void {
+    const task = this.#tasks.values().next();
+    if (task.done === true) return;
+    const oldest = task.value.devices.values().next();
+    if (oldest.done !== true) {
+      this.#count(task.value, oldest.value, -1);
+      task.value.devices.delete(oldest.value.deviceId);
+      task.value.active.delete(oldest.value.deviceId);
+      this.#devices -= 1;
+    }
+    if (task.value.devices.size === 0) this.#tasks.delete(task.value.operationId);
   }
 
   #summary(task: Task, now: number): TaskSummary {
