@@ -100,30 +100,34 @@ function add(counts: Map<string, number>, key: string | null, by: number): void 
 
 const record = (counts: Map<string, number>): Record<string, number> => Object.fromEntries(counts);
 
-/** What one push says about its device. */
-function reading(notification: Notification): Partial<Device> & { state?: string; result?: UpgradeResult } {
+type HistoryEntry = Device['history'][number];
+
+// What one push says about its device, written into it; returns the push's history entry. Written
+// out field by field: this runs for every push while the dashboard is attached (no spreads).
+function read(device: Device, notification: Notification, at: number): HistoryEntry {
   switch (notification.notifyType) {
     case 'swUpgradeStateChangeNotify':
-      return { state: notification.swUpgradeState };
+      device.state = notification.swUpgradeState;
+      return { at, notifyType: notification.notifyType, state: device.state };
     case 'fwUpgradeStateChangeNotify':
-      return { state: FIRMWARE_STEPS[notification.step] ?? `step ${notification.step}` };
+      device.state = FIRMWARE_STEPS[notification.step] ?? `step ${notification.step}`;
+      return { at, notifyType: notification.notifyType, state: device.state };
     case 'swUpgradeResultNotify':
-      return {
-        result: notification.swUpgradeResult,
-        errorCode: notification.swUpgradeResult === 'FAIL' ? notification.errorCode : null,
-        sourceVersion: notification.sourceVersion,
-        curVersion: notification.curVersion,
-        targetVersion: notification.targetVersion,
-      };
+      device.errorCode = notification.swUpgradeResult === 'FAIL' ? notification.errorCode : null;
+      return versions(device, notification, notification.swUpgradeResult, at);
     case 'fwUpgradeResultNotify':
-      return {
-        result: notification.status,
-        errorCode: notification.status === 'FAIL' ? notification.statusDesc : null,
-        sourceVersion: notification.sourceVersion,
-        curVersion: notification.curVersion,
-        targetVersion: notification.targetVersion,
-      };
+      device.errorCode = notification.status === 'FAIL' ? notification.statusDesc : null;
+      return versions(device, notification, notification.status, at);
   }
+}
+
+function versions(device: Device, notification: Notification & { sourceVersion: string; curVersion: string; targetVersion: string }, result: UpgradeResult, at: number): HistoryEntry {
+  // The latest result wins: a SUCCESS after a FAIL is a success.
+  device.result = result;
+  device.sourceVersion = notification.sourceVersion;
+  device.curVersion = notification.curVersion;
+  device.targetVersion = notification.targetVersion;
+  return { at, notifyType: notification.notifyType, result };
 }
 
 export class UpgradeFold {
@@ -158,14 +162,9 @@ export class UpgradeFold {
       lastSeen: time,
       history: [],
     };
-    const { state, result, ...fields } = reading(notification);
-    Object.assign(device, fields);
     device.subOperationId = notification.subOperationId;
-    if (state !== undefined) device.state = state;
-    // The latest result wins: a SUCCESS after a FAIL is a success.
-    if (result !== undefined) device.result = result;
+    device.history.push(read(device, notification, time));
     device.lastSeen = Math.max(device.lastSeen, time);
-    device.history.push({ at: time, notifyType: notification.notifyType, ...(state === undefined ? {} : { state }), ...(result === undefined ? {} : { result }) });
     if (device.history.length > HISTORY) device.history.shift();
     // Most recently active last, in both maps.
     task.devices.delete(device.deviceId);
