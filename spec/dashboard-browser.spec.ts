@@ -53,7 +53,7 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     assert.equal(response.status, 200);
   };
   const rowTexts = (selector: string): Promise<string[][]> =>
-    page.$$eval(selector, (rows) => rows.map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    page.$$eval(selector, (rows) => rows.map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent)));
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH`);
@@ -79,9 +79,9 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     });
   });
   after(async () => {
-    await browser?.close();
+    await browser.close();
     dashboard.close();
-    server?.close();
+    server.close();
   });
 
   it('loads with no console error and no request leaving the origin, and shows the task with the right numbers', async () => {
@@ -91,9 +91,10 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     await page.waitForSelector('#tasks tbody tr');
     const [row] = await rowTexts('#tasks tbody tr');
     // operationId, kind, devices, succeeded, failed, in progress, stale, bar, reasons, last push
-    assert.deepEqual(row?.slice(0, 7), ['rollout-1', 'software', '6', '3', '1', '2', '0']);
-    assert.equal(row?.[8], '<b>120006</b> × 1');
-    const widths = await page.$$eval('#tasks tbody tr .bar span', (spans) => spans.map((span) => [span.className, (span as HTMLElement).style.width]));
+    assert.ok(row !== undefined);
+    assert.deepEqual(row.slice(0, 7), ['rollout-1', 'software', '6', '3', '1', '2', '0']);
+    assert.equal(row[8], '<b>120006</b> × 1');
+    const widths = await page.$$eval('#tasks tbody tr .bar span', (spans) => spans.map((span) => [span.className, (span).style.width]));
     // The browser rounds the widths to six significant digits.
     assert.deepEqual(widths, [
       ['succeeded', '50%'],
@@ -135,7 +136,7 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     );
     assert.equal(await page.$eval('#csv', (link) => link.getAttribute('href')), 'api/tasks/rollout-1.csv');
     await page.select('#filter', 'all');
-    if (process.env.DASHBOARD_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT as `${string}.png`, fullPage: true });
+    if (process.env.DASHBOARD_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(foreign, []);
   });
