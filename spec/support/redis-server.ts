@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './free-port';
 
 /** A real redis-server on a free loopback port, for the specs; no persistence. */
 export class RedisServer {
@@ -19,11 +20,7 @@ export class RedisServer {
     if (spawnSync('redis-server', ['--version']).error !== undefined) {
       throw new Error('redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this).');
     }
-    const probe = createServer().listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const address = probe.address();
-    probe.close();
-    const server = new RedisServer(typeof address === 'object' && address !== null ? address.port : 0);
+    const server = new RedisServer(await freePort());
     await server.restart();
     return server;
   }
