@@ -225,7 +225,12 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
           // The dashboard is mounted at /upgrades: every task the bin played is on it.
-          const tasks = (await (await fetch(`http://127.0.0.1:${port}/upgrades/api/tasks`)).json()) as Array<{ devices: number }>;
+          // With a journal it follows the journal, read every half second.
+          let tasks: unknown[] = [];
+          for (let attempt = 0; attempt < 40 && tasks.length < 5; attempt += 1) {
+            tasks = (await (await fetch(`http://127.0.0.1:${port}/upgrades/api/tasks`)).json()) as unknown[];
+            if (tasks.length < 5) await new Promise((resolve) => setTimeout(resolve, 100));
+          }
           assert.equal(tasks.length, 5, JSON.stringify(tasks));
           assert.equal((await fetch(`http://127.0.0.1:${port}/upgrades`, { redirect: 'manual' })).status, 301);
           const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { received: number; events: unknown };
