@@ -253,6 +253,24 @@ describe('the upgrade dashboard (issue 11)', function () {
     assert.equal(dashboard.task('op-s')?.devices.find((device) => device.deviceId === 'quiet')?.stale, true);
   });
 
+  it('works on plain node:http too (405 for other methods, 404 JSON elsewhere); a journal that cannot be read is logged once', async () => {
+    const router = createUpgradeRouter({ logger: quiet });
+    const logged: string[] = [];
+    let failing = true;
+    const real = sqliteJournal({ path: join(tempFolder('dashboard-plain-').dir, 'x.db') });
+    const journal = { ...real, notificationsAfter: (after: string, limit: number) => (failing ? Promise.reject(new Error('disk gone')) : real.notificationsAfter(after, limit)) };
+    const dashboard = createUpgradeDashboard({ router, journal, logger: { error: (message: string) => void logged.push(message) } });
+    cleanup.push(() => real.close(), () => dashboard.close());
+    await request(dashboard).get('/').expect(200).expect('Content-Type', /text\/html/);
+    await request(dashboard).post('/api/tasks').expect(405);
+    await request(dashboard).get('/elsewhere').expect(404).expect('Content-Type', /json/);
+    await sleep(1200);
+    assert.deepEqual(logged, ['huawei-iot-upgrade-router: the upgrade dashboard could not read the journal (it keeps trying): disk gone']);
+    failing = false;
+    await sleep(600);
+    assert.deepEqual(dashboard.tasks(), []);
+  });
+
   it('serves one self-contained page under a strict Content-Security-Policy, and redirects the bare mount path', async () => {
     const { app } = setUp();
     await request(app).get('/upgrades').expect(301).expect('Location', '/upgrades/');

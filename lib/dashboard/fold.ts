@@ -67,7 +67,7 @@ export interface FoldLimits {
 }
 
 const HISTORY = 20;
-const FIRMWARE_STEPS: Record<string, string> = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3': 'updating' };
+const FIRMWARE_STEPS = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3': 'updating' } as const;
 
 interface Device extends Omit<DeviceRow, 'lastSeen' | 'history'> {
   lastSeen: number;
@@ -110,7 +110,7 @@ function read(device: Device, notification: Notification, at: number): HistoryEn
       device.state = notification.swUpgradeState;
       return { at, notifyType: notification.notifyType, state: device.state };
     case 'fwUpgradeStateChangeNotify':
-      device.state = FIRMWARE_STEPS[notification.step] ?? `step ${notification.step}`;
+      device.state = FIRMWARE_STEPS[notification.step];
       return { at, notifyType: notification.notifyType, state: device.state };
     case 'swUpgradeResultNotify':
       device.errorCode = notification.swUpgradeResult === 'FAIL' ? notification.errorCode : null;
@@ -223,25 +223,23 @@ export class UpgradeFold {
     } else add(task.states, device.state ?? 'unknown', sign);
   }
 
+  // Called only when the map is full, so it has a first entry.
   #evictTask(): void {
-    const oldest = this.#tasks.values().next();
-    if (oldest.done === true) return;
-    this.#tasks.delete(oldest.value.operationId);
-    this.#devices -= oldest.value.devices.size;
+    const oldest = this.#tasks.values().next().value as Task;
+    this.#tasks.delete(oldest.operationId);
+    this.#devices -= oldest.devices.size;
   }
 
   // The least recently active device of the least recently active task (an empty task goes too).
+  // Called only when there are more devices than the limit, so the first task has one.
   #evictDevice(): void {
-    const task = this.#tasks.values().next();
-    if (task.done === true) return;
-    const oldest = task.value.devices.values().next();
-    if (oldest.done !== true) {
-      this.#count(task.value, oldest.value, -1);
-      task.value.devices.delete(oldest.value.deviceId);
-      task.value.active.delete(oldest.value.deviceId);
-      this.#devices -= 1;
-    }
-    if (task.value.devices.size === 0) this.#tasks.delete(task.value.operationId);
+    const task = this.#tasks.values().next().value as Task;
+    const oldest = task.devices.values().next().value as Device;
+    this.#count(task, oldest, -1);
+    task.devices.delete(oldest.deviceId);
+    task.active.delete(oldest.deviceId);
+    this.#devices -= 1;
+    if (task.devices.size === 0) this.#tasks.delete(task.operationId);
   }
 
   #summary(task: Task, now: number): TaskSummary {
