@@ -251,13 +251,19 @@ describe('the upgrade dashboard (issue 11)', function () {
     const [task] = dashboard.tasks();
     assert.deepEqual([task?.inProgress, task?.stale, task?.succeeded], [1, 1, 1]);
     assert.equal(dashboard.task('op-s')?.devices.find((device) => device.deviceId === 'quiet')?.stale, true);
+    // A device's history keeps its last 20 pushes.
+    // (each with its own appId: the same push twice would be a duplicate, never folded)
+    for (let i = 0; i < 25; i += 1) await router.receive({ ...pushOf('swState', 'op-s', 'busy', 'downloading'), appId: `app-${i}` });
+    assert.equal(dashboard.task('op-s')?.devices.find((device) => device.deviceId === 'busy')?.history.length, 20);
   });
 
   it('works on plain node:http too (405 for other methods, 404 JSON elsewhere); a journal that cannot be read is logged once', async () => {
     const router = createUpgradeRouter({ logger: quiet });
     const logged: string[] = [];
     let failing = true;
-    const real = sqliteJournal({ path: join(tempFolder('dashboard-plain-').dir, 'x.db') });
+    const folder = tempFolder('dashboard-plain-');
+    cleanup.push(() => folder.remove());
+    const real = sqliteJournal({ path: join(folder.dir, 'x.db') });
     const journal = { ...real, notificationsAfter: (after: string, limit: number) => (failing ? Promise.reject(new Error('disk gone')) : real.notificationsAfter(after, limit)) };
     const dashboard = createUpgradeDashboard({ router, journal, logger: { error: (message: string) => void logged.push(message) } });
     cleanup.push(() => real.close(), () => dashboard.close());

@@ -29,17 +29,19 @@ export function taskPushes(devices: number, firmware: boolean, operationId = ran
   for (let i = 0; i < devices; i += 1) {
     const ids = { deviceId: randomUUID(), operationId, subOperationId: randomUUID().replaceAll('-', '') };
     const fate = fateOf(i);
+    // fate.states is at most 3: each step has its state.
     for (let step = 0; step < fate.states; step += 1) {
+      const [fwStep, stepDesc] = FIRMWARE_STEPS[step] as (typeof FIRMWARE_STEPS)[number];
       const state: Notification = firmware
-        ? { ...samples.fwUpgradeStateChangeNotify('SUCCESS'), ...ids, step: FIRMWARE_STEPS[step]?.[0] ?? '1', stepDesc: FIRMWARE_STEPS[step]?.[1] ?? 'downloading' }
-        : { ...samples.swUpgradeStateChangeNotify('SUCCESS'), ...ids, swUpgradeState: SOFTWARE_STATES[step] ?? 'downloading' };
-      rounds[step]?.push(state);
+        ? { ...samples.fwUpgradeStateChangeNotify('SUCCESS'), ...ids, step: fwStep, stepDesc }
+        : { ...samples.swUpgradeStateChangeNotify('SUCCESS'), ...ids, swUpgradeState: SOFTWARE_STATES[step] as (typeof SOFTWARE_STATES)[number] };
+      (rounds[step] as Notification[]).push(state);
     }
     if (fate.result === undefined) continue;
     const result: Notification = firmware
       ? { ...samples.fwUpgradeResultNotify(fate.result), ...ids }
       : { ...samples.swUpgradeResultNotify(fate.result), ...ids, errorCode: fate.errorCode };
-    rounds[3]?.push(result);
+    (rounds[3] as Notification[]).push(result);
   }
   return rounds.flat();
 }
