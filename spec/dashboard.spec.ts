@@ -347,7 +347,10 @@ describe('the upgrade dashboard (issue 11)', function () {
     assert.equal(firmware.code, 0);
     await until(() => dashboard.task('fw-op')?.task.devices === 3, 'the firmware task');
     assert.equal(dashboard.task('fw-op')?.task.kind, 'firmware');
-    assert.match((await runBin(['simulate', '--task', '3', '--demo'])).stderr, /--task plays a whole task: --demo does not apply/);
+    assert.match((await runBin(['simulate', '--task', '3', '--repeat', '2'])).stderr, /--task plays a whole task: --repeat does not apply/);
+    // What `npm run simulate -- --task 5` runs: the task replaces the demo.
+    const viaNpm = await runBin(['simulate', '--demo', '--task', '5', '--operation', 'npm-op', '--url', `http://127.0.0.1:${port}${CALLBACK_PATH}`]);
+    assert.match(viaNpm.stdout, /^task npm-op: 5 devices, \d+ pushes, all answered 200/m);
   });
 });
 

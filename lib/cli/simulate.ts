@@ -26,7 +26,7 @@ Options:
                              8 with --task)
   --task N                   a whole upgrade task for N devices: their state changes, then a mix of
                              SUCCESS and FAIL results, a few devices left mid-way (firmware with
-                             --type fwUpgradeResultNotify); prints one summary line
+                             --type fwUpgradeResultNotify); prints one summary line; replaces --demo
   --reference                send the API reference's own swUpgradeResultNotify example instead
   --demo                     the reference's example, one notification of each type (results FAIL),
                              then the last one again (a duplicate): what \`npm run simulate\` sends
@@ -72,7 +72,8 @@ function plan(values: Values, readBody: (file: string) => string): Send[] {
   }
   if (values.task !== undefined) {
     const devices = wholeNumber(values.task, '--task');
-    for (const other of ['result', 'reference', 'demo', 'device', 'repeat'] as const) {
+    // --demo is what `npm run simulate` passes: `npm run simulate -- --task 200` plays the task instead.
+    for (const other of ['result', 'reference', 'device', 'repeat'] as const) {
       if (values[other] !== undefined) throw new UsageError(`--task plays a whole task: --${other} does not apply`);
     }
     const firmware = values.type !== undefined && values.type.startsWith('fw');
