@@ -97,11 +97,6 @@ export class Receiver {
     return this.receiveParsed(parseBytes(bytes), context, ack);
   }
 
-  /** Whether answers wait for a journal's commit (then the transport hands its answer over as an Ack). */
-  get journaled(): boolean {
-    return this.#journal !== undefined;
-  }
-
   /** A body (bytes, text, or a value already parsed) as JSON, with the bytes it came from when there were any. */
   static parse(body: unknown): ParseResult {
     if (typeof body === 'string') return parseText(body);

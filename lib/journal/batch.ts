@@ -1,7 +1,7 @@
 import { ignore } from '../core/thrown';
 /**
  * Items added in one turn of the event loop, or while the previous flush runs, are flushed together:
- * marking a hundred deliveries done costs one transaction (one fsync), not a hundred.
+ * a group of pushes, or a hundred deliveries to mark done, costs one transaction (one fsync), not one each.
  */
 export class Batch<T> {
   readonly #flush: (items: T[]) => Promise<void>;

@@ -1,4 +1,4 @@
-import { ignore } from '../core/thrown';
+import { Batch } from './batch';
 import type { Appended, Journal, JournalRecord } from './journal';
 
 // A commit that has not finished by then is treated as failed: the platform gives up on an answer
@@ -14,16 +14,20 @@ interface Waiting {
 /**
  * Group commit: every record that arrives while a commit is in progress goes into the next one, so
  * durability costs one transaction (one fsync) per group, not per push. The first record of a group
- * waits for the end of the current turn of the event loop (setImmediate), so that the requests
- * parsed in the same turn share it.
+ * waits for the end of the current turn of the event loop, so that the requests parsed in the same
+ * turn share it.
  */
 export class GroupCommit {
   readonly #journal: Journal;
   readonly #beforeCommit: (records: readonly JournalRecord[]) => readonly string[];
   readonly #completedLost: (ids: readonly string[], error: unknown) => void;
-  #waiting: Waiting[] = [];
-  #busy = false;
-  #scheduled = false;
+  // The grouping itself (one flush at a time, the rest waiting for the next) is the Batch's.
+  readonly #groups = new Batch<Waiting>(
+    (group) => this.#commit(group),
+    (error, group) => {
+      for (const waiting of group) waiting.reject(error);
+    },
+  );
   commits = 0;
   committed = 0;
 
@@ -39,35 +43,20 @@ export class GroupCommit {
   }
 
   add(record: JournalRecord): Promise<Appended> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ record, resolve, reject });
-      this.#schedule();
-    });
+    return new Promise((resolve, reject) => this.#groups.add({ record, resolve, reject }));
   }
 
   /** Resolves once no record waits and no commit runs (before the journal is closed). */
-  async idle(): Promise<void> {
-    while (this.#busy || this.#scheduled || this.#waiting.length > 0) await new Promise((resolve) => setImmediate(resolve));
+  idle(): Promise<void> {
+    return this.#groups.idle();
   }
 
-  #schedule(): void {
-    if (this.#busy || this.#scheduled || this.#waiting.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#flush().catch(ignore);
-    });
-  }
-
-  async #flush(): Promise<void> {
-    const group = this.#waiting;
-    this.#waiting = [];
-    this.#busy = true;
+  // Rejects (and then every record of the group is rejected) when the commit fails or times out.
+  async #commit(group: Waiting[]): Promise<void> {
     const records = group.map((waiting) => waiting.record);
+    const completed = this.#beforeCommit(records);
     let timer: NodeJS.Timeout | undefined;
-    let completed: readonly string[] = [];
     try {
-      completed = this.#beforeCommit(records);
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`the ${this.#journal.kind} journal did not commit within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
       });
@@ -77,12 +66,9 @@ export class GroupCommit {
       group.forEach((waiting, index) => waiting.resolve(answers[index] as Appended));
     } catch (error) {
       if (completed.length > 0) this.#completedLost(completed, error);
-      for (const waiting of group) waiting.reject(error);
+      throw error;
     } finally {
       clearTimeout(timer);
-      this.#busy = false;
-      this.#schedule();
     }
   }
 }
-
