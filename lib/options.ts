@@ -1,6 +1,6 @@
 import { parse as parseBytes } from 'bytes';
 import { log, type Logger } from './core/log';
-import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupeStore, type DedupeOptions, type DedupeStore } from './core/dedupe';
+import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupe, type DedupeOptions, type ResolvedDedupe } from './core/dedupe';
 import { notifyTypes, type NotifyType } from './notification-types';
 import { checkOptions, checks, kindOf, type OptionTable } from './option-checks';
 import { DEFAULT_DELIVERY, type DeliveryOptions } from './journal/delivery';
@@ -49,7 +49,7 @@ export interface ResolvedOptions {
   limit: number;
   logger: Logger;
   types: readonly NotifyType[];
-  dedupe: { store: DedupeStore; ttl: number } | undefined;
+  dedupe: ResolvedDedupe | undefined;
   access: AccessCheck | undefined;
   /** allow.mode 'report': a caller that fails is reported (`forbidden` event) but served. */
   reportOnly: boolean;
@@ -179,7 +179,7 @@ function resolveDedupe(dedupe: DedupeOptions | undefined, logger: Logger): Resol
   if (ttl < TTL_UNIT_WARNING) {
     log(logger, 'warn', `dedupe.ttl is ${ttl} ms, under a second: re-sends arriving later pass as new notifications. It is in milliseconds; did you mean ${ttl * 1000} (${ttl} s)?`);
   }
-  const store = dedupe?.store ?? new MemoryDedupeStore(dedupe?.max ?? DEFAULT_DEDUPE_MAX, ttl);
-  return { store, ttl };
+  if (dedupe?.store !== undefined) return { store: dedupe.store, ttl };
+  return { memory: new MemoryDedupe(dedupe?.max ?? DEFAULT_DEDUPE_MAX, ttl) };
 }
 

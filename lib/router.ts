@@ -232,7 +232,8 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   const own: unknown[] = [handle, errorHandler];
   const router = Object.assign(handle, {
     receive: (body: unknown, context?: Partial<ReceiveContext>) =>
-      receiver.receive(body, { receivedAt: new Date(), ip: undefined, ...context }),
+      // Without a context, a literal: the spread's copy is measurable at a million calls a second (issue 13).
+      receiver.receive(body, context === undefined ? { receivedAt: new Date(), ip: undefined } : { receivedAt: new Date(), ip: undefined, ...context }),
     errorHandler,
     stats: () => {
       const stats = receiver.stats();

@@ -48,12 +48,23 @@ function dedupeKeys(schemas) {
     );
     return `  ${schema.properties.notifyType.const}: (n: ${schema.title}): string =>\n    ${fields.join(' +\n    ')},`;
   });
+  // The same fields fed to the in-memory store's keyed digest (lib/core/digest.ts), without building a string.
+  // notifyType is left out: validation has fixed it to the type's constant, which seeds the digest instead.
+  const digests = schemas.map((schema, index) => {
+    const feeds = Object.entries(schema.properties).filter(([, property]) => property.const === undefined).map(([field, property]) => {
+      const read = /^[A-Za-z_$][\w$]*$/.test(field) ? `n.${field}` : `n[${JSON.stringify(field)}]`;
+      return property.type === 'string' ? `.text(${read})` : `.value(${read})`;
+    });
+    return `  ${schema.properties.notifyType.const}: (d: KeyedDigest, n: ${schema.title}): KeyedDigest =>\n    d\n      .start(${index})\n      ${feeds.join('\n      ')},`;
+  });
   const types = schemas.map((schema) => schema.title).join(', ');
   return (
     `${header}// The values of every documented field, in schema order, each as <length>:<text>: what identifies a re-send.\n` +
+    `import type { KeyedDigest } from '../core/digest';\n` +
     `import type { ${types} } from './notifications';\n\n` +
     `const field = (value: string | number): string => {\n  const text = \`\${value}\`;\n  return \`\${text.length}:\${text}\`;\n};\n\n` +
-    `export const dedupeKeys = {\n${entries.join('\n')}\n};\n`
+    `export const dedupeKeys = {\n${entries.join('\n')}\n};\n\n` +
+    `export const dedupeDigests = {\n${digests.join('\n')}\n};\n`
   );
 }
 

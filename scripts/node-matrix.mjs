@@ -23,7 +23,9 @@ for (const major of process.argv.slice(2)) {
     }),
   );
   process.stdout.write(run.stdout.split('\n').filter((line) => /passing|failing|pending|^\s+\d+\) |===/.test(line)).join('\n') + '\n');
-  if (run.status !== 0) process.stdout.write(run.stdout.slice(-20_000) + run.stderr.slice(-5_000));
+  // On failure, mocha's "N failing" sections (the spec's title, assertion and stack) are what a
+  // CI log must show; the tail of the whole run used to hide them behind the next run's output.
+  if (run.status !== 0) process.stdout.write(failureSections(run.stdout) + run.stderr.slice(-5_000));
   const passing = [...run.stdout.matchAll(/(\d+) passing/g)].reduce((sum, match) => sum + Number(match[1]), 0);
   const failing = [...run.stdout.matchAll(/(\d+) failing/g)].reduce((sum, match) => sum + Number(match[1]), 0);
   results.push({ version, passing, failing, ok: run.status === 0 });
@@ -31,3 +33,8 @@ for (const major of process.argv.slice(2)) {
 console.log('\nNode matrix:');
 for (const { version, passing, failing, ok } of results) console.log(`  Node ${version}: ${passing} passed, ${failing} failed${ok ? '' : ' (exit non-zero)'}`);
 process.exit(results.every((result) => result.ok) ? 0 : 1);
+
+function failureSections(stdout) {
+  const sections = [...stdout.matchAll(/^ {2}\d+ failing$[\s\S]*?(?=^=== |(?![\s\S]))/gm)].map((match) => match[0].slice(0, 8_000));
+  return sections.length > 0 ? sections.join('\n') : stdout.slice(-20_000);
+}

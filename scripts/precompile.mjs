@@ -10,7 +10,18 @@ import ajvFormats from 'ajv-formats';
  * costs orders of magnitude more on a hostile body), no $data, and `required` counts own properties
  * only (an inherited property does not satisfy it).
  */
-export const ajvOptions = { allErrors: false, ownProperties: true, allowUnionTypes: true, strict: true };
+export const ajvOptions = { allErrors: false, ownProperties: true, allowUnionTypes: true, strict: true, unicode: false };
+
+// `unicode: false` makes minLength read `.length` instead of counting code points in a loop over
+// every character (a third of the validation time of a push, issue 13). The two agree for the only
+// length the schemas use, minLength 1; any other would count UTF-16 units, so it is refused here.
+function checkLengths(schema) {
+  for (const [field, property] of Object.entries(schema.properties)) {
+    if (property.maxLength !== undefined || (property.minLength !== undefined && property.minLength !== 1)) {
+      throw new Error(`${schema.title}.${field}: only minLength 1 is supported (ajv runs with unicode: false); count code points before adding another length`);
+    }
+  }
+}
 
 /** CommonJS source exporting one validate function per notifyType. */
 export function precompile(schemasByType) {
@@ -18,6 +29,7 @@ export function precompile(schemasByType) {
   (ajvFormats.default ?? ajvFormats)(ajv);
   const refs = {};
   for (const [type, schema] of Object.entries(schemasByType)) {
+    checkLengths(schema);
     ajv.addSchema(schema);
     refs[type] = schema.$id;
   }

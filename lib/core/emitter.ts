@@ -63,6 +63,7 @@ class UpgradeRouter extends EventEmitter {}
  */
 export class EventHub {
   readonly #listeners = new UpgradeRouter();
+  readonly #snapshots = new Map<UpgradeEventName, readonly AnyListener[]>();
   readonly #logger: Logger;
   readonly #idleWaiters = new Set<() => void>();
   #owner: object = this;
@@ -89,19 +90,42 @@ export class EventHub {
     for (const name of chainable) {
       methods[name] = (...args: unknown[]) => {
         (listeners[name] as (...a: unknown[]) => unknown).apply(listeners, args);
+        this.#snapshots.clear();
         return target;
       };
     }
     return Object.assign(target, methods) as T & UpgradeEmitter;
   }
 
-  /** Calls every listener of `event`; failures become `error` events and never reach the caller. */
+  /**
+   * Calls every listener of `event`; failures become `error` events and never reach the caller. The
+   * usual path allocates nothing: the listener list is a cached copy, and a failure handler is made
+   * only for a listener that returned something promise-like (issue 13).
+   */
   dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Notification): void {
-    // rawListeners() copies the list: skip it for an event nobody listens to ('notification', often).
-    if (this.#listeners.listenerCount(event) === 0) return;
-    for (const listener of this.#listeners.rawListeners(event) as AnyListener[]) {
-      this.#call(this.#unwrap(event, listener), args, (error) => this.#fail(error, notification));
+    const listeners = this.#snapshot(event);
+    for (let i = 0; i < listeners.length; i += 1) {
+      const listener = this.#unwrap(event, listeners[i] as AnyListener);
+      let result: unknown;
+      try {
+        result = listener.apply(this.#owner, args);
+      } catch (error) {
+        this.#fail(error, notification);
+        continue;
+      }
+      if (mayBeThenable(result)) this.#track(result, (error) => this.#fail(error, notification));
     }
+  }
+
+  // rawListeners() copies the list on every call; the copy is kept until a listener is added or
+  // removed (every method that can do either clears it, and so does a `once` listener's removal).
+  #snapshot(event: UpgradeEventName): readonly AnyListener[] {
+    let listeners = this.#snapshots.get(event);
+    if (listeners === undefined) {
+      listeners = this.#listeners.rawListeners(event) as AnyListener[];
+      this.#snapshots.set(event, listeners);
+    }
+    return listeners;
   }
 
   /**
@@ -180,13 +204,13 @@ export class EventHub {
   #unwrap(event: UpgradeEventName, listener: AnyListener): AnyListener {
     if (!isOnceWrapper(listener)) return listener;
     this.#listeners.removeListener(event, listener);
+    this.#snapshots.delete(event);
     return listener.listener;
   }
 
   // One listener call: a synchronous throw and a rejection are both handed to onFailure, and a
   // returned promise is counted in flight until it settles, so drain() can wait for it. onFailure
   // never throws (thrown.ts), so the tracked promise always fulfils.
-  // `waits` collects the tracked promise, when the listener returned one.
   #call(listener: AnyListener, args: unknown[], onFailure: (error: unknown) => void, waits?: Array<Promise<unknown>>): void {
     let result: unknown;
     try {
@@ -195,7 +219,12 @@ export class EventHub {
       onFailure(error);
       return;
     }
-    if (!mayBeThenable(result)) return;
+    if (mayBeThenable(result)) this.#track(result, onFailure, waits);
+  }
+
+  // A listener's promise-like result, counted in flight until it settles; its failure goes to
+  // onFailure. `waits` collects the tracked promise.
+  #track(result: unknown, onFailure: (error: unknown) => void, waits?: Array<Promise<unknown>>): void {
     const tracked = this.track(settle(result).then(undefined, onFailure));
     tracked.catch(ignore);
     waits?.push(tracked);

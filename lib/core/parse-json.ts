@@ -52,10 +52,10 @@ export function parseValue(value: unknown): ParseResult {
 }
 
 function scrubPrototypeKeys(root: object): void {
-  const pending: object[] = [root];
-  // Created on the first nested object: a flat notification, the usual case, needs none.
+  // Both created on the first nested object: a flat notification, the usual case, needs neither.
+  let pending: object[] | undefined;
   let visited: Set<object> | undefined;
-  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+  for (let node: object | undefined = root; node !== undefined; node = pending?.pop()) {
     if (visited?.has(node) === true) continue;
     const fields = node as Record<string, unknown>;
     if (Object.hasOwn(fields, '__proto__')) delete fields['__proto__'];
@@ -66,7 +66,7 @@ function scrubPrototypeKeys(root: object): void {
       if (typeof child === 'object' && child !== null) {
         visited ??= new Set([root]);
         visited.add(node);
-        pending.push(child);
+        (pending ??= []).push(child);
       }
     }
   }
@@ -74,8 +74,7 @@ function scrubPrototypeKeys(root: object): void {
 
 /** The bytes of a body given as a Buffer, another Uint8Array view or an ArrayBuffer; undefined for anything else. */
 export function bytesOf(body: unknown): Buffer | undefined {
-  if (Buffer.isBuffer(body)) return body;
-  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (ArrayBuffer.isView(body)) return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (body instanceof ArrayBuffer || body instanceof SharedArrayBuffer) return Buffer.from(body);
   return undefined;
 }

@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
-import { dedupeKey, type DedupeStore } from './dedupe';
+import { dedupeKey, type ResolvedDedupe } from './dedupe';
 import type { EventHub } from './emitter';
 import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
@@ -22,7 +22,7 @@ export type Ack = (refused: boolean) => void;
 
 export interface ReceiverOptions {
   types: readonly NotifyType[];
-  dedupe: { store: DedupeStore; ttl: number } | undefined;
+  dedupe: ResolvedDedupe | undefined;
   /** With a journal: where pushes are committed before their answer; `keyed` false with `dedupe: false`. */
   journal: { delivery: JournalDelivery; refuse: boolean; keyed: boolean } | undefined;
 }
@@ -248,10 +248,12 @@ export class Receiver {
   // A store that throws, rejects or is unreachable must not lose the notification: it is emitted as
   // new (fail open) and the failure is reported as `error`.
   #deduplicate(route: Route, notification: Notification, context: ReceiveContext): Outcome {
-    if (this.#dedupe === undefined) return this.#deliver(route, notification, context, false);
+    const dedupe = this.#dedupe;
+    if (dedupe === undefined) return this.#deliver(route, notification, context, false);
+    if ('memory' in dedupe) return this.#deliver(route, notification, context, dedupe.memory.seen(route.type, notification));
     let seen: unknown;
     try {
-      seen = this.#dedupe.store.seen(dedupeKey(route.type, notification), this.#dedupe.ttl);
+      seen = dedupe.store.seen(dedupeKey(route.type, notification), dedupe.ttl);
     } catch (error) {
       this.#storeFailed(error, notification);
       seen = false;
@@ -279,8 +281,9 @@ export class Receiver {
     const event = duplicate ? 'duplicate' : route.event;
     this.#counters.count(event);
     if (!duplicate) this.#noteUnheard(route.event);
-    this.#hub.dispatch(event, [notification, context] as UpgradeRouterEvents[typeof event], notification);
-    if (!duplicate) this.#hub.dispatch('notification', [notification, context], notification);
+    const args: UpgradeRouterEvents['notification'] = [notification, context];
+    this.#hub.dispatch(event, args, notification);
+    if (!duplicate) this.#hub.dispatch('notification', args, notification);
     return event;
   }
 

@@ -1,5 +1,6 @@
 // Generated from schema/*.schema.json by scripts/generate.mjs (npm run generate). Do not edit by hand.
 // The values of every documented field, in schema order, each as <length>:<text>: what identifies a re-send.
+import type { KeyedDigest } from '../core/digest';
 import type { FwUpgradeResultNotify, FwUpgradeStateChangeNotify, SwUpgradeResultNotify, SwUpgradeStateChangeNotify } from './notifications';
 
 const field = (value: string | number): string => {
@@ -49,4 +50,52 @@ export const dedupeKeys = {
     field(n.operationId) +
     field(n.subOperationId) +
     field(n.swUpgradeState),
+};
+
+export const dedupeDigests = {
+  fwUpgradeResultNotify: (d: KeyedDigest, n: FwUpgradeResultNotify): KeyedDigest =>
+    d
+      .start(0)
+      .text(n.deviceId)
+      .text(n.appId)
+      .text(n.operationId)
+      .text(n.subOperationId)
+      .text(n.curVersion)
+      .text(n.targetVersion)
+      .text(n.sourceVersion)
+      .text(n.status)
+      .text(n.statusDesc)
+      .value(n.upgradeTime),
+  fwUpgradeStateChangeNotify: (d: KeyedDigest, n: FwUpgradeStateChangeNotify): KeyedDigest =>
+    d
+      .start(1)
+      .text(n.deviceId)
+      .text(n.appId)
+      .text(n.operationId)
+      .text(n.subOperationId)
+      .text(n.step)
+      .text(n.stepDesc),
+  swUpgradeResultNotify: (d: KeyedDigest, n: SwUpgradeResultNotify): KeyedDigest =>
+    d
+      .start(2)
+      .text(n.deviceId)
+      .text(n.appId)
+      .text(n.operationId)
+      .text(n.subOperationId)
+      .text(n.curVersion)
+      .text(n.targetVersion)
+      .text(n.sourceVersion)
+      .text(n.swUpgradeResult)
+      .value(n.upgradeTime)
+      .text(n.resultDesc)
+      .text(n.errorCode)
+      .text(n.description),
+  swUpgradeStateChangeNotify: (d: KeyedDigest, n: SwUpgradeStateChangeNotify): KeyedDigest =>
+    d
+      .start(3)
+      .text(n.deviceId)
+      .text(n.appId)
+      .text(n.operationId)
+      .text(n.subOperationId)
+      .text(n.swUpgradeState),
 };

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createUpgradeRouter, type SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
+import { fixture } from './helpers';
+
+// The in-memory store's promises (issue 13), checked against a model on a clock the spec moves:
+// remembered for at least ttl and at most ttl + ttl/3; the last `max` always remembered, never more
+// than 2 × max + max/3 held. Date.now is the store's clock; it is replaced only while a router is built and fed.
+const realNow = Date.now;
+let clock = 0;
+
+function withClock<T>(run: () => T): T {
+  Date.now = () => clock;
+  try {
+    return run();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+const base = fixture('success');
+const pushOf = (key: number): SwUpgradeResultNotify => ({ ...base, subOperationId: `sub-${key}` });
+
+type Step = { kind: 'push'; key: number } | { kind: 'wait'; ms: number };
+
+describe('duplicate suppression in memory: generations of digests', () => {
+  afterEach(() => {
+    Date.now = realNow;
+  });
+
+  it('remembers each notification for at least ttl and at most ttl + ttl/3, and the last max at least, 2 1/3 x max at most', () => {
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), key: fc.nat(20) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.nat(1500), fc.nat(6000)) }) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 3000, max: 12_000 }), fc.integer({ min: 1, max: 12 }), fc.array(step, { maxLength: 200 }), (ttl, max, steps) => {
+        clock = 1_000_000;
+        const upgrades = withClock(() => createUpgradeRouter({ dedupe: { ttl, max } }));
+        upgrades.on('upgradeResult', () => {});
+        // Each notification remembered: when it went in, and how many went in before it.
+        const remembered = new Map<number, { at: number; order: number }>();
+        let inserted = 0;
+        for (const s of steps) {
+          if (s.kind === 'wait') {
+            clock += s.ms;
+            continue;
+          }
+          const outcome = withClock(() => upgrades.receive(pushOf(s.key)));
+          const last = remembered.get(s.key);
+          const age = last === undefined ? Infinity : clock - last.at;
+          const newer = last === undefined ? Infinity : inserted - last.order - 1;
+          if (age < ttl && newer < max) assert.equal(outcome, 'duplicate', `forgotten after ${age} ms (ttl ${ttl}) and ${newer} newer (max ${max})`);
+          // ttl / 3 is rounded up to the millisecond, so the upper bound is four of those.
+          const third = Math.ceil(max / 3);
+          if (age >= 4 * Math.ceil(ttl / 3) || newer >= Math.max(2 * max + third, 4 * third)) assert.equal(outcome, 'upgradeResult', `remembered after ${age} ms (ttl ${ttl}) and ${newer} newer (max ${max})`);
+          if (outcome === 'upgradeResult') remembered.set(s.key, { at: clock, order: inserted++ });
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('a flood after quiet spells drops no generation that the last max still need', () => {
+    // Generations left part-full by the clock must not make a flood evict early: with max 12 (a
+    // third is 4) and ttl 3 s, the one pushed 2 s before the flood is among the last 12.
+    clock = 0;
+    const upgrades = withClock(() => createUpgradeRouter({ dedupe: { ttl: 3000, max: 12 } }));
+    upgrades.on('upgradeResult', () => {});
+    withClock(() => upgrades.receive(pushOf(1000)));
+    clock += 1000;
+    withClock(() => upgrades.receive(pushOf(1001)));
+    clock += 1000;
+    for (let key = 0; key < 10; key += 1) withClock(() => upgrades.receive(pushOf(key)));
+    assert.equal(withClock(() => upgrades.receive(pushOf(1000))), 'duplicate');
+  });
+
+  it('remembers a notification pushed at the very end of a generation for the whole ttl', () => {
+    clock = 0;
+    const upgrades = withClock(() => createUpgradeRouter({ dedupe: { ttl: 3000 } }));
+    upgrades.on('upgradeResult', () => {});
+    withClock(() => upgrades.receive(pushOf(1)));
+    clock = 999;
+    withClock(() => upgrades.receive(pushOf(2)));
+    clock = 999 + 2999;
+    assert.equal(withClock(() => upgrades.receive(pushOf(2))), 'duplicate');
+    clock = 999 + 4000;
+    assert.equal(withClock(() => upgrades.receive(pushOf(2))), 'upgradeResult');
+  });
+
+  it('after an idle spell longer than the ttl, forgets everything (the generations turn over on a fixed grid)', () => {
+    clock = 5_000;
+    const upgrades = withClock(() => createUpgradeRouter({ dedupe: { ttl: 900 } }));
+    withClock(() => upgrades.receive(pushOf(1)));
+    clock += 899;
+    assert.equal(withClock(() => upgrades.receive(pushOf(1))), 'duplicate');
+    clock += 10_000;
+    assert.equal(withClock(() => upgrades.receive(pushOf(1))), 'upgradeResult');
+  });
+
+  it('under a flood of 20 000 distinct notifications, remembers the last max and forgets the oldest', () => {
+    const upgrades = createUpgradeRouter({ dedupe: { max: 1000 } });
+    upgrades.on('upgradeResult', () => {});
+    for (let key = 0; key < 20_000; key += 1) upgrades.receive(pushOf(key));
+    // The last thousand are remembered; the first thousand are long gone.
+    for (let key = 19_000; key < 20_000; key += 1) assert.equal(upgrades.receive(pushOf(key)), 'duplicate', `key ${key}`);
+    for (let key = 0; key < 1000; key += 1) assert.equal(upgrades.receive(pushOf(key)), 'upgradeResult', `key ${key}`);
+  });
+});
