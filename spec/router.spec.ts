@@ -184,6 +184,31 @@ describe('router over HTTP, mounted as the README shows', () => {
     assert.equal(notification.deviceId, fixture('success').deviceId);
   });
 
+  // The quick path to JSON.parse (issue 13) must not let an escaped spelling through, nor refuse a BOM.
+  for (const [spelling, key] of [
+    ['\\u005f_proto__', '__proto__'],
+    ['__pr\\u006fto__', '__proto__'],
+    ['\\u0063onstructor', 'constructor'],
+  ] as const) {
+    it(`removes a ${key} key spelled "${spelling}" as well`, async () => {
+      const { app, upgrades } = mountedApp();
+      const outcome = nextOutcome(upgrades);
+      const value = key === 'constructor' ? '{"prototype": {"polluted": "yes"}}' : '{"polluted": "yes"}';
+      const text = fixtureText('success').replace('"notifyType"', `"${spelling}": ${value}, "notifyType"`);
+      await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(text).expect(200);
+      const notification = notificationOf(await outcome);
+      assert.equal(Object.hasOwn(notification, key), false);
+      assert.equal(notification.deviceId, fixture('success').deviceId);
+    });
+  }
+
+  it('takes a body that begins with a byte-order mark', async () => {
+    const { app, upgrades } = mountedApp();
+    const outcome = nextOutcome(upgrades);
+    await request(app).post(CALLBACK_PATH).set('Content-Type', 'application/json').send(`\ufeff${fixtureText('success')}`).expect(200);
+    assert.deepEqual(notificationOf(await outcome), fixture('success'));
+  });
+
   describe('a route matched before the mount is not the router\'s (issue 9, item 6)', () => {
     // Express leaves req.route set after a route that called next(); a regular expression, because
     // Express 4 and 5 spell a wildcard path differently.

@@ -14,6 +14,16 @@ export type ParseResult = ({ ok: true; value: unknown } | { ok: false; message: 
 const removePrototypeKeys = { protoAction: 'remove', constructorAction: 'remove' } as const;
 
 /**
+ * secure-json-parse runs two regular expressions over every body, which cost more than the parse of a
+ * notification (issue 13). A key can only spell __proto__ or constructor literally or with \u escapes,
+ * so a body holding neither word nor a backslash-u, nor a byte-order mark (which JSON.parse refuses and
+ * secure-json-parse strips), goes to JSON.parse directly.
+ */
+function mayHidePrototypeKeys(text: string): boolean {
+  return text.charCodeAt(0) === 0xfeff || text.includes('\\u') || text.includes('__proto__') || text.includes('constructor');
+}
+
+/**
  * JSON exchanged between systems is UTF-8 (RFC 8259, section 8.1), and the platform documents UTF-8;
  * the body is decoded as UTF-8 whatever charset the Content-Type names, and bytes that are not valid
  * UTF-8 are refused rather than silently replaced.
@@ -28,7 +38,7 @@ export function parseBytes(bytes: Buffer): ParseResult {
 export function parseText(text: string, raw: Buffer = Buffer.from(text)): ParseResult {
   if (text.trim() === '') return { ok: false, message: 'body is empty', raw };
   try {
-    return { ok: true, value: secureParse(text, undefined, removePrototypeKeys) as unknown, raw };
+    return { ok: true, value: (mayHidePrototypeKeys(text) ? secureParse(text, undefined, removePrototypeKeys) : JSON.parse(text)) as unknown, raw };
   } catch (error) {
     return { ok: false, message: `body is not JSON: ${(error as Error).message}`, raw };
   }
