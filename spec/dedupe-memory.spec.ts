@@ -88,6 +88,31 @@ describe('duplicate suppression in memory: generations of digests', () => {
     assert.equal(withClock(() => upgrades.receive(pushOf(2))), 'upgradeResult');
   });
 
+  it('tells apart any two notifications that differ in a documented field, whatever the characters', () => {
+    // Including lone surrogates and code units with the top bit set: the digest reads UTF-16 units.
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
+    const field = fc.constantFrom('deviceId', 'appId', 'operationId', 'subOperationId', 'curVersion', 'resultDesc', 'errorCode', 'description');
+    const upgrades = createUpgradeRouter();
+    upgrades.on('upgradeResult', () => {});
+    let run = 0;
+    fc.assert(
+      fc.property(field, text, text, (name, one, other) => {
+        fc.pre(one !== other);
+        run += 1;
+        // sourceVersion keeps each run its own (the fields under test and the split ones are others).
+        const own = { ...base, sourceVersion: `run-${run}` };
+        assert.equal(upgrades.receive({ ...own, [name]: one }), 'upgradeResult');
+        assert.equal(upgrades.receive({ ...own, [name]: other }), 'upgradeResult');
+        assert.equal(upgrades.receive({ ...own, [name]: one }), 'duplicate');
+        // The same characters split differently across two neighbouring fields are other notifications.
+        for (let split = 0; split <= one.length; split += 1) {
+          assert.equal(upgrades.receive({ ...own, curVersion: one.slice(0, split), targetVersion: one.slice(split) }), 'upgradeResult', `split at ${split}`);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('after an idle spell longer than the ttl, forgets everything (the generations turn over on a fixed grid)', () => {
     clock = 5_000;
     const upgrades = withClock(() => createUpgradeRouter({ dedupe: { ttl: 900 } }));

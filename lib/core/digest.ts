@@ -10,14 +10,15 @@ import { randomBytes } from 'node:crypto';
  * Why this is enough against a sender who crafts bodies: to have a genuine result suppressed, a sender
  * must post, before it arrives, a different body with the same digest. The digest is keyed by 64
  * random bits drawn per store (never stored, logged or answered: every push gets the same 200 at once),
- * so the sender cannot compute digests, and nothing it can observe depends on them. Each code unit goes
- * through a multiply and an xor-shift in two lanes of different constants, so a difference in the input
- * changes the state in a way that depends on the state itself, hence on the key: unlike MurmurHash's
- * key-independent block step, no fixed pair of inputs collides whatever the key (the top-bit trick that
- * survives a multiply is folded back down by the shift). Lengths go in before each field, so fields
- * cannot run into each other. Accidental collisions among genuine notifications: with 10 000
- * remembered, about one in 2^50 per push. A shared store (Redis) and the journal keep SHA-256 keys
- * (dedupeKey), since their keys outlive the process and may be read by others.
+ * so the sender cannot compute digests, and nothing it can observe depends on them. What remains is a
+ * difference in the input that cancels whatever the key, as MurmurHash3's key-independent block step
+ * allows; here each code unit goes through a multiply and an xor-shift in two lanes of different
+ * constants, so how a difference spreads depends on the state, hence on the key (the top-bit difference
+ * that survives a multiply unchanged is folded down by the shift in the same step). It is not a MAC,
+ * and it need not be: the digest never leaves the process. Lengths go in before each field, so fields
+ * cannot run into each other. Accidental collisions among genuine notifications: with the 23 000
+ * digests the default max can hold, under one in 2^48 per push. A shared store (Redis) and the journal
+ * keep SHA-256 keys (dedupeKey), since their keys outlive the process and may be read by others.
  */
 export class KeyedDigest {
   hi = 0;
