@@ -15,8 +15,7 @@ export interface DedupeStore {
 
 export interface DedupeOptions {
   /**
-   * How long a notification is remembered, in ms: at least this long, and in memory at most a third
-   * longer. Default 15 minutes (the platform retries for 10).
+   * How long a notification is remembered, in ms. Default 15 minutes (the platform retries for 10).
    */
   ttl?: number;
   /**
@@ -35,16 +34,16 @@ export const DEFAULT_DEDUPE_TTL = 15 * 60 * 1000;
 export const DEFAULT_DEDUPE_MAX = 10_000;
 
 /**
- * The default: in memory, by keyed 64-bit digest (digest.ts) in generations rotated by age
- * (recent-digests.ts). Not a DedupeStore: it never builds the string key, which is what made
+ * The default: in memory, by keyed 64-bit digest (digest.ts), each with its arrival time, in
+ * generations turned over by count (recent-digests.ts). Not a DedupeStore: it never builds the string key, which is what made
  * duplicate suppression the dearest part of a push (issue 13).
  */
 export class MemoryDedupe {
   readonly #digest = new KeyedDigest();
   readonly #recent: RecentDigests;
 
-  constructor(max: number, ttl: number, now?: () => number) {
-    this.#recent = new RecentDigests(max, ttl, now);
+  constructor(max: number, ttl: number) {
+    this.#recent = new RecentDigests(max, ttl);
   }
 
   seen(type: NotifyType, notification: Notification): boolean {

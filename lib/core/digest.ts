@@ -16,8 +16,8 @@ import { randomBytes } from 'node:crypto';
  * constants, so how a difference spreads depends on the state, hence on the key (the top-bit difference
  * that survives a multiply unchanged is folded down by the shift in the same step). It is not a MAC,
  * and it need not be: the digest never leaves the process. Lengths go in before each field, so fields
- * cannot run into each other. Accidental collisions among genuine notifications: with the 23 000
- * digests the default max can hold, under one in 2^48 per push. A shared store (Redis) and the journal
+ * cannot run into each other. Accidental collisions among genuine notifications: with the 13 400
+ * digests the default max can hold, under one in 2^49 per push. A shared store (Redis) and the journal
  * keep SHA-256 keys (dedupeKey), since their keys outlive the process and may be read by others.
  */
 export class KeyedDigest {

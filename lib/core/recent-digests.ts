@@ -1,114 +1,99 @@
 /**
- * The in-memory duplicate store (issue 13): the digests of recent notifications, kept in four
- * generations of open-addressing tables of 32-bit pairs. A lookup probes each generation; an insert
- * goes into the newest. Every `ttl / 3` the oldest generation is emptied and becomes the newest, so a
- * digest is remembered for at least `ttl` and at most `ttl + ttl / 3`. Under a flood the newest turns
- * over early once it holds `max / 3`, but only when the generations left hold at least `max`: the
- * last `max` digests within the ttl are always remembered, and at most `2 × max` are held (4/3 × max
- * under a steady flood). Nothing is allocated per push and nothing is ever deleted one by one: the
- * tables grow to what they hold (16-32 bytes a digest) and are reused, and the garbage collector never
- * sees an entry.
+ * The in-memory duplicate store (issue 13): the digests of recent notifications, each with the time it
+ * arrived, in four generations of open-addressing tables. A digest counts as seen while it is younger
+ * than `ttl`, to the millisecond. Inserts go into the newest generation; once it holds a third of
+ * `max` the oldest is emptied and becomes the newest, so the last `max` digests are always held and
+ * never more than 4/3 of `max` (rounded up to thirds). Nothing is allocated per push and nothing is
+ * deleted one by one: the tables grow to what they hold (16 bytes a slot, at most half of them used) and are reused, and the
+ * garbage collector never sees an entry.
  */
 const GENERATIONS = 4;
 const INITIAL_SLOTS = 1024;
 
 class DigestTable {
-  // Slot i holds its digest at 2i (hi) and 2i + 1 (lo); lo is always odd, so 0 marks an empty slot.
-  slots = new Int32Array(INITIAL_SLOTS * 2);
+  // Slot i holds its digest at 2i (hi) and 2i + 1 (lo), and its arrival at times[i]; lo is always
+  // odd, so 0 marks an empty slot.
+  digests = new Int32Array(INITIAL_SLOTS * 2);
+  times = new Float64Array(INITIAL_SLOTS);
   size = 0;
 
-  has(hi: number, lo: number): boolean {
-    const slots = this.slots;
-    const mask = (slots.length >>> 1) - 1;
+  /** The slot holding the digest, or -1. */
+  find(hi: number, lo: number): number {
+    const digests = this.digests;
+    const mask = this.times.length - 1;
     for (let i = (hi ^ lo) & mask; ; i = (i + 1) & mask) {
-      const slotLo = slots[2 * i + 1];
-      if (slotLo === 0) return false;
-      if (slotLo === lo && slots[2 * i] === hi) return true;
+      const slotLo = digests[2 * i + 1];
+      if (slotLo === 0) return -1;
+      if (slotLo === lo && digests[2 * i] === hi) return i;
     }
   }
 
-  add(hi: number, lo: number, capacity: number): void {
+  add(hi: number, lo: number, at: number, capacity: number): void {
     // Kept at most half full, so that a probe ends soon on an empty slot.
-    if (2 * (this.size + 1) > this.slots.length >>> 1) this.#grow(capacity);
-    const slots = this.slots;
-    const mask = (slots.length >>> 1) - 1;
+    if (2 * (this.size + 1) > this.times.length) this.#grow(capacity);
+    const digests = this.digests;
+    const mask = this.times.length - 1;
     let i = (hi ^ lo) & mask;
-    while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
-    slots[2 * i] = hi;
-    slots[2 * i + 1] = lo;
+    while (digests[2 * i + 1] !== 0) i = (i + 1) & mask;
+    digests[2 * i] = hi;
+    digests[2 * i + 1] = lo;
+    this.times[i] = at;
     this.size += 1;
   }
 
   clear(): void {
-    this.slots.fill(0);
+    this.digests.fill(0);
     this.size = 0;
   }
 
   #grow(capacity: number): void {
-    const old = this.slots;
-    const slotCount = old.length >>> 1;
-    if (slotCount >= 2 * capacity) return;
-    this.slots = new Int32Array(old.length * 2);
+    const { digests, times } = this;
+    if (times.length >= 2 * capacity) return;
+    this.digests = new Int32Array(digests.length * 2);
+    this.times = new Float64Array(times.length * 2);
     this.size = 0;
-    for (let i = 0; i < slotCount; i += 1) {
-      const lo = old[2 * i + 1] as number;
-      if (lo !== 0) this.add(old[2 * i] as number, lo, capacity);
+    for (let i = 0; i < times.length; i += 1) {
+      const lo = digests[2 * i + 1] as number;
+      if (lo !== 0) this.add(digests[2 * i] as number, lo, times[i] as number, capacity);
     }
   }
 }
 
 export class RecentDigests {
   readonly #generations: DigestTable[] = Array.from({ length: GENERATIONS }, () => new DigestTable());
-  readonly #span: number;
+  readonly #ttl: number;
   readonly #perGeneration: number;
-  readonly #max: number;
-  readonly #now: () => number;
   #newest = 0;
-  #newestSince: number;
 
-  constructor(max: number, ttl: number, now: () => number = Date.now) {
-    this.#span = Math.max(1, Math.ceil(ttl / (GENERATIONS - 1)));
+  constructor(max: number, ttl: number) {
+    this.#ttl = ttl;
     this.#perGeneration = Math.max(1, Math.ceil(max / (GENERATIONS - 1)));
-    this.#max = max;
-    this.#now = now;
-    this.#newestSince = now();
   }
 
-  /** True when the digest was seen within the ttl; otherwise remembers it and answers false. */
+  /** True when the digest arrived within the ttl; otherwise remembers it, arriving now, and answers false. */
   seen(hi: number, lo: number): boolean {
     const oddLo = lo | 1;
-    this.#age();
-    for (const table of this.#generations) if (table.has(hi, oddLo)) return true;
+    const now = Date.now();
+    // Seen once, long enough ago to be forgotten: its slot in the newest generation is reused.
+    let expired = -1;
+    for (let g = 0; g < GENERATIONS; g += 1) {
+      const table = this.#generations[g] as DigestTable;
+      const slot = table.find(hi, oddLo);
+      if (slot === -1) continue;
+      if (now - (table.times[slot] as number) < this.#ttl) return true;
+      if (g === this.#newest) expired = slot;
+    }
     let newest = this.#generations[this.#newest] as DigestTable;
-    if (newest.size >= this.#perGeneration && this.#heldWithoutOldest() >= this.#max) {
-      this.#turnOver(1);
-      this.#newestSince = this.#now();
-      newest = this.#generations[this.#newest] as DigestTable;
+    if (expired !== -1) {
+      newest.times[expired] = now;
+      return false;
     }
-    newest.add(hi, oddLo, this.#max);
-    return false;
-  }
-
-  #heldWithoutOldest(): number {
-    let held = 0;
-    for (let n = 0; n < GENERATIONS - 1; n += 1) held += (this.#generations[(this.#newest + GENERATIONS - n) % GENERATIONS] as DigestTable).size;
-    return held;
-  }
-
-  // Generations turn over on a fixed grid of spans, however long the router sat idle in between,
-  // so that the upper bound (ttl + one span) holds too.
-  #age(): void {
-    const elapsed = this.#now() - this.#newestSince;
-    if (elapsed < this.#span) return;
-    const spans = Math.floor(elapsed / this.#span);
-    this.#turnOver(Math.min(spans, GENERATIONS));
-    this.#newestSince += spans * this.#span;
-  }
-
-  #turnOver(count: number): void {
-    for (let n = 0; n < count; n += 1) {
+    if (newest.size >= this.#perGeneration) {
       this.#newest = (this.#newest + 1) % GENERATIONS;
-      (this.#generations[this.#newest] as DigestTable).clear();
+      newest = this.#generations[this.#newest] as DigestTable;
+      newest.clear();
     }
+    newest.add(hi, oddLo, now, this.#perGeneration);
+    return false;
   }
 }
