@@ -39,9 +39,31 @@ function addonFor(node) {
   return built;
 }
 
-/** Runs `run()` with better-sqlite3's addon built for `node` in node_modules, then puts this machine's back. */
+// better-sqlite3 12 on Node 24 can abort the process when the garbage collector finalizes a statement
+// (node::RemoveEnvironmentCleanupHook asserts; WiseLibs/better-sqlite3#1515, closed unfixed): it
+// happened here in the spec run of Node 24. Version 13 (Node-API, Node >= 22) does not, and ships a
+// prebuilt linux-x64 binary, so from Node 24 on the specs run against it, as the README tells users to.
+const MODERN = 'better-sqlite3@13.2.0';
+const MODERN_FROM_MAJOR = 24;
+
+/** better-sqlite3 13's package, unpacked once beside the Node binaries. */
+function modernPackage(node) {
+  const folder = join(dirname(node), '..', '..', '..', '..', MODERN.replace('@', '-'));
+  const unpacked = join(folder, 'package');
+  if (existsSync(join(unpacked, 'package.json'))) return unpacked;
+  console.log(`fetching ${MODERN} for Node ${MODERN_FROM_MAJOR} and later (once)`);
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  const tarball = execFileSync('npm', ['pack', MODERN, '--silent'], { cwd: folder, encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync('tar', ['xzf', tarball], { cwd: folder });
+  return unpacked;
+}
+
+/** Runs `run()` with better-sqlite3 for `node` in node_modules, then puts this machine's back. */
 export function withNativePeerFor(node, run) {
   if (node === process.execPath || !existsSync(addon)) return run();
+  const major = Number(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim());
+  if (major >= MODERN_FROM_MAJOR) return withPackage(modernPackage(node), run);
   const own = `${addon}.own`;
   const replacement = addonFor(node);
   renameSync(addon, own);
@@ -51,5 +73,19 @@ export function withNativePeerFor(node, run) {
   } finally {
     rmSync(addon, { force: true });
     renameSync(own, addon);
+  }
+}
+
+// The whole package swapped, not only the addon: 13's JavaScript differs from 12's.
+function withPackage(replacement, run) {
+  const installed = join(root, 'node_modules', 'better-sqlite3');
+  const own = `${installed}.own`;
+  renameSync(installed, own);
+  try {
+    cpSync(replacement, installed, { recursive: true });
+    return run();
+  } finally {
+    rmSync(installed, { recursive: true, force: true });
+    renameSync(own, installed);
   }
 }
