@@ -14,9 +14,7 @@ export interface DedupeStore {
 }
 
 export interface DedupeOptions {
-  /**
-   * How long a notification is remembered, in ms. Default 15 minutes (the platform retries for 10).
-   */
+  /** How long a notification is remembered, in ms. Default 15 minutes (the platform retries for 10). */
   ttl?: number;
   /**
    * How many notifications the in-memory store remembers at least (up to 4/3 of it); under a flood the
@@ -35,8 +33,8 @@ export const DEFAULT_DEDUPE_MAX = 10_000;
 
 /**
  * The default: in memory, by keyed 64-bit digest (digest.ts), each with its arrival time, in
- * generations turned over by count (recent-digests.ts). Not a DedupeStore: it never builds the string key, which is what made
- * duplicate suppression the dearest part of a push (issue 13).
+ * generations turned over by count (recent-digests.ts). Not a DedupeStore: it never builds the string
+ * key, which is what made duplicate suppression the dearest part of a push (issue 13).
  */
 export class MemoryDedupe {
   readonly #digest = new KeyedDigest();

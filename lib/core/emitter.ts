@@ -141,10 +141,7 @@ export class EventHub {
       this.#fail(error, notification);
     };
     for (const name of [event, 'notification'] as const) {
-      if (this.#listeners.listenerCount(name) === 0) continue;
-      for (const listener of this.#listeners.rawListeners(name) as AnyListener[]) {
-        this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
-      }
+      for (const listener of this.#snapshot(name)) this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
     }
     return Promise.all(waits).then(() => failure?.error);
   }
