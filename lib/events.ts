@@ -46,6 +46,8 @@ export interface TooLargeRejection extends RejectionBase {
    * the router refused it, that parser's own limit (absent if the parser did not say).
    */
   limit?: number;
+  /** The first `limit` bytes received (after Content-Encoding was undone), when the router read them. */
+  raw?: Buffer;
 }
 
 /** The sender closed the connection before the whole body arrived, so no answer could be sent. */

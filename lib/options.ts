@@ -3,7 +3,7 @@ import { log, type Logger } from './core/log';
 import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupe, type DedupeOptions, type ResolvedDedupe } from './core/dedupe';
 import { notifyTypes, type NotifyType } from './notification-types';
 import { checkOptions, checks, kindOf, type OptionTable } from './option-checks';
-import { DEFAULT_DELIVERY, type DeliveryOptions } from './journal/delivery';
+import { DEFAULT_DELIVERY, type DeliveryOptions, type ResolvedDelivery } from './journal/delivery';
 import type { Journal } from './journal/journal';
 import { createAccessCheck, isIpRule, TOKEN_ALPHABET, type AccessCheck, type AllowOptions } from './transport/access';
 
@@ -56,14 +56,23 @@ export interface ResolvedOptions {
   /** allow.ips is set: requests carrying X-Forwarded-For without `trust proxy` deserve a warning. */
   checksIps: boolean;
   passUnknownTypes: boolean;
-  journal: { journal: Journal; delivery: Required<DeliveryOptions>; refuse: boolean; keyed: boolean } | undefined;
+  journal: { journal: Journal; delivery: ResolvedDelivery; refuse: boolean; keyed: boolean } | undefined;
 }
 
 export const DEFAULT_LIMIT = 64 * 1024;
 
+/**
+ * The smallest `limit` accepted: the platform's pushes are under 1 KB, but their text fields have no
+ * documented length. Under this, a limit is a unit mistake (`limit: 64` is 64 bytes, not 64 kB) that
+ * turns every real push into `too_large` (issue 18, item 16).
+ */
+export const MIN_LIMIT = 1024;
+
 const isSize = (value: unknown): string | undefined => {
   const bytes = typeof value === 'number' || typeof value === 'string' ? parseBytes(value) : null;
-  return bytes !== null && Number.isFinite(bytes) && bytes >= 0 ? undefined : `must be a byte count or a size such as '64kb', got ${kindOf(value)}`;
+  if (bytes === null || !Number.isFinite(bytes) || bytes < 0) return `must be a byte count or a size such as '64kb', got ${kindOf(value)}`;
+  if (bytes < MIN_LIMIT) return `must be at least ${MIN_LIMIT} bytes ('1kb'), got ${kindOf(value)} (${bytes} bytes), which would refuse real pushes as too_large; did you mean '${String(value)}kb'?`;
+  return undefined;
 };
 
 /** What each option must be, and how it is written correctly (the message shows the example). */
@@ -113,6 +122,11 @@ const optionTable: OptionTable = {
       backoffMs: { check: checks.wholeNumber, example: 'delivery: { backoffMs: 1000 } (milliseconds, doubled after each failure)' },
       maxBackoffMs: { check: checks.wholeNumber, example: 'delivery: { maxBackoffMs: 5 * 60_000 } (milliseconds)' },
       concurrency: { check: checks.wholeNumber, example: 'delivery: { concurrency: 100 }' },
+      timeoutMs: {
+        check: (value) => checks.wholeNumber(value) ?? ((value as number) < 1000 ? `must be at least 1000 ms, got ${value as number}: it is in milliseconds` : undefined),
+        example: 'delivery: { timeoutMs: 5 * 60_000 } (milliseconds)',
+      },
+      reviveDead: { check: checks.oneOf(true, false), example: 'delivery: { reviveDead: true }' },
     },
   },
   onJournalError: { check: checks.oneOf('deliver', 'refuse'), example: "onJournalError: 'deliver'" },
@@ -132,11 +146,11 @@ function resolveJournal(options: UpgradeRouterOptions): ResolvedOptions['journal
     return undefined;
   }
   if (dedupe !== undefined && dedupe !== false) {
-    const set = (['ttl', 'max', 'store'] as const).filter((key) => dedupe[key] !== undefined);
+    const set = (['max', 'store'] as const).filter((key) => dedupe[key] !== undefined);
     if (set.length > 0) {
       fail(
-        `dedupe.${set.join(', dedupe.')} does not apply with a journal: the journal recognises a re-send for as long as it keeps the entry ` +
-          `(its retainDays, default 30), across restarts and instances. Leave dedupe out, or set dedupe: false to journal every push as new`,
+        `dedupe.${set.join(', dedupe.')} does not apply with a journal: the journal itself recognises a re-send within dedupe.ttl, ` +
+          `across restarts and instances. Leave them out (dedupe.ttl still applies), or set dedupe: false to journal every push as new`,
       );
     }
   }
@@ -147,6 +161,12 @@ function resolveJournal(options: UpgradeRouterOptions): ResolvedOptions['journal
       backoffMs: options.delivery?.backoffMs ?? DEFAULT_DELIVERY.backoffMs,
       maxBackoffMs: options.delivery?.maxBackoffMs ?? DEFAULT_DELIVERY.maxBackoffMs,
       concurrency: options.delivery?.concurrency ?? DEFAULT_DELIVERY.concurrency,
+      timeoutMs: options.delivery?.timeoutMs ?? DEFAULT_DELIVERY.timeoutMs,
+      reviveDead: options.delivery?.reviveDead ?? DEFAULT_DELIVERY.reviveDead,
+      // Duplicates are what the platform re-sends, within its window: the same state reported again
+      // later is a report of its own (issue 18, item 8).
+      dedupeWindowMs: dedupe === false ? 0 : (dedupe?.ttl ?? DEFAULT_DEDUPE_TTL),
+      refuse: options.onJournalError === 'refuse',
     },
     refuse: options.onJournalError === 'refuse',
     keyed: dedupe !== false,

@@ -1,4 +1,4 @@
 // The 'huawei-iot-upgrade-router/postgres' subpath: the only module that loads pg.
 export { postgresJournal } from './journal/postgres';
 export type { PostgresJournalOptions } from './journal/postgres';
-export type { Journal, JournalCounts, JournalEntry } from './journal/journal';
+export type { Journal, JournalAdmin, JournalCounts, JournalEntry, ReplayOutcome } from './journal/journal';

@@ -147,7 +147,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
         discard(receiver.receiveBytes(result.bytes, context, ack));
         return;
       case 'too_large':
-        discard(receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, context }, ack));
+        discard(receiver.reject({ reason: 'too_large', message: `body is larger than the limit of ${limit} bytes`, limit, ...(result.raw && { raw: result.raw }), context }, ack));
         return;
       case 'undecodable':
         discard(receiver.reject({ reason: 'malformed', message: result.message, raw: result.raw, context }, ack));

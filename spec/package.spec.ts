@@ -150,7 +150,7 @@ describe('the packed package, installed by npm into a fresh app', function () {
             assert.match(load('postgres'), /MODULE_NOT_FOUND Cannot find module 'pg'/);
             return;
           }
-          assert.equal(load('sqlite'), 'sqliteJournal');
+          assert.equal(load('sqlite'), 'inspectSqliteJournal,sqliteJournal');
           assert.equal(load('postgres'), 'postgresJournal');
           const esm = `import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';

@@ -27,6 +27,15 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+// `journal dead | head -1` closes the pipe after one line: the rest has nowhere to go, and that is
+// no error (an EPIPE thrown from a write crashed the command, issue 18 item 15).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {

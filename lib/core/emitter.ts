@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification } from '../notification-types';
 import { log, type LogDetails, type Logger } from './log';
+import { RepeatedLog } from './repeated-log';
 import { asError, ignore, mayBeThenable, settle } from './thrown';
 
 
@@ -25,6 +26,21 @@ export interface UpgradeEmitter {
 type AnyListener = (...args: unknown[]) => unknown;
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
+
+/**
+ * The router's observer slot (the dashboard's): observers see every new valid notification once, as it
+ * is accepted, but are not listeners. They do not silence the "no listener" warning, and with a journal
+ * an entry nobody but an observer hears waits for a listener (issue 18, item 5).
+ */
+export const OBSERVE = Symbol.for('huawei-iot-upgrade-router.observe');
+
+export type Observer = (notification: Notification, context: ReceiveContext) => void;
+
+/** What one journaled delivery came to: whether any listener ran, and the first failure. */
+export interface DeliveryOutcome {
+  heard: boolean;
+  failure: { error: unknown } | undefined;
+}
 
 /** What drain() settles with: whether every listener promise settled, and how many had not. */
 export interface DrainResult {
@@ -66,12 +82,15 @@ export class EventHub {
   readonly #snapshots = new Map<UpgradeEventName, readonly AnyListener[]>();
   readonly #logger: Logger;
   readonly #idleWaiters = new Set<() => void>();
+  readonly #observers = new Set<Observer>();
+  readonly #repeats: RepeatedLog;
   #owner: object = this;
   #inFlight = 0;
   #listenerErrors = 0;
 
   constructor(logger: Logger) {
     this.#logger = logger;
+    this.#repeats = new RepeatedLog(logger);
   }
 
   /** Adds the listener methods to `target`; they return `target`, so calls chain as on any emitter. */
@@ -94,7 +113,24 @@ export class EventHub {
         return target;
       };
     }
+    // A symbol key stays out of the router's enumerable surface and its types.
+    const observe = (observer: Observer): (() => void) => {
+      this.#observers.add(observer);
+      return () => this.#observers.delete(observer);
+    };
+    Object.defineProperty(target, OBSERVE, { value: observe, enumerable: false });
     return Object.assign(target, methods) as T & UpgradeEmitter;
+  }
+
+  /** A new valid notification was accepted: each observer sees it once; one that throws is logged, never more. */
+  observe(notification: Notification, context: ReceiveContext): void {
+    for (const observer of this.#observers) {
+      try {
+        observer(notification, context);
+      } catch (error) {
+        this.#log('an observer of the router failed', { error: asError(error, 'an observer threw'), notification });
+      }
+    }
   }
 
   /**
@@ -133,17 +169,21 @@ export class EventHub {
    * dispatch() calls them. Settles once every one has returned or settled, with the first failure
    * (each failure is also reported as `error`), or undefined when all succeeded.
    */
-  deliver(event: keyof NotificationEvents, notification: Notification, context: ReceiveContext): Promise<unknown> {
+  deliver(event: keyof NotificationEvents, notification: Notification, context: ReceiveContext): Promise<DeliveryOutcome> {
     let failure: { error: unknown } | undefined;
+    let heard = false;
     const waits: Array<Promise<unknown>> = [];
     const onFailure = (error: unknown): void => {
       failure ??= { error };
       this.#fail(error, notification);
     };
     for (const name of [event, 'notification'] as const) {
-      for (const listener of this.#snapshot(name)) this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
+      for (const listener of this.#snapshot(name)) {
+        heard = true;
+        this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
+      }
     }
-    return Promise.all(waits).then(() => failure?.error);
+    return Promise.all(waits).then(() => ({ heard, failure }));
   }
 
   /** The notification events someone listens to (all of them while `notification` has a listener). */
@@ -250,8 +290,10 @@ export class EventHub {
     }
   }
 
+  // Repeats of one failure are logged once, then counted (issue 18, item 18): an outage of the
+  // listener's database wrote one stack per attempt, 58 MB in 2.5 minutes.
   #log(message: string, details: LogDetails): void {
-    log(this.#logger, 'error', message, details);
+    this.#repeats.error(message, details);
   }
 
   /** A warning through the logger (its warn() when it has one). */

@@ -219,13 +219,20 @@ export class Receiver {
     };
     return this.#hub.track(
       delivery.commit.add(record).then(
-        ({ id, duplicate }) => {
+        ({ id, duplicate, spilled }) => {
           ack?.(false);
           if (duplicate) {
             if (record.leased) delivery.released(1);
             return this.#deliver(route, notification, { ...context, id }, true);
           }
           this.#counters.count(route.event);
+          this.#noteUnheard(route.event, true);
+          this.#hub.observe(notification, context);
+          // Kept in the spill while the journal fails: delivered once it is moved into the journal.
+          if (spilled === true) {
+            if (record.leased) delivery.released(1);
+            return route.event;
+          }
           if (record.leased) delivery.start(id, route.event, notification, context);
           return route.event;
         },
@@ -280,23 +287,30 @@ export class Receiver {
   #deliver(route: Route, notification: Notification, context: ReceiveContext, duplicate: boolean): OutcomeEvent {
     const event = duplicate ? 'duplicate' : route.event;
     this.#counters.count(event);
-    if (!duplicate) this.#noteUnheard(route.event);
+    if (!duplicate) this.#noteUnheard(route.event, false);
     const args: UpgradeRouterEvents['notification'] = [notification, context];
     this.#hub.dispatch(event, args, notification);
-    if (!duplicate) this.#hub.dispatch('notification', args, notification);
+    if (!duplicate) {
+      this.#hub.dispatch('notification', args, notification);
+      this.#hub.observe(notification, context);
+    }
     return event;
   }
 
-  // Nothing arrives unheard (issue 14): a notification nobody listens to is 200 for the platform and
-  // gone for good, so the first of each event says so through the logger; later ones are counted.
-  #noteUnheard(event: keyof NotificationEvents): void {
+  // Nothing arrives unheard (issue 14): the first of each event nobody listens to (observers such as
+  // the dashboard are not listeners) says so through the logger; later ones are counted. Without a
+  // journal it is gone for good; with one it waits there for a listener (issue 18, item 6).
+  #noteUnheard(event: keyof NotificationEvents, journaled: boolean): void {
     if (this.#hub.listenerCount(event) > 0 || this.#hub.listenerCount('notification') > 0) return;
     this.#counters.unheard[event] += 1;
-    if (this.#counters.unheard[event] === 1) {
-      this.#hub.warn(
-        `'${event}' was emitted with no listener for it (nor for 'notification'): the platform was answered 200 and will not send it again. ` +
-          `Listen with router.on('${event}', ...) or router.on('notification', ...); later ones are counted in stats().unheard, not logged.`,
-      );
-    }
+    if (this.#counters.unheard[event] !== 1) return;
+    const fate = journaled
+      ? `it waits in the journal until a listener is attached (and keeps the oldest-pending figure growing); if nothing will ever listen to it, ` +
+        `drop what waits with \`huawei-iot-upgrade-router journal discard ${event}\`, or leave the type out with the \`types\` option`
+      : 'the platform was answered 200 and will not send it again';
+    this.#hub.warn(
+      `'${event}' was ${journaled ? 'journaled' : 'emitted'} with no listener for it (nor for 'notification'): ${fate}. ` +
+        `Listen with router.on('${event}', ...) or router.on('notification', ...); later ones are counted in stats().unheard, not logged.`,
+    );
   }
 }

@@ -4,52 +4,80 @@
 import type { Journal } from '../journal/journal';
 import type { Notification } from '../notification-types';
 import type { UpgradeRouter } from '../router';
+import { OBSERVE, type Observer } from '../core/emitter';
 import { ignore } from '../core/thrown';
 
 type Apply = (notification: Notification, at: Date) => void;
 
-const upgradeEvents = ['upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState'] as const;
-
-/** Follows the router's events: valid, new notifications only (duplicates and invalid pushes are other events). */
+/**
+ * Follows the router's new valid notifications as an observer, not a listener: the dashboard must not
+ * change delivery (issue 18, item 5), silence the "no listener" warning, or take a `once` listener's turn.
+ */
 export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
-  const listener = (notification: Notification, context: { receivedAt: Date }): void => apply(notification, context.receivedAt);
-  for (const event of upgradeEvents) router.on(event, listener);
-  return () => {
-    for (const event of upgradeEvents) router.off(event, listener);
-  };
+  const observe = (router as unknown as Record<typeof OBSERVE, ((observer: Observer) => () => void) | undefined>)[OBSERVE];
+  if (observe === undefined) throw new TypeError('huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package');
+  return observe((notification, context) => apply(notification, context.receivedAt));
 }
 
 const POLL_MS = 500;
 const BATCH = 5000;
-// Postgres hands out ids at insert and commits in any order: an id just below the last one read may
-// become visible later. Each read starts this far back and skips what was folded already.
-const LOOKBACK = 1000;
+// Postgres hands out ids at insert and commits in any order: an id below the last one read may become
+// visible later, however many ids later (issue 18, item 11). Every id skipped is remembered and asked
+// for again until it appears or is this old: a transaction of the journal never outlives its 5 s
+// statement timeout, and ids that never appear (a duplicate's insert, a rolled-back one) are many.
+const GAP_MS = 60_000;
+/** Gaps remembered at most; past it the oldest are given up (a flood of duplicates, each using up an id). */
+const MAX_GAPS = 100_000;
 
 /** Reads the journal's notifications in id order, then polls for new ones; `onError` hears failed reads. */
 export function followJournal(journal: Journal, apply: Apply, changed: () => void, onError: (error: unknown) => void): () => void {
   let last = 0;
-  const folded = new Set<number>();
+  // Gaps are looked for once the journal has been read to its end: ids missing in what was there
+  // before (pruned, invalid entries) are not late commits.
+  let caughtUp = false;
+  // id -> when it was first found missing (monotonic ms); Map keeps insertion order, oldest first.
+  const gaps = new Map<number, number>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const read = async (): Promise<void> => {
-    for (;;) {
-      const from = Math.max(0, last - LOOKBACK);
-      const entries = await journal.notificationsAfter(String(from), BATCH);
-      let added = 0;
-      for (const entry of entries) {
-        const id = Number(entry.id);
-        if (folded.has(id)) continue;
-        folded.add(id);
-        last = Math.max(last, id);
-        apply(JSON.parse(entry.body) as Notification, entry.receivedAt);
+  const fold = (entry: { id: string; body: string; receivedAt: Date }): void => apply(JSON.parse(entry.body) as Notification, entry.receivedAt);
+
+  const readGaps = async (): Promise<number> => {
+    const now = performance.now();
+    for (const [id, since] of gaps) {
+      if (now - since < GAP_MS && gaps.size <= MAX_GAPS) break;
+      gaps.delete(id);
+    }
+    if (gaps.size === 0) return 0;
+    const ids = [...gaps.keys()];
+    let added = 0;
+    for (let i = 0; i < ids.length; i += BATCH) {
+      for (const entry of await journal.notificationsIn(ids.slice(i, i + BATCH).map(String))) {
+        if (!gaps.delete(Number(entry.id))) continue;
+        fold(entry);
         added += 1;
       }
-      for (const id of folded) if (id <= last - LOOKBACK) folded.delete(id);
-      if (added > 0) changed();
-      // A full batch of new entries: there may be more right away.
-      if (entries.length < BATCH || added === 0) return;
     }
+    return added;
+  };
+
+  const read = async (): Promise<void> => {
+    let added = await readGaps();
+    for (;;) {
+      const entries = await journal.notificationsAfter(String(last), BATCH);
+      const now = performance.now();
+      for (const entry of entries) {
+        const id = Number(entry.id);
+        if (caughtUp) for (let missing = Math.max(last + 1, id - MAX_GAPS); missing < id; missing += 1) gaps.set(missing, now);
+        last = id;
+        fold(entry);
+        added += 1;
+      }
+      // A full batch: there may be more right away.
+      if (entries.length < BATCH) break;
+    }
+    caughtUp = true;
+    if (added > 0) changed();
   };
   const poll = (): void => {
     read()

@@ -8,10 +8,11 @@ import type { Notification } from '../notification-types';
 import { asError, describeThrown, ignore } from '../core/thrown';
 import { Batch } from './batch';
 import { GroupCommit } from './group-commit';
-import type { ClaimedEntry, Journal, JournalCounts, JournalRecord } from './journal';
+import type { Appended, ClaimedEntry, Journal, JournalCounts, JournalRecord } from './journal';
+import { Spill } from './spill';
 
 export interface DeliveryOptions {
-  /** Attempts per entry before it is dead, the first included. Default 8. */
+  /** Attempts per entry before it is dead, the first included. Default 21 (about 64 minutes with the default backoff). */
   attempts?: number;
   /** Wait before the second attempt, doubling after each failure. Default 1000 ms. */
   backoffMs?: number;
@@ -19,9 +20,35 @@ export interface DeliveryOptions {
   maxBackoffMs?: number;
   /** Deliveries run at once by this instance; the rest wait in the journal, not in memory. Default 100. */
   concurrency?: number;
+  /**
+   * How long one delivery (its listeners' promises) may take: past it the attempt counts as failed
+   * and its slot is freed (the listener itself cannot be stopped). Default 5 minutes.
+   */
+  timeoutMs?: number;
+  /**
+   * Dead entries of an event are made due again, with a fresh set of attempts, once a delivery of that
+   * event succeeds again (the cause, a database down, say, is gone). Default false: replay them with
+   * `journal replay --dead`.
+   */
+  reviveDead?: boolean;
 }
 
-export const DEFAULT_DELIVERY = { attempts: 8, backoffMs: 1000, maxBackoffMs: 5 * 60_000, concurrency: 100 } as const;
+export const DEFAULT_DELIVERY = { attempts: 21, backoffMs: 1000, maxBackoffMs: 5 * 60_000, concurrency: 100, timeoutMs: 5 * 60_000, reviveDead: false } as const;
+
+/** The wait before attempt `attempt + 1` after attempt `attempt` failed. */
+export function backoffAfter(attempt: number, options: { backoffMs: number; maxBackoffMs: number }): number {
+  return Math.min(options.backoffMs * 2 ** Math.min(attempt - 1, 40), options.maxBackoffMs);
+}
+
+/** From the first attempt to the last, in ms: how long an outage the retries ride out. */
+export function retryWindowMs(options: { attempts: number; backoffMs: number; maxBackoffMs: number }): number {
+  let total = 0;
+  for (let attempt = 1; attempt < options.attempts; attempt += 1) total += backoffAfter(attempt, options);
+  return total;
+}
+
+/** The in-process monotonic clock: wake-ups must not follow steps of the wall clock (issue 18, item 3). */
+const now = (): number => performance.now();
 
 /** The journal's figures in stats(): read from the journal every few seconds, for every instance sharing it. */
 export interface JournalStats extends JournalCounts {
@@ -36,19 +63,37 @@ export interface JournalStats extends JournalCounts {
   committed: number;
   /** Entries this instance is delivering now. */
   delivering: number;
+  /** Pushes kept in the spill folder because the journal failed, and moved into it since, by this instance. */
+  spilled: number;
+  moved: number;
+  /** Deliveries that ran past delivery.timeoutMs (each counted as a failed attempt). */
+  timedOut: number;
 }
 
 const POLL_MS = 1000;
 const COUNTS_MS = 2000;
 const PRUNE_MS = 60 * 60_000;
+/** Rows deleted per prune statement: each is a short transaction, and commits go between them. */
+export const PRUNE_BATCH = 1000;
+/** Dead entries of one event are revived at most this often (delivery.reviveDead). */
+const REVIVE_MS = 60_000;
 
-type Resolved = Required<DeliveryOptions>;
+export type ResolvedDelivery = Required<DeliveryOptions> & {
+  /** The journal's duplicate window: dedupe.ttl. */
+  dedupeWindowMs: number;
+  /** onJournalError 'refuse': the platform is told to re-send, nothing is spilled. */
+  refuse: boolean;
+};
+
+const TIMED_OUT = Symbol('timed out');
 
 export class JournalDelivery {
   readonly #hub: EventHub;
   readonly #journal: Journal;
-  readonly #options: Resolved;
+  readonly #options: ResolvedDelivery;
   readonly #running = new Set<string>();
+  readonly #spill: Spill | undefined;
+  readonly #revivedAt = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly commit: GroupCommit;
   // Marked done in batches; an entry whose mark is lost is delivered again (at least once).
@@ -67,27 +112,40 @@ export class JournalDelivery {
   errors = 0;
   /** Pushes answered 503 because the journal failed (onJournalError 'refuse'). */
   refused = 0;
+  timedOut = 0;
+  #moving = false;
+  #pruning = false;
 
-  constructor(hub: EventHub, journal: Journal, options: Resolved) {
+  constructor(hub: EventHub, journal: Journal, options: ResolvedDelivery) {
     this.#hub = hub;
     this.#journal = journal;
     this.#options = options;
+    this.#spill = journal.spill === false || options.refuse ? undefined : new Spill(journal.spill);
     this.commit = new GroupCommit(
       journal,
-      (records) => {
-        this.#lease(records);
-        return this.#completed.take();
+      {
+        beforeCommit: (records) => {
+          this.#lease(records);
+          return this.#completed.take();
+        },
+        completedLost: (ids, error) => this.#completedLost(ids, error),
+        spill: (records, error) => this.#toSpill(records, error),
+        spilling: () => this.#spill?.holding === true,
       },
-      (ids, error) => this.#completedLost(ids, error),
+      options.dedupeWindowMs,
     );
     // Started on a later turn than the router's creation: listeners are attached right after it.
     setImmediate(() => {
       if (this.#closed) return;
+      this.#move();
       this.#poll();
       this.#refreshCounts();
       this.#prune();
     });
-    this.#every(POLL_MS, () => this.#poll());
+    this.#every(POLL_MS, () => {
+      this.#move();
+      this.#poll();
+    });
     // Renewed three times per lease: a slow listener keeps its entry, a dead instance loses it.
     this.#every(Math.max(50, Math.floor(journal.leaseMs / 3)), () => this.#renew());
     this.#every(COUNTS_MS, () => this.#refreshCounts());
@@ -112,7 +170,7 @@ export class JournalDelivery {
   }
 
   stats(): JournalStats {
-    const counts = this.#counts ?? { pending: 0, retrying: 0, dead: 0, invalid: 0, oldestPendingSeconds: 0 };
+    const counts = this.#counts ?? { pending: 0, retrying: 0, dead: 0, invalid: 0, oldestPendingSeconds: 0, pendingByEvent: {} };
     return {
       pending: counts.pending,
       retrying: counts.retrying,
@@ -125,6 +183,10 @@ export class JournalDelivery {
       commits: this.commit.commits,
       committed: this.commit.committed,
       delivering: this.#running.size,
+      pendingByEvent: { ...counts.pendingByEvent },
+      spilled: this.#spill?.written ?? 0,
+      moved: this.#spill?.moved ?? 0,
+      timedOut: this.timedOut,
     };
   }
 
@@ -134,7 +196,48 @@ export class JournalDelivery {
     if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
     await this.commit.idle();
     await this.#completed.idle();
+    // One last move: what the spill holds goes into the journal now if it can, else at the next start.
+    if (this.#spill?.hasWork === true) await this.#spill.move((records) => this.#appendMoved(records)).catch(ignore);
+    await this.#spill?.close();
     await this.#journal.close();
+  }
+
+  // The journal failed (`error`), or records must wait behind those spilled earlier (undefined).
+  async #toSpill(records: readonly JournalRecord[], error: unknown): Promise<boolean> {
+    const spill = this.#spill;
+    if (spill === undefined) return false;
+    try {
+      await spill.write(records);
+    } catch (failure) {
+      this.failed(failure, `the spill folder ${spill.dir} could not keep ${records.length} pushes either`);
+      return false;
+    }
+    if (error !== undefined) {
+      this.failed(error, `the ${this.#journal.kind} journal could not commit ${records.length} pushes: kept in ${spill.dir}, moved into the journal once it commits again`);
+    }
+    return true;
+  }
+
+  #appendMoved(records: JournalRecord[]): Promise<Appended[]> {
+    return this.#journal.append(records, [], this.#options.dedupeWindowMs);
+  }
+
+  // Tried every second while the spill holds records: the first move that commits ends the outage.
+  #move(): void {
+    const spill = this.#spill;
+    if (spill === undefined || !spill.hasWork || this.#moving || this.#closed) return;
+    this.#moving = true;
+    spill
+      .move((records) => this.#appendMoved(records))
+      .then((moved) => {
+        if (moved > 0) this.#soon();
+      })
+      // Reported once by the commits that spilled; a move that fails means the outage goes on.
+      .catch(ignore)
+      .finally(() => {
+        this.#moving = false;
+      })
+      .catch(ignore);
   }
 
   #every(ms: number, work: () => void): void {
@@ -166,11 +269,25 @@ export class JournalDelivery {
     return this.#hub.listenerCount(event as keyof NotificationEvents) > 0 || this.#hub.listenerCount('notification') > 0;
   }
 
-  #run(id: string, event: keyof NotificationEvents, notification: Notification, context: ReceiveContext & { id: string; attempt: number }): void {
+  #run(id: string, event: keyof NotificationEvents, notification: Notification, context: ReceiveContext & { id: string; attempt: number }, budgetAttempt = context.attempt): void {
     this.#running.add(id);
-    this.#hub
-      .deliver(event, notification, context)
-      .then((failure) => (failure === undefined ? this.#done(id) : this.#failedAttempt(id, notification, context.attempt, failure)))
+    let timer: NodeJS.Timeout | undefined;
+    // A listener that never settles must not hold a slot for ever (issue 18, item 7).
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.#options.timeoutMs).unref();
+    });
+    Promise.race([this.#hub.deliver(event, notification, context), timeout])
+      .then((outcome) => {
+        clearTimeout(timer);
+        if (outcome === TIMED_OUT) {
+          this.timedOut += 1;
+          const error = new Error(`delivery ${id} did not settle within delivery.timeoutMs (${this.#options.timeoutMs} ms): counted as failed`);
+          this.#hub.report(error, notification);
+          return this.#failedAttempt(id, notification, budgetAttempt, error);
+        }
+        if (!outcome.heard) return this.#unheard(id, event);
+        return outcome.failure === undefined ? this.#done(id, event) : this.#failedAttempt(id, notification, budgetAttempt, outcome.failure.error);
+      })
       .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not record the end of delivery ${id}`, notification))
       .finally(() => {
         this.#running.delete(id);
@@ -179,15 +296,39 @@ export class JournalDelivery {
       .catch(ignore);
   }
 
-  #done(id: string): void {
+  #done(id: string, event: string): void {
     this.#completed.add(id);
+    if (this.#options.reviveDead) this.#revive(event);
+  }
+
+  // No listener was left when the delivery ran (a `once` listener taken by the entry before it): the
+  // entry waits for one, as any entry nobody listens to (issue 18, item 5).
+  async #unheard(id: string, event: string): Promise<void> {
+    await this.#journal.retry(id, `no listener for '${event}' when it was delivered`, 0);
+    this.#backlog = true;
+  }
+
+  // delivery.reviveDead: a success shows the cause of the dead letters of this event may be gone.
+  #revive(event: string): void {
+    const at = now();
+    if ((this.#counts?.dead ?? 0) === 0 || at - (this.#revivedAt.get(event) ?? -Infinity) < REVIVE_MS) return;
+    this.#revivedAt.set(event, at);
+    this.#journal
+      .reviveDead(event)
+      .then((revived) => {
+        if (revived > 0) {
+          this.#hub.warn(`a delivery of '${event}' succeeded again: ${revived} dead entries of it are delivered again (delivery.reviveDead)`);
+          this.#soon();
+        }
+      })
+      .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not revive dead entries of '${event}'`));
   }
 
   async #failedAttempt(id: string, notification: Notification, attempt: number, failure: unknown): Promise<void> {
     if (attempt >= this.#options.attempts) return this.#bury(id, notification, attempt, asError(failure, 'a listener threw'));
-    const delay = Math.min(this.#options.backoffMs * 2 ** (attempt - 1), this.#options.maxBackoffMs);
+    const delay = backoffAfter(attempt, this.#options);
     await this.#journal.retry(id, describeThrown(failure), delay);
-    this.#wakeAt(Date.now() + delay);
+    this.#wakeAt(now() + delay);
   }
 
   async #bury(id: string, notification: Notification, attempts: number, error: Error): Promise<void> {
@@ -204,12 +345,12 @@ export class JournalDelivery {
       timer: setTimeout(() => {
         this.#wake = undefined;
         this.#poll();
-      }, Math.max(0, at - Date.now())).unref(),
+      }, Math.max(0, at - now())).unref(),
     };
   }
 
   #soon(): void {
-    this.#wakeAt(Date.now());
+    this.#wakeAt(now());
   }
 
   #poll(): void {
@@ -220,7 +361,7 @@ export class JournalDelivery {
     this.#polling = true;
     this.#backlog = false;
     this.#journal
-      .claim(events, room)
+      .claim(events, room, [...this.#running])
       .then((entries) => {
         // A full batch may have left more behind.
         if (entries.length === room) this.#backlog = true;
@@ -239,14 +380,14 @@ export class JournalDelivery {
     const context = { receivedAt: entry.receivedAt, ip: entry.ip ?? undefined, id: entry.id, attempt: entry.attempt };
     // Claiming counted an attempt; past the limit, the earlier ones were cut off (the process ended
     // during them), so this entry is dead without another try.
-    if (entry.attempt > this.#options.attempts) {
-      const error = new Error(`delivery did not finish in ${entry.attempt - 1} attempts (the process ended during them)`);
+    if (entry.budgetAttempt > this.#options.attempts) {
+      const error = new Error(`delivery did not finish in ${entry.budgetAttempt - 1} attempts (the process ended during them)`);
       this.#bury(entry.id, notification, entry.attempt - 1, error).catch((failure: unknown) =>
         this.failed(failure, `the ${this.#journal.kind} journal could not mark entry ${entry.id} dead`, notification),
       );
       return;
     }
-    this.#run(entry.id, entry.event as keyof NotificationEvents, notification, context);
+    this.#run(entry.id, entry.event as keyof NotificationEvents, notification, context, entry.budgetAttempt);
   }
 
   #renew(): void {
@@ -264,8 +405,30 @@ export class JournalDelivery {
       .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not be counted`));
   }
 
+  // In batches with a turn of the event loop between them, so that commits go in between (issue 18, item 10).
   #prune(): void {
-    this.#journal.prune(this.#journal.retainDays).catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not be pruned`));
+    if (this.#pruning) return;
+    this.#pruning = true;
+    const step = (): void => {
+      if (this.#closed) {
+        this.#pruning = false;
+        return;
+      }
+      this.#journal
+        .prune(this.#journal.retainDays, PRUNE_BATCH)
+        .then(
+          (deleted) => {
+            if (deleted >= PRUNE_BATCH) setTimeout(step, 10).unref();
+            else this.#pruning = false;
+          },
+          (error: unknown) => {
+            this.#pruning = false;
+            this.failed(error, `the ${this.#journal.kind} journal could not be pruned`);
+          },
+        )
+        .catch(ignore);
+    };
+    step();
   }
 }
 

@@ -38,6 +38,8 @@ export type JournalRecord = NotificationRecord | InvalidRecord;
 export interface Appended {
   id: string;
   duplicate: boolean;
+  /** Kept in the spill folder, not the journal (which failed): moved into it once it works again. */
+  spilled?: boolean;
 }
 
 /** One entry taken for delivery: `attempt` already counts this delivery. */
@@ -48,9 +50,24 @@ export interface ClaimedEntry {
   ip: string | null;
   receivedAt: Date;
   attempt: number;
+  /** Attempts since the last replay: the delivery options' `attempts` limit this one, not `attempt`. */
+  budgetAttempt: number;
 }
 
-export type EntryState = 'pending' | 'done' | 'dead' | 'invalid';
+/** 'discarded': pending entries the operator dropped (`journal discard EVENT`); pruned like done ones. */
+export type EntryState = 'pending' | 'done' | 'dead' | 'invalid' | 'discarded';
+
+/** What a replay did: replayed, no such entry, being delivered now (refused), or not of a state that can be. */
+export type ReplayOutcome = 'replayed' | 'missing' | 'delivering' | 'invalid' | 'not-replayable';
+
+/** An invalid entry found valid on a second look, as it becomes a pending notification. */
+export interface RevivedNotification {
+  key: string | null;
+  event: string;
+  notifyType: string;
+  deviceId: string;
+  body: string;
+}
 
 /** One entry, for the `journal` command and for inspection. */
 export interface JournalEntry {
@@ -64,6 +81,12 @@ export interface JournalEntry {
   lastError: string | null;
   body: string | null;
   receivedAt: Date;
+  /** The listener event it is delivered to (null for invalid entries). */
+  event: string | null;
+  /** A pending entry that an instance is delivering now (its lease is live). */
+  delivering: boolean;
+  /** The bytes received, for invalid entries; only from get(). */
+  raw?: Buffer | null;
 }
 
 /** A notification as the journal keeps it, for readers that fold the history (the dashboard). */
@@ -83,29 +106,62 @@ export interface JournalCounts {
   invalid: number;
   /** Seconds since the oldest pending entry was received; 0 when none is pending. */
   oldestPendingSeconds: number;
+  /** Pending entries by listener event ('upgradeResult', ...): what waits for whom. */
+  pendingByEvent: Record<string, number>;
+}
+
+/**
+ * What the `journal` command needs: reads, and changes to single entries that are safe while a
+ * receiver runs (nothing here touches a delivery in progress).
+ */
+export interface JournalAdmin {
+  readonly kind: string;
+  counts(): Promise<JournalCounts>;
+  /** One task's entries (by the body's operationId) counted by state. */
+  taskCounts(operationId: string): Promise<Partial<Record<EntryState, number>>>;
+  list(state: 'dead' | 'invalid' | 'pending', limit: number): Promise<JournalEntry[]>;
+  /** One entry whole, with the bytes received for an invalid one. */
+  get(id: string): Promise<JournalEntry | undefined>;
+  /**
+   * Makes a dead or pending entry (any delivered one with `again`) due now. The attempt count goes on
+   * and the entry gets a fresh set of attempts; refused while the entry is being delivered.
+   */
+  replay(id: string, again?: boolean): Promise<ReplayOutcome>;
+  /** Every dead entry replayed; how many. */
+  replayDead(): Promise<number>;
+  /** An invalid entry turned into a pending notification, or the entry that already holds its key. */
+  reviveInvalid(id: string, notification: RevivedNotification): Promise<ReplayOutcome | { duplicateOf: string }>;
+  /** Pending entries of `event` that are not being delivered, set aside as discarded; how many. */
+  discard(event: string): Promise<number>;
+  /** Valid notifications (any state) with an id above `afterId` ('0' for all), in id order, up to `limit`. */
+  notificationsAfter(afterId: string, limit: number): Promise<JournaledNotification[]>;
+  /** Valid notifications among `ids` (entries the reader found missing and checks again), in id order. */
+  notificationsIn(ids: readonly string[]): Promise<JournaledNotification[]>;
+  close(): Promise<void>;
 }
 
 /**
  * A durable journal. Every method may reject (disk full, database down); the router reports that and
  * falls back as the README says. Methods that write commit before they resolve.
  */
-export interface Journal {
-  /** Which store this is, for messages: 'sqlite' or 'postgres'. */
-  readonly kind: string;
+export interface Journal extends JournalAdmin {
   /** Lease length in ms: a delivery claimed by an instance that died is taken by another after it. */
   readonly leaseMs: number;
-  /** Days that done and invalid entries are kept (and re-sends of them recognised as duplicates). */
+  /** Days that done and invalid entries are kept. */
   readonly retainDays: number;
+  /** The folder where pushes are kept while the journal cannot commit them (see spill.ts), or false. */
+  readonly spill: string | false;
   /**
    * Commits `records` in one transaction, in key order, and marks the entries `completed` done in the
-   * same one (one fsync for both); the answer is in the order of `records`.
+   * same one (one fsync for both); the answer is in the order of `records`. A key already held by an
+   * entry received less than `dedupeWindowMs` earlier is a duplicate; an older holder gives it up.
    */
-  append(records: readonly JournalRecord[], completed: readonly string[]): Promise<Appended[]>;
+  append(records: readonly JournalRecord[], completed: readonly string[], dedupeWindowMs: number): Promise<Appended[]>;
   /**
-   * Takes up to `limit` (at least 1) pending entries of `events` (at least one) that are due and not
-   * leased, counting an attempt on each.
+   * Takes up to `limit` (at least 1) pending entries of `events` (at least one) that are due, not
+   * leased and not among `exclude` (what this instance delivers now), counting an attempt on each.
    */
-  claim(events: readonly string[], limit: number): Promise<ClaimedEntry[]>;
+  claim(events: readonly string[], limit: number, exclude: readonly string[]): Promise<ClaimedEntry[]>;
   /** Extends this instance's leases on deliveries still running. */
   renew(ids: readonly string[]): Promise<void>;
   /** Deliveries that succeeded, marked done in one transaction. */
@@ -114,17 +170,10 @@ export interface Journal {
   retry(id: string, error: string, delayMs: number): Promise<void>;
   /** Out of attempts: kept as dead, for inspection and replay. */
   bury(id: string, error: string): Promise<void>;
-  counts(): Promise<JournalCounts>;
-  list(state: 'dead' | 'invalid' | 'pending', limit: number): Promise<JournalEntry[]>;
-  /** A dead entry (or a pending one) made due now with its attempts reset; false when there is no such entry. */
-  replay(id: string): Promise<boolean>;
-  /** Every dead entry replayed; how many. */
-  replayDead(): Promise<number>;
-  /** Valid notifications (any state) with an id above `afterId` ('0' for all), in id order, up to `limit`. */
-  notificationsAfter(afterId: string, limit: number): Promise<JournaledNotification[]>;
-  /** Deletes done and invalid entries last changed more than `retainDays` ago; how many. */
-  prune(retainDays: number): Promise<number>;
-  close(): Promise<void>;
+  /** The dead entries of `event` made due again with a fresh set of attempts (delivery.reviveDead); how many. */
+  reviveDead(event: string): Promise<number>;
+  /** Deletes up to `limit` done, discarded and invalid entries last changed more than `retainDays` ago; how many. */
+  prune(retainDays: number, limit: number): Promise<number>;
 }
 
 export const DEFAULT_LEASE_MS = 60_000;

@@ -3,10 +3,11 @@
 // SELECT ... FOR UPDATE SKIP LOCKED under a lease (the pattern of pg-boss and graphile-worker): an
 // instance that dies leaves leases that run out, and another instance takes those entries then.
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { checkOptions, checks, type OptionTable } from '../option-checks';
-import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type InvalidRecord, type Journal, type JournalCounts, type JournalRecord, type NotificationRecord } from './journal';
-import { TABLE, entryOf, keyOrder, positiveWhole, type EntryRow } from './rows';
+import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
+import { TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
 
 export interface PostgresJournalOptions {
   /** postgres://user:password@host:port/database; default: pg's environment variables (PGHOST, ...). */
@@ -17,12 +18,19 @@ export interface PostgresJournalOptions {
   leaseMs?: number;
   /** Days that done and invalid entries are kept. Default 30. */
   retainDays?: number;
+  /**
+   * Where this instance keeps the pushes it answered while Postgres could not commit them (down, or
+   * slower than 5 s), moved into the journal once it can: a folder on the instance's own disk, kept
+   * across restarts. Default: `huawei-iot-upgrade-router.spill` in the working directory; false: none.
+   */
+  spill?: string | false;
 }
 
 const optionTable: OptionTable = {
   connectionString: { check: checks.nonEmptyString, example: 'postgresJournal({ connectionString: process.env.DATABASE_URL })' },
   pool: { check: checks.withMethod('connect'), example: 'postgresJournal({ pool: new Pool({ ... }) })' },
-  leaseMs: { check: positiveWhole, example: 'postgresJournal({ connectionString, leaseMs: 60_000 })' },
+  leaseMs: { check: leaseCheck, example: 'postgresJournal({ connectionString, leaseMs: 60_000 }) (milliseconds)' },
+  spill: { check: (value) => (value === false ? undefined : checks.nonEmptyString(value)), example: "postgresJournal({ connectionString, spill: '/var/lib/receiver/spill' }) or spill: false" },
   retainDays: { check: positiveWhole, example: 'postgresJournal({ connectionString, retainDays: 30 })' },
 };
 
@@ -55,7 +63,22 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 );
 CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('dead', 'invalid');
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS replay_base INTEGER NOT NULL DEFAULT 0;
 `;
+
+const ENTRY_COLUMNS = 'id, state, event, notify_type, device_id, body, ip, received_at, attempts, replay_base, reason, message, last_error, lease_until';
+
+interface PgEntryRow extends EntryRow {
+  lease_until: Date | null;
+  raw?: Buffer | null;
+}
+
+function pgEntry(row: PgEntryRow): JournalEntry {
+  const entry = entryOf(row);
+  entry.delivering = row.state === 'pending' && row.lease_until !== null && row.lease_until.getTime() > Date.now();
+  if (row.raw !== undefined) entry.raw = row.raw;
+  return entry;
+}
 
 const LEASE = `now() + $1::int * interval '1 millisecond'`;
 
@@ -106,18 +129,29 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
   }
 
   type Run = <R extends object>(text: string, values: unknown[]) => Promise<R[]>;
+  const poolRun: Run = async <R extends object>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows;
+  const clientRun =
+    (client: PoolClient): Run =>
+    async <R extends object>(text: string, values: unknown[]) =>
+      (await client.query<R>(text, values)).rows;
 
   // One statement: the deliveries done are marked, the new keys inserted (in key order), and the ids of
   // keys already there read, all in one round trip. A key another instance commits meanwhile is not
   // in this statement's snapshot: it is read by a second one.
-  async function appendNotifications(run: Run, records: ReadonlyArray<{ index: number; record: NotificationRecord }>, completed: readonly string[], answers: Appended[]): Promise<void> {
+  async function appendNotifications(
+    run: Run,
+    records: ReadonlyArray<{ index: number; record: NotificationRecord }>,
+    completed: readonly string[],
+    answers: Appended[],
+    dedupeWindowMs: number,
+  ): Promise<void> {
     // One row per key: a re-send inside the same group is a duplicate of the first.
     const first = new Map<string, { index: number; record: NotificationRecord }>();
     for (const item of records) if (!first.has(item.record.key as string)) first.set(item.record.key as string, item);
     const rows = [...first.values()];
     const column = <T>(read: (record: NotificationRecord) => T): T[] => rows.map(({ record }) => read(record));
-    const found = await run<{ id: string; dedupe_key: string; fresh: boolean }>(
-      `WITH done AS (UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = ANY($11::bigint[])),
+    const found = await run<{ id: string; dedupe_key: string; fresh: boolean; received_at: Date }>(
+      `WITH done AS (UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = ANY($11::bigint[]) AND state = 'pending'),
        inserted AS (
          INSERT INTO ${TABLE} (state, dedupe_key, event, notify_type, device_id, body, ip, received_at, attempts, lease_until, lease_owner)
          SELECT 'pending', key, event, notify_type, device_id, body, ip, received_at,
@@ -125,9 +159,9 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::bool[])
               AS t(key, event, notify_type, device_id, body, ip, received_at, leased)
          ORDER BY key
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key)
-       SELECT id, dedupe_key, true AS fresh FROM inserted
-       UNION ALL SELECT id, dedupe_key, false FROM ${TABLE} WHERE dedupe_key = ANY($3::text[])`,
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key, received_at)
+       SELECT id, dedupe_key, true AS fresh, received_at FROM inserted
+       UNION ALL SELECT id, dedupe_key, false, received_at FROM ${TABLE} WHERE dedupe_key = ANY($3::text[])`,
       [
         leaseMs,
         owner,
@@ -142,17 +176,35 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
         completed,
       ],
     );
-    const ids = new Map(found.map((row) => [row.dedupe_key, row.id]));
+    const ids = new Map(found.map((row) => [row.dedupe_key, row]));
     const fresh = new Set(found.filter((row) => row.fresh).map((row) => row.dedupe_key));
     const missing = rows.map(({ record }) => record.key as string).filter((key) => !ids.has(key));
     if (missing.length > 0) {
-      for (const row of await run<{ id: string; dedupe_key: string }>(`SELECT id, dedupe_key FROM ${TABLE} WHERE dedupe_key = ANY($1::text[])`, [missing])) {
-        ids.set(row.dedupe_key, row.id);
+      for (const row of await run<{ id: string; dedupe_key: string; received_at: Date }>(`SELECT id, dedupe_key, received_at FROM ${TABLE} WHERE dedupe_key = ANY($1::text[])`, [missing])) {
+        ids.set(row.dedupe_key, { ...row, fresh: false });
       }
     }
+    // A key held by an entry received longer ago than the platform's re-send window is a new report
+    // (issue 18, item 8): the old entry gives the key up, and the record is inserted again.
+    const expired = rows.filter(({ record }) => {
+      const holder = ids.get(record.key as string);
+      return holder !== undefined && !fresh.has(record.key as string) && record.receivedAt.getTime() - holder.received_at.getTime() >= dedupeWindowMs;
+    });
+    if (expired.length > 0) {
+      const again = records.filter(({ record }) => expired.some((item) => item.record.key === record.key));
+      const holders = expired.map(({ record }) => (ids.get(record.key as string) as { id: string }).id);
+      // Rare (a genuine repeat), so a transaction of its own; an instance racing on the same key waits
+      // on the holder's row lock, then finds the key taken by this insert: a duplicate, as it should.
+      await transaction(async (client) => {
+        await client.query(`UPDATE ${TABLE} SET dedupe_key = NULL WHERE id = ANY($1::bigint[])`, [holders]);
+        await appendNotifications(clientRun(client), again, [], answers, dedupeWindowMs);
+      });
+    }
+    const redone = new Set(expired.map(({ record }) => record.key as string));
     for (const { index, record } of records) {
       const key = record.key as string;
-      const id = ids.get(key);
+      if (redone.has(key)) continue;
+      const id = ids.get(key)?.id;
       if (id === undefined) throw new Error(`journal: no entry for a duplicate key after the insert (${key})`);
       answers[index] = { id, duplicate: !(fresh.has(key) && first.get(key)?.index === index) };
     }
@@ -177,7 +229,8 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     kind: 'postgres',
     leaseMs,
     retainDays,
-    async append(records: readonly JournalRecord[], completed: readonly string[]): Promise<Appended[]> {
+    spill: options.spill ?? join(process.cwd(), 'huawei-iot-upgrade-router.spill'),
+    async append(records: readonly JournalRecord[], completed: readonly string[], dedupeWindowMs: number): Promise<Appended[]> {
       await prepared();
       const answers: Appended[] = new Array<Appended>(records.length);
       const keyed: Array<{ index: number; record: NotificationRecord }> = [];
@@ -189,30 +242,41 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       }
       // The usual group, only new notifications: one statement is one transaction, and one round trip.
       if (others.length === 0) {
-        await appendNotifications(async <R extends object>(text: string, values: unknown[]) => (await pool.query<R>(text, values)).rows, keyed, completed, answers);
+        await appendNotifications(poolRun, keyed, completed, answers, dedupeWindowMs);
         return answers;
       }
       return transaction(async (client) => {
         for (const index of others) answers[index] = await appendOne(client, records[index] as JournalRecord);
-        await appendNotifications(async <R extends object>(text: string, values: unknown[]) => (await client.query<R>(text, values)).rows, keyed, completed, answers);
+        await appendNotifications(clientRun(client), keyed, completed, answers, dedupeWindowMs);
         return answers;
       });
     },
-    async claim(events, limit): Promise<ClaimedEntry[]> {
-      const rows = await query<{ id: string; event: string; body: string; ip: string | null; received_at: Date; attempts: number }>(
+    async claim(events, limit, exclude): Promise<ClaimedEntry[]> {
+      // `exclude`: a lease that ran out while this instance still delivers the entry (its renewal
+      // failed) must not make this instance start it a second time (issue 18, item 1).
+      const rows = await query<{ id: string; event: string; body: string; ip: string | null; received_at: Date; attempts: number; replay_base: number }>(
         `UPDATE ${TABLE} SET attempts = attempts + 1, lease_until = ${LEASE}, lease_owner = $2, updated_at = now()
          WHERE id IN (SELECT id FROM ${TABLE} WHERE state = 'pending' AND event = ANY($3::text[]) AND next_at <= now()
-                      AND (lease_until IS NULL OR lease_until < now()) ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING id, event, body, ip, received_at, attempts`,
-        [leaseMs, owner, events, limit],
+                      AND (lease_until IS NULL OR lease_until < now()) AND NOT (id = ANY($5::bigint[]))
+                      ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, event, body, ip, received_at, attempts, replay_base`,
+        [leaseMs, owner, events, limit, exclude],
       );
-      return rows.map((row) => ({ id: row.id, event: row.event, body: row.body, ip: row.ip, receivedAt: row.received_at, attempt: row.attempts }));
+      return rows.map((row) => ({
+        id: row.id,
+        event: row.event,
+        body: row.body,
+        ip: row.ip,
+        receivedAt: row.received_at,
+        attempt: row.attempts,
+        budgetAttempt: row.attempts - row.replay_base,
+      }));
     },
     async renew(ids) {
       if (ids.length > 0) await query(`UPDATE ${TABLE} SET lease_until = ${LEASE} WHERE id = ANY($3::bigint[]) AND lease_owner = $2 AND state = 'pending'`, [leaseMs, owner, ids]);
     },
     async complete(ids) {
-      await query(`UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[])`, [ids]);
+      await query(`UPDATE ${TABLE} SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[]) AND state = 'pending'`, [ids]);
     },
     async retry(id, error, delayMs) {
       await query(
@@ -221,7 +285,14 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       );
     },
     async bury(id, error) {
-      await query(`UPDATE ${TABLE} SET state = 'dead', last_error = $2, lease_until = NULL, updated_at = now() WHERE id = $1`, [id, error]);
+      await query(`UPDATE ${TABLE} SET state = 'dead', last_error = $2, lease_until = NULL, updated_at = now() WHERE id = $1 AND state = 'pending'`, [id, error]);
+    },
+    async reviveDead(event) {
+      const rows = await query(
+        `UPDATE ${TABLE} SET state = 'pending', replay_base = attempts, next_at = now(), lease_until = NULL, updated_at = now() WHERE state = 'dead' AND event = $1 RETURNING id`,
+        [event],
+      );
+      return rows.length;
     },
     async counts(): Promise<JournalCounts> {
       // An aggregate without GROUP BY always gives one row.
@@ -231,34 +302,100 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
          FROM ${TABLE} WHERE state = 'pending'`,
       )) as [{ n: number; retrying: number; oldest: number | null }];
       const kept = await query<{ state: 'dead' | 'invalid'; n: number }>(`SELECT state, count(*)::int AS n FROM ${TABLE} WHERE state IN ('dead', 'invalid') GROUP BY state`);
-      const counts: JournalCounts = { pending: pending.n, retrying: pending.retrying, dead: 0, invalid: 0, oldestPendingSeconds: Math.max(0, pending.oldest ?? 0) };
+      const byEvent = await query<{ event: string; n: number }>(`SELECT event, count(*)::int AS n FROM ${TABLE} WHERE state = 'pending' GROUP BY event`);
+      const counts: JournalCounts = {
+        pending: pending.n,
+        retrying: pending.retrying,
+        dead: 0,
+        invalid: 0,
+        oldestPendingSeconds: Math.max(0, pending.oldest ?? 0),
+        pendingByEvent: Object.fromEntries(byEvent.map(({ event, n }) => [event, n])),
+      };
       for (const { state, n } of kept) counts[state] = n;
       return counts;
     },
-    async list(state, limit) {
-      return (await query<EntryRow>(`SELECT * FROM ${TABLE} WHERE state = $1 ORDER BY id LIMIT $2`, [state, limit])).map(entryOf);
-    },
-    async replay(id) {
-      if (!/^\d+$/.test(id)) return false;
-      const rows = await query(
-        `UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE id = $1 AND state IN ('dead', 'pending') RETURNING id`,
-        [id],
+    async taskCounts(operationId) {
+      const rows = await query<{ state: EntryState; n: number }>(
+        `SELECT state, count(*)::int AS n FROM ${TABLE} WHERE body IS NOT NULL AND body LIKE '{%' AND (body::jsonb ->> 'operationId') = $1 GROUP BY state`,
+        [operationId],
       );
-      return rows.length > 0;
+      return Object.fromEntries(rows.map(({ state, n }) => [state, n]));
+    },
+    async list(state, limit) {
+      return (await query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE state = $1 ORDER BY id LIMIT $2`, [state, limit])).map(pgEntry);
+    },
+    async get(id) {
+      if (!/^\d+$/.test(id)) return undefined;
+      const [row] = await query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS}, raw FROM ${TABLE} WHERE id = $1`, [id]);
+      return row === undefined ? undefined : pgEntry(row);
+    },
+    async replay(id, again = false): Promise<ReplayOutcome> {
+      if (!/^\d+$/.test(id)) return 'missing';
+      return transaction(async (client) => {
+        await prepared();
+        const { rows } = await client.query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE id = $1 FOR UPDATE`, [id]);
+        const row = rows[0];
+        if (row === undefined) return 'missing';
+        if (pgEntry(row).delivering) return 'delivering';
+        const allowed: readonly string[] = again ? ['dead', 'pending', 'done', 'discarded'] : ['dead', 'pending'];
+        if (!allowed.includes(row.state)) return row.state === 'invalid' ? 'invalid' : 'not-replayable';
+        await client.query(
+          `UPDATE ${TABLE} SET state = 'pending', replay_base = attempts, next_at = now(), lease_until = NULL, last_error = NULL, updated_at = now() WHERE id = $1`,
+          [id],
+        );
+        return 'replayed';
+      });
     },
     async replayDead() {
-      const rows = await query(`UPDATE ${TABLE} SET state = 'pending', attempts = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE state = 'dead' RETURNING id`);
+      const rows = await query(
+        `UPDATE ${TABLE} SET state = 'pending', replay_base = attempts, next_at = now(), lease_until = NULL, updated_at = now() WHERE state = 'dead' RETURNING id`,
+      );
+      return rows.length;
+    },
+    async reviveInvalid(id, notification) {
+      await prepared();
+      return transaction(async (client) => {
+        if (notification.key !== null) {
+          const { rows } = await client.query<{ id: string }>(`SELECT id FROM ${TABLE} WHERE dedupe_key = $1`, [notification.key]);
+          if (rows[0] !== undefined) return { duplicateOf: rows[0].id };
+        }
+        const { rowCount } = await client.query(
+          `UPDATE ${TABLE} SET state = 'pending', dedupe_key = $2, event = $3, notify_type = $4, device_id = $5, body = $6,
+                  attempts = 0, replay_base = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE id = $1 AND state = 'invalid'`,
+          [id, notification.key, notification.event, notification.notifyType, notification.deviceId, notification.body],
+        );
+        return (rowCount ?? 0) > 0 ? ('replayed' as const) : ('missing' as const);
+      });
+    },
+    async discard(event) {
+      const rows = await query(
+        `UPDATE ${TABLE} SET state = 'discarded', updated_at = now() WHERE state = 'pending' AND event = $1 AND (lease_until IS NULL OR lease_until < now()) RETURNING id`,
+        [event],
+      );
       return rows.length;
     },
     async notificationsAfter(afterId, limit) {
       const rows = await query<{ id: string; body: string; received_at: Date }>(
-        `SELECT id, body, received_at FROM ${TABLE} WHERE id > $1 AND state <> 'invalid' ORDER BY id LIMIT $2`,
+        `SELECT id, body, received_at FROM ${TABLE} WHERE id > $1 AND state <> 'invalid' AND event IS NOT NULL ORDER BY id LIMIT $2`,
         [afterId, limit],
       );
       return rows.map((row) => ({ id: row.id, body: row.body, receivedAt: row.received_at }));
     },
-    async prune(days) {
-      const rows = await query(`DELETE FROM ${TABLE} WHERE state IN ('done', 'invalid') AND updated_at < now() - $1::int * interval '1 day' RETURNING id`, [days]);
+    async notificationsIn(ids) {
+      const rows = await query<{ id: string; body: string; received_at: Date }>(
+        `SELECT id, body, received_at FROM ${TABLE} WHERE id = ANY($1::bigint[]) AND state <> 'invalid' AND event IS NOT NULL ORDER BY id`,
+        [ids],
+      );
+      return rows.map((row) => ({ id: row.id, body: row.body, receivedAt: row.received_at }));
+    },
+    async prune(days, limit) {
+      // A batch at a time (issue 18, item 10): one statement over millions of rows held commits up for
+      // seconds, or hit the statement timeout, rolled back, and the table never shrank.
+      const rows = await query(
+        `DELETE FROM ${TABLE} WHERE id IN (SELECT id FROM ${TABLE} WHERE state IN ('done', 'invalid', 'discarded') AND updated_at < now() - $1::int * interval '1 day'
+                                           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id`,
+        [days, limit],
+      );
       return rows.length;
     },
     async close() {

@@ -16,6 +16,7 @@ export interface EntryRow {
   ip: string | null;
   received_at: Date;
   attempts: number;
+  replay_base?: number;
   reason: string | null;
   message: string | null;
   last_error: string | null;
@@ -33,6 +34,8 @@ export function entryOf(row: EntryRow): JournalEntry {
     lastError: row.last_error,
     body: row.body,
     receivedAt: row.received_at,
+    event: row.event,
+    delivering: false,
   };
 }
 
@@ -57,6 +60,13 @@ export function keyOrder(records: readonly JournalRecord[]): number[] {
 }
 
 export const positiveWhole = checks.wholeNumber;
+
+/** Under this a lease is almost certainly seconds typed as ms, and would start a delivery again every few ms. */
+export const MIN_LEASE_MS = 2000;
+
+export const leaseCheck = (value: unknown): string | undefined =>
+  positiveWhole(value) ??
+  ((value as number) < MIN_LEASE_MS ? `must be at least ${MIN_LEASE_MS} ms, got ${value as number}: it is in milliseconds; did you mean ${(value as number) * 1000} (${value as number} s)?` : undefined);
 
 /** A required option that is missing: the same wording as the option checks. */
 export function requireOption(value: unknown, name: string, example: string): void {

@@ -1,7 +1,7 @@
 // The worker thread that owns the SQLite journal's connection: it runs each request of the main
 // thread's sqliteJournal() synchronously, in order, and answers with the result or the error.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openStore, type StoreMethod, type StoreOptions } from './sqlite-store';
+import { openStore, type OwnerStore, type StoreMethod, type StoreOptions } from './sqlite-store';
 
 export interface Request {
   id: number;
@@ -13,7 +13,7 @@ export type Reply = { id: number; result: unknown } | { id: number; error: { mes
 
 const port = parentPort;
 if (port !== null) {
-  const store = openStore(workerData as StoreOptions);
+  const store = openStore(workerData as StoreOptions) as OwnerStore;
   port.on('message', ({ id, method, args }: Request) => {
     try {
       const result = (store[method] as (...a: unknown[]) => unknown)(...args);

@@ -4,13 +4,15 @@
 // (0.35 x the router's throughput without a journal, measured). So the connection lives in a worker
 // thread (sqlite-worker.ts), and the router groups pushes so that one commit serves every push that
 // arrived while the previous one was being written.
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { checkOptions, checks, type OptionTable } from '../option-checks';
-import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Journal } from './journal';
+import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Journal, type JournalAdmin } from './journal';
 import { describeThrown } from '../core/thrown';
-import { positiveWhole, requireOption } from './rows';
-import { openStore, type SqliteSettings, type StoreMethod } from './sqlite-store';
+import { leaseCheck, positiveWhole, requireOption } from './rows';
+import { openStore, type OwnerStore, type SqliteSettings, type StoreMethod } from './sqlite-store';
+import { lockJournal, receiverRunning } from './sqlite-lock';
 import type { Reply, Request } from './sqlite-worker';
 
 export interface SqliteJournalOptions {
@@ -23,15 +25,29 @@ export interface SqliteJournalOptions {
   durability?: 'full' | 'normal';
   /** Days that done and invalid entries are kept. Default 30. */
   retainDays?: number;
-  /** How long a delivery may run before it is taken again; renewed while it runs. Default 60 000 ms. */
+  /**
+   * Kept for symmetry with postgresJournal(): one receiver owns a SQLite file (a lock says so), so its
+   * deliveries are never taken over while it lives; at least 5 000 ms. Default 60 000 ms.
+   */
   leaseMs?: number;
+  /**
+   * Where pushes are kept while the journal cannot commit them (a full disk, a database locked for
+   * longer than 5 s), moved into the journal once it can: a folder. Default: `<path>.spill`; false: none.
+   */
+  spill?: string | false;
 }
 
 const optionTable: OptionTable = {
-  path: { check: checks.nonEmptyString, example: "sqliteJournal({ path: './data/upgrades.db' })" },
+  path: {
+    check: (value) =>
+      checks.nonEmptyString(value) ??
+      (value === ':memory:' || String(value).startsWith('file::memory:') ? 'is an in-memory database, which a crash loses: give a file' : undefined),
+    example: "sqliteJournal({ path: './data/upgrades.db' })",
+  },
+  spill: { check: (value) => (value === false ? undefined : checks.nonEmptyString(value)), example: "sqliteJournal({ path, spill: './data/spill' }) or spill: false" },
   durability: { check: checks.oneOf('full', 'normal'), example: "sqliteJournal({ path, durability: 'full' })" },
   retainDays: { check: positiveWhole, example: 'sqliteJournal({ path, retainDays: 30 })' },
-  leaseMs: { check: positiveWhole, example: 'sqliteJournal({ path, leaseMs: 60_000 })' },
+  leaseMs: { check: leaseCheck, example: 'sqliteJournal({ path, leaseMs: 60_000 }) (milliseconds)' },
 };
 
 export interface SqliteJournal extends Journal {
@@ -47,16 +63,31 @@ function messageOf(error: unknown): string {
   return typeof code === 'string' ? code : describeThrown(error);
 }
 
-/** An embedded durable journal in one SQLite file. One process per file: at open it takes over every lease. */
+/**
+ * An embedded durable journal in one SQLite file, owned by one receiver: a second one on the same file
+ * is refused. At open it takes over what a previous owner (killed, say) left being delivered.
+ */
 export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   checkOptions(options, optionTable);
   requireOption(options.path, 'path', "sqliteJournal({ path: './data/upgrades.db' })");
   const { path, durability = 'full', retainDays = DEFAULT_RETAIN_DAYS, leaseMs = DEFAULT_LEASE_MS } = options;
-  // Opened once here, on the caller's thread: a file that cannot be opened fails now, not at the first push.
-  const first = openStore({ path, durability, leaseMs });
-  const { settings } = first;
-  first.releaseLeases();
-  first.close();
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new Error(`the SQLite journal's folder ${dirname(path)} cannot be created: ${messageOf(error)}`, { cause: error });
+  }
+  const lock = lockJournal(path);
+  let settings: SqliteSettings;
+  try {
+    // Opened once here, on the caller's thread: a file that cannot be opened fails now, not at the first push.
+    const first = openStore({ path, durability, role: 'owner' }) as OwnerStore;
+    settings = first.settings;
+    first.takeOver();
+    first.close();
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 
   // A worker that died (it could not open the file on a full disk, say) is started again by the next
   // request: a journal that failed once must be used again once it can be. Each worker has its own
@@ -69,7 +100,7 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   let closing = false;
   let next = 0;
   const start = (): Running => {
-    const running: Running = { worker: new Worker(join(__dirname, 'sqlite-worker.js'), { workerData: { path, durability, leaseMs } }), waiting: new Map() };
+    const running: Running = { worker: new Worker(join(__dirname, 'sqlite-worker.js'), { workerData: { path, durability, role: 'owner' } }), waiting: new Map() };
     const { worker, waiting } = running;
     worker.on('message', (reply: Reply) => {
       const entry = waiting.get(reply.id);
@@ -106,29 +137,63 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
     settings,
     leaseMs,
     retainDays,
-    append: (records, completed) => call('append', records, completed),
-    claim: (events, limit) => call('claim', events, limit),
-    renew: (ids) => call('renew', ids),
+    spill: options.spill ?? `${path}.spill`,
+    append: (records, completed, dedupeWindowMs) => call('append', records, completed, dedupeWindowMs),
+    claim: (events, limit, exclude) => call('claim', events, limit, exclude),
+    renew: () => Promise.resolve(),
     complete: (ids) => call('complete', ids),
     retry: (id, error, delayMs) => call('retry', id, error, delayMs),
     bury: (id, error) => call('bury', id, error),
+    reviveDead: (event) => call('reviveDead', event),
     counts: () => call('counts'),
+    taskCounts: (operationId) => call('taskCounts', operationId),
     list: (state, limit) => call('list', state, limit),
-    replay: (id) => call('replay', id),
+    get: (id) => call('get', id),
+    replay: (id, again = false) => call('replay', id, again),
     replayDead: () => call('replayDead'),
+    reviveInvalid: (id, notification) => call('reviveInvalid', id, notification),
+    discard: (event) => call('discard', event),
     notificationsAfter: (afterId, limit) => call('notificationsAfter', afterId, limit),
-    prune: (days) => call('prune', days),
+    notificationsIn: (ids) => call('notificationsIn', ids),
+    prune: (days, limit) => call('prune', days, limit),
     close: async () => {
       const running = current;
-      if (closing || running === undefined) {
-        closing = true;
-        return;
-      }
+      if (closing) return;
       closing = true;
-      // Held until the worker is gone: awaiting an unreferenced worker's exit would let Node exit first.
-      const exited = new Promise((resolve) => running.worker.once('exit', resolve));
-      await call('close').catch(() => {});
-      await exited;
+      if (running !== undefined) {
+        // Held until the worker is gone: awaiting an unreferenced worker's exit would let Node exit first.
+        const exited = new Promise((resolve) => running.worker.once('exit', resolve));
+        await call('close').catch(() => {});
+        await exited;
+      }
+      lock.release();
     },
+  };
+}
+
+/**
+ * A SQLite journal opened for an operator (the `journal` command, a health check) beside a running
+ * receiver: it never creates the file, never takes over deliveries, and tells a live delivery from
+ * one a killed receiver left.
+ */
+export function inspectSqliteJournal(options: { path: string }): JournalAdmin {
+  checkOptions(options, { path: optionTable['path'] as OptionTable[string] });
+  requireOption(options.path, 'path', "inspectSqliteJournal({ path: './data/upgrades.db' })");
+  const { path } = options;
+  const store = openStore({ path, durability: 'full', role: 'operator', ownerRunning: receiverRunning(path) });
+  const run = async <T>(work: () => T): Promise<T> => work();
+  return {
+    kind: 'sqlite',
+    counts: () => run(() => store.counts()),
+    taskCounts: (operationId) => run(() => store.taskCounts(operationId)),
+    list: (state, limit) => run(() => store.list(state, limit)),
+    get: (id) => run(() => store.get(id)),
+    replay: (id, again = false) => run(() => store.replay(id, again)),
+    replayDead: () => run(() => store.replayDead()),
+    reviveInvalid: (id, notification) => run(() => store.reviveInvalid(id, notification)),
+    discard: (event) => run(() => store.discard(event)),
+    notificationsAfter: (afterId, limit) => run(() => store.notificationsAfter(afterId, limit)),
+    notificationsIn: (ids) => run(() => store.notificationsIn(ids)),
+    close: () => run(() => store.close()),
   };
 }

@@ -5,8 +5,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 export type BodyResult =
   /** The whole body, with its Content-Encoding undone. */
   | { kind: 'body'; bytes: Buffer }
-  /** Reading stopped at the limit; the rest of the request was not read. */
-  | { kind: 'too_large'; complete: false }
+  /** Reading stopped at the limit; the rest of the request was not read. `raw`: the first `limit` bytes, when any were read. */
+  | { kind: 'too_large'; complete: false; raw?: Buffer }
   /** The bytes could not be decoded; `complete` tells whether the request was read to its end. */
   | { kind: 'undecodable'; message: string; raw?: Buffer; complete: boolean }
   /** The sender went away (or the host destroyed the request) before the body could be read whole. */
@@ -34,14 +34,16 @@ const decoders = new Map<string, () => Readable & NodeJS.WritableStream>([
 export function readBody(req: IncomingMessage, limit: number, done: (result: BodyResult) => void): void {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   const makeDecoder = encoding === 'identity' ? undefined : decoders.get(encoding);
-  const declared = Number(req.headers['content-length']);
   if (req.destroyed) {
     // Destroyed before the router saw it (an async middleware before it while the sender left): its
     // 'close' has been emitted already and would never reach the listener below.
     done({ kind: 'aborted', message: 'the request was closed before the router could read its body' });
     return;
   }
-  if (makeDecoder === undefined && encoding === 'identity' && declared > limit) {
+  // Declared larger than the limit: answered at once, nothing read (a sender must not hold the
+  // connection with a body that will be refused). A body found too large while reading keeps the
+  // bytes read up to the limit, with the rejection and in the journal (issue 18, item 17).
+  if (makeDecoder === undefined && encoding === 'identity' && Number(req.headers['content-length']) > limit) {
     done({ kind: 'too_large', complete: false });
     return;
   }
@@ -70,10 +72,13 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   const collected = (): Buffer => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
 
   function onData(chunk: Buffer): void {
+    const before = length;
     length += chunk.length;
     if (length > limit) {
       req.pause();
-      finish({ kind: 'too_large', complete: false });
+      chunks.push(chunk.subarray(0, limit - before));
+      length = limit;
+      finish({ kind: 'too_large', complete: false, raw: collected() });
       return;
     }
     chunks.push(chunk);

@@ -7,13 +7,15 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
 
-const { JOURNAL = 'none', OUT_FILE, DELAY_MS = '0', ATTEMPTS = '8', LEASE_MS = '60000', PORT = '0' } = process.env;
+const { JOURNAL = 'none', OUT_FILE, DELAY_MS = '0', ATTEMPTS = '8', LEASE_MS = '60000', PORT = '0', SPILL = '' } = process.env;
+// The spill folder: SPILL, or none (the specs that do not test it must not write into the checkout).
+const spill = SPILL === '' ? false : SPILL;
 
 async function openJournal() {
   const [kind, ...rest] = JOURNAL.split(':');
   const where = rest.join(':');
-  if (kind === 'sqlite') return (await import('huawei-iot-upgrade-router/sqlite')).sqliteJournal({ path: where, leaseMs: Number(LEASE_MS) });
-  if (kind === 'postgres') return (await import('huawei-iot-upgrade-router/postgres')).postgresJournal({ connectionString: where, leaseMs: Number(LEASE_MS) });
+  if (kind === 'sqlite') return (await import('huawei-iot-upgrade-router/sqlite')).sqliteJournal({ path: where, leaseMs: Number(LEASE_MS), spill });
+  if (kind === 'postgres') return (await import('huawei-iot-upgrade-router/postgres')).postgresJournal({ connectionString: where, leaseMs: Number(LEASE_MS), spill });
   return undefined;
 }
 

@@ -1,0 +1,37 @@
+// A body kept as invalid, looked at again on the operator's word (`journal replay ID` of an invalid
+// entry, issue 18 item 13): a push refused by `allow` (a wrong token during a campaign) or by an older
+// schema becomes a notification if it is one.
+import { notificationTable, type Notification, type NotifyType } from '../notification-types';
+import type { RevivedNotification } from '../journal/journal';
+import { dedupeKey } from './dedupe';
+import { isJsonObject } from './parse-json';
+import { Receiver } from './receiver';
+import { validators } from './validators';
+
+export type Revalidated = { ok: true; notification: RevivedNotification } | { ok: false; why: string };
+
+/** `text` (the body kept, or the bytes received) checked as the router checks a push. */
+export function revalidate(body: string | Buffer, keyed = true): Revalidated {
+  const parsed = Receiver.parse(body);
+  if (!parsed.ok) return { ok: false, why: `it is not JSON: ${parsed.message}` };
+  if (!isJsonObject(parsed.value)) return { ok: false, why: 'it is JSON but not an object' };
+  const { notifyType } = parsed.value;
+  if (typeof notifyType !== 'string' || !Object.hasOwn(notificationTable, notifyType)) return { ok: false, why: `notifyType ${JSON.stringify(notifyType)} is not an upgrade push` };
+  const type = notifyType as NotifyType;
+  const validate = validators[type];
+  if (!validate(parsed.value)) {
+    const [first] = validate.errors ?? [];
+    return { ok: false, why: `it still fails its schema: ${first?.instancePath || '(root)'} ${first?.message ?? ''}`.trim() };
+  }
+  const notification = parsed.value as unknown as Notification;
+  return {
+    ok: true,
+    notification: {
+      key: keyed ? dedupeKey(type, notification) : null,
+      event: notificationTable[type].event,
+      notifyType: type,
+      deviceId: notification.deviceId,
+      body: JSON.stringify(notification),
+    },
+  };
+}
