@@ -1,6 +1,7 @@
 // This subpath is the only module that loads prom-client: users who never import it need not install it.
 import { Counter, Gauge, register as globalRegistry, type Metric, type Registry } from 'prom-client';
 import type { UpgradeRouter } from './router';
+import { checkOptions, checks } from './option-checks';
 
 export interface RegisterMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global registry (`register`). */
@@ -16,6 +17,11 @@ const DEFAULT_PREFIX = 'huawei_iot_upgrade_';
  * no second set of counters to drift from the first, and nothing added to the request path.
  */
 export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsOptions = {}): void {
+  // A misspelt option (`prefx`) used to pass unchecked and the default applied (issue 18, item 16).
+  checkOptions(options, {
+    registry: { check: checks.withMethod('registerMetric'), example: "registerMetrics(router, { registry: new Registry() }) (from 'prom-client')" },
+    prefix: { check: checks.nonEmptyString, example: "registerMetrics(router, { prefix: 'receiver_a_' })" },
+  });
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new TypeError(`huawei-iot-upgrade-router: prefix ${JSON.stringify(prefix)} is not a Prometheus metric name prefix`);

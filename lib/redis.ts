@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { DedupeStore } from './core/dedupe';
+import { checkOptions, checks } from './option-checks';
 
 export interface RedisDedupeStoreOptions {
   /** A Redis URL (`redis://host:6379/0`) for a client this store creates and owns. Default: redis://127.0.0.1:6379. */
@@ -29,6 +30,13 @@ const DEFAULT_PREFIX = 'huawei-iot-upgrade-router:';
  * command, so of two instances that receive the same notification at once exactly one sees it as new.
  */
 export function redisDedupeStore(options: RedisDedupeStoreOptions = {}): RedisDedupeStore {
+  // A misspelt `urll` used to pass unchecked and the store connected to localhost (issue 18, item 16).
+  checkOptions(options, {
+    url: { check: checks.nonEmptyString, example: 'redisDedupeStore({ url: process.env.REDIS_URL })', presentMeansSet: true },
+    client: { check: checks.withMethod('set'), example: 'redisDedupeStore({ client: new Redis(...) }) (an ioredis client)' },
+    prefix: { check: checks.nonEmptyString, example: "redisDedupeStore({ url, prefix: 'my-app:' })" },
+    timeoutMs: { check: checks.wholeNumber, example: 'redisDedupeStore({ url, timeoutMs: 250 }) (milliseconds)' },
+  });
   const timeoutMs = options.timeoutMs ?? 250;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const owned = options.client === undefined;

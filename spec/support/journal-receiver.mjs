@@ -1,7 +1,8 @@
 // A receiver in its own process, for the crash specs: its listener writes each upgrade result's
 // deviceId to OUT_FILE, DELAY_MS after it started (so that a kill can fall between the 200 and the
 // work). JOURNAL=sqlite:<path> | postgres:<url> | none. A deviceId of "poison" kills the process
-// from inside the listener; a dead letter is written as "dead <deviceId>".
+// from inside the listener; a dead letter is written as "dead <deviceId>". Each start of a delivery is
+// written to START_FILE, when set, as "<deviceId> <attempt>"; FAIL_FIRST=1 fails every first attempt.
 import { appendFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -24,8 +25,10 @@ const upgrades = createUpgradeRouter({
   logger: { error: () => {}, warn: () => {} },
   ...(journal === undefined ? {} : { journal, delivery: { attempts: Number(ATTEMPTS), backoffMs: 50 } }),
 });
-upgrades.on('upgradeResult', async (notification) => {
+upgrades.on('upgradeResult', async (notification, context) => {
   if (notification.deviceId === 'poison') process.kill(process.pid, 'SIGKILL');
+  if (process.env.START_FILE) appendFileSync(process.env.START_FILE, `${notification.deviceId} ${context.attempt}\n`);
+  if (process.env.FAIL_FIRST === '1' && context.attempt === 1) throw new Error('the first attempt fails');
   await new Promise((resolve) => setTimeout(resolve, Number(DELAY_MS)));
   appendFileSync(OUT_FILE, `${notification.deviceId}\n`);
 });
