@@ -29,7 +29,8 @@ async function openJournal() {
   if (process.env.DATABASE_URL) {
     if (!(await optional('pg'))) return { description: 'no journal: DATABASE_URL needs pg (npm install pg)' };
     const { postgresJournal } = await import('huawei-iot-upgrade-router/postgres');
-    return { journal: postgresJournal({ connectionString: process.env.DATABASE_URL }), description: 'journal in Postgres (DATABASE_URL)' };
+    // The spill: where pushes answered while Postgres is down wait for it, on this instance's disk.
+    return { journal: postgresJournal({ connectionString: process.env.DATABASE_URL, spill: 'data/spill' }), description: 'journal in Postgres (DATABASE_URL), spill in data/spill' };
   }
   if (!(await optional('better-sqlite3'))) return { description: 'no journal: npm install better-sqlite3 for one (delivery is at most once without)' };
   const file = process.env.JOURNAL_FILE ?? 'data/upgrades.db';

@@ -85,6 +85,9 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
     counter('journal_errors_total', 'Journal operations that failed (pushes then delivered from memory, or refused).', (stats) => journal(stats).errors);
     counter('journal_commits_total', 'Group commits of the journal.', (stats) => journal(stats).commits);
     counter('journal_committed_total', 'Pushes committed to the journal (divided by commits: the grouping).', (stats) => journal(stats).committed);
+    counter('journal_spilled_total', 'Pushes kept in the spill folder because the journal could not commit them.', (stats) => journal(stats).spilled);
+    counter('journal_moved_total', 'Spilled pushes moved into the journal once it committed again.', (stats) => journal(stats).moved);
+    counter('journal_timed_out_total', 'Deliveries that ran past delivery.timeoutMs (each counted as a failed attempt).', (stats) => journal(stats).timedOut);
   }
 
   // The answer times are kept by the router in fixed buckets; prom-client's Histogram can only be fed

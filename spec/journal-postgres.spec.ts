@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
@@ -184,5 +184,95 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     const after = push();
     await request(app).post(CALLBACK_PATH).send(after).expect(200);
     await until(async () => (await state(after.deviceId)) === 'done', 'the push after the restart to be journaled and done', 10_000);
+  });
+
+  it('kill -9 during an outage loses nothing: the spill survives and the next start moves and delivers it (issue 18, item 4)', async function () {
+    this.timeout(60_000);
+    const spill = join(folder.dir, `spill-${randomUUID()}`);
+    // The listener takes 3 s, so the kill falls before any delivery from memory could have finished.
+    const run = async (withSpill: boolean): Promise<{ answered: string[]; delivered: string[] }> => {
+      await postgres.query('DROP TABLE IF EXISTS huawei_iot_upgrade_journal');
+      out = join(folder.dir, `results-${randomUUID()}.txt`);
+      const env = { DELAY_MS: '3000', SPILL: withSpill ? spill : '' };
+      const first = await startReceiver(env);
+      assert.equal(await first.post(push()), 200, 'the table exists before the outage');
+      await postgres.stop();
+      const answered: string[] = [];
+      try {
+        for (let i = 0; i < 30; i += 1) {
+          const notification = push();
+          if ((await first.post(notification)) === 200) answered.push(notification.deviceId);
+        }
+        await first.kill();
+      } finally {
+        await postgres.restart();
+      }
+      await startReceiver({ ...env, DELAY_MS: '0' });
+      await sleep(4000);
+      return { answered, delivered: written() };
+    };
+    const control = await run(false);
+    assert.equal(control.answered.length, 30);
+    assert.ok(control.answered.every((id) => !control.delivered.includes(id)), 'the control (no spill) should lose what it delivered from memory');
+    const spilled = await run(true);
+    assert.equal(spilled.answered.length, 30);
+    await until(() => spilled.answered.every((id) => written().includes(id)), 'every push answered during the outage to be delivered after the restart', 15_000);
+    assert.deepEqual(readdirSync(spill), [], 'the spill is emptied once moved');
+  });
+
+  it('replay of an entry another instance is delivering is refused; the count goes on after it (issue 18, item 2)', async () => {
+    const starts = join(folder.dir, `starts-${randomUUID()}.txt`);
+    const slow = await startReceiver({ DELAY_MS: '3000', START_FILE: starts });
+    const notification = push();
+    assert.equal(await slow.post(notification), 200);
+    await until(() => existsSync(starts), 'the delivery to start');
+    const [{ id }] = (await postgres.query<{ id: string }>('SELECT id FROM huawei_iot_upgrade_journal WHERE device_id = $1', [notification.deviceId])) as [{ id: string }];
+    const refused = await runBin(['journal', '--postgres', postgres.url, 'replay', id]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /it is being delivered now/);
+    await until(async () => (await state(notification.deviceId)) === 'done', 'the delivery to end', 10_000);
+    const again = await runBin(['journal', '--postgres', postgres.url, 'replay', id, '--again']);
+    assert.equal(again.code, 0, again.stderr);
+    await until(() => readFileSync(starts, 'utf8').trim().split('\n').length === 2, 'the replay', 10_000);
+    assert.deepEqual(readFileSync(starts, 'utf8').trim().split('\n'), [`${notification.deviceId} 1`, `${notification.deviceId} 2`]);
+  });
+
+  it('the dashboard follows an entry committed far behind the last one it read (issue 18, item 11)', async () => {
+    const { upgrades } = mount();
+    const journal = postgresJournal({ connectionString: postgres.url, spill: false });
+    const { createUpgradeDashboard } = await import('huawei-iot-upgrade-router');
+    const dashboard = createUpgradeDashboard({ router: upgrades, journal });
+    try {
+      await upgrades.receive(push());
+      await until(() => dashboard.tasks().length > 0, 'the first push on the dashboard');
+      // Another instance's transaction took ids 2..2001 and commits after the ones above it are read.
+      await postgres.query(`SELECT setval('huawei_iot_upgrade_journal_id_seq', 3000)`);
+      await upgrades.receive(push());
+      await until(() => dashboard.tasks().reduce((n, task) => n + task.devices, 0) === 2, 'the second push');
+      const late = push();
+      await postgres.query(
+        `INSERT INTO huawei_iot_upgrade_journal (id, state, dedupe_key, event, notify_type, device_id, body, received_at) VALUES (2, 'done', 'late', 'upgradeResult', 'swUpgradeResultNotify', $1, $2, now())`,
+        [late.deviceId, JSON.stringify(late)],
+      );
+      await until(() => dashboard.tasks().reduce((n, task) => n + task.devices, 0) === 3, 'the late commit on the dashboard', 5000);
+    } finally {
+      dashboard.close();
+      await journal.close();
+    }
+  });
+
+  it('prunes in batches of 1 000: never one statement over every old row (issue 18, item 10)', async () => {
+    const journal = postgresJournal({ connectionString: postgres.url, spill: false });
+    try {
+      await journal.counts();
+      await postgres.query(
+        `INSERT INTO huawei_iot_upgrade_journal (state, event, body, received_at, updated_at) SELECT 'done', 'upgradeResult', '{}', now() - interval '40 days', now() - interval '40 days' FROM generate_series(1, 2500)`,
+      );
+      assert.equal(await journal.prune(30, 1000), 1000);
+      assert.equal(await journal.prune(30, 1000), 1000);
+      assert.equal(await journal.prune(30, 1000), 500);
+    } finally {
+      await journal.close();
+    }
   });
 });

@@ -93,6 +93,7 @@ describe('huawei-iot-upgrade-router/prometheus (issue 12)', () => {
       assert.equal(got.get('huawei_iot_upgrade_journal_errors_total'), 0);
       assert.equal(got.get('huawei_iot_upgrade_journal_committed_total'), 2);
       assert.ok((got.get('huawei_iot_upgrade_journal_commits_total') ?? 0) >= 1);
+      for (const name of ['spilled', 'moved', 'timed_out']) assert.equal(got.get(`huawei_iot_upgrade_journal_${name}_total`), 0, name);
 
       const plain = new Registry();
       registerMetrics(mountedApp().upgrades, { registry: plain });
