@@ -12,8 +12,11 @@ export interface AllowOptions {
    * A secret that must equal the callback URL's `token` query parameter (compared in constant time).
    * Only the characters a URL carries unchanged are accepted: letters, digits and `-._~` (a `+` would
    * arrive as a space, a `%` or `&` would be decoded or split). `openssl rand -hex 32` makes one.
+   * Typed to take `undefined` so that `token: process.env.CALLBACK_TOKEN` compiles under
+   * `exactOptionalPropertyTypes`; when the key is present, `undefined` (the variable unset) is refused
+   * at creation with a TypeError, never taken as "no token".
    */
-  token?: string;
+  token?: string | undefined;
   /**
    * 'enforce' (default): a caller that fails is answered 200 and emitted as `invalid` `forbidden`.
    * 'report': it is served as usual, and a `forbidden` event says it would have been refused: for a
