@@ -3,7 +3,7 @@
 import { expectTypeOf } from 'expect-type';
 import { Pool } from 'pg';
 import { createUpgradeRouter, type DeadLetter, type Journal, type JournalStats, type Notification, type Outcome } from 'huawei-iot-upgrade-router';
-import { sqliteJournal, type SqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import { inspectSqliteJournal, sqliteJournal, type JournalAdmin, type ReplayOutcome, type SqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
 
 const sqlite = sqliteJournal({ path: './data/upgrades.db', durability: 'full', retainDays: 30 });
@@ -42,3 +42,19 @@ router.on('deadLetter', (rejection: { reason: string }) => rejection);
 expectTypeOf(router.stats().journal).toEqualTypeOf<JournalStats | undefined>();
 expectTypeOf(router.close.bind(router)).toEqualTypeOf<(timeoutMs?: number) => Promise<void>>();
 expectTypeOf(router.receive({})).toEqualTypeOf<Outcome>();
+
+// Issue 18: the new delivery options, the spill, the operator's access, replay outcomes.
+createUpgradeRouter({ journal: sqlite, delivery: { timeoutMs: 300_000, reviveDead: true }, dedupe: { ttl: 15 * 60_000 } });
+// @ts-expect-error reviveDead is a boolean
+createUpgradeRouter({ journal: sqlite, delivery: { reviveDead: 'yes' } });
+sqliteJournal({ path: 'x.db', spill: false });
+postgresJournal({ connectionString: 'postgres://localhost/db', spill: '/var/lib/receiver/spill' });
+// @ts-expect-error spill is a folder or false
+postgresJournal({ spill: true });
+const admin: JournalAdmin = inspectSqliteJournal({ path: './data/upgrades.db' });
+expectTypeOf(admin.replay('42')).toEqualTypeOf<Promise<ReplayOutcome>>();
+expectTypeOf<ReplayOutcome>().toEqualTypeOf<'replayed' | 'missing' | 'delivering' | 'invalid' | 'not-replayable'>();
+// @ts-expect-error the operator's view cannot claim deliveries
+void admin.claim;
+expectTypeOf(router.stats().journal?.pendingByEvent).toEqualTypeOf<Record<string, number> | undefined>();
+expectTypeOf(router.stats().journal?.spilled).toEqualTypeOf<number | undefined>();
