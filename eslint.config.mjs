@@ -28,6 +28,13 @@ export default tseslint.config(
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
   {
+    // A preload for spec processes (spec/support/clock-shift.cjs): plain CommonJS.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'commonjs', globals: globals.node },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The dashboard page's script runs in the browser, as plain JavaScript.
     files: ['lib/dashboard/assets/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -308,7 +308,8 @@ describe('the upgrade dashboard (issue 11)', function () {
     const started = Date.now();
     await fetch(`http://127.0.0.1:${port}${CALLBACK_PATH}`, { method: 'POST', body: JSON.stringify(pushOf('swState', 'op-live', 'd', 'downloading')) });
     while (!text.includes('event: change')) text += new TextDecoder().decode((await reader.read()).value);
-    assert.ok(Date.now() - started < 1000, `the change came after ${Date.now() - started} ms`);
+    // Pushed as it happens (the heartbeat is 15 s): generous, so that a busy machine does not fail it.
+    assert.ok(Date.now() - started < 5000, `the change came after ${Date.now() - started} ms`);
     assert.match(text, /^retry: 1000\n\n/);
   });
 

@@ -262,7 +262,7 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     assert.notEqual(seen[0]?.id, seen[1]?.id);
   });
 
-  it('groups the commits of pushes that arrive together', async () => {
+  it('commits and delivers 60 pushes that arrive together', async () => {
     const { app, upgrades } = mount();
     const seen = record(upgrades);
     const server = app.listen(0);
@@ -278,9 +278,10 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     } finally {
       server.close();
     }
-    const { commits, committed } = upgrades.stats().journal ?? { commits: 0, committed: 0 };
-    assert.equal(committed, 60);
-    assert.ok(commits < 60, `${commits} commits for 60 pushes: no grouping`);
+    // How many commits they took depends on when each request was read (this assertion raced and
+    // failed on a busy machine, issue 18 item 20): grouping is proven with a held commit in
+    // journal-edges.spec.ts. Here: every push committed and delivered.
+    assert.equal(upgrades.stats().journal?.committed, 60);
     await until(() => seen.length === 60, 'every delivery');
   });
 
@@ -344,7 +345,8 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
   it('every path of the router answers only after the commit and journals what it could not accept', async () => {
     // Commits made 60 ms slow: every answer that waits for one takes at least that long.
     const real = sqliteJournal({ path });
-    const journal: Journal = { ...real, append: async (records, completed, window) => (await sleep(60), real.append(records, completed, window)) };
+    let commits = 0;
+    const journal: Journal = { ...real, append: async (records, completed, window) => ((commits += 1), await sleep(60), real.append(records, completed, window)) };
     const upgrades = createUpgradeRouter({ journal, unknownTypes: 'next', allow: { token: 'secret' }, limit: 1024, logger: { error: () => {}, warn: () => {} } });
     routers.push(upgrades);
     const reasons: string[] = [];
@@ -371,7 +373,11 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     ];
     assert.ok(times.every((ms) => ms >= 55), `answered before the commit: ${times.join(', ')} ms`);
     // Another push type handed to the host is the host's to answer: nothing to commit.
-    assert.ok((await timed(request(app).post('/raw?token=secret').send({ notifyType: 'deviceDataChanged' }), 202)) < 55);
+    // Proven by the commits counted, not by a time: an upper bound on a time flakes on a busy machine.
+    const commitsBefore = commits;
+    await request(app).post('/raw?token=secret').send({ notifyType: 'deviceDataChanged' }).expect(202);
+    await sleep(100);
+    assert.equal(commits, commitsBefore, 'a push handed to the host was committed');
     await until(() => seen.length === 2, 'the two valid pushes');
     assert.deepEqual(reasons, ['malformed', 'too_large', 'forbidden', 'too_large', 'forbidden']);
     const db = new Database(path, { readonly: true });

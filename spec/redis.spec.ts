@@ -174,7 +174,8 @@ describe('redisDedupeStore in one process', function () {
       const seen = recordEvents(upgrades);
       const started = Date.now();
       assert.equal(await upgrades.receive(fresh('fail')), 'upgradeResult');
-      assert.ok(Date.now() - started < 1000);
+      // The 100 ms timeout, not a hang: generous, so that a busy machine does not fail it.
+      assert.ok(Date.now() - started < 5000);
       assert.deepEqual(seen.map((e) => e.event).sort(), ['error', 'upgradeResult']);
       assert.equal(upgrades.stats().storeErrors, 1);
     } finally {

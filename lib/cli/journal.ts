@@ -66,6 +66,7 @@ async function open({ db, postgres }: { db?: string | undefined; postgres?: stri
  * sequences must not rewrite the operator's screen (issue 18, item 15).
  */
 export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
     const code = char.charCodeAt(0);
     return code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : code === 0x0d ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`;

@@ -29,7 +29,7 @@ export class RepeatedLog {
     }
     this.#seen.set(key, { message: text === '' ? message : `${message}: ${text}`, repeats: 0 });
     log(this.#logger, 'error', message, details);
-    this.#timer ??= setTimeout(() => this.#flush(), REPEAT_INTERVAL_MS).unref();
+    if (this.#timer === undefined) this.#timer = setTimeout(() => this.#flush(), REPEAT_INTERVAL_MS).unref();
   }
 
   #flush(): void {

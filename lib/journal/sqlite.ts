@@ -181,7 +181,14 @@ export function inspectSqliteJournal(options: { path: string }): JournalAdmin {
   requireOption(options.path, 'path', "inspectSqliteJournal({ path: './data/upgrades.db' })");
   const { path } = options;
   const store = openStore({ path, durability: 'full', role: 'operator', ownerRunning: receiverRunning(path) });
-  const run = async <T>(work: () => T): Promise<T> => work();
+  // The reads are synchronous; a throw becomes a rejection, as from the receiver's journal.
+  const run = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
   return {
     kind: 'sqlite',
     counts: () => run(() => store.counts()),
