@@ -8,7 +8,8 @@ export type { Outcome } from './core/receiver';
 export type { DedupeOptions, DedupeStore } from './core/dedupe';
 export type { AllowOptions } from './transport/access';
 export type { DeliveryOptions, JournalStats } from './journal/delivery';
-export type { Journal, JournalCounts, JournalEntry, JournaledNotification } from './journal/journal';
+export { retryWindowMs } from './journal/retry-window';
+export type { Journal, JournalAdmin, JournalCounts, JournalEntry, JournaledNotification, ReplayOutcome } from './journal/journal';
 export type {
   AbortedRejection,
   DeadLetter,

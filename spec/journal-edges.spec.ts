@@ -7,12 +7,11 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { createUpgradeRouter, type Journal, type SwUpgradeResultNotify, type SwUpgradeStateChangeNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, retryWindowMs, type Journal, type SwUpgradeResultNotify, type SwUpgradeStateChangeNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { createUpgradeDashboard } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
 import { runBin, sleep, tempFolder, until } from './support/journal';
-import { DEFAULT_DELIVERY, retryWindowMs } from '../lib/journal/delivery';
 import { ReceiverProcess } from './support/receiver-process';
 
 const result = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
@@ -276,8 +275,9 @@ describe('the journal at its edges (issue 18)', function () {
 
   describe('item 9: retries sized for a maintenance window; dead letters revived', () => {
     it('the default retry window is over an hour', () => {
-      const window = retryWindowMs(DEFAULT_DELIVERY);
-      assert.ok(window >= 3_600_000, `${window / 60_000} minutes`);
+      // 1 s doubling to 5 min over 21 attempts: 511 s, then 11 waits of 5 min (the README's 63.5 minutes).
+      assert.equal(retryWindowMs(), 3_811_000);
+      assert.equal(retryWindowMs({ attempts: 8, maxBackoffMs: undefined }), 127_000, 'the old default: about two minutes');
     });
 
     it('delivery.reviveDead: dead entries of an event are delivered again once one of its deliveries succeeds', async () => {
@@ -358,14 +358,28 @@ describe('the journal at its edges (issue 18)', function () {
       assert.match(none.stdout, /^done\t0$/m);
     });
 
-    it('an invalid entry that still fails its schema is not replayed; --db of a missing file is an error', async () => {
+    it('an invalid entry that still fails its checks is not replayed, and says why; --db of a missing file is an error', async () => {
       const { app, upgrades } = mount();
       upgrades.on('invalid', () => {});
-      await post(app, { notifyType: 'swUpgradeResultNotify', deviceId: 'x' }).expect(200);
-      const [entry] = rows("state = 'invalid'");
-      const replayed = await runBin(['journal', '--db', path, 'replay', String(entry?.id)]);
-      assert.equal(replayed.code, 1);
-      assert.match(replayed.stderr, /still not a valid push: it still fails its schema/);
+      const cases: Array<[string, RegExp]> = [
+        ['{"notifyType":"swUpgradeResultNotify","deviceId":"x"}', /it still fails its schema/],
+        ['{bad', /it is not JSON/],
+        ['[1,2]', /it is JSON but not an object/],
+        ['{"notifyType":"deviceDataChanged"}', /notifyType "deviceDataChanged" is not an upgrade push/],
+      ];
+      for (const [body] of cases) await post(app, body).set('Content-Type', 'application/json').expect(200);
+      const entries = rows("state = 'invalid'");
+      assert.equal(entries.length, cases.length);
+      for (const [index, [, why]] of cases.entries()) {
+        const replayed = await runBin(['journal', '--db', path, 'replay', String(entries[index]?.id)]);
+        assert.equal(replayed.code, 1);
+        assert.match(replayed.stderr, why);
+      }
+      const unknown = await runBin(['journal', '--db', path, 'show', '999']);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /no entry "999"/);
+      const wrongEvent = await runBin(['journal', '--db', path, 'discard', 'upgradeResults']);
+      assert.equal(wrongEvent.code, 2);
       const missing = await runBin(['journal', '--db', join(folder.dir, 'typo.db'), 'stats']);
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /no journal at .*typo\.db/);

@@ -275,4 +275,33 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       await journal.close();
     }
   });
+
+  it('the journal command on Postgres: show, pending, stats --task, replay of an invalid push, discard (issue 18, items 6, 12 to 14)', async () => {
+    const { app, upgrades } = mount({ allow: { token: 'right' } });
+    upgrades.on('invalid', () => {});
+    const refused = push();
+    await request(app).post(`${CALLBACK_PATH}?token=wrong`).send(refused).expect(200);
+    const [{ id }] = (await postgres.query<{ id: string }>(`SELECT id FROM huawei_iot_upgrade_journal WHERE state = 'invalid'`)) as [{ id: string }];
+    const shown = await runBin(['journal', '--postgres', postgres.url, 'show', id]);
+    assert.match(shown.stdout, /^reason\tforbidden$/m);
+    assert.match(shown.stdout, /^bytes received\t\d+$/m);
+    const replayed = await runBin(['journal', '--postgres', postgres.url, 'replay', id]);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    // Nobody listens yet: it waits, and the command lists it.
+    const pending = await runBin(['journal', '--postgres', postgres.url, 'pending']);
+    assert.match(pending.stdout, new RegExp(`^${id}\tupgradeResult\t${refused.deviceId}\t0 attempts\twaiting$`, 'm'));
+    const task = await runBin(['journal', '--postgres', postgres.url, 'stats', '--task', refused.operationId]);
+    assert.match(task.stdout, /^pending\t1$/m);
+    const stats = await runBin(['journal', '--postgres', postgres.url, 'stats']);
+    assert.match(stats.stdout, /^pending upgradeResult\t1$/m);
+    const discarded = await runBin(['journal', '--postgres', postgres.url, 'discard', 'upgradeResult']);
+    assert.equal(discarded.stdout.trim(), "discarded 1 pending 'upgradeResult' entries");
+    const again = await runBin(['journal', '--postgres', postgres.url, 'replay', id]);
+    assert.match(again.stderr, /add --again/);
+    // The same push refused twice and replayed twice: the second is the first one's duplicate.
+    await request(app).post(`${CALLBACK_PATH}?token=wrong`).send(refused).expect(200);
+    const [second] = (await postgres.query<{ id: string }>(`SELECT id FROM huawei_iot_upgrade_journal WHERE state = 'invalid'`)) as [{ id: string }];
+    const duplicate = await runBin(['journal', '--postgres', postgres.url, 'replay', second.id]);
+    assert.match(duplicate.stderr, new RegExp(`the same push as entry ${id}`));
+  });
 });

@@ -10,6 +10,8 @@ import { Batch } from './batch';
 import { GroupCommit } from './group-commit';
 import type { Appended, ClaimedEntry, Journal, JournalCounts, JournalRecord } from './journal';
 import { Spill } from './spill';
+import { backoffAfter } from './retry-window';
+import { DEFAULT_DELIVERY_TIMING } from './defaults';
 
 export interface DeliveryOptions {
   /** Attempts per entry before it is dead, the first included. Default 21 (about 64 minutes with the default backoff). */
@@ -33,19 +35,7 @@ export interface DeliveryOptions {
   reviveDead?: boolean;
 }
 
-export const DEFAULT_DELIVERY = { attempts: 21, backoffMs: 1000, maxBackoffMs: 5 * 60_000, concurrency: 100, timeoutMs: 5 * 60_000, reviveDead: false } as const;
-
-/** The wait before attempt `attempt + 1` after attempt `attempt` failed. */
-export function backoffAfter(attempt: number, options: { backoffMs: number; maxBackoffMs: number }): number {
-  return Math.min(options.backoffMs * 2 ** Math.min(attempt - 1, 40), options.maxBackoffMs);
-}
-
-/** From the first attempt to the last, in ms: how long an outage the retries ride out. */
-export function retryWindowMs(options: { attempts: number; backoffMs: number; maxBackoffMs: number }): number {
-  let total = 0;
-  for (let attempt = 1; attempt < options.attempts; attempt += 1) total += backoffAfter(attempt, options);
-  return total;
-}
+export const DEFAULT_DELIVERY = { ...DEFAULT_DELIVERY_TIMING, concurrency: 100, timeoutMs: 5 * 60_000, reviveDead: false } as const;
 
 /** The in-process monotonic clock: wake-ups must not follow steps of the wall clock (issue 18, item 3). */
 const now = (): number => performance.now();
