@@ -96,11 +96,12 @@ describe('the spill: pushes answered while the journal fails are kept, then move
     await request(app).post(CALLBACK_PATH).send(notification).expect(200);
     await until(async () => (await journal.counts()).pending === 1, 'the pending entry');
     const [entry] = await journal.list('pending', 10);
-    assert.equal(entry?.deviceId, notification.deviceId);
-    assert.equal((await journal.get(entry?.id ?? ''))?.event, 'upgradeResult');
+    assert.ok(entry !== undefined);
+    assert.equal(entry.deviceId, notification.deviceId);
+    assert.equal((await journal.get(entry.id))?.event, 'upgradeResult');
     assert.equal(await journal.get('nope'), undefined);
     assert.deepEqual(await journal.taskCounts(notification.operationId), { pending: 1 });
-    assert.equal((await journal.notificationsIn([entry?.id ?? ''])).length, 1);
+    assert.equal((await journal.notificationsIn([entry.id])).length, 1);
     assert.equal(await journal.replay('nope'), 'missing');
     assert.equal(await journal.discard('upgradeResult'), 1);
     assert.equal(await journal.reviveDead('upgradeResult'), 0);

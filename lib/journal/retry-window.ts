@@ -13,7 +13,11 @@ export function backoffAfter(attempt: number, options: { backoffMs: number; maxB
  * defaults' (about 63.5 minutes).
  */
 export function retryWindowMs(options: { attempts?: number; backoffMs?: number; maxBackoffMs?: number } = {}): number {
-  const resolved = { ...DEFAULT_DELIVERY_TIMING, ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) };
+  const resolved = {
+    attempts: options.attempts ?? DEFAULT_DELIVERY_TIMING.attempts,
+    backoffMs: options.backoffMs ?? DEFAULT_DELIVERY_TIMING.backoffMs,
+    maxBackoffMs: options.maxBackoffMs ?? DEFAULT_DELIVERY_TIMING.maxBackoffMs,
+  };
   let total = 0;
   for (let attempt = 1; attempt < resolved.attempts; attempt += 1) total += backoffAfter(attempt, resolved);
   return total;
