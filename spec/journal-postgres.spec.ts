@@ -304,4 +304,34 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     const duplicate = await runBin(['journal', '--postgres', postgres.url, 'replay', second.id]);
     assert.match(duplicate.stderr, new RegExp(`the same push as entry ${id}`));
   });
+
+  it('keeps the duplicate window to dedupe.ttl, and answers the operator calls for entries that are not there (issue 18, items 8 and 2)', async () => {
+    const { app, upgrades } = mount({ dedupe: { ttl: 800 } });
+    const seen: string[] = [];
+    upgrades.on('upgradeResult', (notification) => void seen.push(notification.deviceId));
+    upgrades.on('invalid', () => {});
+    const notification = push();
+    await request(app).post(CALLBACK_PATH).send(notification).expect(200);
+    await request(app).post(CALLBACK_PATH).send(notification).expect(200);
+    await sleep(900);
+    // With an invalid push in the same group: the group commits in one transaction.
+    await Promise.all([request(app).post(CALLBACK_PATH).send(notification).expect(200), request(app).post(CALLBACK_PATH).send('{bad').set('Content-Type', 'application/json').expect(200)]);
+    await until(() => seen.length === 2, 'the repeat after the window, delivered as new');
+    const entries = await postgres.query<{ id: string; dedupe_key: string | null }>('SELECT id, dedupe_key FROM huawei_iot_upgrade_journal WHERE device_id = $1 ORDER BY id', [notification.deviceId]);
+    assert.equal(entries.length, 2);
+    assert.equal(entries[0]?.dedupe_key, null, 'the old entry gave its key up');
+    const journal = postgresJournal({ connectionString: postgres.url, spill: false });
+    try {
+      assert.equal(await journal.get('x'), undefined);
+      assert.equal(await journal.get('999999'), undefined);
+      assert.equal(await journal.replay('999999'), 'missing');
+      assert.equal(await journal.replay('x'), 'missing');
+      const [invalid] = await journal.list('invalid', 1);
+      assert.equal(await journal.replay(invalid?.id ?? ''), 'invalid');
+      assert.equal(await journal.reviveInvalid('999999', { key: null, event: 'upgradeResult', notifyType: 'swUpgradeResultNotify', deviceId: 'd', body: '{}' }), 'missing');
+      assert.equal(await journal.reviveDead('upgradeResult'), 0);
+    } finally {
+      await journal.close();
+    }
+  });
 });
