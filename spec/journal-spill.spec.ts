@@ -107,4 +107,25 @@ describe('the spill: pushes answered while the journal fails are kept, then move
     assert.equal(await journal.reviveDead('upgradeResult'), 0);
     assert.equal(await journal.replayDead(), 0);
   });
+
+  it('a delivery whose end could not be committed is delivered again once its lease has run out, not before', async () => {
+    const real = sqliteJournal({ path: join(folder.dir, 'upgrades.db'), leaseMs: 2000 });
+    let failures = 1;
+    const flaky: Journal = {
+      ...real,
+      complete: (ids) => (failures-- > 0 ? Promise.reject(new Error('disk I/O error')) : real.complete(ids)),
+    };
+    const { upgrades } = mountedApp({ journal: flaky });
+    routers.push(upgrades);
+    const attempts: Array<number | undefined> = [];
+    upgrades.on('upgradeResult', (_notification, context) => void attempts.push(context.attempt));
+    upgrades.on('error', () => {});
+    await upgrades.receive(push());
+    await until(() => attempts.length === 1, 'the first delivery');
+    await sleep(1000);
+    assert.equal(attempts.length, 1, 'delivered again before the lease ran out');
+    await until(() => attempts.length === 2, 'the delivery again after the lease', 6000);
+    assert.deepEqual(attempts, [1, 2]);
+    await until(async () => (await real.counts()).pending === 0, 'the entry to be done');
+  });
 });

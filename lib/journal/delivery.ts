@@ -82,6 +82,8 @@ export class JournalDelivery {
   readonly #journal: Journal;
   readonly #options: ResolvedDelivery;
   readonly #running = new Set<string>();
+  // Delivered, their end not yet committed: not to be claimed again by this instance meanwhile.
+  readonly #finishing = new Set<string>();
   readonly #spill: Spill | undefined;
   readonly #revivedAt = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -89,11 +91,12 @@ export class JournalDelivery {
   // Marked done in batches; an entry whose mark is lost is delivered again (at least once).
   // Usually they ride along with the next group commit: one transaction, one fsync for both.
   readonly #completed = new Batch<string>(
-    (ids) => this.#journal.complete(ids),
+    (ids) => this.#journal.complete(ids).then(() => this.#finished(ids)),
     (error, ids) => this.#completedLost(ids, error),
   );
   #wake: { at: number; timer: NodeJS.Timeout } | undefined;
   #polling = false;
+  #pollAgain = false;
   #backlog = false;
   #reserved = 0;
   #closed = false;
@@ -119,6 +122,7 @@ export class JournalDelivery {
           return this.#completed.take();
         },
         completedLost: (ids, error) => this.#completedLost(ids, error),
+        committed: (ids) => this.#finished(ids),
         spill: (records, error) => this.#toSpill(records, error),
         spilling: () => this.#spill?.holding === true,
       },
@@ -246,7 +250,12 @@ export class JournalDelivery {
     }
   }
 
+  #finished(ids: readonly string[]): void {
+    for (const id of ids) this.#finishing.delete(id);
+  }
+
   #completedLost(ids: readonly string[], error: unknown): void {
+    this.#finished(ids);
     this.failed(error, `the ${this.#journal.kind} journal could not mark ${ids.length} delivered entries done (they will be delivered again)`);
   }
 
@@ -287,6 +296,7 @@ export class JournalDelivery {
   }
 
   #done(id: string, event: string): void {
+    this.#finishing.add(id);
     this.#completed.add(id);
     if (this.#options.reviveDead) this.#revive(event);
   }
@@ -344,14 +354,19 @@ export class JournalDelivery {
   }
 
   #poll(): void {
-    if (this.#polling || this.#closed) return;
+    if (this.#closed) return;
+    // A wake-up during a poll (a retry come due) is not dropped: it polls again right after.
+    if (this.#polling) {
+      this.#pollAgain = true;
+      return;
+    }
     const room = this.#options.concurrency - this.#running.size - this.#reserved;
     const events = this.#hub.heardEvents();
     if (room <= 0 || events.length === 0) return;
     this.#polling = true;
     this.#backlog = false;
     this.#journal
-      .claim(events, room, [...this.#running])
+      .claim(events, room, [...this.#running, ...this.#finishing])
       .then((entries) => {
         // A full batch may have left more behind.
         if (entries.length === room) this.#backlog = true;
@@ -360,7 +375,8 @@ export class JournalDelivery {
       .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not be read for deliveries due`))
       .finally(() => {
         this.#polling = false;
-        if (this.#backlog && this.#running.size < this.#options.concurrency) this.#soon();
+        if ((this.#pollAgain || this.#backlog) && this.#running.size < this.#options.concurrency) this.#soon();
+        this.#pollAgain = false;
       })
       .catch(ignore);
   }

@@ -19,6 +19,8 @@ export interface GroupCommitHooks {
   beforeCommit(records: readonly JournalRecord[]): readonly string[];
   /** The ids `beforeCommit` gave were not marked done: the commit failed. */
   completedLost(ids: readonly string[], error: unknown): void;
+  /** The ids `beforeCommit` gave were marked done. */
+  committed(ids: readonly string[]): void;
   /**
    * Keeps records the journal could not commit (`error`), or those that must wait behind records
    * kept earlier (`error` undefined); resolves false when they could not be kept either.
@@ -80,6 +82,7 @@ export class GroupCommit {
       const answers = await Promise.race([this.#journal.append(records, completed, this.#dedupeWindowMs), timeout]);
       this.commits += 1;
       this.committed += group.length;
+      this.#hooks.committed(completed);
       group.forEach((waiting, index) => waiting.resolve(answers[index] as Appended));
     } catch (error) {
       if (completed.length > 0) this.#hooks.completedLost(completed, error);

@@ -65,6 +65,8 @@ export interface StoreOptions {
   role: 'owner' | 'operator';
   /** 'operator' only: whether a receiver holds the file now (its marks of deliveries in progress are live). */
   ownerRunning?: boolean;
+  /** 'owner': a mark older than this on an entry the owner is not delivering was lost (a failed commit of its end). */
+  leaseMs?: number;
 }
 
 // The monotonic clock of this thread, in ms: performance.now() does not follow steps of the wall clock.
@@ -73,7 +75,7 @@ const monotonic = (): number => performance.timeOrigin + performance.now();
 const ENTRY_COLUMNS = 'id, state, event, notify_type, device_id, body, ip, received_at, attempts, replay_base, reason, message, last_error, lease_until, next_at';
 
 /** Opens the file and prepares every statement; the methods are synchronous. */
-export function openStore({ path, durability, role, ownerRunning = false }: StoreOptions) {
+export function openStore({ path, durability, role, ownerRunning = false, leaseMs = 60_000 }: StoreOptions) {
   const operator = role === 'operator';
   const db = new Database(path, operator ? { fileMustExist: true } : {});
   // The `journal` command waits for the receiver's commits, never the other way round for long.
@@ -108,11 +110,13 @@ export function openStore({ path, durability, role, ownerRunning = false }: Stor
     `INSERT INTO ${TABLE} (state, reason, message, notify_type, device_id, body, raw, ip, received_at, updated_at)
      VALUES ('invalid', @reason, @message, @notifyType, @deviceId, @body, @raw, @ip, @receivedAt, @now) RETURNING id`,
   );
-  // lease_until is a mark (this owner's monotonic time of the claim): an entry marked is being delivered.
-  const claimDue = db.prepare<[{ at: number; now: number; events: string; exclude: string; limit: number }], SqliteRow>(
+  // lease_until is a mark (this owner's monotonic time of the claim): an entry marked is being
+  // delivered. What this owner delivers or is finishing is excluded by id, so a mark that is older
+  // than a lease on any other entry was lost (the commit of its end failed): it is taken again.
+  const claimDue = db.prepare<[{ at: number; stale: number; now: number; events: string; exclude: string; limit: number }], SqliteRow>(
     `UPDATE ${TABLE} SET attempts = attempts + 1, lease_until = @at, updated_at = @now
      WHERE id IN (SELECT id FROM ${TABLE} WHERE state = 'pending' AND event IN (SELECT value FROM json_each(@events))
-                  AND next_at <= @at AND lease_until = 0 AND id NOT IN (SELECT value FROM json_each(@exclude))
+                  AND next_at <= @at AND (lease_until = 0 OR lease_until < @stale) AND id NOT IN (SELECT value FROM json_each(@exclude))
                   ORDER BY next_at, id LIMIT @limit)
      RETURNING *`,
   );
@@ -176,7 +180,7 @@ export function openStore({ path, durability, role, ownerRunning = false }: Stor
     return answers;
   });
   const claimAll = db.transaction((events: readonly string[], limit: number, exclude: readonly string[]): SqliteRow[] =>
-    claimDue.all({ at: monotonic(), now: Date.now(), events: JSON.stringify(events), exclude: JSON.stringify(exclude.map(Number)), limit }),
+    claimDue.all({ at: monotonic(), stale: monotonic() - leaseMs, now: Date.now(), events: JSON.stringify(events), exclude: JSON.stringify(exclude.map(Number)), limit }),
   );
   const completeAll = db.transaction((ids: readonly string[]) => {
     const now = Date.now();

@@ -26,8 +26,9 @@ export interface SqliteJournalOptions {
   /** Days that done and invalid entries are kept. Default 30. */
   retainDays?: number;
   /**
-   * Kept for symmetry with postgresJournal(): one receiver owns a SQLite file (a lock says so), so its
-   * deliveries are never taken over while it lives; at least 5 000 ms. Default 60 000 ms.
+   * One receiver owns a SQLite file (a lock says so): a delivery it runs is never taken over while it
+   * runs, however long. After this long, an entry whose end could not be recorded (a failed commit) is
+   * delivered again. At least 2 000 ms. Default 60 000 ms.
    */
   leaseMs?: number;
   /**
@@ -100,7 +101,7 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   let closing = false;
   let next = 0;
   const start = (): Running => {
-    const running: Running = { worker: new Worker(join(__dirname, 'sqlite-worker.js'), { workerData: { path, durability, role: 'owner' } }), waiting: new Map() };
+    const running: Running = { worker: new Worker(join(__dirname, 'sqlite-worker.js'), { workerData: { path, durability, role: 'owner', leaseMs } }), waiting: new Map() };
     const { worker, waiting } = running;
     worker.on('message', (reply: Reply) => {
       const entry = waiting.get(reply.id);
