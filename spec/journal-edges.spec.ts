@@ -352,6 +352,12 @@ describe('the journal at its edges (issue 18)', function () {
       await until(() => delivered.filter((d) => d.deviceId === refused.deviceId).length === 2, 'the replay --again');
       assert.equal(delivered.at(-1)?.attempt, 2);
 
+      // The same push refused again: replaying it finds the first one journaled.
+      await request(app).post(`${CALLBACK_PATH}?token=wrong`).send(refused).expect(200);
+      const [second] = rows("state = 'invalid'");
+      const duplicate = await runBin(['journal', '--db', path, 'replay', String(second?.id)]);
+      assert.match(duplicate.stderr, new RegExp(`the same push as entry ${entry.id}, journaled already`));
+
       const task = await runBin(['journal', '--db', path, 'stats', '--task', refused.operationId]);
       assert.match(task.stdout, /^done\t1$/m);
       const none = await runBin(['journal', '--db', path, 'stats', '--task', 'no-such-task']);
@@ -414,6 +420,8 @@ describe('the journal at its edges (issue 18)', function () {
       assert.throws(() => sqliteJournal({ path, leaseMs: 30 }), /leaseMs must be at least 2000 ms, got 30: .* did you mean 30000/);
       assert.throws(() => createUpgradeRouter({ limit: 64 }), /limit must be at least 1024 bytes .* did you mean '64kb'/);
       assert.throws(() => sqliteJournal({ path: ':memory:' }), /in-memory database, which a crash loses/);
+      assert.throws(() => sqliteJournal({ path, leaseMs: -1 }), /leaseMs must be a positive whole number/);
+      assert.throws(() => sqliteJournal({ path, spill: '' }), /spill must be a non-empty string/);
       const { redisDedupeStore } = await import('huawei-iot-upgrade-router/redis');
       assert.throws(() => redisDedupeStore({ urll: 'redis://x' } as never), /unknown option urll: did you mean url\?/);
       const { registerMetrics } = await import('huawei-iot-upgrade-router/prometheus');

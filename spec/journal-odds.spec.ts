@@ -6,6 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { inspectSqliteJournal, sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import request from 'supertest';
+import express from './express';
 import { mountedApp } from './helpers';
 import { runBin, tempFolder, until } from './support/journal';
 import { fresh } from './helpers';
@@ -49,6 +51,17 @@ describe('the journal: what the command prints, and how it fails (issue 18)', fu
     const held = await runBin(['journal', '--db', path, 'show', '2']);
     assert.match(held.stdout, /^state\tpending \(being delivered now\)$/m);
     hold?.();
+
+    // A malformed push: no notifyType or deviceId to show, and raw bytes with control characters.
+    const app = express();
+    app.use('/cb', upgrades);
+    upgrades.on('invalid', () => {});
+    await request(app).post('/cb').set('Content-Type', 'application/json').send('{bad\n\t\r').expect(200);
+    const malformed = await runBin(['journal', '--db', path, 'show', '3']);
+    assert.match(malformed.stdout, /^notifyType\t-$/m);
+    assert.match(malformed.stdout, /^deviceId\t-$/m);
+    assert.match(malformed.stdout, /^as text\t\{bad\\n\\t\\r$/m);
+    assert.equal(await inspectSqliteJournal({ path }).replay('3'), 'invalid');
 
     const replayed = await runBin(['journal', '--db', path, 'replay', '1']);
     assert.equal(replayed.stdout.trim(), 'replayed 1 (attempt 2 next)');

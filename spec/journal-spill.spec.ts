@@ -43,6 +43,9 @@ describe('the spill: pushes answered while the journal fails are kept, then move
         leased: true,
       });
     writeFileSync(join(spill, '99999999-0badc0de-1.spill'), `${left.map(line).join('\n')}\n{"kind":"notifica`);
+    // Not ours to take: a file of another name, and the file of a process that is alive (pid 1).
+    writeFileSync(join(spill, 'notes.txt'), 'kept');
+    writeFileSync(join(spill, '1-0badc0de-1.spill'), `${line(push())}\n`);
     const real = sqliteJournal({ path: join(folder.dir, 'upgrades.db') });
     let down = true;
     const failing: Journal = {
@@ -70,7 +73,7 @@ describe('the spill: pushes answered while the journal fails are kept, then move
     await until(() => all.every((notification) => delivered.includes(notification.deviceId)), 'every kept push to be delivered', 8000);
     assert.equal(delivered.length, 5);
     assert.equal(upgrades.stats().journal?.moved, 6);
-    await until(() => readdirSync(spill).length === 0, 'the spill folder to be emptied');
+    await until(() => readdirSync(spill).sort().join() === '1-0badc0de-1.spill,notes.txt', 'the spill folder to be emptied of what was ours to move');
     assert.equal((await real.list('invalid', 10)).length, 1);
   });
 

@@ -294,7 +294,7 @@ export class EventHub {
 
   // Repeats of one failure are logged once, then counted (issue 18, item 18): an outage of the
   // listener's database wrote one stack per attempt, 58 MB in 2.5 minutes.
-  #log(message: string, details: LogDetails): void {
+  #log(message: string, details: LogDetails & { error: Error }): void {
     this.#repeats.error(message, details);
   }
 

@@ -18,16 +18,16 @@ export class RepeatedLog {
     this.#logger = logger;
   }
 
-  error(message: string, details: LogDetails): void {
+  error(message: string, details: LogDetails & { error: Error }): void {
     // describeThrown never throws: an error's message getter may (issue 9, item 2).
-    const text = details.error === undefined ? '' : describeThrown(details.error);
+    const text = describeThrown(details.error);
     const key = `${message}\u0000${text.replace(/\d+/g, '#')}`;
     const seen = this.#seen.get(key);
     if (seen !== undefined) {
       seen.repeats += 1;
       return;
     }
-    this.#seen.set(key, { message: text === '' ? message : `${message}: ${text}`, repeats: 0 });
+    this.#seen.set(key, { message: `${message}: ${text}`, repeats: 0 });
     log(this.#logger, 'error', message, details);
     if (this.#timer === undefined) this.#timer = setTimeout(() => this.#flush(), REPEAT_INTERVAL_MS).unref();
   }

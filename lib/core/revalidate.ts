@@ -1,6 +1,7 @@
 // A body kept as invalid, looked at again on the operator's word (`journal replay ID` of an invalid
 // entry, issue 18 item 13): a push refused by `allow` (a wrong token during a campaign) or by an older
 // schema becomes a notification if it is one.
+import type { ErrorObject } from 'ajv';
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';
 import type { RevivedNotification } from '../journal/journal';
 import { dedupeKey } from './dedupe';
@@ -20,8 +21,9 @@ export function revalidate(body: string | Buffer, keyed = true): Revalidated {
   const type = notifyType as NotifyType;
   const validate = validators[type];
   if (!validate(parsed.value)) {
-    const [first] = validate.errors ?? [];
-    return { ok: false, why: `it still fails its schema: ${first?.instancePath || '(root)'} ${first?.message ?? ''}`.trim() };
+    // Ajv always sets at least one error when it returns false.
+    const [first] = validate.errors as [ErrorObject, ...ErrorObject[]];
+    return { ok: false, why: `it still fails its schema: ${first.instancePath || '(root)'} ${String(first.message)}` };
   }
   const notification = parsed.value as unknown as Notification;
   return {

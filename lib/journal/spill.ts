@@ -155,7 +155,6 @@ export class Spill {
       const mine = match[2] === this.#token;
       // Same pid, other token: this process's previous life (pid 1 in a container, say).
       if (!mine && pid !== process.pid && alive(pid)) continue;
-      if (mine && match[3] === 'spill') continue;
       const target = mine ? name : `${process.pid}-${this.#token}-${(this.#sequence += 1)}.moving`;
       try {
         if (!mine) await rename(join(this.dir, name), join(this.dir, target));

@@ -202,7 +202,7 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
         ip: row.ip,
         receivedAt: new Date(row.received_at),
         attempt: row.attempts,
-        budgetAttempt: row.attempts - (row.replay_base ?? 0),
+        budgetAttempt: row.attempts - Number(row.replay_base),
       })),
     // One owner per file: its marks last until the delivery ends, nothing to renew.
     renew: (): void => {},
