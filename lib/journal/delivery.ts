@@ -76,6 +76,7 @@ export type ResolvedDelivery = Required<DeliveryOptions> & {
 };
 
 const TIMED_OUT = Symbol('timed out');
+const WAKE_SLACK_MS = 5;
 
 export class JournalDelivery {
   readonly #hub: EventHub;
@@ -328,7 +329,10 @@ export class JournalDelivery {
     if (attempt >= this.#options.attempts) return this.#bury(id, notification, attempt, asError(failure, 'a listener threw'));
     const delay = backoffAfter(attempt, this.#options);
     await this.#journal.retry(id, describeThrown(failure), delay);
-    this.#wakeAt(now() + delay);
+    // The journal timed the retry a little after this thread's clock was read, and timers may fire a
+    // millisecond early: woken exactly at `delay`, the poll found nothing due and the retry waited
+    // for the next poll, a second later.
+    this.#wakeAt(now() + delay + WAKE_SLACK_MS);
   }
 
   async #bury(id: string, notification: Notification, attempts: number, error: Error): Promise<void> {
