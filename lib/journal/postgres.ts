@@ -200,10 +200,10 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
         await appendNotifications(clientRun(client), again, [], answers, dedupeWindowMs);
       });
     }
-    const redone = new Set(expired.map(({ record }) => record.key as string));
     for (const { index, record } of records) {
       const key = record.key as string;
-      if (redone.has(key)) continue;
+      // Answered by the second insert, above.
+      if (expired.some((item) => item.record.key === key)) continue;
       const id = ids.get(key)?.id;
       if (id === undefined) throw new Error(`journal: no entry for a duplicate key after the insert (${key})`);
       answers[index] = { id, duplicate: !(fresh.has(key) && first.get(key)?.index === index) };
@@ -331,8 +331,9 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     },
     async replay(id, again = false): Promise<ReplayOutcome> {
       if (!/^\d+$/.test(id)) return 'missing';
+      // The table is made ready before the transaction, not inside it on a second pooled client.
+      await prepared();
       return transaction(async (client) => {
-        await prepared();
         const { rows } = await client.query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE id = $1 FOR UPDATE`, [id]);
         const row = rows[0];
         if (row === undefined) return 'missing';
