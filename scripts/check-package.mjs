@@ -17,7 +17,7 @@ try {
   const allowed = /^(package\.json|README\.md|LICENSE|schema\/[\w.-]+\.schema\.json|dist\/[\w./-]+\.(js|mjs|d\.ts|d\.mts|js\.map)|dist\/dashboard\/assets\/[\w.-]+\.(html|css|svg))$/;
   const stray = packed.files.map((file) => file.path).filter((path) => !allowed.test(path));
   if (stray.length > 0) throw new Error(`the tarball holds files users do not need:\n  ${stray.join('\n  ')}`);
-  for (const needed of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/redis.js', 'dist/redis.mjs', 'dist/redis.d.ts', 'dist/redis.d.mts', 'dist/prometheus.js', 'dist/prometheus.mjs', 'dist/prometheus.d.ts', 'dist/prometheus.d.mts', 'dist/sqlite.js', 'dist/sqlite.mjs', 'dist/postgres.js', 'dist/postgres.mjs', 'dist/journal/sqlite-worker.js', 'dist/dashboard/assets/index.html', 'dist/dashboard/assets/app.js', 'schema/sw-upgrade-result-notify.schema.json', 'LICENSE', 'README.md']) {
+  for (const needed of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/redis.js', 'dist/redis.mjs', 'dist/redis.d.ts', 'dist/redis.d.mts', 'dist/prometheus.js', 'dist/prometheus.mjs', 'dist/prometheus.d.ts', 'dist/prometheus.d.mts', 'dist/sqlite.js', 'dist/sqlite.mjs', 'dist/postgres.js', 'dist/postgres.mjs', 'dist/platform.js', 'dist/platform.mjs', 'dist/platform.d.ts', 'dist/emulator.js', 'dist/emulator.mjs', 'dist/emulator.d.ts', 'dist/journal/sqlite-worker.js', 'dist/dashboard/assets/index.html', 'dist/dashboard/assets/app.js', 'schema/sw-upgrade-result-notify.schema.json', 'LICENSE', 'README.md']) {
     if (!packed.files.some((file) => file.path === needed)) throw new Error(`the tarball lacks ${needed}`);
   }
   // npm warns about, and may block, a dependency's install-time scripts: users install none from us.

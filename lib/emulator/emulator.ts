@@ -1,0 +1,241 @@
+// `startPlatformEmulator`: a local, stateful stand-in for the platform's northbound API and its
+// pushes, over HTTP or HTTPS, with a control surface under /_emulator for tests. Every answer
+// carries the emulator's version in the `x-platform-emulator` header.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DEFAULT_RATE_LIMIT, type PackageType, type Subscription } from '../platform/contract';
+import { Apps, EmulatorError, type App } from './apps';
+import { EmulatedClock } from './clock';
+import { control } from './control';
+import { Faults, type EmulatorFault } from './faults';
+import { northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
+import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
+import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
+
+type Pem = string | Buffer;
+
+export interface PlatformEmulatorOptions {
+  /** Default 0: a free port. The platform's own northbound port is 8743. */
+  port?: number;
+  /** Default 127.0.0.1: the control surface has no authentication. */
+  host?: string;
+  /** Serve HTTPS with this certificate and key (and, with `requestCert`, ask clients for theirs, verified against `ca`). */
+  tls?: { cert: Pem; key: Pem; ca?: Pem; requestCert?: boolean };
+  /** The CA that signed the receivers' certificates: pushes to https:// callback URLs are verified against it. */
+  receiverCa?: Pem;
+  /** Emulated time per real time (default 1): 60 makes a 10-minute re-send window last 10 s. */
+  speed?: number;
+  /** Seeds which devices fail or stay silent, and when each answers (default 1). */
+  seed?: number;
+  /** How the devices of new tasks behave (changeable later with `setBehaviour`). */
+  devices?: Partial<DeviceBehaviour>;
+  /** The application to create (default: random appId and secret). */
+  app?: { appId: string; secret: string };
+  /** `expiresIn` of an access token, in seconds (default 3600, as documented). */
+  tokenLifetimeS?: number;
+  /** Flow control per application (default 100 calls per 60 s, as documented). */
+  rateLimit?: { calls: number; windowMs: number };
+  /** The push rules' timings (default: the platform's). */
+  pushRules?: Partial<PushRules>;
+}
+
+export interface PushFilter {
+  status?: PushStatus;
+  notifyType?: string;
+  operationId?: string;
+  deviceId?: string;
+}
+
+export interface PushSummary {
+  total: number;
+  pending: number;
+  delivered: number;
+  failed: number;
+  dropped: number;
+}
+
+const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+export const EMULATOR_VERSION = version;
+const MAX_BODY = 1024 * 1024;
+
+export class PlatformEmulator {
+  /** The northbound base URL, e.g. `https://127.0.0.1:41234`. */
+  readonly url: string;
+  /** The application's credentials, for `createPlatformClient`. */
+  readonly appId: string;
+  readonly secret: string;
+  /** The version packages the emulator starts with: one software, one firmware. */
+  readonly packages: { software: EmulatedPackage; firmware: EmulatedPackage };
+  readonly #server: Server;
+  readonly #clock: EmulatedClock;
+  readonly #apps: Apps;
+  readonly #app: App;
+  readonly #tasks: Tasks;
+  readonly #pusher: Pusher;
+  readonly #faults = new Faults();
+  readonly #subscriptions = new Map<string, Map<string, Subscription>>();
+
+  /** Use `startPlatformEmulator`. */
+  constructor(server: Server, protocol: string, options: PlatformEmulatorOptions) {
+    this.#server = server;
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.url = `${protocol}://${host}:${address.port}`;
+    this.#clock = new EmulatedClock(options.speed ?? 1);
+    this.#apps = new Apps(this.#clock, { tokenLifetimeS: options.tokenLifetimeS ?? 3600, refreshLifetimeS: 86_400, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+    this.#app = this.#apps.create(options.app?.appId, options.app?.secret);
+    this.appId = this.#app.appId;
+    this.secret = this.#app.secret;
+    this.#pusher = new Pusher(this.#clock, { ...DEFAULT_PUSH_RULES, ...options.pushRules }, options.receiverCa);
+    this.#tasks = new Tasks(
+      this.#clock,
+      (appId, body) => {
+        const subscription = this.#subscriptions.get(appId)?.get(body.notifyType);
+        if (subscription !== undefined) this.#pusher.send(appId, subscription.callbackUrl, body);
+      },
+      { seed: options.seed ?? 1, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0, ...options.devices } },
+    );
+    this.packages = {
+      software: this.#tasks.addPackage({ fileType: 'softwarePackage', version: 'V2.1.0', fromVersion: 'V2.0.3' }),
+      firmware: this.#tasks.addPackage({ fileType: 'firmwarePackage', version: 'FW_1.1.0', fromVersion: 'FW_1.0.7' }),
+    };
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      // #handle answers every request itself, errors included; only a broken socket is left.
+      this.#handle(request, response).catch(() => response.destroy());
+    });
+  }
+
+  /** Emulated epoch milliseconds. */
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /** Moves the emulated clock forward: tokens expire, devices answer, re-send windows close. */
+  advance(ms: number): void {
+    this.#clock.advance(ms);
+  }
+
+  /** Changes how the devices of the next tasks behave. */
+  setBehaviour(behaviour: Partial<DeviceBehaviour>): DeviceBehaviour {
+    this.#tasks.behaviour = { ...this.#tasks.behaviour, ...behaviour };
+    return this.#tasks.behaviour;
+  }
+
+  /** Adds a version package (the platform takes uploads in its console only, not by API). */
+  addPackage(fields: Partial<EmulatedPackage> & { fileType: PackageType; version: string }): EmulatedPackage {
+    return this.#tasks.addPackage(fields);
+  }
+
+  /** The next northbound calls (or pushes) fail as the fault says. */
+  inject(fault: EmulatorFault): void {
+    if (fault.kind === 'dropPushes') this.#pusher.drop(fault.times ?? 1);
+    else this.#faults.add(fault);
+  }
+
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
+  /** Every push the emulator made, in order, with what became of it. */
+  pushes(filter: PushFilter = {}): PushRecord[] {
+    return this.#pusher.records.filter(
+      (record) =>
+        (filter.status === undefined || record.status === filter.status) &&
+        (filter.notifyType === undefined || record.notifyType === filter.notifyType) &&
+        (filter.operationId === undefined || record.operationId === filter.operationId) &&
+        (filter.deviceId === undefined || record.deviceId === filter.deviceId),
+    );
+  }
+
+  pushSummary(filter: PushFilter = {}): PushSummary {
+    const summary: PushSummary = { total: 0, pending: 0, delivered: 0, failed: 0, dropped: 0 };
+    for (const record of this.pushes(filter)) {
+      summary.total += 1;
+      summary[record.status] += 1;
+    }
+    return summary;
+  }
+
+  /** Each callback URL pushed to: valid or invalid, failures in a row, pushes waiting. */
+  callbacks(): CallbackState[] {
+    return this.#pusher.callbacks();
+  }
+
+  /** Logins and refreshes of the application so far. */
+  sessions(): { logins: number; refreshes: number } {
+    return { logins: this.#app.logins, refreshes: this.#app.refreshes };
+  }
+
+  /**
+   * Resolves when nothing is left to happen: every device that will answer has, and every push is
+   * delivered, failed or dropped. Silent devices never answer; they do not hold this up.
+   */
+  async settled(pollMs = 20): Promise<void> {
+    while (this.#clock.pending() > 0 || this.#pusher.pending() > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+
+  async close(): Promise<void> {
+    this.#clock.close();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+    await this.#pusher.close();
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    response.setHeader('x-platform-emulator', EMULATOR_VERSION);
+    let answer: EmulatorAnswer;
+    try {
+      const parsed = await readRequest(request);
+      if (parsed.path.startsWith('/_emulator')) answer = control(this, parsed);
+      else {
+        const fault = this.#faults.take(parsed.path);
+        if (fault?.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault?.kind === 'expiredToken') throw new EmulatorError('tokenInvalid', fault.envelope ?? 'resultcode');
+        if (fault?.kind === 'throttle') throw new EmulatorError('throttled');
+        if (fault?.kind === 'status') answer = { status: fault.status, body: new EmulatorError('internal').body() };
+        else answer = northbound({ apps: this.#apps, tasks: this.#tasks, subscriptions: this.#subscriptions }, parsed);
+      }
+    } catch (error) {
+      if (!(error instanceof EmulatorError)) {
+        answer = { status: 400, body: new EmulatorError('badRequest', 'error_code', error instanceof Error ? error.message : String(error)).body() };
+      } else answer = { status: error.status, body: error.body() };
+    }
+    if (answer.body === undefined) response.writeHead(answer.status).end();
+    else response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+  }
+}
+
+async function readRequest(request: IncomingMessage): Promise<EmulatorRequest> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error('the body is larger than 1 MB');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  const type = request.headers['content-type'] ?? '';
+  const body: unknown = text === '' ? undefined : type.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
+  const url = new URL(request.url ?? '/', 'http://emulator');
+  return { method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: request.headers, body };
+}
+
+/** Starts an emulator; resolves once it listens. */
+export async function startPlatformEmulator(options: PlatformEmulatorOptions = {}): Promise<PlatformEmulator> {
+  const speed = options.speed ?? 1;
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new TypeError('startPlatformEmulator: speed must be a positive number');
+  const tls = options.tls;
+  const server: Server =
+    tls === undefined
+      ? createHttpServer()
+      : createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca !== undefined && { ca: tls.ca }), requestCert: tls.requestCert ?? false, rejectUnauthorized: tls.requestCert ?? false });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  return new PlatformEmulator(server, tls === undefined ? 'http' : 'https', options);
+}

@@ -1,0 +1,43 @@
+// Faults a test asks for: the next matching northbound calls (or pushes) fail the way the platform
+// can fail. Each fault applies `times` times (default 1), to calls whose path starts with `path`.
+
+export type EmulatorFault =
+  /** 403 1010005, in either envelope the platform is seen to use (default `resultcode`). */
+  | { kind: 'expiredToken'; envelope?: 'error_code' | 'resultcode'; times?: number; path?: string }
+  /** 403 1010009, as when the application's 100 calls a minute are spent. */
+  | { kind: 'throttle'; times?: number; path?: string }
+  /** This HTTP status with the platform's internal-error body. */
+  | { kind: 'status'; status: number; times?: number; path?: string }
+  /** The answer comes `delayMs` real milliseconds late. */
+  | { kind: 'slow'; delayMs: number; times?: number; path?: string }
+  /** The next pushes are lost on the platform's side: never sent, recorded as `dropped`. */
+  | { kind: 'dropPushes'; times?: number };
+
+type CallFault = Exclude<EmulatorFault, { kind: 'dropPushes' }>;
+
+export class Faults {
+  #active: Array<{ fault: CallFault; left: number }> = [];
+
+  add(fault: CallFault): void {
+    const times = fault.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) throw new TypeError('a fault applies a whole number of times, at least 1');
+    this.#active.push({ fault, left: times });
+  }
+
+  clear(): void {
+    this.#active = [];
+  }
+
+  /** The fault for this call, if one applies (then spent once). */
+  take(path: string): CallFault | undefined {
+    const found = this.#active.find(({ fault }) => path.startsWith(fault.path ?? '/'));
+    if (found === undefined) return undefined;
+    found.left -= 1;
+    if (found.left === 0) this.#active = this.#active.filter((active) => active !== found);
+    return found.fault;
+  }
+
+  list(): Array<CallFault & { left: number }> {
+    return this.#active.map(({ fault, left }) => ({ ...fault, left }));
+  }
+}

@@ -1,0 +1,242 @@
+// Version packages, devices and upgrade tasks. Each device of a task is a sub-task that moves through
+// the documented states (wait -> processing -> success | fail) on a schedule drawn from a seeded
+// random source, and tells the application on the way with the pushes the platform sends.
+import { randomUUID } from 'node:crypto';
+import type { NotificationTypes } from '../notification-types';
+import {
+  platformTime,
+  type CreateUpgradeTaskInput,
+  type OperatePolicy,
+  type OperateType,
+  type OperationStaResult,
+  type PackageType,
+  type SubTaskStatus,
+  type TaskStatus,
+  type UpgradeSubTask,
+  type UpgradeTask,
+  type VersionPackage,
+} from '../platform/contract';
+import { EmulatorError } from './apps';
+import type { EmulatedClock } from './clock';
+import { firmwareFailures, softwareFailures } from './failures';
+
+/** How the devices of the next tasks behave. */
+export interface DeviceBehaviour {
+  /** Emulated time a device takes from its first state to its result (default 2 minutes). */
+  durationMs: number;
+  /** Share of devices that end in FAIL (default 0.1). */
+  failureRatio: number;
+  /** Share of devices that start, then never answer again: no result, sub-task stays processing (default 0). */
+  silentRatio: number;
+}
+
+export type UpgradePush = NotificationTypes[keyof NotificationTypes];
+
+interface Device {
+  deviceId: string;
+  versions: Partial<Record<PackageType, string>>;
+}
+
+interface SubTask extends UpgradeSubTask {
+  appId: string;
+}
+
+interface Task {
+  appId: string;
+  task: Omit<UpgradeTask, 'status' | 'staResult'>;
+  fileId: string;
+  subTasks: SubTask[];
+}
+
+/** A version package as the emulator keeps it: the version devices come from, too. */
+export interface EmulatedPackage extends VersionPackage {
+  /** The version devices run before this package (for `sourceVersion`). */
+  fromVersion: string;
+}
+
+const MAX_TARGETS = 256;
+
+/** mulberry32: a small seeded generator, so that a seed replays the same campaign. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const hex = (): string => randomUUID().replaceAll('-', '');
+
+export class Tasks {
+  readonly packages = new Map<string, EmulatedPackage>();
+  readonly #devices = new Map<string, Device>();
+  readonly #tasks = new Map<string, Task>();
+  readonly #random: () => number;
+  behaviour: DeviceBehaviour;
+
+  constructor(
+    private readonly clock: EmulatedClock,
+    private readonly push: (appId: string, body: UpgradePush) => void,
+    options: { seed: number; behaviour: DeviceBehaviour },
+  ) {
+    this.#random = seeded(options.seed);
+    this.behaviour = options.behaviour;
+  }
+
+  addPackage(fields: Partial<EmulatedPackage> & { fileType: PackageType; version: string }): EmulatedPackage {
+    const software = fields.fileType === 'softwarePackage';
+    const added: EmulatedPackage = {
+      fileId: hex(),
+      name: `${software ? 'software' : 'firmware'}-${fields.version}`,
+      deviceType: 'WaterMeter',
+      model: 'NBIoTDevice',
+      manufacturerName: 'Huawei',
+      protocolType: software ? 'CoAP' : 'LWM2M',
+      description: '',
+      date: platformTime(this.clock.now()),
+      uploadTime: platformTime(this.clock.now()),
+      fromVersion: software ? 'V1.0.0' : 'FW_1.0.0',
+      ...fields,
+    };
+    this.packages.set(added.fileId, added);
+    return added;
+  }
+
+  getPackage(fileId: string): EmulatedPackage {
+    const found = this.packages.get(fileId);
+    if (found === undefined) throw new EmulatorError('notFound');
+    return found;
+  }
+
+  /** Validates as the platform documents (the codes of northbound.md §2.1), then starts every device. */
+  create(appId: string, operateType: OperateType, body: unknown): string {
+    const input = (typeof body === 'object' && body !== null ? body : {}) as Partial<Record<keyof CreateUpgradeTaskInput, unknown>>;
+    if (typeof input.fileId !== 'string' || typeof input.targets !== 'object' || input.targets === null) throw new EmulatorError('badRequest');
+    const targets = input.targets as { devices?: unknown; deviceGroups?: unknown };
+    if (targets.devices === undefined && targets.deviceGroups === undefined) throw new EmulatorError('targetsMissing');
+    if (targets.devices !== undefined && targets.deviceGroups !== undefined) throw new EmulatorError('targetsBoth');
+    // Device groups are a console object the emulator does not keep (README, "what is not modelled").
+    if (!Array.isArray(targets.devices) || !targets.devices.every((id) => typeof id === 'string' && id !== '')) {
+      throw new EmulatorError('badRequest', 'error_code', 'targets.devices must be a list of device IDs (device groups are not modelled by the emulator).');
+    }
+    const deviceIds = [...new Set(targets.devices as string[])];
+    if (deviceIds.length === 0) throw new EmulatorError('targetsMissing');
+    if (deviceIds.length > MAX_TARGETS) throw new EmulatorError('targetsTooMany');
+    const policy = input.policy as OperatePolicy | undefined;
+    if (policy?.executeType !== undefined && policy.executeType !== 'now') throw new EmulatorError('executeType');
+    if (policy?.retryType === true && (!Number.isInteger(policy.retryTimes) || (policy.retryTimes as number) < 1 || (policy.retryTimes as number) > 5)) {
+      throw new EmulatorError('retryTimes');
+    }
+    const file = this.getPackage(input.fileId);
+    if ((file.fileType === 'softwarePackage') !== (operateType === 'software_upgrade')) {
+      throw new EmulatorError('badRequest', 'error_code', `package ${file.fileId} is a ${file.fileType}, not for a ${operateType}.`);
+    }
+    const now = this.clock.now();
+    const operationId = hex();
+    const task: Task = {
+      appId,
+      fileId: file.fileId,
+      task: { operationId, createTime: platformTime(now), startTime: platformTime(now), operateType, targets: { devices: deviceIds }, policy: { executeType: 'now', ...policy } },
+      subTasks: [],
+    };
+    for (const deviceId of deviceIds) {
+      const device = this.#devices.get(deviceId) ?? { deviceId, versions: {} };
+      this.#devices.set(deviceId, device);
+      const subTask: SubTask = { appId, subOperationId: hex(), createTime: platformTime(now), operateType, deviceId, status: 'wait', detailInfo: '', extendInfo: {} };
+      task.subTasks.push(subTask);
+      this.#schedule(task, subTask, device, file);
+    }
+    this.#tasks.set(operationId, task);
+    return operationId;
+  }
+
+  get(appId: string, operationId: string): UpgradeTask {
+    return view(this.#task(appId, operationId));
+  }
+
+  list(appId: string, filters: Record<string, string | undefined>): UpgradeTask[] {
+    return [...this.#tasks.values()]
+      .filter((task) => task.appId === appId)
+      .filter((task) => filters['deviceId'] === undefined || task.subTasks.some((subTask) => subTask.deviceId === filters['deviceId']))
+      .map(view)
+      .filter((task) => filters['operationType'] === undefined || task.operateType === filters['operationType'])
+      .filter((task) => filters['operationStatus'] === undefined || task.status === filters['operationStatus']);
+  }
+
+  subTasks(appId: string, operationId: string, status: string | undefined): UpgradeSubTask[] {
+    return this.#task(appId, operationId)
+      .subTasks.filter((subTask) => status === undefined || subTask.status === status)
+      .map(({ appId: _appId, ...subTask }) => subTask);
+  }
+
+  #task(appId: string, operationId: string): Task {
+    const task = this.#tasks.get(operationId);
+    if (task?.appId !== appId) throw new EmulatorError('taskNotFound');
+    return task;
+  }
+
+  /** The device's timeline: its states, then its result, as pushes on the emulated clock. */
+  #schedule(task: Task, subTask: SubTask, device: Device, file: EmulatedPackage): void {
+    const { durationMs, failureRatio, silentRatio } = this.behaviour;
+    const random = this.#random;
+    const silent = random() < silentRatio;
+    const fails = !silent && random() < failureRatio;
+    const failure = random();
+    const start = this.clock.now() + random() * durationMs * 0.1;
+    const took = durationMs * (0.8 + random() * 0.4);
+    const software = task.task.operateType === 'software_upgrade';
+    const ids = { deviceId: device.deviceId, appId: task.appId, operationId: task.task.operationId, subOperationId: subTask.subOperationId };
+    const steps = software
+      ? (['downloading', 'downloaded', 'updating'] as const).map((swUpgradeState): UpgradePush => ({ notifyType: 'swUpgradeStateChangeNotify', ...ids, swUpgradeState }))
+      : ([['1', 'downloading'], ['2', 'downloaded'], ['3', 'updating']] as const).map(([step, stepDesc]): UpgradePush => ({ notifyType: 'fwUpgradeStateChangeNotify', ...ids, step, stepDesc }));
+    this.clock.at(start, () => {
+      subTask.status = 'processing';
+      subTask.startTime = platformTime(this.clock.now());
+      this.push(task.appId, steps[0] as UpgradePush);
+    });
+    if (silent) return;
+    // A failing device stops after its download (most failures in the tables are download-time ones).
+    for (const [i, at] of (fails ? [0.5] : [0.5, 0.8]).entries()) this.clock.at(start + took * at, () => this.push(task.appId, steps[i + 1] as UpgradePush));
+    this.clock.at(start + took, () => {
+      const sourceVersion = device.versions[file.fileType] ?? file.fromVersion;
+      subTask.status = fails ? 'fail' : 'success';
+      subTask.stopTime = platformTime(this.clock.now());
+      if (!fails) device.versions[file.fileType] = file.version;
+      const upgradeTime = String(Math.round(took / 1000));
+      const versions = { curVersion: fails ? sourceVersion : file.version, targetVersion: file.version, sourceVersion };
+      if (software) {
+        const reason = softwareFailures[Math.floor(failure * softwareFailures.length)] as (typeof softwareFailures)[number];
+        subTask.detailInfo = fails ? reason.description : 'upgrade success';
+        this.push(task.appId, {
+          notifyType: 'swUpgradeResultNotify',
+          ...ids,
+          ...versions,
+          swUpgradeResult: fails ? 'FAIL' : 'SUCCESS',
+          upgradeTime,
+          resultDesc: fails ? 'upgrade failed' : 'upgrade success',
+          errorCode: fails ? reason.errorCode : '0',
+          description: fails ? reason.description : '',
+        });
+      } else {
+        const reason = firmwareFailures[Math.floor(failure * firmwareFailures.length)] as string;
+        subTask.detailInfo = fails ? reason : 'Firmware updated successfully.';
+        this.push(task.appId, { notifyType: 'fwUpgradeResultNotify', ...ids, ...versions, status: fails ? 'FAIL' : 'SUCCESS', statusDesc: fails ? reason : 'Firmware updated successfully.', upgradeTime });
+      }
+    });
+  }
+}
+
+const counted: Record<SubTaskStatus, keyof OperationStaResult> = { wait: 'wait', processing: 'processing', success: 'success', fail: 'fail', stop: 'stop' };
+
+/** The task as the platform answers it: status and counters follow from its sub-tasks. */
+function view(task: Task): UpgradeTask {
+  const staResult: OperationStaResult = { total: task.subTasks.length, wait: 0, processing: 0, success: 0, fail: 0, stop: 0, timeout: 0 };
+  for (const subTask of task.subTasks) staResult[counted[subTask.status]] += 1;
+  const open = staResult.wait + staResult.processing;
+  const status: TaskStatus = staResult.wait === staResult.total ? 'wait' : open > 0 ? 'processing' : staResult.success === staResult.total ? 'success' : 'failed';
+  const lastStop = task.subTasks.reduce((last, subTask) => (subTask.stopTime !== undefined && subTask.stopTime > last ? subTask.stopTime : last), '');
+  return { ...task.task, status, staResult, ...(open === 0 && { stopTime: lastStop }) };
+}

@@ -1,0 +1,38 @@
+// The platform allows an application 100 calls in 60 s by default and answers 1010009 beyond. The
+// client keeps under that itself: a sliding window of call start times, callers queued in order.
+
+export class SlidingWindow {
+  readonly #starts: number[] = [];
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly calls: number,
+    readonly windowMs: number,
+  ) {}
+
+  /** Resolves when a call may start without exceeding `calls` in any `windowMs`. */
+  acquire(): Promise<void> {
+    const turn = this.#queue.then(() => this.#wait());
+    this.#queue = turn;
+    return turn;
+  }
+
+  /** After a 1010009 the platform's window is full whatever ours says: wait a whole window. */
+  saturate(): void {
+    const now = performance.now();
+    this.#starts.length = 0;
+    for (let i = 0; i < this.calls; i += 1) this.#starts.push(now);
+  }
+
+  async #wait(): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      while (this.#starts.length > 0 && (this.#starts[0] as number) <= now - this.windowMs) this.#starts.shift();
+      if (this.#starts.length < this.calls) {
+        this.#starts.push(now);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (this.#starts[0] as number) + this.windowMs - now));
+    }
+  }
+}
