@@ -47,6 +47,9 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
     }
     case 'POST /_emulator/packages':
       return { status: 201, body: emulator.addPackage(body as { fileType: PackageType; version: string }) };
+    case 'POST /_emulator/groups':
+      emulator.addDeviceGroup(body['name'] as string, body['deviceIds'] as string[]);
+      return { status: 201 };
     case 'PUT /_emulator/devices':
       return { status: 200, body: emulator.setBehaviour(body) };
     default:

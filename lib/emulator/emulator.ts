@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DEFAULT_RATE_LIMIT, type PackageType, type Subscription } from '../platform/contract';
+import { DEFAULT_RATE_LIMIT, paths, type PackageType, type Subscription } from '../platform/contract';
 import { Apps, EmulatorError, type App } from './apps';
 import { EmulatedClock } from './clock';
 import { control } from './control';
@@ -96,8 +96,9 @@ export class PlatformEmulator {
         const subscription = this.#subscriptions.get(appId)?.get(body.notifyType);
         if (subscription !== undefined) this.#pusher.send(appId, subscription.callbackUrl, body);
       },
-      { seed: options.seed ?? 1, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0, ...options.devices } },
+      { seed: options.seed ?? 1, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0 } },
     );
+    this.setBehaviour(options.devices ?? {});
     this.packages = {
       software: this.#tasks.addPackage({ fileType: 'softwarePackage', version: 'V2.1.0', fromVersion: 'V2.0.3' }),
       firmware: this.#tasks.addPackage({ fileType: 'firmwarePackage', version: 'FW_1.1.0', fromVersion: 'FW_1.0.7' }),
@@ -120,13 +121,28 @@ export class PlatformEmulator {
 
   /** Changes how the devices of the next tasks behave. */
   setBehaviour(behaviour: Partial<DeviceBehaviour>): DeviceBehaviour {
-    this.#tasks.behaviour = { ...this.#tasks.behaviour, ...behaviour };
-    return this.#tasks.behaviour;
+    const next = { ...this.#tasks.behaviour, ...behaviour };
+    if (!(next.durationMs > 0) || !(next.failureRatio >= 0 && next.failureRatio <= 1) || !(next.silentRatio >= 0 && next.silentRatio <= 1)) {
+      throw new TypeError('durationMs must be above 0, failureRatio and silentRatio between 0 and 1');
+    }
+    this.#tasks.behaviour = next;
+    return next;
   }
 
   /** Adds a version package (the platform takes uploads in its console only, not by API). */
   addPackage(fields: Partial<EmulatedPackage> & { fileType: PackageType; version: string }): EmulatedPackage {
     return this.#tasks.addPackage(fields);
+  }
+
+  /**
+   * Makes a device group (the platform's groups are made in its console): a task that targets
+   * `deviceGroups` upgrades every device of its groups, beyond the 256 IDs one task can list.
+   */
+  addDeviceGroup(name: string, deviceIds: string[]): void {
+    if (typeof name !== 'string' || name === '' || !Array.isArray(deviceIds) || !deviceIds.every((id) => typeof id === 'string' && id !== '')) {
+      throw new TypeError('a device group has a name and a list of device IDs');
+    }
+    this.#tasks.groups.set(name, [...deviceIds]);
   }
 
   /** The next northbound calls (or pushes) fail as the fault says. */
@@ -192,7 +208,7 @@ export class PlatformEmulator {
       const parsed = await readRequest(request);
       if (parsed.path.startsWith('/_emulator')) answer = control(this, parsed);
       else {
-        const fault = this.#faults.take(parsed.path);
+        const fault = this.#faults.take(parsed.path, parsed.path === paths.login || parsed.path === paths.refreshToken);
         if (fault?.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         if (fault?.kind === 'expiredToken') throw new EmulatorError('tokenInvalid', fault.envelope ?? 'resultcode');
         if (fault?.kind === 'throttle') throw new EmulatorError('throttled');
@@ -237,5 +253,10 @@ export async function startPlatformEmulator(options: PlatformEmulatorOptions = {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
-  return new PlatformEmulator(server, tls === undefined ? 'http' : 'https', options);
+  try {
+    return new PlatformEmulator(server, tls === undefined ? 'http' : 'https', options);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 }

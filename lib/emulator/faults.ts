@@ -19,6 +19,7 @@ export class Faults {
   #active: Array<{ fault: CallFault; left: number }> = [];
 
   add(fault: CallFault): void {
+    if (!['expiredToken', 'throttle', 'status', 'slow'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, dropPushes)`);
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError('a fault applies a whole number of times, at least 1');
     this.#active.push({ fault, left: times });
@@ -28,9 +29,9 @@ export class Faults {
     this.#active = [];
   }
 
-  /** The fault for this call, if one applies (then spent once). */
-  take(path: string): CallFault | undefined {
-    const found = this.#active.find(({ fault }) => path.startsWith(fault.path ?? '/'));
+  /** The fault for this call, if one applies (then spent once). A login is never told its token expired or its calls are spent. */
+  take(path: string, login: boolean): CallFault | undefined {
+    const found = this.#active.find(({ fault }) => path.startsWith(fault.path ?? '/') && !(login && (fault.kind === 'expiredToken' || fault.kind === 'throttle')));
     if (found === undefined) return undefined;
     found.left -= 1;
     if (found.left === 0) this.#active = this.#active.filter((active) => active !== found);

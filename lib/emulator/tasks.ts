@@ -12,6 +12,7 @@ import {
   type PackageType,
   type SubTaskStatus,
   type TaskStatus,
+  type UpgradeTargets,
   type UpgradeSubTask,
   type UpgradeTask,
   type VersionPackage,
@@ -73,6 +74,8 @@ const hex = (): string => randomUUID().replaceAll('-', '');
 export class Tasks {
   readonly packages = new Map<string, EmulatedPackage>();
   readonly #devices = new Map<string, Device>();
+  /** Device groups are made in the console; the emulator takes them from its control surface. */
+  readonly groups = new Map<string, string[]>();
   readonly #tasks = new Map<string, Task>();
   readonly #random: () => number;
   behaviour: DeviceBehaviour;
@@ -118,19 +121,14 @@ export class Tasks {
     const targets = input.targets as { devices?: unknown; deviceGroups?: unknown };
     if (targets.devices === undefined && targets.deviceGroups === undefined) throw new EmulatorError('targetsMissing');
     if (targets.devices !== undefined && targets.deviceGroups !== undefined) throw new EmulatorError('targetsBoth');
-    // Device groups are a console object the emulator does not keep (README, "what is not modelled").
-    if (!Array.isArray(targets.devices) || !targets.devices.every((id) => typeof id === 'string' && id !== '')) {
-      throw new EmulatorError('badRequest', 'error_code', 'targets.devices must be a list of device IDs (device groups are not modelled by the emulator).');
-    }
-    const deviceIds = [...new Set(targets.devices as string[])];
+    const file = this.getPackage(input.fileId);
+    const deviceIds = [...new Set(targets.devices === undefined ? this.#groupDevices(input.targets as Record<string, unknown>, file) : this.#listed(targets.devices))];
     if (deviceIds.length === 0) throw new EmulatorError('targetsMissing');
-    if (deviceIds.length > MAX_TARGETS) throw new EmulatorError('targetsTooMany');
     const policy = input.policy as OperatePolicy | undefined;
     if (policy?.executeType !== undefined && policy.executeType !== 'now') throw new EmulatorError('executeType');
     if (policy?.retryType === true && (!Number.isInteger(policy.retryTimes) || (policy.retryTimes as number) < 1 || (policy.retryTimes as number) > 5)) {
       throw new EmulatorError('retryTimes');
     }
-    const file = this.getPackage(input.fileId);
     if ((file.fileType === 'softwarePackage') !== (operateType === 'software_upgrade')) {
       throw new EmulatorError('badRequest', 'error_code', `package ${file.fileId} is a ${file.fileType}, not for a ${operateType}.`);
     }
@@ -139,7 +137,7 @@ export class Tasks {
     const task: Task = {
       appId,
       fileId: file.fileId,
-      task: { operationId, createTime: platformTime(now), startTime: platformTime(now), operateType, targets: { devices: deviceIds }, policy: { executeType: 'now', ...policy } },
+      task: { operationId, createTime: platformTime(now), startTime: platformTime(now), operateType, targets: input.targets as UpgradeTargets, policy: { executeType: 'now', ...policy } },
       subTasks: [],
     };
     for (const deviceId of deviceIds) {
@@ -151,6 +149,30 @@ export class Tasks {
     }
     this.#tasks.set(operationId, task);
     return operationId;
+  }
+
+  /** Up to 256 device IDs. */
+  #listed(devices: unknown): string[] {
+    if (!Array.isArray(devices) || !devices.every((id) => typeof id === 'string' && id !== '')) throw new EmulatorError('badRequest', 'error_code', 'targets.devices must be a list of device IDs.');
+    if (devices.length > MAX_TARGETS) throw new EmulatorError('targetsTooMany');
+    return devices as string[];
+  }
+
+  /** Up to 256 groups, with the device kind they hold, which must be the package's. */
+  #groupDevices(targets: Record<string, unknown>, file: EmulatedPackage): string[] {
+    const groups = targets['deviceGroups'];
+    if (!Array.isArray(groups) || !groups.every((name) => typeof name === 'string')) throw new EmulatorError('badRequest', 'error_code', 'targets.deviceGroups must be a list of group names.');
+    if (groups.length > MAX_TARGETS) throw new EmulatorError('targetsTooMany');
+    const kind = { manufacturerName: 'manufacturerMissing', deviceType: 'deviceTypeMissing', model: 'modelMissing' } as const;
+    for (const [name, error] of Object.entries(kind)) {
+      if (typeof targets[name] !== 'string' || targets[name] === '') throw new EmulatorError(error);
+      if (targets[name] !== file[name as keyof typeof kind]) throw new EmulatorError('versionMismatch');
+    }
+    return (groups as string[]).flatMap((name) => {
+      const members = this.groups.get(name);
+      if (members === undefined) throw new EmulatorError('notFound', 'error_code', `Device group ${name} not found.`);
+      return members;
+    });
   }
 
   get(appId: string, operationId: string): UpgradeTask {
