@@ -207,8 +207,9 @@ export class Pusher {
       record.answeredAt = this.clock.now();
       return undefined;
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      return code === undefined || code === 'ABORT_ERR' || code === 'UND_ERR_HEADERS_TIMEOUT' ? `no answer within ${this.rules.timeoutMs / 1000} s` : code;
+      const { name, code, message } = error as { name?: string; code?: unknown; message?: string };
+      const timedOut = name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      return timedOut ? `no answer within ${this.rules.timeoutMs / 1000} s` : typeof code === 'string' ? code : String(message);
     }
   }
 }

@@ -1,0 +1,153 @@
+// The emulator's pushes against a real receiver (the package's router over HTTPS, verified with the
+// CA the emulator is given): a slow answer or a 501-504 is re-sent, nothing else is; ten failures
+// in a row make the callback URL invalid, a probe brings it back; a receiver down for longer than
+// the 10-minute re-send window loses the pushes, and the emulator says which (issue 19).
+import assert from 'node:assert/strict';
+import type { Response } from 'express';
+import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { startPlatformEmulator, type PlatformEmulator, type PushRecord } from 'huawei-iot-upgrade-router/emulator';
+import type { Express } from './express';
+import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
+import { until } from './support/journal';
+
+const MINUTE = 60_000;
+
+describe('emulator pushes to a real receiver', function () {
+  this.timeout(30_000);
+  let emulator: PlatformEmulator;
+  let platform: PlatformClient;
+  let receivers: HttpsReceiver[] = [];
+  const events: string[] = [];
+
+  beforeEach(async () => {
+    const { certificates, tls } = await testTls();
+    // 20x: a push's 15 s time-out is 750 ms here; re-sends are brought forward with advance().
+    emulator = await startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 20, devices: { durationMs: 1_000, failureRatio: 0 } });
+    platform = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, ca: certificates.ca });
+    events.length = 0;
+  });
+
+  afterEach(async () => {
+    await Promise.all(receivers.map((receiver) => receiver.close()));
+    receivers = [];
+    await platform.close();
+    await emulator.close();
+  });
+
+  async function receiver(port = 0, before?: (app: Express) => void): Promise<HttpsReceiver> {
+    const started = await startHttpsReceiver({}, port, before);
+    for (const event of ['upgradeResult', 'duplicate', 'invalid'] as const) started.upgrades.on(event, () => events.push(event));
+    receivers.push(started);
+    // Only the results: one push per device keeps the counts readable.
+    await platform.subscribe('swUpgradeResultNotify', started.url);
+    return started;
+  }
+
+  async function upgrade(count: number): Promise<string> {
+    const devices = Array.from({ length: count }, (_, i) => `meter-${i}`);
+    return (await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { devices } })).operationId;
+  }
+
+  const results = (operationId: string): PushRecord[] => emulator.pushes({ operationId, notifyType: 'swUpgradeResultNotify' });
+
+  it('re-sends a push answered too late, the same body; the router takes the second for a duplicate', async () => {
+    let slow = 1;
+    await receiver(0, (app) => {
+      app.use((_req, res: Response, next) => {
+        if (slow > 0) {
+          slow -= 1;
+          // The router has the push; its 200 leaves 1.5 s later, past the platform's 15 s (750 ms here).
+          const end = res.end.bind(res) as (...args: unknown[]) => Response;
+          res.end = ((...args: unknown[]) => {
+            setTimeout(() => end(...args), 1_500);
+            return res;
+          }) as Response['end'];
+        }
+        next();
+      });
+    });
+    const operationId = await upgrade(1);
+    await until(() => results(operationId)[0]?.lastError !== undefined, 'the first try to time out');
+    assert.match(results(operationId)[0]?.lastError ?? '', /no answer within 15 s/);
+    emulator.advance(MINUTE);
+    await until(() => results(operationId)[0]?.status === 'delivered', 'the re-send');
+    assert.deepEqual(events, ['upgradeResult', 'duplicate']);
+    assert.equal(results(operationId)[0]?.attempts, 2);
+  });
+
+  it('re-sends after 501, 502, 503 and 504; a 500 or a 400 ends the push (the platform retries nothing else)', async () => {
+    const answers = [501, 502, 503, 504, 500, 400];
+    await receiver(0, (app) => {
+      app.use((_req, res: Response, next) => {
+        const status = answers.shift();
+        if (status === undefined) next();
+        else res.status(status).end();
+      });
+    });
+    const operationId = await upgrade(1);
+    for (let attempt = 1; attempt <= 4; attempt += 1) {
+      await until(() => results(operationId)[0]?.attempts === attempt && emulator.callbacks()[0]?.inFlight === 0, `try ${attempt}`);
+      assert.equal(results(operationId)[0]?.lastError, `HTTP ${500 + attempt}`);
+      emulator.advance(MINUTE);
+    }
+    await until(() => results(operationId)[0]?.status === 'delivered', 'the end of the push');
+    assert.deepEqual([results(operationId)[0]?.attempts, results(operationId)[0]?.answer], [5, 500]);
+    const second = await upgrade(1);
+    await until(() => results(second)[0]?.status === 'delivered', 'the 400');
+    emulator.advance(5 * MINUTE);
+    assert.deepEqual([results(second)[0]?.attempts, results(second)[0]?.answer], [1, 400]);
+    assert.deepEqual(events, []);
+  });
+
+  it('marks the URL invalid after 10 failures in a row, probes it, and delivers what waited once it answers', async () => {
+    const down = await receiver();
+    await down.close();
+    const operationId = await upgrade(12);
+    await until(() => results(operationId).length === 12 && results(operationId).every((record) => record.attempts === 1 && record.lastError !== undefined), 'twelve failed tries');
+    assert.equal(results(operationId)[0]?.lastError, 'ECONNREFUSED');
+    assert.deepEqual(
+      emulator.callbacks().map(({ state, failures }) => [state, failures]),
+      [['invalid', 12]],
+    );
+    const attempts = (): number => results(operationId).reduce((sum, record) => sum + record.attempts, 0);
+    // A minute on, still down: an invalid URL gets one probe, not twelve re-sends.
+    emulator.advance(MINUTE);
+    await until(() => attempts() === 13 && emulator.callbacks()[0]?.inFlight === 0, 'the probe');
+    assert.equal(emulator.callbacks()[0]?.state, 'invalid');
+    // Back up on the same address: the next probe is answered, the URL is valid again, the rest follow.
+    await receiver(down.port);
+    emulator.advance(MINUTE);
+    await until(() => emulator.pushSummary({ operationId }).delivered === 12, 'the probe, then the rest');
+    assert.equal(emulator.callbacks()[0]?.state, 'valid');
+    assert.deepEqual(events, Array.from({ length: 12 }, () => 'upgradeResult'));
+  });
+
+  it('gives up on pushes a receiver missed for longer than the 10-minute window, and says which', async () => {
+    const down = await receiver();
+    await down.close();
+    const operationId = await upgrade(5);
+    await until(() => results(operationId).length === 5 && results(operationId).every((record) => record.lastError !== undefined), 'the first tries');
+    for (let minute = 1; minute <= 12; minute += 1) {
+      emulator.advance(MINUTE);
+      // Each minute's re-sends (or probe) run before the next minute.
+      await until(() => emulator.callbacks()[0]?.inFlight === 0, `minute ${minute}`);
+    }
+    await emulator.settled();
+    assert.deepEqual(emulator.pushSummary({ operationId }), { total: 5, pending: 0, delivered: 0, failed: 5, dropped: 0 });
+    // The receiver comes back: nothing of that task arrives any more; only the platform knows the results.
+    await receiver(down.port);
+    let succeeded = 0;
+    for await (const subTask of platform.subTasks(operationId, { status: 'success' })) if (results(operationId).some((record) => record.deviceId === subTask.deviceId)) succeeded += 1;
+    assert.equal(succeeded, 5);
+    assert.deepEqual(events, []);
+  });
+
+  it('loses the pushes a dropPushes fault asks for, on the platform\'s side', async () => {
+    await receiver();
+    emulator.inject({ kind: 'dropPushes', times: 2 });
+    const operationId = await upgrade(5);
+    await until(() => results(operationId).length === 5 && emulator.pushSummary({ operationId }).pending === 0, 'the five results');
+    assert.deepEqual(emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify' }), { total: 5, pending: 0, delivered: 3, failed: 0, dropped: 2 });
+    assert.equal(events.length, 3);
+  });
+});
