@@ -111,8 +111,8 @@ describe('the bin: huawei-iot-upgrade-router simulate', function () {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: huawei-iot-upgrade-router simulate/);
     for (const [args, reason] of [
-      [[], /a command is needed: simulate or journal/],
-      [['deploy'], /unknown command "deploy": the commands are simulate and journal/],
+      [[], /a command is needed: simulate, journal, emulator/],
+      [['deploy'], /unknown command "deploy": the commands are simulate, journal, emulator/],
       [['simulate', '--type', 'deviceAdded'], /--type must be one of/],
       [['simulate', '--result', 'MAYBE'], /--result must be SUCCESS or FAIL/],
       [['simulate', '--type', 'fwUpgradeStateChangeNotify', '--result', 'FAIL'], /--result does not apply/],

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
-// replays a durable journal.
+// replays a durable journal; `emulator` runs a local stand-in for the platform.
+import { emulator, emulatorHelp } from './emulator';
 import { journal, journalHelp } from './journal';
 import { simulate, simulateHelp } from './simulate';
 import { UsageError } from './usage';
@@ -8,18 +9,19 @@ import { UsageError } from './usage';
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   simulate: { run: simulate, help: simulateHelp },
   journal: { run: journal, help: journalHelp },
+  emulator: { run: emulator, help: emulatorHelp },
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
-  if (name === undefined) throw new UsageError(`a command is needed: ${Object.keys(commands).join(' or ')}`);
+  if (name === undefined) throw new UsageError(`a command is needed: ${Object.keys(commands).join(', ')}`);
   if (name === '--help' || name === '-h') {
     console.log(Object.values(commands).map((command) => command.help).join('\n'));
     return 0;
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}: the commands are ${Object.keys(commands).join(' and ')}`);
+  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}: the commands are ${Object.keys(commands).join(', ')}`);
   if (wantsHelp) {
     console.log(command.help);
     return 0;

@@ -1,6 +1,7 @@
 // `huawei-iot-upgrade-router simulate …`: plays the platform against a receiver.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Agent, fetch } from 'undici';
 import { notifyTypes, type NotifyType } from '../notification-types';
 import { referenceExample, samples } from './samples';
 import { taskPushes } from './task';
@@ -14,7 +15,10 @@ Sends what the Huawei IoT platform sends: a realistic notification (fresh IDs ea
 JSON to a receiver. Prints each answer's status and time; exits 1 unless every answer is 200.
 
 Options:
-  --url URL                  the receiver's callback URL (default: $RECEIVER_URL, else ${DEFAULT_URL})
+  --url URL                  the receiver's callback URL (default: $RECEIVER_URL, else ${DEFAULT_URL});
+                             its token parameter and password are never printed
+  --ca FILE                  for an https:// URL: the CA that signed the receiver's certificate (what
+                             you upload to the platform); the receiver is verified against it
   --type NOTIFY_TYPE         ${notifyTypes.join(' | ')}
                              (default swUpgradeResultNotify)
   --result SUCCESS|FAIL      the outcome, for swUpgradeResultNotify and fwUpgradeResultNotify (default SUCCESS)
@@ -98,12 +102,22 @@ function plan(values: Values, readBody: (file: string) => string): Send[] {
   return copies(label, body);
 }
 
-async function send(url: string, { label, body, quiet = false }: Send): Promise<boolean> {
+/** The URL as printed: a token parameter (allow.token) and a password are secrets. */
+export function redacted(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  if (parsed.searchParams.has('token')) parsed.searchParams.set('token', '***');
+  return parsed.toString();
+}
+
+async function send(url: string, { label, body, quiet = false }: Send, dispatcher: Agent | undefined): Promise<boolean> {
   const started = performance.now();
   try {
     // As the platform does: JSON, UTF-8, pretty-printed.
     const response = await fetch(url, {
       method: 'POST',
+      ...(dispatcher !== undefined && { dispatcher }),
       headers: { 'Content-Type': 'application/json;charset=UTF-8' },
       body: typeof body === 'string' ? body : JSON.stringify(body, null, 4),
     });
@@ -112,7 +126,7 @@ async function send(url: string, { label, body, quiet = false }: Send): Promise<
     return response.status === 200;
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    console.log(`${label}: no answer from ${url} (${cause})`);
+    console.log(`${label}: no answer from ${redacted(url)} (${cause.replaceAll(url, redacted(url))})`);
     return false;
   }
 }
@@ -122,6 +136,7 @@ export async function simulate(argv: string[]): Promise<number> {
     args: argv,
     options: {
       url: { type: 'string' },
+      ca: { type: 'string' },
       type: { type: 'string' },
       result: { type: 'string' },
       repeat: { type: 'string' },
@@ -137,20 +152,29 @@ export async function simulate(argv: string[]): Promise<number> {
   const url = values.url ?? process.env['RECEIVER_URL'] ?? DEFAULT_URL;
   const concurrency = wholeNumber(values.concurrency ?? (values.task === undefined ? undefined : '8'), '--concurrency');
   const queue = plan(values, (file) => readFileSync(file === '-' ? 0 : file, 'utf8'));
+  const dispatcher = values.ca === undefined ? undefined : new Agent({ connect: { ca: readFileSync(values.ca) } });
   const total = queue.length;
   const first = queue[0]?.body;
+  const expected = { SUCCESS: 0, FAIL: 0 };
+  for (const { body } of queue) {
+    const result = typeof body === 'object' ? ((body as { swUpgradeResult?: string; status?: string }).swUpgradeResult ?? (body as { status?: string }).status) : undefined;
+    if (result === 'SUCCESS' || result === 'FAIL') expected[result] += 1;
+  }
   const started = performance.now();
   let failures = 0;
   // `concurrency` workers take the next item until none is left: at most that many in flight.
   const worker = async (): Promise<void> => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) if (!(await send(url, item))) failures += 1;
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) if (!(await send(url, item, dispatcher))) failures += 1;
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  await dispatcher?.close();
   if (values.task !== undefined && typeof first === 'object') {
     const operationId = (first as { operationId: string }).operationId;
     console.log(
       `task ${operationId}: ${values.task} devices, ${total} pushes, ${failures === 0 ? 'all answered 200' : `${failures} not answered 200`} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
+    const midway = Number(values.task) - expected.SUCCESS - expected.FAIL;
+    console.log(`expected: ${expected.SUCCESS} SUCCESS, ${expected.FAIL} FAIL, ${midway} device${midway === 1 ? '' : 's'} mid-way (no result)`);
   }
   return failures === 0 ? 0 : 1;
 }

@@ -1,7 +1,9 @@
 // `simulate --task N`: a whole upgrade task as the platform reports it, for N devices: each device's
-// state changes, then most devices' results (a mix of SUCCESS and FAIL with a few error codes), and a
-// few devices left mid-way (no result yet), so that a rollout shows on the dashboard in seconds.
+// state changes, then most devices' results (a mix of SUCCESS and FAIL, failures from the published
+// tables the emulator uses too, devices coming from a few versions), and a few devices left mid-way
+// (no result yet), so that a rollout shows on the dashboard in seconds.
 import { randomUUID } from 'node:crypto';
+import { firmwareFailures, softwareFailures } from '../emulator/failures';
 import type { Notification } from '../notification-types';
 import { samples } from './samples';
 
@@ -11,13 +13,29 @@ const FIRMWARE_STEPS = [
   ['2', 'downloaded'],
   ['3', 'updating'],
 ] as const;
-const ERROR_CODES = ['120006', '120010', '120017'] as const;
+const SOFTWARE_SOURCES = ['V2.0.1', 'V2.0.3', 'V2.0.5'] as const;
+const FIRMWARE_SOURCES = ['FW_1.0.5', 'FW_1.0.7'] as const;
 
 /** What happens to device `i` of a task: every twentieth stays mid-way, about one in seven fails. */
-function fateOf(i: number): { states: number; result: 'SUCCESS' | 'FAIL' | undefined; errorCode: string } {
-  if (i % 20 === 19) return { states: 1 + (i % 2), result: undefined, errorCode: '0' };
-  const fails = i % 7 === 3;
-  return { states: 3, result: fails ? 'FAIL' : 'SUCCESS', errorCode: fails ? (ERROR_CODES[i % ERROR_CODES.length] as string) : '0' };
+function fateOf(i: number): { states: number; result: 'SUCCESS' | 'FAIL' | undefined } {
+  if (i % 20 === 19) return { states: 1 + (i % 2), result: undefined };
+  return { states: 3, result: i % 7 === 3 ? 'FAIL' : 'SUCCESS' };
+}
+
+/** The result push of device `i`: its own source version, and a failure from the tables when it fails. */
+function resultOf(i: number, result: 'SUCCESS' | 'FAIL', firmware: boolean, ids: object): Notification {
+  const failure = Math.floor(i / 7);
+  if (firmware) {
+    const sourceVersion = FIRMWARE_SOURCES[i % FIRMWARE_SOURCES.length] as string;
+    const sample = samples.fwUpgradeResultNotify(result);
+    const statusDesc = result === 'FAIL' ? (firmwareFailures[failure % firmwareFailures.length] as string) : sample.statusDesc;
+    return { ...sample, ...ids, sourceVersion, curVersion: result === 'FAIL' ? sourceVersion : sample.targetVersion, statusDesc };
+  }
+  const sourceVersion = SOFTWARE_SOURCES[i % SOFTWARE_SOURCES.length] as string;
+  const sample = samples.swUpgradeResultNotify(result);
+  const reason = softwareFailures[failure % softwareFailures.length] as (typeof softwareFailures)[number];
+  const failed = result === 'FAIL' ? { errorCode: reason.errorCode, description: reason.description } : {};
+  return { ...sample, ...ids, sourceVersion, curVersion: result === 'FAIL' ? sourceVersion : sample.targetVersion, ...failed };
 }
 
 /**
@@ -38,10 +56,7 @@ export function taskPushes(devices: number, firmware: boolean, operationId = ran
       (rounds[step] as Notification[]).push(state);
     }
     if (fate.result === undefined) continue;
-    const result: Notification = firmware
-      ? { ...samples.fwUpgradeResultNotify(fate.result), ...ids }
-      : { ...samples.swUpgradeResultNotify(fate.result), ...ids, errorCode: fate.errorCode };
-    (rounds[3] as Notification[]).push(result);
+    (rounds[3] as Notification[]).push(resultOf(i, fate.result, firmware, ids));
   }
   return rounds.flat();
 }

@@ -1,0 +1,90 @@
+// The bin's platform side (issue 19): `emulator` runs the emulator as a process and prints where and
+// who; `simulate --ca` verifies an HTTPS receiver; `simulate` never prints a token or a password.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { request } from 'undici';
+import { runBin, tempFolder, until } from './support/journal';
+import { startHttpsReceiver, testTls } from './support/platform';
+
+const bin = join(__dirname, '..', 'dist', 'cli', 'index.js');
+
+describe('the bin: huawei-iot-upgrade-router emulator', function () {
+  this.timeout(20_000);
+
+  it('starts on HTTPS, prints its URL, credentials and CA; a client logs in with them; SIGINT stops it', async () => {
+    const folder = tempFolder('emulator-cli-');
+    const caFile = join(folder.dir, 'ca.pem');
+    const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--tls', '--ca-out', caFile, '--speed', '10', '--seed', '7', '--duration', '30', '--failure-ratio', '0.2', '--silent-ratio', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await until(() => out.includes('control'), 'the emulator to print where it listens', 10_000);
+      const url = /on (https:\/\/127\.0\.0\.1:\d+) \(time 10x\)/.exec(out)?.[1] ?? '';
+      const appId = /appId +(\S+)/.exec(out)?.[1] ?? '';
+      const secret = /secret +(\S+)/.exec(out)?.[1] ?? '';
+      const fileId = /software V2\.1\.0 fileId=(\w+)/.exec(out)?.[1] ?? '';
+      const platform = createPlatformClient({ url, appId, secret, ca: readFileSync(caFile) });
+      const { operationId } = await platform.createSoftwareUpgradeTask({ fileId, targets: { devices: ['a', 'b'] } });
+      assert.equal((await platform.getTask(operationId)).staResult.total, 2);
+      await platform.close();
+      // The control surface, over the same HTTPS.
+      const state = await request(`${url}/_emulator`, { dispatcher: new (await import('undici')).Agent({ connect: { ca: readFileSync(caFile) } }) });
+      assert.equal(state.statusCode, 200);
+      assert.ok(String(state.headers['x-platform-emulator']).length > 0);
+      assert.equal(((await state.body.json()) as { appId: string }).appId, appId);
+      child.kill('SIGINT');
+      const [code] = (await once(child, 'exit')) as [number];
+      assert.equal(code, 0);
+      assert.match(out, /SIGINT: closing/);
+    } finally {
+      child.kill('SIGKILL');
+      folder.remove();
+    }
+  });
+
+  it('refuses options that do not go together, in one line', async () => {
+    for (const [args, message] of [
+      [['--cert', 'x.pem'], /--cert and --key go together/],
+      [['--tls', '--cert', 'a', '--key', 'b'], /--tls makes its own certificate/],
+      [['--app-id', 'a'], /--app-id and --secret go together/],
+      [['--speed', 'fast'], /--speed must be a number of at least 0/],
+    ] as const) {
+      const { code, stderr } = await runBin(['emulator', ...args]);
+      assert.equal(code, 2);
+      assert.match(stderr, message);
+    }
+  });
+});
+
+describe('the bin: simulate over HTTPS', function () {
+  this.timeout(20_000);
+
+  it('verifies the receiver with --ca, and without it refuses an unknown CA', async () => {
+    const { certificates } = await testTls();
+    const receiver = await startHttpsReceiver();
+    const results: string[] = [];
+    receiver.upgrades.on('upgradeResult', (notification) => results.push(notification.swUpgradeResult));
+    const folder = tempFolder('simulate-ca-');
+    try {
+      const caFile = join(folder.dir, 'ca.pem');
+      writeFileSync(caFile, certificates.ca);
+      const verified = await runBin(['simulate', '--url', receiver.url, '--ca', caFile, '--result', 'FAIL']);
+      assert.equal(verified.code, 0, verified.stdout);
+      await until(() => results.length === 1, 'the result');
+      const unverified = await runBin(['simulate', '--url', `${receiver.url}?token=s3cret`]);
+      assert.equal(unverified.code, 1);
+      assert.match(unverified.stdout, /no answer from .*\?token=\*\*\* \(/);
+      assert.doesNotMatch(unverified.stdout + unverified.stderr, /s3cret/);
+      const withPassword = await runBin(['simulate', '--url', 'http://user:hunter2@127.0.0.1:1/x']);
+      assert.doesNotMatch(withPassword.stdout + withPassword.stderr, /hunter2/);
+      assert.match(withPassword.stdout, /user:\*\*\*@127\.0\.0\.1:1/);
+    } finally {
+      folder.remove();
+      await receiver.close();
+    }
+  });
+});
