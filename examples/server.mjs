@@ -4,7 +4,11 @@
 // CIDR ranges) and ALLOW_TOKEN turn on access control; LOG_FORMAT=json logs JSON lines through pino.
 // Every push is journaled before its 200: SQLite in ./data/upgrades.db (JOURNAL_FILE), or Postgres
 // when DATABASE_URL is set; JOURNAL=off runs without a journal (delivery at most once).
+// PLATFORM=emulator plays the whole loop: a local platform emulator on HTTPS, this receiver on HTTPS
+// too (port HTTPS_PORT, a certificate from a CA made at start, which the emulator verifies), its URL
+// subscribed by the platform client, and a campaign of 300 devices started from the client.
 import { mkdirSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { dirname } from 'node:path';
 import express from 'express';
 import { createUpgradeDashboard, createUpgradeRouter } from 'huawei-iot-upgrade-router';
@@ -94,12 +98,50 @@ const server = app.listen(port, () => {
 server.headersTimeout = 10_000;
 server.requestTimeout = 15_000;
 
+// The whole loop against a local stand-in for the platform (PLATFORM=emulator).
+async function playCampaign() {
+  const emulatorModule = await import('huawei-iot-upgrade-router/emulator');
+  const { createPlatformClient } = await import('huawei-iot-upgrade-router/platform');
+  // The CA is what you would upload to the platform for your callback address; the certificate names 127.0.0.1.
+  const certificates = await emulatorModule.createTestCertificates();
+  const tls = await certificates.issue(['127.0.0.1', 'localhost']);
+  const httpsPort = Number(process.env.HTTPS_PORT ?? 3443);
+  const httpsServer = createHttpsServer(tls, app);
+  await new Promise((resolve) => httpsServer.listen(httpsPort, resolve));
+  // 30x: a device's two minutes take four seconds; the platform's 15 s push time-out is half a second.
+  const emulator = await emulatorModule.startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 30, devices: { failureRatio: 0.1, silentRatio: 0.02 } });
+  const platform = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, ca: certificates.ca });
+  const callbackUrl = `https://127.0.0.1:${httpsPort}${path}`;
+  const { created } = await platform.ensureSubscriptions(callbackUrl);
+  console.log(`platform emulator on ${emulator.url} (time 30x); subscribed ${created.length} upgrade pushes to ${callbackUrl}`);
+  const devices = Array.from({ length: 300 }, (_, i) => `meter-${String(i).padStart(4, '0')}`);
+  emulator.addDeviceGroup('demo-district', devices);
+  const { software } = emulator.packages;
+  const { operationId } = await platform.createSoftwareUpgradeTask({
+    fileId: software.fileId,
+    targets: { deviceGroups: ['demo-district'], deviceType: software.deviceType, model: software.model, manufacturerName: software.manufacturerName },
+  });
+  console.log(`campaign ${operationId}: ${devices.length} devices to ${software.version}, watch it at http://localhost:${port}/upgrades/`);
+  emulator.settled().then(async () => {
+    const { staResult } = await platform.getTask(operationId);
+    const pushes = emulator.pushSummary({ operationId });
+    console.log(`campaign ${operationId} as the platform sees it: ${staResult.success} SUCCESS, ${staResult.fail} FAIL, ${staResult.processing} never answered; ${pushes.delivered} of ${pushes.total} pushes delivered`);
+  }, (error) => console.log(`campaign: ${error.message}`));
+  return async () => {
+    await platform.close();
+    await emulator.close();
+    httpsServer.close();
+  };
+}
+const stopCampaign = process.env.PLATFORM === 'emulator' ? await playCampaign() : undefined;
+
 // Graceful shutdown: stop accepting, let requests in progress finish, let listeners settle, then exit.
 async function shutDown(signal) {
   console.log(`${signal}: closing`);
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeIdleConnections();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  await stopCampaign?.();
   dashboard.close();
   const { drained, pending } = await upgrades.drain(10_000);
   // What did not finish stays in the journal and is delivered after the next start.
