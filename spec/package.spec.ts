@@ -206,6 +206,18 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
         }
       });
 
+      it("the README's platform client and emulator example runs as written, from the packed package", () => {
+        const readme = readFileSync(join(root, 'README.md'), 'utf8');
+        const section = readme.slice(readme.indexOf('## The platform client and the emulator'));
+        const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+        assert.ok(code, 'the section has a js block');
+        writeFileSync(join(appDir(major), 'platform.mjs'), code);
+        const printed = execFileSync(process.execPath, ['platform.mjs'], { cwd: appDir(major), encoding: 'utf8', timeout: 20_000 });
+        const lines = printed.trim().split('\n').sort();
+        assert.equal(lines.length, 3);
+        for (const [i, line] of lines.entries()) assert.match(line, new RegExp(`^meter-${i + 1} (success upgrade success|fail .+\\.)$`));
+      });
+
       it('examples/server.mjs fed by the bin: one log line per event, a duplicate, /metrics, SIGTERM drains and exits 0', async () => {
         writeFileSync(join(appDir(major), 'server.mjs'), readFileSync(join(root, 'examples', 'server.mjs')));
         const port = await freePort();

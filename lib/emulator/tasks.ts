@@ -168,7 +168,7 @@ export class Tasks {
       if (typeof targets[name] !== 'string' || targets[name] === '') throw new EmulatorError(error);
       if (targets[name] !== file[name as keyof typeof kind]) throw new EmulatorError('versionMismatch');
     }
-    return (groups as string[]).flatMap((name) => {
+    return groups.flatMap((name: string) => {
       const members = this.groups.get(name);
       if (members === undefined) throw new EmulatorError('notFound', 'error_code', `Device group ${name} not found.`);
       return members;
