@@ -46,6 +46,37 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
     }
   });
 
+  it('serves HTTPS with your certificate, verifies receivers with --ca, and takes fixed credentials', async () => {
+    const { certificates, tls } = await testTls();
+    const folder = tempFolder('emulator-cli-');
+    const files = { cert: join(folder.dir, 'cert.pem'), key: join(folder.dir, 'key.pem'), ca: join(folder.dir, 'ca.pem') };
+    writeFileSync(files.cert, tls.cert);
+    writeFileSync(files.key, tls.key);
+    writeFileSync(files.ca, certificates.ca);
+    const receiver = await startHttpsReceiver();
+    const results: string[] = [];
+    receiver.upgrades.on('upgradeResult', (notification) => results.push(notification.deviceId));
+    const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--cert', files.cert, '--key', files.key, '--ca', files.ca, '--app-id', 'fixed-app', '--secret', 'fixed-secret', '--duration', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await until(() => out.includes('control'), 'the emulator to print where it listens', 10_000);
+      assert.match(out, /\(time 1x\)/);
+      const url = /on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
+      const fileId = /software V2\.1\.0 fileId=(\w+)/.exec(out)?.[1] ?? '';
+      const platform = createPlatformClient({ url, appId: 'fixed-app', secret: 'fixed-secret', ca: certificates.ca });
+      await platform.subscribe('swUpgradeResultNotify', receiver.url);
+      await platform.createSoftwareUpgradeTask({ fileId, targets: { devices: ['cli-meter'] } });
+      await until(() => results.length === 1, 'the result pushed over verified HTTPS', 10_000);
+      assert.deepEqual(results, ['cli-meter']);
+      await platform.close();
+    } finally {
+      child.kill('SIGKILL');
+      await receiver.close();
+      folder.remove();
+    }
+  });
+
   it('refuses options that do not go together, in one line', async () => {
     for (const [args, message] of [
       [['--cert', 'x.pem'], /--cert and --key go together/],
@@ -79,6 +110,10 @@ describe('the bin: simulate over HTTPS', function () {
       assert.equal(unverified.code, 1);
       assert.match(unverified.stdout, /no answer from .*\?token=\*\*\* \(/);
       assert.doesNotMatch(unverified.stdout + unverified.stderr, /s3cret/);
+      const task = await runBin(['simulate', '--url', receiver.url, '--ca', caFile, '--task', '20']);
+      assert.match(task.stdout, /^expected: 16 SUCCESS, 3 FAIL, 1 device mid-way \(no result\)$/m);
+      const notUrl = await runBin(['simulate', '--url', 'not a url']);
+      assert.match(notUrl.stdout, /no answer from not a url/);
       const withPassword = await runBin(['simulate', '--url', 'http://user:hunter2@127.0.0.1:1/x']);
       assert.doesNotMatch(withPassword.stdout + withPassword.stderr, /hunter2/);
       assert.match(withPassword.stdout, /user:\*\*\*@127\.0\.0\.1:1/);

@@ -347,9 +347,10 @@ describe('the upgrade dashboard (issue 11)', function () {
     assert.deepEqual([task?.kind, task?.succeeded, task?.failed, task?.inProgress], ['software', 32, 6, 2]);
     // Failures from the published tables (the emulator's too), not invented codes.
     assert.deepEqual(Object.keys(task?.errorCodes ?? {}).sort(), ['1', '2', '4', '5', '6', '7']);
-    const firmware = await runBin(['simulate', '--task', '3', '--type', 'fwUpgradeResultNotify', '--operation', 'fw-op', '--url', `http://127.0.0.1:${port}${CALLBACK_PATH}`]);
+    const firmware = await runBin(['simulate', '--task', '5', '--type', 'fwUpgradeResultNotify', '--operation', 'fw-op', '--url', `http://127.0.0.1:${port}${CALLBACK_PATH}`]);
     assert.equal(firmware.code, 0);
-    await until(() => dashboard.task('fw-op')?.task.devices === 3, 'the firmware task');
+    assert.match(firmware.stdout, /^expected: 4 SUCCESS, 1 FAIL, 0 devices mid-way/m);
+    await until(() => dashboard.task('fw-op')?.task.devices === 5, 'the firmware task');
     assert.equal(dashboard.task('fw-op')?.task.kind, 'firmware');
     assert.match((await runBin(['simulate', '--task', '3', '--repeat', '2'])).stderr, /--task plays a whole task: --repeat does not apply/);
     // What `npm run simulate -- --task 5` runs: the task replaces the demo.

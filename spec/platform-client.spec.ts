@@ -2,6 +2,8 @@
 // token shared by concurrent calls, re-login once on 1010005 in either envelope, the rate limit,
 // retries, TLS verification and client certificates, paging, and every failure as a PlatformError.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { createPlatformClient, PlatformError, type PlatformClient, type PlatformClientOptions } from 'huawei-iot-upgrade-router/platform';
 import { startPlatformEmulator, type PlatformEmulator, type PlatformEmulatorOptions } from 'huawei-iot-upgrade-router/emulator';
@@ -85,6 +87,7 @@ describe('platform client against the emulator (HTTPS)', function () {
   it('makes the four upgrade subscriptions exist, idempotently', async () => {
     await start();
     const platform = await client();
+    await assert.rejects(platform.deleteSubscription('none-yet'), (error: PlatformError) => error.status === 404);
     const url = 'https://127.0.0.1:8443/v1.0.0/messageReceiver';
     assert.deepEqual((await platform.ensureSubscriptions(url)).created.length, 4);
     assert.deepEqual(await platform.ensureSubscriptions(url), {
@@ -96,6 +99,8 @@ describe('platform client against the emulator (HTTPS)', function () {
     assert.deepEqual((await platform.ensureSubscriptions(url)).created, ['swUpgradeResultNotify']);
     const listed = await platform.listSubscriptions();
     assert.equal(listed.totalCount, 4);
+    assert.deepEqual((await platform.listSubscriptions({ notifyType: 'fwUpgradeResultNotify' })).data.map((row) => row.notifyType), ['fwUpgradeResultNotify']);
+    assert.equal((await platform.listSubscriptions({ callbackUrl: 'https://127.0.0.1:9443/elsewhere' })).totalCount, 0);
     assert.ok(listed.data.every((row) => row.callbackUrl === url && row.subscriptionId.length > 0));
     await platform.deleteSubscription((listed.data[0] as { subscriptionId: string }).subscriptionId);
     assert.equal((await platform.listSubscriptions()).totalCount, 3);
@@ -146,6 +151,15 @@ describe('platform client against the emulator (HTTPS)', function () {
       assert.equal(emulator.sessions().logins, 3);
     });
   }
+
+  it('two calls refused at once with 1010005 make one login between them', async () => {
+    await start();
+    const platform = await client();
+    await platform.listTasks();
+    emulator.inject({ kind: 'expiredToken', times: 2 });
+    await Promise.all([platform.listTasks(), platform.listTasks()]);
+    assert.equal(emulator.sessions().logins, 2);
+  });
 
   it('refreshes the token before it expires, and logs in when the refresh is refused', async () => {
     await start({ tokenLifetimeS: 1 });
@@ -266,6 +280,13 @@ describe('platform client against the emulator (HTTPS)', function () {
     await platform.login();
     emulator.inject({ kind: 'slow', delayMs: 1_000 });
     await assert.rejects(platform.listTasks(), (error: PlatformError) => error.status === 0);
+    // A proxy in the way answers in text, not the platform's JSON: the status and the text come through.
+    const proxy = createServer((_req, res) => res.writeHead(502).end('Bad Gateway'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+    const behindProxy = createPlatformClient({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, appId: 'proxied', secret: 'b', retries: 0 });
+    clients.push(behindProxy);
+    await assert.rejects(behindProxy.listTasks(), (error: PlatformError) => error.status === 502 && error.code === undefined && error.description === 'Bad Gateway');
+    proxy.close();
     const nowhere = createPlatformClient({ url: 'https://127.0.0.1:1', appId: 'a', secret: 'b', retries: 0 });
     clients.push(nowhere);
     await assert.rejects(nowhere.listTasks(), (error: PlatformError) => error.status === 0 && error.description === 'ECONNREFUSED');

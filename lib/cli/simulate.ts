@@ -131,6 +131,17 @@ async function send(url: string, { label, body, quiet = false }: Send, dispatche
   }
 }
 
+/** What a task's results will be, to compare with what the receiver reports. */
+function expectedResults(queue: Send[]): { SUCCESS: number; FAIL: number } {
+  const expected = { SUCCESS: 0, FAIL: 0 };
+  for (const { body } of queue) {
+    const { swUpgradeResult, status } = body as { swUpgradeResult?: string; status?: string };
+    const result = swUpgradeResult ?? status;
+    if (result === 'SUCCESS' || result === 'FAIL') expected[result] += 1;
+  }
+  return expected;
+}
+
 export async function simulate(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -155,11 +166,7 @@ export async function simulate(argv: string[]): Promise<number> {
   const dispatcher = values.ca === undefined ? undefined : new Agent({ connect: { ca: readFileSync(values.ca) } });
   const total = queue.length;
   const first = queue[0]?.body;
-  const expected = { SUCCESS: 0, FAIL: 0 };
-  for (const { body } of queue) {
-    const result = typeof body === 'object' ? ((body as { swUpgradeResult?: string; status?: string }).swUpgradeResult ?? (body as { status?: string }).status) : undefined;
-    if (result === 'SUCCESS' || result === 'FAIL') expected[result] += 1;
-  }
+  const expected = values.task === undefined ? undefined : expectedResults(queue);
   const started = performance.now();
   let failures = 0;
   // `concurrency` workers take the next item until none is left: at most that many in flight.
@@ -168,7 +175,7 @@ export async function simulate(argv: string[]): Promise<number> {
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
   await dispatcher?.close();
-  if (values.task !== undefined && typeof first === 'object') {
+  if (expected !== undefined && typeof first === 'object') {
     const operationId = (first as { operationId: string }).operationId;
     console.log(
       `task ${operationId}: ${values.task} devices, ${total} pushes, ${failures === 0 ? 'all answered 200' : `${failures} not answered 200`} in ${((performance.now() - started) / 1000).toFixed(1)} s`,

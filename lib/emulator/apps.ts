@@ -60,10 +60,6 @@ export class Apps {
     return app;
   }
 
-  list(): App[] {
-    return [...this.#apps.values()];
-  }
-
   login(appId: string | undefined, secret: string | undefined): AccessToken {
     if (!appId || !secret) throw new EmulatorError('parameterMissing');
     const app = this.#apps.get(appId);

@@ -6,7 +6,6 @@ interface Timer {
   at: number;
   seq: number;
   run: () => void;
-  cancelled: boolean;
 }
 
 export class EmulatedClock {
@@ -37,18 +36,14 @@ export class EmulatedClock {
     return ms / this.speed;
   }
 
-  /** Runs `run` when the emulated clock reaches `at`; returns a cancel function. */
-  at(at: number, run: () => void): () => void {
-    const timer: Timer = { at, seq: (this.#seq += 1), run, cancelled: false };
-    this.#push(timer);
+  /** Runs `run` when the emulated clock reaches `at`. */
+  at(at: number, run: () => void): void {
+    this.#push({ at, seq: (this.#seq += 1), run });
     this.#arm();
-    return () => {
-      timer.cancelled = true;
-    };
   }
 
-  after(ms: number, run: () => void): () => void {
-    return this.at(this.now() + ms, run);
+  after(ms: number, run: () => void): void {
+    this.at(this.now() + ms, run);
   }
 
   /** Moves emulated time forward by `ms` and runs what fell due. */
@@ -57,9 +52,9 @@ export class EmulatedClock {
     this.#fire();
   }
 
-  /** Timers not yet run (cancelled ones aside). */
+  /** Timers not yet run. */
   pending(): number {
-    return this.#heap.filter((timer) => !timer.cancelled).length;
+    return this.#heap.length;
   }
 
   close(): void {
@@ -72,7 +67,7 @@ export class EmulatedClock {
     const now = this.now();
     for (let top = this.#heap[0]; top !== undefined && top.at <= now; top = this.#heap[0]) {
       this.#pop();
-      if (!top.cancelled) top.run();
+      top.run();
     }
     this.#arm();
   }

@@ -24,7 +24,10 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
   const body = (request.body ?? {}) as Record<string, unknown>;
   switch (route) {
     case 'GET /_emulator':
-      return { status: 200, body: { now: new Date(emulator.now()).toISOString(), appId: emulator.appId, packages: emulator.packages, pushes: emulator.pushSummary(), callbacks: emulator.callbacks(), sessions: emulator.sessions() } };
+      return {
+        status: 200,
+        body: { now: new Date(emulator.now()).toISOString(), appId: emulator.appId, packages: emulator.packages, pushes: emulator.pushSummary(), callbacks: emulator.callbacks(), sessions: emulator.sessions(), faults: emulator.faults() },
+      };
     case 'GET /_emulator/pushes': {
       const filter = fromQuery(request);
       // The bodies too, unless ?bodies=false: a campaign's pushes can be many.

@@ -151,6 +151,11 @@ export class PlatformEmulator {
     else this.#faults.add(fault);
   }
 
+  /** The faults still to apply to northbound calls, and how many times each. */
+  faults(): Array<EmulatorFault & { left: number }> {
+    return this.#faults.list();
+  }
+
   clearFaults(): void {
     this.#faults.clear();
   }
@@ -217,7 +222,7 @@ export class PlatformEmulator {
       }
     } catch (error) {
       if (!(error instanceof EmulatorError)) {
-        answer = { status: 400, body: new EmulatorError('badRequest', 'error_code', error instanceof Error ? error.message : String(error)).body() };
+        answer = { status: 400, body: new EmulatorError('badRequest', 'error_code', (error as Error).message).body() };
       } else answer = { status: error.status, body: error.body() };
     }
     if (answer.body === undefined) response.writeHead(answer.status).end();
@@ -228,16 +233,18 @@ export class PlatformEmulator {
 async function readRequest(request: IncomingMessage): Promise<EmulatorRequest> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // Read to the end even when too large: an answer sent mid-upload reaches the sender as a reset.
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new Error('the body is larger than 1 MB');
-    chunks.push(chunk);
+    if (size <= MAX_BODY) chunks.push(chunk);
   }
+  if (size > MAX_BODY) throw new Error('the body is larger than 1 MB');
   const text = Buffer.concat(chunks).toString('utf8');
   const type = request.headers['content-type'] ?? '';
   const body: unknown = text === '' ? undefined : type.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
-  const url = new URL(request.url ?? '/', 'http://emulator');
-  return { method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: request.headers, body };
+  // A server's request always has its method and URL.
+  const url = new URL(request.url as string, 'http://emulator');
+  return { method: request.method as string, path: url.pathname, query: url.searchParams, headers: request.headers, body };
 }
 
 /** Starts an emulator; resolves once it listens. */

@@ -38,6 +38,7 @@ export class Faults {
     return found.fault;
   }
 
+  /** The faults still to apply, and how many times each. */
   list(): Array<CallFault & { left: number }> {
     return this.#active.map(({ fault, left }) => ({ ...fault, left }));
   }

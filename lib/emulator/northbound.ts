@@ -28,7 +28,7 @@ export interface Northbound {
 
 const header = (request: EmulatorRequest, name: string): string | undefined => {
   const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  return typeof value === 'string' ? value : undefined;
 };
 
 const field = (body: unknown, name: string): string | undefined => {

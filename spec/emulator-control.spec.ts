@@ -1,0 +1,138 @@
+// The emulator's HTTP surfaces as a test in another language would use them (issue 19): the control
+// routes under /_emulator, the version header on every answer, and clear 4xx answers for what it
+// cannot take (unknown routes, bad JSON, a body too large, control input out of range).
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { until } from './support/journal';
+
+describe('the emulator\'s control surface over HTTP', function () {
+  this.timeout(15_000);
+  let emulator: PlatformEmulator;
+  let platform: PlatformClient;
+
+  beforeEach(async () => {
+    emulator = await startPlatformEmulator({ speed: 100, devices: { durationMs: 1_000, failureRatio: 0 } });
+    platform = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, retries: 0 });
+  });
+
+  afterEach(async () => {
+    await platform.close();
+    await emulator.close();
+  });
+
+  async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; body: unknown; version: unknown }> {
+    const answer = await request(`${emulator.url}${path}`, {
+      method,
+      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': type } }),
+    });
+    const text = await answer.body.text();
+    return { status: answer.statusCode, body: text === '' ? undefined : JSON.parse(text), version: answer.headers['x-platform-emulator'] };
+  }
+
+  it('reads the pushes, their summary and the callback URLs', async () => {
+    // Nothing listens on port 1: every push fails, which is what there is to read.
+    await platform.subscribe('swUpgradeResultNotify', 'http://127.0.0.1:1/cb');
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { devices: ['a', 'b'] } });
+    await until(() => emulator.pushes({ operationId }).filter((record) => record.lastError !== undefined).length === 2, 'two failed tries');
+    const pushes = await call('GET', `/_emulator/pushes?operationId=${operationId}&status=pending&notifyType=swUpgradeResultNotify&deviceId=a`);
+    assert.equal(pushes.status, 200);
+    const { summary, pushes: records } = pushes.body as { summary: { total: number; pending: number }; pushes: Array<{ deviceId: string; body?: { notifyType: string }; lastError: string }> };
+    assert.deepEqual([summary.total, summary.pending, records.length, records[0]?.deviceId, records[0]?.body?.notifyType, records[0]?.lastError], [1, 1, 1, 'a', 'swUpgradeResultNotify', 'ECONNREFUSED']);
+    const bare = (await call('GET', '/_emulator/pushes?bodies=false')).body as { pushes: Array<{ body?: unknown }> };
+    assert.ok(bare.pushes.length === 2 && bare.pushes.every((record) => record.body === undefined));
+    const callbacks = await call('GET', '/_emulator/callbacks');
+    assert.deepEqual((callbacks.body as Array<{ url: string; state: string }>).map(({ url, state }) => [url, state]), [['http://127.0.0.1:1/cb', 'valid']]);
+    const overview = (await call('GET', '/_emulator/')).body as { appId: string; pushes: { total: number }; sessions: { logins: number } };
+    assert.deepEqual([overview.appId, overview.pushes.total, overview.sessions.logins], [emulator.appId, 2, 1]);
+  });
+
+  it('injects and clears faults, moves the clock, adds packages and groups, sets how devices behave', async () => {
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'status', status: 503, times: 2 })).status, 201);
+    await assert.rejects(platform.listTasks(), { status: 503, code: '50252' });
+    assert.equal((await call('DELETE', '/_emulator/faults')).status, 204);
+    assert.equal((await platform.listTasks()).totalCount, 0);
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'expiredToken', path: '/iodm/northbound/v1.5.0/category' })).status, 201);
+    assert.deepEqual((await call('GET', '/_emulator')).body && ((await call('GET', '/_emulator')).body as { faults: unknown }).faults, [{ kind: 'expiredToken', path: '/iodm/northbound/v1.5.0/category', left: 1 }]);
+    // The default envelope of an expired token is the observed one: resultcode.
+    const expired = await request(`${emulator.url}/iodm/northbound/v1.5.0/category`, { headers: { app_key: emulator.appId, authorization: 'Bearer x' } });
+    assert.deepEqual(await expired.body.json(), { resultcode: '1010005', resultmsg: 'Invalid access token or appId.' });
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'dropPushes' })).status, 201);
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'boom' })).status, 400);
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'slow', delayMs: 1, times: 0 })).status, 400);
+
+    const before = emulator.now();
+    const moved = await call('POST', '/_emulator/clock', { advanceMs: 3_600_000 });
+    assert.equal(moved.status, 200);
+    assert.ok(Date.parse((moved.body as { now: string }).now) - before >= 3_600_000);
+    // An hour on, the token the client holds has expired on the platform's side: one re-login.
+    await platform.listTasks();
+    assert.equal(emulator.sessions().logins, 2);
+    assert.equal((await call('POST', '/_emulator/clock', { advanceMs: -1 })).status, 400);
+
+    const added = await call('POST', '/_emulator/packages', { fileType: 'softwarePackage', version: 'V3.0.0', fromVersion: 'V2.1.0' });
+    assert.equal(added.status, 201);
+    const fileId = (added.body as { fileId: string }).fileId;
+    assert.equal((await platform.getPackage(fileId)).version, 'V3.0.0');
+    assert.equal((await call('POST', '/_emulator/groups', { name: 'north', deviceIds: ['n1', 'n2'] })).status, 201);
+    assert.equal((await call('POST', '/_emulator/groups', { name: 'south' })).status, 400);
+    const behaviour = await call('PUT', '/_emulator/devices', { failureRatio: 1 });
+    assert.deepEqual(behaviour.body, { durationMs: 1_000, failureRatio: 1, silentRatio: 0 });
+    assert.equal((await call('PUT', '/_emulator/devices', { failureRatio: 2 })).status, 400);
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: ['north'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' } });
+    await emulator.settled();
+    const task = await platform.getTask(operationId);
+    assert.deepEqual([task.status, task.staResult.fail], ['failed', 2]);
+  });
+
+  it('answers what it cannot take with a clear 4xx, and its version on every answer', async () => {
+    const unknownControl = await call('GET', '/_emulator/nope');
+    assert.equal(unknownControl.status, 404);
+    assert.match((unknownControl.body as { error_desc: string }).error_desc, /no such control route/);
+    assert.equal(typeof unknownControl.version, 'string');
+    const malformed = await call('POST', '/iocm/app/sec/v1.1.0/refreshToken', '{"appId":');
+    assert.deepEqual([malformed.status, (malformed.body as { error_code: string }).error_code], [400, '120015']);
+    assert.equal(typeof malformed.version, 'string');
+    const missing = await call('POST', '/iocm/app/sec/v1.1.0/login', 'appId=only', 'application/x-www-form-urlencoded');
+    assert.deepEqual([missing.status, (missing.body as { error_code: string }).error_code], [400, '102202']);
+    const empty = await call('POST', '/iocm/app/sec/v1.1.0/login');
+    assert.deepEqual([empty.status, (empty.body as { error_code: string }).error_code], [400, '102202']);
+    const huge = await call('POST', '/iocm/app/sec/v1.1.0/login', 'x'.repeat(1_100_000), 'text/plain');
+    assert.equal(huge.status, 400);
+    await platform.login();
+    // An API this emulator does not model: said so, in the platform's envelope.
+    const token = await request(`${emulator.url}/iocm/app/sec/v1.1.0/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ appId: emulator.appId, secret: emulator.secret }).toString(),
+    });
+    const { accessToken } = (await token.body.json()) as { accessToken: string };
+    const headers = { 'x-app-key': emulator.appId, authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
+    // The Java and Python SDKs send `callbackurl`; the REST reference says callbackUrl: both are taken.
+    const sdkStyle = await request(`${emulator.url}/iodm/app/sub/v1.1.0/subscribe`, { method: 'POST', headers, body: JSON.stringify({ notifyType: 'fwUpgradeResultNotify', callbackurl: 'https://127.0.0.1:8443/cb' }) });
+    assert.equal(sdkStyle.statusCode, 200);
+    await sdkStyle.body.dump();
+    const noUrl = await request(`${emulator.url}/iodm/app/sub/v1.1.0/subscribe`, { method: 'POST', headers, body: JSON.stringify({ notifyType: 'fwUpgradeResultNotify' }) });
+    assert.equal(((await noUrl.body.json()) as { error_code: string }).error_code, '102202');
+    // Without pageNo and pageSize: the documented defaults, page 0 of 10.
+    const defaults = await request(`${emulator.url}/iocm/app/sub/v1.2.0/subscriptions`, { headers });
+    const listed = (await defaults.body.json()) as { pageNo: number; pageSize: number; totalCount: number; subscriptions: Array<{ notifyType: string; callbackUrl: string }> };
+    assert.deepEqual(
+      [listed.pageNo, listed.pageSize, listed.totalCount, listed.subscriptions[0]?.notifyType, listed.subscriptions[0]?.callbackUrl],
+      [0, 10, 1, 'fwUpgradeResultNotify', 'https://127.0.0.1:8443/cb'],
+    );
+    const unknown = await request(`${emulator.url}/iocm/app/dm/v1.4.0/devices/x`, { headers });
+    assert.equal(unknown.statusCode, 400);
+    assert.match(((await unknown.body.json()) as { error_desc: string }).error_desc, /not a northbound API the emulator knows/);
+    const refresh = await call('POST', '/iocm/app/sec/v1.1.0/refreshToken', { appId: emulator.appId, secret: emulator.secret, refreshToken: 'stale' });
+    assert.deepEqual([refresh.status, (refresh.body as { error_code: string }).error_code], [401, '100208']);
+    const noToken = await call('GET', '/iodm/northbound/v1.5.0/operations');
+    assert.deepEqual([noToken.status, (noToken.body as { resultcode: string }).resultcode], [403, '1010005']);
+  });
+
+  it('refuses options it cannot use at start', async () => {
+    await assert.rejects(startPlatformEmulator({ speed: 0 }), /speed must be a positive number/);
+    await assert.rejects(startPlatformEmulator({ devices: { silentRatio: -1 } }), /failureRatio and silentRatio between 0 and 1/);
+  });
+});
