@@ -70,6 +70,10 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
       await until(() => results.length === 1, 'the result pushed over verified HTTPS', 10_000);
       assert.deepEqual(results, ['cli-meter']);
       await platform.close();
+      // SIGTERM too ends it cleanly.
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number];
+      assert.equal(code, 0);
     } finally {
       child.kill('SIGKILL');
       await receiver.close();

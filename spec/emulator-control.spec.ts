@@ -125,6 +125,8 @@ describe('the emulator\'s control surface over HTTP', function () {
     const unknown = await request(`${emulator.url}/iocm/app/dm/v1.4.0/devices/x`, { headers });
     assert.equal(unknown.statusCode, 400);
     assert.match(((await unknown.body.json()) as { error_desc: string }).error_desc, /not a northbound API the emulator knows/);
+    const noRefreshToken = await call('POST', '/iocm/app/sec/v1.1.0/refreshToken', { appId: emulator.appId, secret: emulator.secret });
+    assert.deepEqual([noRefreshToken.status, (noRefreshToken.body as { error_code: string }).error_code], [400, '102202']);
     const refresh = await call('POST', '/iocm/app/sec/v1.1.0/refreshToken', { appId: emulator.appId, secret: emulator.secret, refreshToken: 'stale' });
     assert.deepEqual([refresh.status, (refresh.body as { error_code: string }).error_code], [401, '100208']);
     const noToken = await call('GET', '/iodm/northbound/v1.5.0/operations');

@@ -235,7 +235,10 @@ describe('platform client against the emulator (HTTPS)', function () {
     assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { devices: ['a'] }, policy: { retryType: true, retryTimes: 9 } })), '400 123028');
     assert.equal(await refusal(platform.createFirmwareUpgradeTask({ fileId, targets: { devices: ['a'] } })), '400 120015');
     assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId: 'nope', targets: { devices: ['a'] } })), '404 123002');
+    assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { devices: 'a' } as never })), '400 120015');
     const group = { deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' };
+    assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: 'g', ...group } as never })), '400 120015');
+    assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: devices(257), ...group } })), '400 123024');
     assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: ['missing'], ...group } })), '404 123002');
     assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: ['g'], ...group, model: 'Other' } })), '400 123016');
     assert.equal(await refusal(platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: ['g'], ...group, deviceType: '' } })), '400 123020');
@@ -243,6 +246,30 @@ describe('platform client against the emulator (HTTPS)', function () {
     assert.equal(await refusal(platform.subscribe('swUpgradeResultNotify', 'ftp://127.0.0.1/x')), '400 120015');
     const wrong = await client({ appId: 'unknown-app', secret: 'wrong' });
     assert.equal(await refusal(wrong.listTasks()), '401 100208');
+  });
+
+  it('says a task\'s status from its devices: wait, processing while one is silent, success when all are', async () => {
+    await start({ speed: 100, devices: { durationMs: 1e12, failureRatio: 0 } });
+    const platform = await client();
+    const fileId = emulator.packages.firmware.fileId;
+    const waiting = (await platform.createFirmwareUpgradeTask({ fileId, targets: { devices: devices(3) } })).operationId;
+    assert.equal((await platform.getTask(waiting)).status, 'wait');
+    // Those devices take (emulated) decades: move the clock past them.
+    emulator.advance(2e12);
+    emulator.setBehaviour({ durationMs: 1_000, failureRatio: 0, silentRatio: 1 });
+    const silent = (await platform.createFirmwareUpgradeTask({ fileId, targets: { devices: devices(3, 'quiet') } })).operationId;
+    emulator.setBehaviour({ silentRatio: 0 });
+    const done = (await platform.createFirmwareUpgradeTask({ fileId, targets: { devices: devices(3, 'fine') } })).operationId;
+    await emulator.settled();
+    const quiet = await platform.getTask(silent);
+    assert.deepEqual([quiet.status, quiet.staResult.processing, quiet.stopTime], ['processing', 3, undefined]);
+    const fine = await platform.getTask(done);
+    assert.deepEqual([fine.status, fine.staResult.success], ['success', 3]);
+    assert.match(fine.stopTime ?? '', /^\d{8}T\d{6}Z$/);
+    const byStatus = async (operationStatus: 'success' | 'processing'): Promise<string[]> => (await platform.listTasks({ operationStatus, operationType: 'firmware_upgrade' })).data.map((task) => task.operationId);
+    assert.deepEqual(await byStatus('success'), [waiting, done]);
+    assert.deepEqual(await byStatus('processing'), [silent]);
+    assert.equal((await platform.listTasks({ operationType: 'software_upgrade' })).totalCount, 0);
   });
 
   it('upgrades every device of a device group, beyond the 256 IDs one task may list', async () => {
