@@ -1,7 +1,7 @@
 // `node bench/platform.mjs`: the emulator pushes a campaign's results into a receiver (the router in
 // Express with a SQLite journal, in a process of its own) over HTTP and over HTTPS, side by side:
 // pushes per second and the receiver's CPU time per push. Prints one JSON line. Used by bench/run.mjs.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,12 @@ if (process.argv[2] === 'receiver') {
   for (const scheme of ['http', 'https']) results[scheme] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const scheme of ['http', 'https']) {
-      const child = fork(join(here, 'platform.mjs'), ['receiver'], { env: { ...process.env, ...(scheme === 'https' && { RECEIVER_TLS: JSON.stringify(tls) }) } });
+      // Under `npm run bench` this process (the emulator, the load) is on core 1; the receiver goes to core 0.
+      const env = { ...process.env, ...(scheme === 'https' && { RECEIVER_TLS: JSON.stringify(tls) }) };
+      const child =
+        process.env.BENCH_PINNED === '1'
+          ? spawn('taskset', ['-c', '0', process.execPath, join(here, 'platform.mjs'), 'receiver'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+          : fork(join(here, 'platform.mjs'), ['receiver'], { env });
       const [{ port }] = await once(child, 'message');
       const ask = async (message) => {
         child.send(message);

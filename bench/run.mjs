@@ -223,9 +223,9 @@ function dashboardSection() {
 }
 
 // The emulator pushing a campaign's results into the router with a SQLite journal, HTTP and HTTPS side by side.
+// The emulator is the load: it stays on this process's core; bench/platform.mjs puts the receiver on core 0.
 function platformSection() {
-  const args = [...(canPin ? ['-c', '0', process.execPath] : []), join(here, 'platform.mjs')];
-  return JSON.parse(execFileSync(canPin ? 'taskset' : process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  return JSON.parse(execFileSync(process.execPath, [join(here, 'platform.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 }
 
 function coreSection() {
