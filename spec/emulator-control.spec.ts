@@ -61,6 +61,8 @@ describe('the emulator\'s control surface over HTTP', function () {
     assert.equal((await call('POST', '/_emulator/faults', { kind: 'dropPushes' })).status, 201);
     assert.equal((await call('POST', '/_emulator/faults', { kind: 'boom' })).status, 400);
     assert.equal((await call('POST', '/_emulator/faults', { kind: 'slow', delayMs: 1, times: 0 })).status, 400);
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'status' })).status, 400);
+    assert.equal((await call('POST', '/_emulator/faults', { kind: 'slow' })).status, 400);
 
     const before = emulator.now();
     const moved = await call('POST', '/_emulator/clock', { advanceMs: 3_600_000 });

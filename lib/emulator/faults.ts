@@ -20,6 +20,8 @@ export class Faults {
 
   add(fault: CallFault): void {
     if (!['expiredToken', 'throttle', 'status', 'slow'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, dropPushes)`);
+    if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) throw new TypeError('a status fault needs an HTTP status, 100 to 599');
+    if (fault.kind === 'slow' && !(fault.delayMs >= 0)) throw new TypeError('a slow fault needs delayMs, at least 0');
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError('a fault applies a whole number of times, at least 1');
     this.#active.push({ fault, left: times });
