@@ -103,6 +103,8 @@ describe('the bin: simulate over HTTPS', function () {
     const receiver = await startHttpsReceiver();
     const results: string[] = [];
     receiver.upgrades.on('upgradeResult', (notification) => results.push(notification.swUpgradeResult));
+    // The task below sends state changes too.
+    receiver.upgrades.on('upgradeState', () => {});
     const folder = tempFolder('simulate-ca-');
     try {
       const caFile = join(folder.dir, 'ca.pem');

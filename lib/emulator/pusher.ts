@@ -56,7 +56,8 @@ export const DEFAULT_PUSH_RULES: PushRules = { timeoutMs: 15_000, keepMs: 600_00
 
 const FAILED_ANSWERS = new Set([501, 502, 503, 504]);
 
-interface Callback extends CallbackState {
+interface Callback extends Omit<CallbackState, 'waiting'> {
+  /** Pushes to send, first tries and re-sends that fell due, in order. */
   ready: PushRecord[];
   probing: boolean;
 }
@@ -122,7 +123,7 @@ export class Pusher {
   #callback(url: string): Callback {
     let callback = this.#callbacks.get(url);
     if (callback === undefined) {
-      callback = { url, state: 'valid', failures: 0, waiting: 0, inFlight: 0, ready: [], probing: false };
+      callback = { url, state: 'valid', failures: 0, inFlight: 0, ready: [], probing: false };
       this.#callbacks.set(url, callback);
     }
     return callback;
