@@ -34,8 +34,11 @@ describe('a request stream destroyed at any point ends as exactly one outcome', 
           setTimeout(() => req.destroy(), delay);
           next();
         } else if (plan === 'async-middleware') {
-          // An await before the router (a session lookup, say) while the sender goes away.
-          setTimeout(next, delay);
+          // An await before the router (a session lookup, say) while the sender goes away: the await
+          // ends `delay` ms after the socket closed (a fixed delay alone raced the close under load).
+          const resume = (): void => void setTimeout(next, delay);
+          if (req.socket.destroyed) resume();
+          else req.socket.once('close', resume);
         } else next();
       });
     });
