@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createTestCertificates, type TestCertificates } from 'huawei-iot-upgrade-router/emulator';
-import { createUpgradeRouter, type UpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
-import express, { type Express } from '../express';
-import { CALLBACK_PATH } from '../helpers';
+import type { UpgradeRouter, UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
+import type { Express } from '../express';
+import { CALLBACK_PATH, mountedApp } from '../helpers';
 
 let shared: Promise<{ certificates: TestCertificates; tls: { cert: string; key: string } }> | undefined;
 
@@ -27,13 +27,10 @@ export interface HttpsReceiver {
   close(): Promise<void>;
 }
 
-/** The router behind an HTTPS server on 127.0.0.1 (`port` 0: a free one); `before` runs ahead of it. */
+/** The router mounted as the specs mount it (`mountedApp`), behind an HTTPS server on 127.0.0.1 (`port` 0: a free one). */
 export async function startHttpsReceiver(options: UpgradeRouterOptions = {}, port = 0, before?: (app: Express) => void): Promise<HttpsReceiver> {
   const { tls } = await testTls();
-  const app = express();
-  before?.(app);
-  const upgrades = createUpgradeRouter(options);
-  app.use(CALLBACK_PATH, upgrades);
+  const { app, upgrades } = mountedApp(options, before);
   const server = createServer(tls, app);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   const bound = (server.address() as AddressInfo).port;
