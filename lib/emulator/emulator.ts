@@ -11,7 +11,7 @@ import { Apps, EmulatorError, type App } from './apps';
 import { EmulatedClock } from './clock';
 import { control } from './control';
 import { Faults, type EmulatorFault } from './faults';
-import { northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
+import { matching, northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
 import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
 import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 
@@ -162,13 +162,7 @@ export class PlatformEmulator {
 
   /** Every push the emulator made, in order, with what became of it. */
   pushes(filter: PushFilter = {}): PushRecord[] {
-    return this.#pusher.records.filter(
-      (record) =>
-        (filter.status === undefined || record.status === filter.status) &&
-        (filter.notifyType === undefined || record.notifyType === filter.notifyType) &&
-        (filter.operationId === undefined || record.operationId === filter.operationId) &&
-        (filter.deviceId === undefined || record.deviceId === filter.deviceId),
-    );
+    return matching(this.#pusher.records, { ...filter });
   }
 
   pushSummary(filter: PushFilter = {}): PushSummary {

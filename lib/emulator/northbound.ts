@@ -47,6 +47,11 @@ function paged<T>(request: EmulatorRequest, rows: T[]): { data: T[]; pageNo: num
 const filters = (request: EmulatorRequest, names: string[]): Record<string, string | undefined> =>
   Object.fromEntries(names.map((name) => [name, request.query.get(name) ?? undefined]));
 
+/** The rows whose fields equal every filter given; an absent filter matches every row. */
+export function matching<T extends object>(rows: T[], wanted: Record<string, string | undefined>): T[] {
+  return rows.filter((row) => Object.entries(wanted).every(([name, value]) => value === undefined || (row as Record<string, unknown>)[name] === value));
+}
+
 export function northbound(state: Northbound, request: EmulatorRequest): EmulatorAnswer {
   const { method, path } = request;
   if (method === 'POST' && path === paths.login) {
@@ -62,7 +67,9 @@ export function northbound(state: Northbound, request: EmulatorRequest): Emulato
     return { status: 200, body: { operationId: state.tasks.create(app.appId, upgrade[path], request.body) } };
   }
   if (method === 'GET' && path === paths.operations) {
-    return { status: 200, body: paged(request, state.tasks.list(app.appId, filters(request, ['operationType', 'operationStatus', 'deviceId']))) };
+    const query = filters(request, ['operationType', 'operationStatus', 'deviceId']);
+    const tasks = matching(state.tasks.list(app.appId, query['deviceId']), { operateType: query['operationType'], status: query['operationStatus'] });
+    return { status: 200, body: paged(request, tasks) };
   }
   const operation = new RegExp(`^${paths.operations}/([^/]+)(/subOperations)?$`).exec(path);
   if (method === 'GET' && operation !== null) {
@@ -71,8 +78,7 @@ export function northbound(state: Northbound, request: EmulatorRequest): Emulato
     return { status: 200, body: paged(request, state.tasks.subTasks(app.appId, operationId, request.query.get('subOperationStatus') ?? undefined)) };
   }
   if (path === paths.categories && method === 'GET') {
-    const wanted = filters(request, ['fileType', 'deviceType', 'model', 'manufacturerName', 'version']);
-    const rows = [...state.tasks.packages.values()].filter((row) => Object.entries(wanted).every(([name, value]) => value === undefined || row[name as keyof typeof row] === value));
+    const rows = matching([...state.tasks.packages.values()], filters(request, ['fileType', 'deviceType', 'model', 'manufacturerName', 'version']));
     return { status: 200, body: paged(request, rows.map(withoutFromVersion)) };
   }
   const category = new RegExp(`^${paths.categories}/([^/]+)$`).exec(path);
@@ -81,10 +87,7 @@ export function northbound(state: Northbound, request: EmulatorRequest): Emulato
   }
   if (method === 'POST' && path === paths.subscribe) return subscribe(state, app, request.body);
   if (method === 'GET' && path === paths.subscriptions) {
-    const wanted = filters(request, ['notifyType', 'callbackUrl']);
-    const rows = [...(state.subscriptions.get(app.appId)?.values() ?? [])].filter(
-      (row) => (wanted['notifyType'] === undefined || row.notifyType === wanted['notifyType']) && (wanted['callbackUrl'] === undefined || row.callbackUrl === wanted['callbackUrl']),
-    );
+    const rows = matching([...(state.subscriptions.get(app.appId)?.values() ?? [])], filters(request, ['notifyType', 'callbackUrl']));
     const { data, ...page } = paged(request, rows);
     return { status: 200, body: { ...page, subscriptions: data } };
   }

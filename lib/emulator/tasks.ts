@@ -179,13 +179,11 @@ export class Tasks {
     return view(this.#task(appId, operationId));
   }
 
-  list(appId: string, filters: Record<string, string | undefined>): UpgradeTask[] {
+  /** The application's tasks, or those `deviceId` took part in. */
+  list(appId: string, deviceId: string | undefined): UpgradeTask[] {
     return [...this.#tasks.values()]
-      .filter((task) => task.appId === appId)
-      .filter((task) => filters['deviceId'] === undefined || task.subTasks.some((subTask) => subTask.deviceId === filters['deviceId']))
-      .map(view)
-      .filter((task) => filters['operationType'] === undefined || task.operateType === filters['operationType'])
-      .filter((task) => filters['operationStatus'] === undefined || task.status === filters['operationStatus']);
+      .filter((task) => task.appId === appId && (deviceId === undefined || task.subTasks.some((subTask) => subTask.deviceId === deviceId)))
+      .map(view);
   }
 
   subTasks(appId: string, operationId: string, status: string | undefined): UpgradeSubTask[] {
