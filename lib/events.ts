@@ -92,6 +92,35 @@ export type Rejection =
 
 export type RejectionReason = Rejection['reason'];
 
+/**
+ * A device's final result that the platform reports and no push brought: found by the reconciler
+ * (`huawei-iot-upgrade-router/reconcile`) in the task's sub-tasks. It carries what the query gives;
+ * what only the push carries (versions, errorCode, upgradeTime) is absent, never invented.
+ */
+export interface ReconciledResult {
+  /** Not a platform notifyType: tells a reconciled result apart in `error` and `deadLetter`. */
+  notifyType: 'reconciledResult';
+  /** The application the reconciler's client logged in as. */
+  appId: string;
+  operationId: string;
+  subOperationId: string;
+  deviceId: string;
+  operateType: 'software_upgrade' | 'firmware_upgrade';
+  /** The sub-task's `success` or `fail`, as a push says it. */
+  result: 'SUCCESS' | 'FAIL';
+  /** The platform's detail text for the sub-task (a failure's reason), when it gives one. */
+  detailInfo?: string;
+  /** The sub-task's extendInfo, as the platform gives it. */
+  extendInfo?: Record<string, unknown>;
+  /** The sub-task's times, in the platform's format (`20151212T121212Z`, UTC). */
+  createTime: string;
+  startTime?: string;
+  stopTime?: string;
+}
+
+/** What a journal delivers: a push, or a result the reconciler filled in. */
+export type Delivered = Notification | ReconciledResult;
+
 /** One event per notification type, named by the table in notification-types.ts. */
 export type NotificationEvents = {
   [T in NotifyType as EventOf<T>]: [notification: NotificationTypes[T], context: ReceiveContext];
@@ -104,7 +133,7 @@ export interface UpgradeRouterEvents extends NotificationEvents {
   /** Anything received that is not a valid notification. */
   invalid: [rejection: Rejection];
   /** A listener threw or its promise rejected; `notification` is what it was handling, if any. */
-  error: [error: Error, notification?: Notification];
+  error: [error: Error, notification?: Delivered];
   /**
    * Every valid notification of any type, right after its own event (not for duplicates): for code
    * that wants one handler for the whole family.
@@ -119,7 +148,13 @@ export interface UpgradeRouterEvents extends NotificationEvents {
    * With a journal: a notification whose delivery failed `delivery.attempts` times. It stays in the
    * journal as dead, for inspection and replay (`huawei-iot-upgrade-router journal dead`).
    */
-  deadLetter: [notification: Notification, dead: DeadLetter];
+  deadLetter: [notification: Delivered, dead: DeadLetter];
+  /**
+   * A final result no push brought, filled in from the platform by the reconciler (never for a
+   * sub-task whose result push arrived; through the journal, at least once, never twice). Not sent to
+   * `notification` listeners: it is not a push.
+   */
+  reconciledResult: [result: ReconciledResult, context: ReceiveContext];
 }
 
 export type UpgradeEventName = keyof UpgradeRouterEvents;

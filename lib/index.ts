@@ -3,21 +3,23 @@ export type { NextFunction, UpgradeRouter } from './router';
 export type { UpgradeRouterOptions } from './options';
 export type { DrainResult, UpgradeEmitter } from './core/emitter';
 export type { Logger } from './core/log';
-export type { OutcomeEvent, UpgradeRouterStats } from './core/stats';
+export type { OutcomeEvent, ReconcilerStats, UpgradeRouterStats } from './core/stats';
 export type { Outcome } from './core/receiver';
 export type { DedupeOptions, DedupeStore } from './core/dedupe';
 export type { AllowOptions } from './transport/access';
 export type { DeliveryOptions, JournalStats } from './journal/delivery';
 export { retryWindowMs } from './journal/retry-window';
-export type { Journal, JournalAdmin, JournalCounts, JournalEntry, JournaledNotification, ReplayOutcome } from './journal/journal';
+export type { FinalResult, Journal, JournalAdmin, JournalCounts, JournalEntry, JournaledNotification, ReplayOutcome } from './journal/journal';
 export type {
   AbortedRejection,
   DeadLetter,
+  Delivered,
   ForbiddenRejection,
   Listener,
   MalformedRejection,
   NotificationEvents,
   ReceiveContext,
+  ReconciledResult,
   Rejection,
   RejectionReason,
   SchemaRejection,

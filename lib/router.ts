@@ -3,8 +3,9 @@ import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter'
 import type { ParseResult } from './core/parse-json';
 import { Receiver, type Ack, type Outcome } from './core/receiver';
 import { JournalDelivery } from './journal/delivery';
-import type { UpgradeRouterStats } from './core/stats';
-import type { ReceiveContext } from './events';
+import type { ReconcilerStats, UpgradeRouterStats } from './core/stats';
+import type { ReceiveContext, ReconciledResult } from './events';
+import type { Journal, NotificationRecord } from './journal/journal';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { asError, describeThrown } from './core/thrown';
 import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from './transport/express-hints';
@@ -75,6 +76,25 @@ function bodyParserError(error: unknown): BodyParserError | undefined {
   const { type, status } = error as { type?: unknown; status?: unknown };
   return typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500 ? (error as BodyParserError) : undefined;
 }
+
+/**
+ * What the reconciler needs of a router, behind a symbol (not part of the router's typed surface):
+ * its journal, and a way to commit and deliver a result it filled in.
+ */
+export const RECONCILE = Symbol.for('huawei-iot-upgrade-router.reconcile');
+
+export interface ReconcileAccess {
+  journal: Journal | undefined;
+  /** Commits `result` to the journal and delivers it as `reconciledResult`; false when its key was there (a duplicate). */
+  fill(result: ReconciledResult): Promise<boolean>;
+  /** Reports a reconciler's failure as the router's `error` event. */
+  report(error: Error): void;
+  /** The reconciler's figures, shown in the router's stats(). */
+  attach(stats: () => ReconcilerStats): void;
+}
+
+/** The journal key of a filled-in result: one per sub-task, whoever fills it. */
+export const reconciledKey = (result: ReconciledResult): string => `reconciledResult:${result.operationId.length}:${result.operationId}:${result.subOperationId}`;
 
 export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
   const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes, journal } = resolveOptions(options);
@@ -231,6 +251,41 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     }
   }
 
+  const fill = async (result: ReconciledResult): Promise<boolean> => {
+    if (delivery === undefined) throw new Error('filling in results needs the router to have a journal');
+    const record: NotificationRecord = {
+      kind: 'notification',
+      key: reconciledKey(result),
+      event: 'reconciledResult',
+      notifyType: 'reconciledResult',
+      deviceId: result.deviceId,
+      body: JSON.stringify(result),
+      ip: null,
+      receivedAt: new Date(),
+      leased: false,
+    };
+    const { id, duplicate, spilled } = await hub.track(delivery.commit.add(record)).catch((error: unknown) => {
+      if (record.leased) delivery.released(1);
+      throw error;
+    });
+    if (!duplicate) receiver.reconciled();
+    if (duplicate || spilled === true) {
+      if (record.leased) delivery.released(1);
+    } else if (record.leased) {
+      delivery.start(id, 'reconciledResult', result, { receivedAt: record.receivedAt, ip: undefined });
+    }
+    return !duplicate;
+  };
+  let reconcilerStats: (() => ReconcilerStats) | undefined;
+  const reconcileAccess: ReconcileAccess = {
+    journal: journal?.journal,
+    fill,
+    report: (error) => hub.report(error, undefined),
+    attach: (stats) => {
+      reconcilerStats = stats;
+    },
+  };
+
   const own: unknown[] = [handle, errorHandler];
   const router = Object.assign(handle, {
     receive: (body: unknown, context?: Partial<ReceiveContext>) =>
@@ -240,6 +295,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     stats: () => {
       const stats = receiver.stats();
       if (delivery !== undefined) stats.journal = delivery.stats();
+      if (reconcilerStats !== undefined) stats.reconciliation = reconcilerStats();
       return stats;
     },
     drain: (timeoutMs?: number) => hub.drain(timeoutMs),
@@ -248,5 +304,6 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       await delivery?.close();
     },
   });
+  Object.defineProperty(router, RECONCILE, { value: reconcileAccess, enumerable: false });
   return hub.bindTo(router);
 }

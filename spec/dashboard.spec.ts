@@ -73,6 +73,7 @@ function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 
       devices: all.length,
       succeeded: all.filter((d) => d.result === 'SUCCESS').length,
       failed: all.filter((d) => d.result === 'FAIL').length,
+      reconciled: 0,
       inProgress: all.filter((d) => d.result === null).length,
       stale: 0,
       states: count(all.filter((d) => d.result === null).map((d) => d.state ?? 'unknown')),
@@ -220,7 +221,7 @@ describe('the upgrade dashboard (issue 11)', function () {
     );
     const csv = await request(app).get('/upgrades/api/tasks/op-1.csv').expect(200).expect('Content-Type', /text\/csv/);
     const lines = csv.text.split('\r\n');
-    assert.equal(lines[0], 'deviceId,subOperationId,state,result,errorCode,sourceVersion,curVersion,targetVersion,lastSeen');
+    assert.equal(lines[0], 'deviceId,subOperationId,state,result,errorCode,sourceVersion,curVersion,targetVersion,lastSeen,reconciled');
     assert.equal(lines.length, 5, 'a header, three devices, and the final line end');
     assert.match(lines.find((line) => line.startsWith('dev-3,')) ?? '', /^dev-3,op-1-dev-3,updating,FAIL,120010,V1,V1,V2,\d{4}-/);
     const missing = await request(app).get('/upgrades/api/tasks/op-404').expect(404).expect('Content-Type', /application\/json/);

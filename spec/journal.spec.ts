@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { createUpgradeRouter, type Journal, type Notification, type ReceiveContext, type SwUpgradeResultNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type Journal, type Delivered, type ReceiveContext, type SwUpgradeResultNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
@@ -152,7 +152,7 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     let broken = true;
     const seen = record(upgrades, () => broken);
     upgrades.on('error', () => {});
-    const dead: Array<{ notification: Notification; id: string; attempts: number; error: Error }> = [];
+    const dead: Array<{ notification: Delivered; id: string; attempts: number; error: Error }> = [];
     upgrades.on('deadLetter', (notification, letter) => void dead.push({ notification, ...letter }));
     const notification = push('fail');
     await post(app, notification).expect(200);

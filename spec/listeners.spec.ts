@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { createUpgradeRouter, type Notification, type Rejection } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type Delivered, type Rejection } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, fixture, fresh, mountedApp, nextOutcome } from './helpers';
 
 function captureLogger(): { logger: { error(message: string, ...details: unknown[]): void }; lines: unknown[][] } {
@@ -8,7 +8,7 @@ function captureLogger(): { logger: { error(message: string, ...details: unknown
   return { logger: { error: (...args: unknown[]) => void lines.push(args) }, lines };
 }
 
-function nextError(upgrades: ReturnType<typeof createUpgradeRouter>): Promise<[Error, Notification | undefined]> {
+function nextError(upgrades: ReturnType<typeof createUpgradeRouter>): Promise<[Error, Delivered | undefined]> {
   return new Promise((resolve) => upgrades.once('error', (error, notification) => resolve([error, notification])));
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from '../events';
+import type { Delivered, Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from '../events';
 import { notificationTable, type Notification } from '../notification-types';
 import { log, type LogDetails, type Logger } from './log';
 import { RepeatedLog } from './repeated-log';
@@ -24,6 +24,9 @@ export interface UpgradeEmitter {
 }
 
 type AnyListener = (...args: unknown[]) => unknown;
+
+/** The events a journal delivers: the pushes' own, and results the reconciler filled in. */
+export type JournaledEvent = keyof NotificationEvents | 'reconciledResult';
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
 
@@ -140,7 +143,7 @@ export class EventHub {
    * usual path allocates nothing: the listener list is a cached copy, and a failure handler is made
    * only for a listener that returned something promise-like (issue 13).
    */
-  dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Notification): void {
+  dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Delivered): void {
     const listeners = this.#snapshot(event);
     for (let i = 0; i < listeners.length; i += 1) {
       const listener = this.#unwrap(event, listeners[i] as AnyListener);
@@ -167,11 +170,12 @@ export class EventHub {
   }
 
   /**
-   * One journaled delivery: the listeners of `event`, then those of `notification`, each called as
-   * dispatch() calls them. Settles once every one has returned or settled, with the first failure
-   * (each failure is also reported as `error`), or undefined when all succeeded.
+   * One journaled delivery: the listeners of `event`, then those of `notification` (not for a
+   * reconciled result, which is no push), each called as dispatch() calls them. Settles once every one
+   * has returned or settled, with the first failure (each failure is also reported as `error`), or
+   * undefined when all succeeded.
    */
-  deliver(event: keyof NotificationEvents, notification: Notification, context: ReceiveContext): Promise<DeliveryOutcome> {
+  deliver(event: JournaledEvent, notification: Delivered, context: ReceiveContext): Promise<DeliveryOutcome> {
     let failure: { error: unknown } | undefined;
     let heard = false;
     const waits: Array<Promise<unknown>> = [];
@@ -179,7 +183,7 @@ export class EventHub {
       failure ??= { error };
       this.#fail(error, notification);
     };
-    for (const name of [event, 'notification'] as const) {
+    for (const name of event === 'reconciledResult' ? [event] : ([event, 'notification'] as const)) {
       for (const listener of this.#snapshot(name)) {
         heard = true;
         this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
@@ -188,14 +192,21 @@ export class EventHub {
     return Promise.all(waits).then(() => ({ heard, failure }));
   }
 
-  /** The notification events someone listens to (all of them while `notification` has a listener). */
-  heardEvents(): Array<keyof NotificationEvents> {
+  /** The journaled events someone listens to (every push's while `notification` has a listener). */
+  heardEvents(): JournaledEvent[] {
     const all = notificationEvents;
-    return this.#listeners.listenerCount('notification') > 0 ? [...all] : all.filter((event) => this.#listeners.listenerCount(event) > 0);
+    const heard: JournaledEvent[] = this.#listeners.listenerCount('notification') > 0 ? [...all] : all.filter((event) => this.#listeners.listenerCount(event) > 0);
+    if (this.#listeners.listenerCount('reconciledResult') > 0) heard.push('reconciledResult');
+    return heard;
+  }
+
+  /** Whether a delivery of `event` would reach a listener now. */
+  heard(event: JournaledEvent): boolean {
+    return this.#listeners.listenerCount(event) > 0 || (event !== 'reconciledResult' && this.#listeners.listenerCount('notification') > 0);
   }
 
   /** Reports a failure outside a listener (a duplicate store, say) the way listener failures are. */
-  report(error: Error, notification: Notification | undefined): void {
+  report(error: Error, notification: Delivered | undefined): void {
     this.#reportToErrorListeners(error, notification);
   }
 
@@ -276,12 +287,12 @@ export class EventHub {
     this.#idleWaiters.clear();
   }
 
-  #fail(thrown: unknown, notification: Notification | undefined): void {
+  #fail(thrown: unknown, notification: Delivered | undefined): void {
     this.#listenerErrors += 1;
     this.#reportToErrorListeners(asError(thrown, 'a listener threw'), notification);
   }
 
-  #reportToErrorListeners(error: Error, notification: Notification | undefined): void {
+  #reportToErrorListeners(error: Error, notification: Delivered | undefined): void {
     const handlers = this.#listeners.rawListeners('error') as AnyListener[];
     if (handlers.length === 0) {
       this.#log('no error listener is attached for this failure', { error, notification });

@@ -138,6 +138,11 @@ export class Receiver {
     this.#counters.ackTimes.observe(seconds);
   }
 
+  /** The reconciler filled in a result through this router. */
+  reconciled(): void {
+    this.#counters.reconciled += 1;
+  }
+
   /** A host's route took the request (unknownTypes 'next'): counted, so that nothing goes unaccounted. */
   passOn(): void {
     this.#counters.passedOn += 1;

@@ -26,10 +26,37 @@ export interface UpgradeRouterStats {
   forbiddenReported: number;
   /** With `unknownTypes: 'next'`: requests of other notifyTypes handed to the host's next middleware (not in `received`). */
   passedOn: number;
+  /** Final results the reconciler filled in through this router (committed to the journal, delivered as `reconciledResult`). */
+  reconciled: number;
   /** The time from each request's arrival to its 200, in buckets (answers only: an aborted request has none). */
   ackSeconds: AckTimes;
   /** With a journal: its figures (pending, retrying, dead, oldest pending, commits, failures). */
   journal?: JournalStats;
+  /** With a reconciler (`huawei-iot-upgrade-router/reconcile`): its figures. */
+  reconciliation?: ReconcilerStats;
+}
+
+/** The reconciler's figures; the per-task ones are from each task's latest check. */
+export interface ReconcilerStats {
+  /** Passes made, and those skipped because another instance held the lock. */
+  passes: number;
+  skipped: number;
+  /** Failed calls or checks (each reported as the router's `error`). */
+  errors: number;
+  /** Platform calls made by the reconciler. */
+  calls: number;
+  /** Tasks followed now (until complete). */
+  tasks: number;
+  /** Results filled in by this instance since start. */
+  filledIn: number;
+  /** Devices finished on the platform whose result is not here yet (inside the re-send window, or report only). */
+  missing: number;
+  /** Devices waiting or in progress on the platform. */
+  waiting: number;
+  /** Of those, stuck past `stuckAfterMs`. */
+  stuck: number;
+  lastPassAt: Date | undefined;
+  lastError: string | undefined;
 }
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
@@ -43,6 +70,7 @@ export class OutcomeCounters {
   storeErrors = 0;
   forbiddenReported = 0;
   passedOn = 0;
+  reconciled = 0;
   readonly unheard = Object.fromEntries(notificationEvents.map((event) => [event, 0])) as Record<keyof NotificationEvents, number>;
 
   count(event: OutcomeEvent, reason?: RejectionReason): void {
@@ -65,6 +93,7 @@ export class OutcomeCounters {
       unheard: { ...this.unheard },
       forbiddenReported: this.forbiddenReported,
       passedOn: this.passedOn,
+      reconciled: this.reconciled,
       ackSeconds: this.ackTimes.snapshot(),
     };
   }

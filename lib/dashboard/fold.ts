@@ -1,7 +1,7 @@
 // The fold behind the dashboard: every upgrade push, in the order received, folded into one summary
 // per upgrade task (operationId) and one row per device. Counts are kept up to date push by push, so
 // that reading 100 tasks of 10 000 devices costs a walk over the tasks, not over the devices.
-import type { Notification } from '../notification-types';
+import type { Delivered } from '../events';
 
 export type TaskKind = 'software' | 'firmware';
 export type UpgradeResult = 'SUCCESS' | 'FAIL';
@@ -14,6 +14,8 @@ export interface TaskSummary {
   devices: number;
   succeeded: number;
   failed: number;
+  /** Devices whose result the reconciler filled in from the platform (no push brought it); in succeeded or failed too. */
+  reconciled: number;
   /** Devices with no result yet (stale ones included). */
   inProgress: number;
   /** Devices in progress from which nothing arrived for `staleAfterMs`. */
@@ -30,7 +32,7 @@ export interface TaskSummary {
 
 export interface DeviceHistoryEntry {
   at: Date;
-  notifyType: Notification['notifyType'];
+  notifyType: Delivered['notifyType'];
   state?: string;
   result?: UpgradeResult;
 }
@@ -42,7 +44,10 @@ export interface DeviceRow {
   state: string | null;
   /** The latest result; null while in progress. */
   result: UpgradeResult | null;
+  /** errorCode (software), statusDesc (firmware) or, for a reconciled failure, the platform's detailInfo. */
   errorCode: string | null;
+  /** The result came from the platform's sub-task list, filled in by the reconciler: no push brought it. */
+  reconciled: boolean;
   sourceVersion: string | null;
   curVersion: string | null;
   targetVersion: string | null;
@@ -86,6 +91,7 @@ interface Task {
   active: Map<string, Device>;
   succeeded: number;
   failed: number;
+  reconciled: number;
   states: Map<string, number>;
   errorCodes: Map<string, number>;
   targetVersions: Map<string, number>;
@@ -104,8 +110,13 @@ type HistoryEntry = Device['history'][number];
 
 // What one push says about its device, written into it; returns the push's history entry. Written
 // out field by field: this runs for every push while the dashboard is attached (no spreads).
-function read(device: Device, notification: Notification, at: number): HistoryEntry {
+function read(device: Device, notification: Delivered, at: number): HistoryEntry {
   switch (notification.notifyType) {
+    case 'reconciledResult':
+      device.result = notification.result;
+      device.errorCode = notification.result === 'FAIL' ? (notification.detailInfo ?? null) : null;
+      device.reconciled = true;
+      return { at, notifyType: notification.notifyType, result: notification.result };
     case 'swUpgradeStateChangeNotify':
       device.state = notification.swUpgradeState;
       return { at, notifyType: notification.notifyType, state: device.state };
@@ -121,9 +132,10 @@ function read(device: Device, notification: Notification, at: number): HistoryEn
   }
 }
 
-function versions(device: Device, notification: Notification & { sourceVersion: string; curVersion: string; targetVersion: string }, result: UpgradeResult, at: number): HistoryEntry {
+function versions(device: Device, notification: Delivered & { sourceVersion: string; curVersion: string; targetVersion: string }, result: UpgradeResult, at: number): HistoryEntry {
   // The latest result wins: a SUCCESS after a FAIL is a success.
   device.result = result;
+  device.reconciled = false;
   device.sourceVersion = notification.sourceVersion;
   device.curVersion = notification.curVersion;
   device.targetVersion = notification.targetVersion;
@@ -144,7 +156,7 @@ export class UpgradeFold {
   }
 
   /** Folds one push received at `at`. Pushes are taken in the order they are given. */
-  apply(notification: Notification, at: Date): void {
+  apply(notification: Delivered, at: Date): void {
     const time = at.getTime();
     const task = this.#task(notification, time);
     const previous = task.devices.get(notification.deviceId);
@@ -156,6 +168,7 @@ export class UpgradeFold {
       state: null,
       result: null,
       errorCode: null,
+      reconciled: false,
       sourceVersion: null,
       curVersion: null,
       targetVersion: null,
@@ -189,18 +202,19 @@ export class UpgradeFold {
     return { task: this.#summary(task, now), devices };
   }
 
-  #task(notification: Notification, time: number): Task {
+  #task(notification: Delivered, time: number): Task {
     let task = this.#tasks.get(notification.operationId);
     if (task === undefined) {
       task = {
         operationId: notification.operationId,
-        kind: notification.notifyType.startsWith('sw') ? 'software' : 'firmware',
+        kind: notification.notifyType === 'reconciledResult' ? (notification.operateType === 'software_upgrade' ? 'software' : 'firmware') : notification.notifyType.startsWith('sw') ? 'software' : 'firmware',
         firstSeen: time,
         lastSeen: time,
         devices: new Map(),
         active: new Map(),
         succeeded: 0,
         failed: 0,
+        reconciled: 0,
         states: new Map(),
         errorCodes: new Map(),
         targetVersions: new Map(),
@@ -216,6 +230,7 @@ export class UpgradeFold {
   // A device's part in its task's counts, added (1) or taken away (-1).
   #count(task: Task, device: Device, sign: 1 | -1): void {
     add(task.targetVersions, device.targetVersion, sign);
+    if (device.reconciled) task.reconciled += sign;
     if (device.result === 'SUCCESS') task.succeeded += sign;
     else if (device.result === 'FAIL') {
       task.failed += sign;
@@ -257,6 +272,7 @@ export class UpgradeFold {
       devices,
       succeeded: task.succeeded,
       failed: task.failed,
+      reconciled: task.reconciled,
       inProgress: devices - task.succeeded - task.failed,
       stale,
       states: record(task.states),

@@ -2,12 +2,12 @@
 // journal, read from the beginning and then followed, so that the view survives a restart and, with
 // Postgres, covers every instance.
 import type { Journal } from '../journal/journal';
-import type { Notification } from '../notification-types';
+import type { Delivered } from '../events';
 import type { UpgradeRouter } from '../router';
 import { OBSERVE, type Observer } from '../core/emitter';
 import { ignore } from '../core/thrown';
 
-type Apply = (notification: Notification, at: Date) => void;
+type Apply = (notification: Delivered, at: Date) => void;
 
 /**
  * Follows the router's new valid notifications as an observer, not a listener: the dashboard must not
@@ -40,7 +40,7 @@ export function followJournal(journal: Journal, apply: Apply, changed: () => voi
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const fold = (entry: { id: string; body: string; receivedAt: Date }): void => apply(JSON.parse(entry.body) as Notification, entry.receivedAt);
+  const fold = (entry: { id: string; body: string; receivedAt: Date }): void => apply(JSON.parse(entry.body) as Delivered, entry.receivedAt);
 
   const readGaps = async (): Promise<number> => {
     const now = performance.now();

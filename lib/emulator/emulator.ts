@@ -13,7 +13,7 @@ import { control } from './control';
 import { Faults, type EmulatorFault } from './faults';
 import { matching, northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
 import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
-import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
+import { Tasks, seeded, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 
 type Pem = string | Buffer;
 
@@ -71,6 +71,7 @@ export class PlatformEmulator {
   readonly packages: { software: EmulatedPackage; firmware: EmulatedPackage };
   readonly #server: Server;
   readonly #clock: EmulatedClock;
+  readonly #seed: number;
   readonly #apps: Apps;
   readonly #app: App;
   readonly #tasks: Tasks;
@@ -85,6 +86,7 @@ export class PlatformEmulator {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.url = `${protocol}://${host}:${address.port}`;
     this.#clock = new EmulatedClock(options.speed ?? 1);
+    this.#seed = options.seed ?? 1;
     this.#apps = new Apps(this.#clock, { tokenLifetimeS: options.tokenLifetimeS ?? 3600, refreshLifetimeS: 86_400, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
     this.#app = this.#apps.create(options.app?.appId, options.app?.secret);
     this.appId = this.#app.appId;
@@ -96,7 +98,7 @@ export class PlatformEmulator {
         const subscription = this.#subscriptions.get(appId)?.get(body.notifyType);
         if (subscription !== undefined) this.#pusher.send(appId, subscription.callbackUrl, body);
       },
-      { seed: options.seed ?? 1, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0 } },
+      { seed: this.#seed, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0 } },
     );
     this.setBehaviour(options.devices ?? {});
     this.packages = {
@@ -147,8 +149,10 @@ export class PlatformEmulator {
 
   /** The next northbound calls (or pushes) fail as the fault says. */
   inject(fault: EmulatorFault): void {
-    if (fault.kind === 'dropPushes') this.#pusher.drop(fault.times ?? 1);
-    else this.#faults.add(fault);
+    if (fault.kind !== 'dropPushes') return this.#faults.add(fault);
+    if (fault.ratio === undefined) return this.#pusher.drop(fault.times ?? 1);
+    if (!(fault.ratio >= 0 && fault.ratio <= 1)) throw new TypeError('a dropPushes ratio is between 0 and 1');
+    this.#pusher.dropShare({ ratio: fault.ratio, notifyType: fault.notifyType, random: seeded(this.#seed) });
   }
 
   /** The faults still to apply to northbound calls, and how many times each. */
@@ -158,6 +162,7 @@ export class PlatformEmulator {
 
   clearFaults(): void {
     this.#faults.clear();
+    this.#pusher.dropShare(undefined);
   }
 
   /** Every push the emulator made, in order, with what became of it. */

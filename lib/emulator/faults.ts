@@ -10,8 +10,12 @@ export type EmulatorFault =
   | { kind: 'status'; status: number; times?: number; path?: string }
   /** The answer comes `delayMs` real milliseconds late. */
   | { kind: 'slow'; delayMs: number; times?: number; path?: string }
-  /** The next pushes are lost on the platform's side: never sent, recorded as `dropped`. */
-  | { kind: 'dropPushes'; times?: number };
+  /**
+   * Pushes lost on the platform's side: never sent, recorded as `dropped`. The next `times` pushes; or,
+   * with `ratio`, that share of pushes (of `notifyType`, when given) drawn at random from the seed,
+   * until `clearFaults()`.
+   */
+  | { kind: 'dropPushes'; times?: number; ratio?: number; notifyType?: string };
 
 type CallFault = Exclude<EmulatorFault, { kind: 'dropPushes' }>;
 

@@ -67,6 +67,7 @@ export class Pusher {
   readonly #callbacks = new Map<string, Callback>();
   readonly #dispatcher: Agent;
   #dropNext = 0;
+  #dropShare: { ratio: number; notifyType: string | undefined; random: () => number } | undefined;
 
   constructor(
     private readonly clock: EmulatedClock,
@@ -75,6 +76,11 @@ export class Pusher {
     ca: string | Buffer | undefined,
   ) {
     this.#dispatcher = new Agent({ connect: { ...(ca !== undefined && { ca }) } });
+  }
+
+  /** `ratio` of the pushes (of `notifyType`, when given) are lost, drawn from `random`; undefined: none again. */
+  dropShare(share: { ratio: number; notifyType: string | undefined; random: () => number } | undefined): void {
+    this.#dropShare = share;
   }
 
   /** The next `count` pushes are lost on the platform's side: never sent. */
@@ -97,8 +103,10 @@ export class Pusher {
       createdAt: this.clock.now(),
     };
     this.records.push(record);
-    if (this.#dropNext > 0) {
-      this.#dropNext -= 1;
+    const share = this.#dropShare;
+    const shareDrops = share !== undefined && (share.notifyType === undefined || share.notifyType === record.notifyType) && share.random() < share.ratio;
+    if (this.#dropNext > 0 || shareDrops) {
+      if (!shareDrops) this.#dropNext -= 1;
       record.status = 'dropped';
       return;
     }

@@ -58,7 +58,7 @@ export interface EmulatedPackage extends VersionPackage {
 const MAX_TARGETS = 256;
 
 /** mulberry32: a small seeded generator, so that a seed replays the same campaign. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

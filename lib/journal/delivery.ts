@@ -2,9 +2,8 @@
 // once; failures come back after a backoff, entries a crash left undelivered after their lease, and
 // an entry out of attempts becomes dead (`deadLetter`). Each attempt is recorded before it starts
 // (in the commit, or by claim()), so a listener that kills the process still ends dead.
-import type { NotificationEvents, ReceiveContext } from '../events';
-import type { EventHub } from '../core/emitter';
-import type { Notification } from '../notification-types';
+import type { Delivered, ReceiveContext } from '../events';
+import type { EventHub, JournaledEvent } from '../core/emitter';
 import { asError, describeThrown, ignore } from '../core/thrown';
 import { Batch } from './batch';
 import { GroupCommit } from './group-commit';
@@ -153,13 +152,13 @@ export class JournalDelivery {
   }
 
   /** A new entry leased at its commit, delivered now (attempt 1). */
-  start(id: string, event: keyof NotificationEvents, notification: Notification, context: ReceiveContext): void {
+  start(id: string, event: JournaledEvent, notification: Delivered, context: ReceiveContext): void {
     this.#reserved -= 1;
     this.#run(id, event, notification, { ...context, id, attempt: 1 });
   }
 
   /** A journal operation failed: counted, and reported as `error`. */
-  failed(error: unknown, what: string, notification?: Notification): void {
+  failed(error: unknown, what: string, notification?: Delivered): void {
     this.errors += 1;
     this.#hub.report(new Error(`${what}: ${describeThrown(error)}`, { cause: error }), notification);
   }
@@ -266,10 +265,10 @@ export class JournalDelivery {
   }
 
   #heard(event: string): boolean {
-    return this.#hub.listenerCount(event as keyof NotificationEvents) > 0 || this.#hub.listenerCount('notification') > 0;
+    return this.#hub.heard(event as JournaledEvent);
   }
 
-  #run(id: string, event: keyof NotificationEvents, notification: Notification, context: ReceiveContext & { id: string; attempt: number }, budgetAttempt = context.attempt): void {
+  #run(id: string, event: JournaledEvent, notification: Delivered, context: ReceiveContext & { id: string; attempt: number }, budgetAttempt = context.attempt): void {
     this.#running.add(id);
     let timer: NodeJS.Timeout | undefined;
     // A listener that never settles must not hold a slot for ever (issue 18, item 7).
@@ -325,7 +324,7 @@ export class JournalDelivery {
       .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not revive dead entries of '${event}'`));
   }
 
-  async #failedAttempt(id: string, notification: Notification, attempt: number, failure: unknown): Promise<void> {
+  async #failedAttempt(id: string, notification: Delivered, attempt: number, failure: unknown): Promise<void> {
     if (attempt >= this.#options.attempts) return this.#bury(id, notification, attempt, asError(failure, 'a listener threw'));
     const delay = backoffAfter(attempt, this.#options);
     await this.#journal.retry(id, describeThrown(failure), delay);
@@ -335,7 +334,7 @@ export class JournalDelivery {
     this.#wakeAt(now() + delay + WAKE_SLACK_MS);
   }
 
-  async #bury(id: string, notification: Notification, attempts: number, error: Error): Promise<void> {
+  async #bury(id: string, notification: Delivered, attempts: number, error: Error): Promise<void> {
     await this.#journal.bury(id, describeThrown(error));
     this.#hub.dispatch('deadLetter', [notification, { id, attempts, error }], notification);
   }
@@ -386,7 +385,7 @@ export class JournalDelivery {
   }
 
   #redeliver(entry: ClaimedEntry): void {
-    const notification = JSON.parse(entry.body) as Notification;
+    const notification = JSON.parse(entry.body) as Delivered;
     const context = { receivedAt: entry.receivedAt, ip: entry.ip ?? undefined, id: entry.id, attempt: entry.attempt };
     // Claiming counted an attempt; past the limit, the earlier ones were cut off (the process ended
     // during them), so this entry is dead without another try.
@@ -397,7 +396,7 @@ export class JournalDelivery {
       );
       return;
     }
-    this.#run(entry.id, entry.event as keyof NotificationEvents, notification, context, entry.budgetAttempt);
+    this.#run(entry.id, entry.event as JournaledEvent, notification, context, entry.budgetAttempt);
   }
 
   #renew(): void {

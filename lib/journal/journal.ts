@@ -96,6 +96,17 @@ export interface JournaledNotification {
   receivedAt: Date;
 }
 
+/** Events whose entries hold a device's final result: the two result pushes, and results filled in by the reconciler. */
+export const FINAL_EVENTS = ['upgradeResult', 'firmwareUpgradeResult', 'reconciledResult'] as const;
+
+/** A final result a task's entry holds (any state: delivered, pending, dead or discarded alike). */
+export interface FinalResult {
+  subOperationId: string;
+  deviceId: string | null;
+  /** One of FINAL_EVENTS: 'reconciledResult' when the reconciler filled it in. */
+  event: string;
+}
+
 /** The journal's figures (for every instance sharing it); done entries are not counted (there are many). */
 export interface JournalCounts {
   /** Entries waiting for a first or a later delivery, or being delivered. */
@@ -120,6 +131,10 @@ export interface JournalAdmin {
   /** One task's entries (by the body's operationId) counted by state. */
   taskCounts(operationId: string): Promise<Partial<Record<EntryState, number>>>;
   list(state: 'dead' | 'invalid' | 'pending', limit: number): Promise<JournalEntry[]>;
+  /** The final results one task's entries hold, by sub-task (an index on the body's operationId finds them). */
+  finalResults(operationId: string): Promise<FinalResult[]>;
+  /** The tasks (operationIds) of valid entries received since `since`. */
+  tasksSince(since: Date): Promise<string[]>;
   /** One entry whole, with the bytes received for an invalid one. */
   get(id: string): Promise<JournalEntry | undefined>;
   /**
@@ -172,6 +187,11 @@ export interface Journal extends JournalAdmin {
   bury(id: string, error: string): Promise<void>;
   /** The dead entries of `event` made due again with a fresh set of attempts (delivery.reviveDead); how many. */
   reviveDead(event: string): Promise<number>;
+  /**
+   * Runs `work` unless another instance runs work under the same lock now (Postgres: an advisory lock
+   * held by one connection for the duration, released if the process dies; SQLite: one owner per file).
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** Deletes up to `limit` done, discarded and invalid entries last changed more than `retainDays` ago; how many. */
   prune(retainDays: number, limit: number): Promise<number>;
 }

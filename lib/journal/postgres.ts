@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { checkOptions, checks, type OptionTable } from '../option-checks';
-import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
-import { TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
+import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
+import { FINAL_CONDITION, TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
 
 export interface PostgresJournalOptions {
   /** postgres://user:password@host:port/database; default: pg's environment variables (PGHOST, ...). */
@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('dead', 'invalid');
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS replay_base INTEGER NOT NULL DEFAULT 0;
+-- The reconciler's question, "which devices of this task have a final result": one index entry per
+-- device and task (state pushes are not in it).
+CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} ((body::jsonb ->> 'operationId')) WHERE ${FINAL_CONDITION};
 `;
 
 const ENTRY_COLUMNS = 'id, state, event, notify_type, device_id, body, ip, received_at, attempts, replay_base, reason, message, last_error, lease_until';
@@ -320,6 +323,38 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
         [operationId],
       );
       return Object.fromEntries(rows.map(({ state, n }) => [state, n]));
+    },
+    async finalResults(operationId): Promise<FinalResult[]> {
+      return query<FinalResult>(
+        `SELECT body::jsonb ->> 'subOperationId' AS "subOperationId", device_id AS "deviceId", event FROM ${TABLE}
+         WHERE ${FINAL_CONDITION} AND (body::jsonb ->> 'operationId') = $1`,
+        [operationId],
+      );
+    },
+    async tasksSince(since) {
+      const rows = await query<{ operationId: string | null }>(
+        `SELECT DISTINCT body::jsonb ->> 'operationId' AS "operationId" FROM ${TABLE}
+         WHERE event IS NOT NULL AND state <> 'invalid' AND received_at >= $1 AND body LIKE '{%'`,
+        [since],
+      );
+      return rows.flatMap((row) => (row.operationId === null ? [] : [row.operationId]));
+    },
+    // A session-level advisory lock on one connection held for the work: released by the server if
+    // this process dies (its connection closes), so a killed instance never blocks the others.
+    async exclusive(work) {
+      await prepared();
+      const client = await pool.connect();
+      try {
+        const [row] = (await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('${TABLE}:reconcile')) AS locked`)).rows;
+        if (row?.locked !== true) return { ran: false };
+        try {
+          return { ran: true, value: await work() };
+        } finally {
+          await client.query(`SELECT pg_advisory_unlock(hashtext('${TABLE}:reconcile'))`).catch(() => {});
+        }
+      } finally {
+        client.release();
+      }
     },
     async list(state, limit) {
       return (await query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE state = $1 ORDER BY id LIMIT $2`, [state, limit])).map(pgEntry);

@@ -1,9 +1,12 @@
 // What the SQLite and Postgres journals share: the table's name, how a row reads as an entry, the
 // order records are inserted in, and the checks of their options.
 import { checks, kindOf } from '../option-checks';
-import type { EntryState, JournalEntry, JournalRecord } from './journal';
+import { FINAL_EVENTS, type EntryState, type JournalEntry, type JournalRecord } from './journal';
 
 export const TABLE = 'huawei_iot_upgrade_journal';
+
+/** The entries holding a final result (FINAL_EVENTS), as SQL: the same text in the index and the query, so that both stores use the index. */
+export const FINAL_CONDITION = `event IN (${FINAL_EVENTS.map((event) => `'${event}'`).join(', ')})`;
 
 /** A row as both stores return it (Postgres gives bigint ids as strings). */
 export interface EntryRow {

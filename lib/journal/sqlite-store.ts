@@ -7,8 +7,8 @@
 // a second delivery nor holds a retry back (issue 18, items 1 and 3). Times that outlive the process
 // (received_at, updated_at) stay on the wall clock.
 import Database from 'better-sqlite3';
-import type { Appended, ClaimedEntry, EntryState, JournalCounts, JournalEntry, JournaledNotification, JournalRecord, ReplayOutcome, RevivedNotification } from './journal';
-import { TABLE, entryOf, keyOrder, type EntryRow } from './rows';
+import type { Appended, ClaimedEntry, EntryState, FinalResult, JournalCounts, JournalEntry, JournaledNotification, JournalRecord, ReplayOutcome, RevivedNotification } from './journal';
+import { FINAL_CONDITION, TABLE, entryOf, keyOrder, type EntryRow } from './rows';
 
 const SCHEMA = `
 -- Indexes cost every push a write: done entries (the bulk) are in none but the key's. Pending ones are
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 );
 CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('dead', 'invalid');
+-- The reconciler's question, "which devices of this task have a final result": one index entry per
+-- device and task (state pushes are not in it).
+CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} (json_extract(body, '$.operationId')) WHERE ${FINAL_CONDITION};
 `;
 
 // Columns added after the first release: added to an older file when its owner opens it.
@@ -226,6 +229,13 @@ function operatorStatements(db: Database.Database, ownerRunning: boolean) {
   const countTask = db.prepare<[string], { state: EntryState; n: number }>(
     `SELECT state, count(*) AS n FROM ${TABLE} WHERE json_valid(body) AND json_extract(body, '$.operationId') = ? GROUP BY state`,
   );
+  const finalsOf = db.prepare<[string], { subOperationId: string; deviceId: string | null; event: string }>(
+    `SELECT json_extract(body, '$.subOperationId') AS subOperationId, device_id AS deviceId, event FROM ${TABLE}
+     WHERE ${FINAL_CONDITION} AND json_extract(body, '$.operationId') = ?`,
+  );
+  const tasksAfter = db.prepare<[number], { operationId: string }>(
+    `SELECT DISTINCT json_extract(body, '$.operationId') AS operationId FROM ${TABLE} WHERE event IS NOT NULL AND state <> 'invalid' AND received_at >= ? AND json_valid(body)`,
+  );
   const listState = db.prepare<[string, number], SqliteRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE state = ? ORDER BY id LIMIT ?`);
   const getOne = db.prepare<[number], SqliteRow>(`SELECT ${ENTRY_COLUMNS}, raw FROM ${TABLE} WHERE id = ?`);
   const replayOne = db.prepare<[number, number]>(
@@ -288,6 +298,8 @@ function operatorStatements(db: Database.Database, ownerRunning: boolean) {
     },
     taskCounts: (operationId: string): Partial<Record<EntryState, number>> => Object.fromEntries(countTask.all(operationId).map(({ state, n }) => [state, n])),
     list: (state: string, limit: number): JournalEntry[] => listState.all(state, limit).map(entry),
+    finalResults: (operationId: string): FinalResult[] => finalsOf.all(operationId),
+    tasksSince: (since: Date): string[] => tasksAfter.all(since.getTime()).flatMap((row) => (typeof row.operationId === 'string' ? [row.operationId] : [])),
     get: (id: string): JournalEntry | undefined => {
       const row = /^\d+$/.test(id) ? getOne.get(Number(id)) : undefined;
       return row === undefined ? undefined : entry(row);

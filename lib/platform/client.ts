@@ -143,6 +143,11 @@ export class PlatformClient {
   }
 
   /** Calls made, and the logins and refreshes of this appId's session (shared by its clients in this process). */
+  /** The application this client logs in as. */
+  get appId(): string {
+    return this.#options.appId;
+  }
+
   stats(): { calls: number; logins: number; refreshes: number } {
     return { calls: this.#calls, logins: this.#session.logins, refreshes: this.#session.refreshes };
   }

@@ -162,3 +162,11 @@ export interface Page<T> {
 export function platformTime(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
+
+/** Epoch ms of a platform time (`20151212T121212Z`, UTC), or undefined for anything else. */
+export function parsePlatformTime(text: string | undefined): number | undefined {
+  const match = text === undefined ? null : /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (match === null) return undefined;
+  const [, year, month, day, hour, minute, second] = match.map(Number) as [number, number, number, number, number, number, number];
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}

@@ -78,6 +78,7 @@ function matches(device, filter) {
   if (filter === 'succeeded') return device.result === 'SUCCESS';
   if (filter === 'failed') return device.result === 'FAIL';
   if (filter === 'in progress') return device.result === null;
+  if (filter === 'reconciled') return device.reconciled;
   if (filter === 'stale') return device.stale;
   return device.result === null && device.state === filter.slice('state: '.length);
 }
@@ -89,11 +90,11 @@ function renderDetail() {
   $('#detail-title').textContent = `Task ${task.operationId}`;
   $('#csv').href = `api/tasks/${encodeURIComponent(task.operationId)}.csv`;
   $('#detail-summary').textContent =
-    `${number(task.devices)} devices: ${number(task.succeeded)} succeeded, ${number(task.failed)} failed, ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
+    `${number(task.devices)} devices: ${number(task.succeeded)} succeeded, ${number(task.failed)} failed (${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
     `Target versions: ${largest(task.targetVersions) || 'none yet'}. Failure reasons: ${largest(task.errorCodes, 10) || 'none'}.`;
   const select = $('#filter');
   const current = select.value || 'all';
-  const options = ['all', 'succeeded', 'failed', 'in progress', 'stale', ...Object.keys(task.states).map((state) => `state: ${state}`)];
+  const options = ['all', 'succeeded', 'failed', 'reconciled', 'in progress', 'stale', ...Object.keys(task.states).map((state) => `state: ${state}`)];
   select.replaceChildren(...options.map((option) => Object.assign(document.createElement('option'), { value: option, textContent: option })));
   select.value = options.includes(current) ? current : 'all';
   $('#devices tbody').replaceChildren(
@@ -104,7 +105,7 @@ function renderDetail() {
         row.append(
           cell(device.deviceId),
           cell(device.state ?? ''),
-          cell(device.result ?? (device.stale ? 'stale' : 'in progress')),
+          cell(device.result === null ? (device.stale ? 'stale' : 'in progress') : device.reconciled ? `${device.result} (reconciled)` : device.result),
           cell(device.errorCode ?? ''),
           cell(device.sourceVersion ?? ''),
           cell(device.curVersion ?? ''),

@@ -1,0 +1,176 @@
+// One task checked against the platform: what it says of each device beside what the receiver holds.
+// Shared by the reconciler (which fills in what is missing) and the `reconcile` command (which only
+// reports). Calls are few: one for the task, and sub-task pages only when its counts say a result
+// is missing or a device may be stuck.
+import type { ReconciledResult } from '../events';
+import { MAX_PAGE_SIZE, parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
+import type { PlatformClient } from '../platform/client';
+
+/** A device the platform says finished, whose result the receiver does not hold. */
+export interface MissingDevice {
+  deviceId: string;
+  subOperationId: string;
+  result: 'SUCCESS' | 'FAIL';
+  stopTime?: string;
+  /**
+   * 'resend-window': finished less than `resendWindowMs` ago, its push may still come; filled in after.
+   * 'report-only': nothing fills it in (no journal, or the `reconcile` command).
+   */
+  why: 'resend-window' | 'report-only';
+}
+
+/** A device still waiting or in progress `stuckAfterMs` after its sub-task (or the task) started. */
+export interface StuckDevice {
+  deviceId: string;
+  subOperationId: string;
+  status: 'wait' | 'processing';
+  /** The sub-task's start, else the task's. */
+  since?: string;
+}
+
+/** One task: the platform's view beside the receiver's. */
+export interface TaskReport {
+  operationId: string;
+  operateType: OperateType;
+  /** The task's status on the platform. */
+  status: TaskStatus;
+  startTime?: string;
+  stopTime?: string;
+  /** Devices in the task, from the platform. */
+  expected: number;
+  /** The platform's counts by sub-task status. */
+  platform: OperationStaResult;
+  /** Final results that pushes brought. */
+  received: number;
+  /** Final results filled in from the platform (earlier passes included), by any instance. */
+  filledIn: number;
+  /** Of those, filled in by this check. */
+  filledNow: number;
+  /** Finished on the platform, no result here (yet). */
+  missing: MissingDevice[];
+  /** Devices waiting or in progress on the platform. */
+  waiting: number;
+  stuck: StuckDevice[];
+  /** The task has ended, its re-send window has passed, and every finished device has a result here. */
+  complete: boolean;
+  checkedAt: Date;
+}
+
+/** Where a task's final results come from: `push` or `reconciled`, by subOperationId. */
+export type FinalsBySubTask = Map<string, 'push' | 'reconciled'>;
+
+export interface CheckInput {
+  client: PlatformClient;
+  /** Runs one platform call within the reconciler's share of the call budget. */
+  call: <T>(work: () => Promise<T>) => Promise<T>;
+  finals: FinalsBySubTask;
+  /** Commits and delivers a filled-in result (false: it was there already); absent: report only. */
+  fill: ((result: ReconciledResult) => Promise<boolean>) | undefined;
+  now: number;
+  resendWindowMs: number;
+  stuckAfterMs: number;
+  /** What the caller keeps of this task between checks. */
+  state: TaskState;
+}
+
+/** Kept between checks: when finished sub-tasks and the task itself were first seen finished (for times the platform leaves out). */
+export interface TaskState {
+  seenFinished: Map<string, number>;
+  endedAt?: number;
+}
+
+const TERMINAL: readonly TaskStatus[] = ['success', 'failed', 'stop'];
+
+async function* subTasksOf(input: CheckInput, operationId: string, status: SubTaskStatus): AsyncGenerator<UpgradeSubTask> {
+  for (let pageNo = 0, seen = 0; ; pageNo += 1) {
+    const page = await input.call(() => input.client.listSubTasks(operationId, { status, pageNo, pageSize: MAX_PAGE_SIZE }));
+    yield* page.data;
+    seen += page.data.length;
+    if (page.data.length < MAX_PAGE_SIZE || seen >= page.totalCount) return;
+  }
+}
+
+function reconciled(appId: string, task: UpgradeTask, sub: UpgradeSubTask, result: 'SUCCESS' | 'FAIL'): ReconciledResult {
+  const filled: ReconciledResult = {
+    notifyType: 'reconciledResult',
+    appId,
+    operationId: task.operationId,
+    subOperationId: sub.subOperationId,
+    deviceId: sub.deviceId,
+    operateType: sub.operateType,
+    result,
+    createTime: sub.createTime,
+  };
+  if (sub.detailInfo !== undefined) filled.detailInfo = sub.detailInfo;
+  if (sub.extendInfo !== undefined) filled.extendInfo = sub.extendInfo;
+  if (sub.startTime !== undefined) filled.startTime = sub.startTime;
+  if (sub.stopTime !== undefined) filled.stopTime = sub.stopTime;
+  return filled;
+}
+
+/** Checks one task; fills in (with `fill`) what finished more than the re-send window ago and never came. */
+export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<TaskReport> {
+  const { finals, now } = input;
+  const counts = task.staResult;
+  const report: TaskReport = {
+    operationId: task.operationId,
+    operateType: task.operateType,
+    status: task.status,
+    expected: counts.total,
+    platform: { ...counts },
+    received: 0,
+    filledIn: 0,
+    filledNow: 0,
+    missing: [],
+    waiting: counts.wait + counts.processing,
+    stuck: [],
+    complete: false,
+    checkedAt: new Date(now),
+  };
+  if (task.startTime !== undefined) report.startTime = task.startTime;
+  if (task.stopTime !== undefined) report.stopTime = task.stopTime;
+  for (const source of finals.values()) {
+    if (source === 'push') report.received += 1;
+    else report.filledIn += 1;
+  }
+
+  // Counts first: when every finished device has a result here, no page is read.
+  if (counts.success + counts.fail > finals.size) {
+    for (const status of ['success', 'fail'] as const) {
+      for await (const sub of subTasksOf(input, task.operationId, status)) {
+        if (finals.has(sub.subOperationId)) continue;
+        const result = status === 'success' ? 'SUCCESS' : 'FAIL';
+        // The platform's stop time when it gives one; else when this reconciler first saw it finished.
+        const stoppedAt = parsePlatformTime(sub.stopTime) ?? input.state.seenFinished.get(sub.subOperationId) ?? now;
+        if (!input.state.seenFinished.has(sub.subOperationId)) input.state.seenFinished.set(sub.subOperationId, stoppedAt);
+        const missing: MissingDevice = { deviceId: sub.deviceId, subOperationId: sub.subOperationId, result, why: input.fill === undefined ? 'report-only' : 'resend-window' };
+        if (sub.stopTime !== undefined) missing.stopTime = sub.stopTime;
+        if (input.fill === undefined || now - stoppedAt < input.resendWindowMs) {
+          report.missing.push(missing);
+          continue;
+        }
+        if (await input.fill(reconciled(input.client.appId, task, sub, result))) report.filledNow += 1;
+        finals.set(sub.subOperationId, 'reconciled');
+        report.filledIn += 1;
+      }
+    }
+  }
+
+  const taskStart = parsePlatformTime(task.startTime) ?? parsePlatformTime(task.createTime);
+  if (report.waiting > 0 && taskStart !== undefined && now - taskStart >= input.stuckAfterMs) {
+    for (const status of ['wait', 'processing'] as const) {
+      for await (const sub of subTasksOf(input, task.operationId, status)) {
+        const since = sub.startTime ?? task.startTime ?? task.createTime;
+        const started = parsePlatformTime(since) ?? taskStart;
+        if (now - started < input.stuckAfterMs) continue;
+        report.stuck.push({ deviceId: sub.deviceId, subOperationId: sub.subOperationId, status, since });
+      }
+    }
+  }
+
+  const ended = TERMINAL.includes(task.status);
+  if (ended) input.state.endedAt ??= parsePlatformTime(task.stopTime) ?? now;
+  report.complete =
+    ended && report.missing.length === 0 && counts.success + counts.fail <= finals.size && now - (input.state.endedAt ?? now) >= input.resendWindowMs;
+  return report;
+}

@@ -1,0 +1,245 @@
+// The reconciler: asks the platform, for each upgrade task it knows, what became of each device, and
+// fills in the final results no push brought (a receiver down past the platform's 10-minute re-send
+// window, a push lost on the way). Filled-in results go through the router's journal as
+// `reconciledResult`: at least once, never twice for a sub-task, never for one whose push arrived.
+import { OBSERVE, type Observer } from '../core/emitter';
+import { ignore, describeThrown } from '../core/thrown';
+import type { ReconcilerStats } from '../core/stats';
+import type { ReconciledResult } from '../events';
+import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
+import { MAX_PAGE_SIZE } from '../platform/contract';
+import { PlatformClient } from '../platform/client';
+import { PlatformError } from '../platform/errors';
+import { SlidingWindow } from '../platform/rate-limit';
+import { RECONCILE, type ReconcileAccess, type UpgradeRouter } from '../router';
+import { requireOption } from '../journal/rows';
+import { checkTask, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
+
+export interface ReconcilerOptions {
+  /** The router whose results are completed; it needs a journal to fill any in (without one, the reconciler reports only). */
+  router: UpgradeRouter;
+  /** The platform client (`createPlatformClient`): its session and call budget are shared with your own calls through it. */
+  client: PlatformClient;
+  /** Tasks to reconcile beside those seen in pushes, in the journal and running on the platform. */
+  tasks?: readonly string[];
+  /** Time between passes. Default 5 minutes. */
+  intervalMs?: number;
+  /**
+   * How long after a device finished its push may still come: a result is filled in only after it.
+   * The platform re-sends for 10 minutes; default 12 minutes (clocks differ).
+   */
+  resendWindowMs?: number;
+  /** A device still waiting or in progress this long after it started is reported stuck. Default 24 hours (sleepy NB-IoT devices wake daily). */
+  stuckAfterMs?: number;
+  /** Platform calls a minute the reconciler may use, of the application's 100: the rest stays yours. Default 50. */
+  callsPerMinute?: number;
+  /** How far back the journal is read, at start, for tasks to follow. Default 2 days. */
+  lookBackMs?: number;
+  /** Passes on a timer (default true); false: only when you call `reconcileAll()` or `reconcile(id)`. */
+  schedule?: boolean;
+  /** The clock the platform's times are read against. Default `Date.now` (the emulator's `now()` when it runs fast). */
+  now?: () => number;
+}
+
+export interface Reconciler {
+  /** A pass now over every task known; undefined when another instance holds the reconciliation lock. */
+  reconcileAll(): Promise<TaskReport[] | undefined>;
+  /** One task now (followed from then on). Rejects when another instance holds the lock. */
+  reconcile(operationId: string): Promise<TaskReport>;
+  /** Follows a task from now on. */
+  track(operationId: string): void;
+  /** The latest report of each task followed, and of the last 100 completed. */
+  reports(): TaskReport[];
+  stats(): ReconcilerStats;
+  /** Stops the timer and waits for a pass in progress. */
+  close(): Promise<void>;
+}
+
+const MINUTE = 60_000;
+const COMPLETED_KEPT = 100;
+
+const optionTable: OptionTable = {
+  router: { check: (value) => (typeof value === 'function' && RECONCILE in value ? undefined : `must be a router made by createUpgradeRouter(), got ${kindOf(value)}`), example: 'createReconciler({ router, client })' },
+  client: { check: (value) => (value instanceof PlatformClient ? undefined : `must be a client made by createPlatformClient(), got ${kindOf(value)}`), example: 'createReconciler({ router, client: createPlatformClient({ url, appId, secret }) })' },
+  tasks: { check: checks.arrayOf(checks.nonEmptyString), example: "createReconciler({ router, client, tasks: ['<operationId>'] })" },
+  intervalMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, intervalMs: 5 * 60_000 })' },
+  resendWindowMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, resendWindowMs: 12 * 60_000 })' },
+  stuckAfterMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, stuckAfterMs: 24 * 60 * 60_000 })' },
+  callsPerMinute: { check: checks.wholeNumber, example: 'createReconciler({ router, client, callsPerMinute: 50 })' },
+  lookBackMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, lookBackMs: 2 * 24 * 60 * 60_000 })' },
+  schedule: { check: (value) => (typeof value === 'boolean' ? undefined : `must be true or false, got ${kindOf(value)}`), example: 'createReconciler({ router, client, schedule: false })' },
+  now: { check: (value) => (typeof value === 'function' ? undefined : `must be a function returning epoch ms, got ${kindOf(value)}`), example: 'createReconciler({ router, client, now: () => emulator.now() })' },
+};
+
+interface Followed extends TaskState {
+  /** Final results pushes brought to this process (the journal holds the rest; without one, this is all there is). */
+  pushed: Set<string>;
+  report?: TaskReport;
+}
+
+const isFinalPush = (notifyType: string): boolean => notifyType === 'swUpgradeResultNotify' || notifyType === 'fwUpgradeResultNotify';
+
+/** Creates a reconciler for `router`'s tasks; it starts passing at once unless `schedule` is false. */
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  checkOptions(options, optionTable);
+  requireOption(options.router, 'router', 'createReconciler({ router, client })');
+  requireOption(options.client, 'client', 'createReconciler({ router, client })');
+  const { router, client } = options;
+  const access = (router as unknown as Record<typeof RECONCILE, ReconcileAccess>)[RECONCILE];
+  const journal = access.journal;
+  const now = options.now ?? Date.now;
+  const resendWindowMs = options.resendWindowMs ?? 12 * MINUTE;
+  const stuckAfterMs = options.stuckAfterMs ?? 24 * 60 * MINUTE;
+  const budget = new SlidingWindow(options.callsPerMinute ?? 50, MINUTE);
+  const followed = new Map<string, Followed>();
+  const completed: TaskReport[] = [];
+  const stats: ReconcilerStats = { passes: 0, skipped: 0, errors: 0, calls: 0, tasks: 0, filledIn: 0, missing: 0, waiting: 0, stuck: 0, lastPassAt: undefined, lastError: undefined };
+  let closed = false;
+  // One pass or check at a time, in order.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const follow = (operationId: string): Followed => {
+    let task = followed.get(operationId);
+    if (task === undefined) {
+      task = { pushed: new Set(), seenFinished: new Map() };
+      followed.set(operationId, task);
+    }
+    return task;
+  };
+  for (const operationId of options.tasks ?? []) follow(operationId);
+
+  const observe = (router as unknown as Record<typeof OBSERVE, (observer: Observer) => () => void>)[OBSERVE];
+  const unobserve = observe((notification) => {
+    const task = follow(notification.operationId);
+    if (isFinalPush(notification.notifyType)) task.pushed.add(notification.subOperationId);
+  });
+
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    await budget.acquire();
+    stats.calls += 1;
+    return work();
+  };
+
+  const finalsOf = async (operationId: string, task: Followed): Promise<FinalsBySubTask> => {
+    const finals: FinalsBySubTask = new Map();
+    for (const row of journal === undefined ? [] : await journal.finalResults(operationId)) {
+      if (finals.get(row.subOperationId) !== 'push') finals.set(row.subOperationId, row.event === 'reconciledResult' ? 'reconciled' : 'push');
+    }
+    // Pushes accepted while the journal failed wait in its spill folder: this process heard them.
+    for (const subOperationId of task.pushed) finals.set(subOperationId, 'push');
+    return finals;
+  };
+
+  const check = async (operationId: string): Promise<TaskReport> => {
+    const task = follow(operationId);
+    const platformTask = await call(() => client.getTask(operationId));
+    const finals = await finalsOf(operationId, task);
+    const fill = journal === undefined ? undefined : (result: ReconciledResult) => access.fill(result);
+    const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, state: task }, platformTask);
+    stats.filledIn += report.filledNow;
+    task.report = report;
+    if (report.complete) {
+      followed.delete(operationId);
+      completed.push(report);
+      if (completed.length > COMPLETED_KEPT) completed.shift();
+    }
+    return report;
+  };
+
+  const failed = (error: unknown, what: string): void => {
+    stats.errors += 1;
+    stats.lastError = `${what}: ${describeThrown(error)}`;
+    access.report(new Error(`reconciliation: ${stats.lastError}`, { cause: error }));
+  };
+
+  // Tasks the platform runs now: found even when not one push of theirs arrived.
+  const discover = async (): Promise<void> => {
+    for (const operationStatus of ['wait', 'processing'] as const) {
+      for (let pageNo = 0; ; pageNo += 1) {
+        const page = await call(() => client.listTasks({ operationStatus, pageNo, pageSize: MAX_PAGE_SIZE }));
+        for (const task of page.data) follow(task.operationId);
+        if (page.data.length < MAX_PAGE_SIZE) break;
+      }
+    }
+  };
+
+  const pass = async (): Promise<TaskReport[]> => {
+    await remember().catch((error: unknown) => failed(error, 'the journal could not be read for tasks'));
+    await discover().catch((error: unknown) => failed(error, 'the running tasks could not be listed'));
+    const reports: TaskReport[] = [];
+    for (const operationId of [...followed.keys()]) {
+      if (closed) break;
+      try {
+        reports.push(await check(operationId));
+      } catch (error) {
+        // A task the platform does not know (another application's, a typo) is not asked about again.
+        if (error instanceof PlatformError && error.code === '123009') followed.delete(operationId);
+        failed(error, `task ${operationId}`);
+      }
+    }
+    stats.passes += 1;
+    stats.lastPassAt = new Date();
+    const latest = [...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]));
+    stats.tasks = followed.size;
+    stats.missing = latest.reduce((sum, report) => sum + report.missing.length, 0);
+    stats.waiting = latest.reduce((sum, report) => sum + report.waiting, 0);
+    stats.stuck = latest.reduce((sum, report) => sum + report.stuck.length, 0);
+    return reports;
+  };
+
+  // Only one instance reconciles at a time: each one's logins would invalidate the others' tokens.
+  const exclusive = <T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> =>
+    journal === undefined ? work().then((value) => ({ ran: true as const, value })) : journal.exclusive(work);
+
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const turn = queue.then(work);
+    queue = turn.catch(ignore);
+    return turn;
+  };
+
+  const reconcileAll = (): Promise<TaskReport[] | undefined> =>
+    serial(async () => {
+      const outcome = await exclusive(pass);
+      if (outcome.ran) return outcome.value;
+      stats.skipped += 1;
+      return undefined;
+    });
+
+  // Tasks of the last days, from the journal, read before the first pass: a restart forgets nothing it was following.
+  let remembered = false;
+  const remember = async (): Promise<void> => {
+    if (remembered || journal === undefined) return;
+    const since = new Date(Date.now() - (options.lookBackMs ?? 2 * 24 * 60 * MINUTE));
+    for (const operationId of await journal.tasksSince(since)) follow(operationId);
+    remembered = true;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const started = options.schedule === false ? Promise.resolve() : reconcileAll().catch((error: unknown) => failed(error, 'a pass failed'));
+  if (options.schedule !== false) {
+    timer = setInterval(() => {
+      reconcileAll().catch((error: unknown) => failed(error, 'a pass failed'));
+    }, options.intervalMs ?? 5 * MINUTE).unref();
+  }
+  access.attach(() => ({ ...stats }));
+
+  return {
+    reconcileAll,
+    reconcile: (operationId) =>
+      serial(async () => {
+        const outcome = await exclusive(() => check(operationId));
+        if (!outcome.ran) throw new Error('another instance holds the reconciliation lock now: its passes cover this task, or try again');
+        return outcome.value;
+      }),
+    track: (operationId) => void follow(operationId),
+    reports: () => [...completed, ...[...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]))],
+    stats: () => ({ ...stats }),
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      unobserve();
+      await started;
+      await queue;
+    },
+  };
+}

@@ -1,0 +1,224 @@
+// Reconciliation against the emulator: a 1 000-device campaign whose receiver is down past the
+// platform's re-send window while 5 % of the result pushes are lost on the way. After the reconciler,
+// every device the platform reports finished has exactly one final outcome at the listener: its push,
+// or a `reconciledResult` (never both, never two). Expired tokens, throttling and 5xx change nothing.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ReceiveContext, ReconciledResult, SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
+import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { createReconciler, type Reconciler } from 'huawei-iot-upgrade-router/reconcile';
+import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
+import { tempFolder, until } from './support/journal';
+import { mountedApp } from './helpers';
+
+const fleet = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`);
+const group = { deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' };
+const MINUTE = 60_000;
+
+/** What the listeners heard: each sub-task's final outcomes, with the journal entry that carried each. */
+class Outcomes {
+  readonly bySubTask = new Map<string, Array<{ event: string; id: string | undefined }>>();
+  readonly reconciled: ReconciledResult[] = [];
+  add(event: string, subOperationId: string, context: ReceiveContext): void {
+    const list = this.bySubTask.get(subOperationId) ?? [];
+    // A re-delivery of the same entry (at least once) is the same outcome.
+    if (!list.some((outcome) => outcome.id !== undefined && outcome.id === context.id)) list.push({ event, id: context.id });
+    this.bySubTask.set(subOperationId, list);
+  }
+  count(event: string): number {
+    return [...this.bySubTask.values()].filter((list) => list.some((outcome) => outcome.event === event)).length;
+  }
+}
+
+async function finishedOnPlatform(platform: PlatformClient, operationId: string): Promise<Map<string, string>> {
+  const finished = new Map<string, string>();
+  for await (const sub of platform.subTasks(operationId)) if (sub.status === 'success' || sub.status === 'fail') finished.set(sub.subOperationId, sub.status);
+  return finished;
+}
+
+describe('reconciliation against the emulator', function () {
+  this.timeout(120_000);
+  let emulator: PlatformEmulator;
+  let platform: PlatformClient;
+  let receiver: HttpsReceiver | undefined;
+  let reconciler: Reconciler | undefined;
+  let folder: ReturnType<typeof tempFolder>;
+  let outcomes: Outcomes;
+
+  async function startReceiver(port = 0): Promise<HttpsReceiver> {
+    const started = await startHttpsReceiver({ journal: sqliteJournal({ path: join(folder.dir, 'upgrades.db') }) }, port);
+    started.upgrades.on('upgradeResult', (notification: SwUpgradeResultNotify, context) => outcomes.add('upgradeResult', notification.subOperationId, context));
+    started.upgrades.on('reconciledResult', (result, context) => {
+      outcomes.reconciled.push(result);
+      outcomes.add('reconciledResult', result.subOperationId, context);
+    });
+    started.upgrades.on('error', () => {});
+    receiver = started;
+    return started;
+  }
+
+  async function stopReceiver(): Promise<void> {
+    await reconciler?.close();
+    reconciler = undefined;
+    await receiver?.close();
+    await receiver?.upgrades.close(1_000);
+    receiver = undefined;
+  }
+
+  /** Lets emulated minutes pass, a minute at a time so that each minute's re-sends run. */
+  async function minutesPass(count: number): Promise<void> {
+    for (let minute = 0; minute < count; minute += 1) {
+      emulator.advance(MINUTE);
+      await until(() => emulator.callbacks().every((callback) => callback.inFlight === 0), `minute ${minute}`);
+    }
+    await emulator.settled();
+  }
+
+  beforeEach(async () => {
+    const { certificates, tls } = await testTls();
+    emulator = await startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 20, devices: { durationMs: 60_000, failureRatio: 0.1 } });
+    platform = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, ca: certificates.ca });
+    folder = tempFolder('reconcile-');
+    outcomes = new Outcomes();
+  });
+
+  afterEach(async () => {
+    await stopReceiver();
+    await platform.close();
+    await emulator.close();
+    folder.remove();
+  });
+
+  it('1 000 devices, the receiver down past the re-send window, 5 % of pushes lost: one final outcome per device', async () => {
+    const { url, port } = await startReceiver();
+    await platform.ensureSubscriptions(url);
+    emulator.inject({ kind: 'dropPushes', ratio: 0.05, notifyType: 'swUpgradeResultNotify' });
+    emulator.addDeviceGroup('district-1', fleet('meter', 1_000));
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-1'], ...group } });
+    // A third of the devices report; then the receiver is down for 12 emulated minutes.
+    await until(() => outcomes.count('upgradeResult') >= 300, 'a third of the results', 30_000);
+    await stopReceiver();
+    await until(() => emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify' }).total === 1_000, 'every device to finish', 30_000);
+    await minutesPass(13);
+    const summary = emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify' });
+    assert.ok(summary.failed > 100, `results lost to the outage: ${summary.failed}`);
+    assert.ok(summary.dropped > 10, `results lost on the way: ${summary.dropped}`);
+    const heardBefore = outcomes.count('upgradeResult');
+
+    const restarted = await startReceiver(port);
+    reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false });
+    const [report] = (await reconciler.reconcileAll()) ?? [];
+    assert.ok(report !== undefined);
+    const finished = await finishedOnPlatform(platform, operationId);
+    assert.equal(finished.size, 1_000);
+    await until(() => outcomes.bySubTask.size === 1_000, 'every device to have an outcome', 10_000);
+
+    for (const [subOperationId, list] of outcomes.bySubTask) assert.equal(list.length, 1, `sub-task ${subOperationId}: ${JSON.stringify(list)}`);
+    // A push the receiver committed as it went down may count as failed on the platform's side: what
+    // is lost is what the receiver does not hold.
+    const lost = outcomes.count('reconciledResult');
+    assert.ok(lost >= summary.dropped && lost <= summary.failed + summary.dropped, `${lost} filled in for ${summary.failed} failed and ${summary.dropped} dropped pushes`);
+    assert.equal(outcomes.count('upgradeResult'), 1_000 - lost);
+    assert.equal(report.filledNow, lost);
+    assert.equal(report.expected, 1_000);
+    assert.equal(report.received + report.filledIn, 1_000);
+    assert.ok(report.complete);
+    assert.ok(heardBefore >= 300);
+    // The filled-in results say what the platform says, and nothing the query does not give.
+    for (const result of outcomes.reconciled) {
+      assert.equal(result.result, finished.get(result.subOperationId) === 'success' ? 'SUCCESS' : 'FAIL');
+      assert.equal(result.appId, emulator.appId);
+      assert.ok(!('curVersion' in result) && !('errorCode' in result));
+      if (result.result === 'FAIL') assert.ok((result.detailInfo ?? '') !== '');
+    }
+    assert.equal(restarted.upgrades.stats().reconciled, lost);
+    assert.equal(restarted.upgrades.stats().reconciliation?.filledIn, lost);
+
+    // A second pass (and another reconciler) fills in nothing more: the journal holds every one.
+    const again = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false });
+    const second = await again.reconcile(operationId);
+    await again.close();
+    assert.equal(second.filledNow, 0);
+    assert.equal(second.filledIn, lost);
+    assert.equal(outcomes.count('reconciledResult'), lost);
+  });
+
+  it('expired tokens, throttling and 5xx during reconciliation change nothing in the outcome', async () => {
+    emulator.addDeviceGroup('district-2', fleet('meter', 250));
+    // No receiver subscribed: every result must come from reconciliation.
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-2'], ...group } });
+    // Devices take up to a minute; then the re-send window passes.
+    await minutesPass(15);
+    const restarted = await startReceiver();
+    // The client's window in real time as the emulator's 60 s pass at speed 20: after a 1010009 it waits one.
+    const { certificates } = await testTls();
+    const fast = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, ca: certificates.ca, rateLimit: { calls: 100, windowMs: 3_000 }, retryDelayMs: 50 });
+    reconciler = createReconciler({ router: restarted.upgrades, client: fast, now: () => emulator.now(), schedule: false, tasks: [operationId] });
+    const errors: Error[] = [];
+    restarted.upgrades.on('error', (error) => void errors.push(error));
+    // Two expired tokens in a row: the client logs in again once, then gives up; the check fails and
+    // the next pass (here: the next call) takes the task up again.
+    emulator.inject({ kind: 'expiredToken', envelope: 'error_code', times: 2 });
+    emulator.inject({ kind: 'throttle', times: 1, path: '/iodm/northbound/v1.5.0/operations/' });
+    emulator.inject({ kind: 'status', status: 503, times: 2, path: '/iodm/northbound/v1.5.0/operations/' });
+    emulator.inject({ kind: 'status', status: 502, times: 1 });
+    emulator.inject({ kind: 'expiredToken', envelope: 'resultcode', times: 1, path: '/iodm/northbound/v1.5.0/operations/' });
+    let passes = 0;
+    while (reconciler.reports().every((report) => !report.complete) && passes < 5) {
+      await reconciler.reconcileAll();
+      passes += 1;
+    }
+    assert.deepEqual(emulator.faults(), [], 'every fault was met');
+    assert.ok(passes <= 2, `${passes} passes`);
+    assert.ok(errors.some((error) => /reconciliation: .*1010005/.test(error.message)), 'the failed calls are reported');
+    assert.equal(restarted.upgrades.stats().reconciliation?.errors, errors.length);
+    const [report] = reconciler.reports();
+    assert.equal(report?.filledIn, 250);
+    await until(() => outcomes.bySubTask.size === 250, 'every device to have an outcome');
+    await fast.close();
+    for (const list of outcomes.bySubTask.values()) assert.deepEqual(list.map((outcome) => outcome.event), ['reconciledResult']);
+  });
+
+  it('waits out the re-send window before filling in, and reports devices that never finish as stuck', async () => {
+    emulator.setBehaviour({ durationMs: 60_000, failureRatio: 0, silentRatio: 0.1 });
+    emulator.addDeviceGroup('district-3', fleet('meter', 100));
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-3'], ...group } });
+    await minutesPass(2);
+    const restarted = await startReceiver();
+    reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false, stuckAfterMs: 30 * MINUTE });
+    reconciler.track(operationId);
+    const early = await reconciler.reconcile(operationId);
+    assert.equal(early.filledNow, 0, 'the pushes may still come');
+    assert.ok(early.missing.length > 80 && early.missing.every((device) => device.why === 'resend-window'));
+    assert.equal(early.stuck.length, 0);
+    assert.equal(early.complete, false);
+    await minutesPass(30);
+    const late = await reconciler.reconcile(operationId);
+    assert.equal(late.filledNow, early.missing.length);
+    assert.equal(late.missing.length, 0);
+    assert.equal(late.stuck.length, 100 - early.missing.length, 'the silent devices');
+    assert.ok(late.stuck.every((device) => device.status === 'processing' || device.status === 'wait'));
+    assert.equal(restarted.upgrades.stats().reconciliation?.stuck, 0, 'stats are a pass\'s figures');
+    await reconciler.reconcileAll();
+    assert.equal(restarted.upgrades.stats().reconciliation?.stuck, late.stuck.length);
+  });
+
+  it('without a journal it reports what is missing and fills nothing in', async () => {
+    emulator.addDeviceGroup('district-4', fleet('meter', 50));
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-4'], ...group } });
+    await minutesPass(14);
+    const { upgrades } = mountedApp();
+    let heard = 0;
+    upgrades.on('reconciledResult', () => (heard += 1));
+    const bare = createReconciler({ router: upgrades, client: platform, now: () => emulator.now(), schedule: false });
+    const report = await bare.reconcile(operationId);
+    await bare.close();
+    assert.equal(report.missing.length, 50);
+    assert.ok(report.missing.every((device) => device.why === 'report-only'));
+    assert.equal(report.filledNow, 0);
+    assert.equal(heard, 0);
+    assert.equal(upgrades.stats().reconciled, 0);
+  });
+});
