@@ -21,6 +21,9 @@ const runs = [
       'spec/platform-client.spec.ts',
       'spec/emulator-campaign.spec.ts',
       'spec/cli-platform.spec.ts',
+      'spec/reconcile.spec.ts',
+      'spec/reconcile-kill.spec.ts',
+      'spec/cli-reconcile.spec.ts',
     ].flatMap((spec) => ['--exclude', spec]),
   },
 ];
