@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
-// replays a durable journal; `emulator` runs a local stand-in for the platform.
+// replays a durable journal; `emulator` runs a local stand-in for the platform; `reconcile` reports a
+// task's devices, the platform's view beside the journal's.
 import { emulator, emulatorHelp } from './emulator';
 import { journal, journalHelp } from './journal';
+import { reconcile, reconcileHelp } from './reconcile';
 import { simulate, simulateHelp } from './simulate';
 import { UsageError } from './usage';
 
@@ -10,6 +12,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   simulate: { run: simulate, help: simulateHelp },
   journal: { run: journal, help: journalHelp },
   emulator: { run: emulator, help: emulatorHelp },
+  reconcile: { run: reconcile, help: reconcileHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

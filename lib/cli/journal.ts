@@ -36,7 +36,7 @@ Text that came from devices is printed with control characters escaped.
 `;
 
 // The peers are loaded only here, for the store asked for: neither is needed for the other.
-async function open({ db, postgres }: { db?: string | undefined; postgres?: string | undefined }): Promise<JournalAdmin> {
+export async function openJournalAdmin({ db, postgres }: { db?: string | undefined; postgres?: string | undefined }): Promise<JournalAdmin> {
   if (db !== undefined && postgres !== undefined) throw new UsageError('give --db or --postgres, not both');
   // An empty DATABASE_URL is an unset one.
   const url = postgres ?? (db === undefined ? process.env['DATABASE_URL'] || undefined : undefined);
@@ -204,7 +204,7 @@ export async function journal(argv: string[]): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number of at least 1');
   const [command, ...args] = positionals;
   if (!isSubcommand(command)) throw new UsageError(`journal needs a command: ${subcommands.join(', ')}${command === undefined ? '' : ` (got ${printable(JSON.stringify(command))})`}`);
-  const store = await open(values);
+  const store = await openJournalAdmin(values);
   try {
     return await run(store, command, args, { ...values, limit });
   } finally {

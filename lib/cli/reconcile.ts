@@ -1,0 +1,86 @@
+// `reconcile --task ID`: one task's report, the platform's view beside the journal's, on demand. It
+// only reads: results are filled in by the receiver's own reconciler (createReconciler), which holds
+// the journal and its lock. Its login replaces the receivers' token once (they log in again).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { checkTask, type FinalsBySubTask, type TaskReport } from '../reconcile/check';
+import { createPlatformClient } from '../platform/client';
+import { openJournalAdmin } from './journal';
+import { UsageError } from './usage';
+
+export const reconcileHelp = `Usage: huawei-iot-upgrade-router reconcile --task ID --url URL --app-id ID [options]
+
+Asks the platform what became of each device of an upgrade task and compares it with what the
+journal holds: expected, received, filled in, missing, still waiting, stuck. Reads only.
+
+  --task ID                  the task's operationId
+  --url URL                  the platform's northbound address, e.g. https://iot.example.com:8743
+  --app-id ID                the application; its secret comes from $HUAWEI_IOT_SECRET
+  --ca FILE                  the CA that signed the platform's certificate
+  --db FILE | --postgres URL the receiver's journal (default: $DATABASE_URL); without one, nothing counts as received
+  --resend-window MS         a device finished less than this ago may still be pushed (default 720000)
+  --stuck-after MS           waiting or in progress this long is stuck (default 86400000)
+  --json                     the report as JSON
+`;
+
+const number = (value: string | undefined, name: string, fallback: number): number => {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new UsageError(`--${name} takes milliseconds, got ${JSON.stringify(value)}`);
+  return parsed;
+};
+
+/** The report as an operator reads it. */
+export function describeReport(report: TaskReport): string {
+  const { platform } = report;
+  const lines = [
+    `task ${report.operationId} (${report.operateType}, ${report.status} on the platform${report.stopTime === undefined ? '' : `, ended ${report.stopTime}`})`,
+    `  expected     ${report.expected}  (platform: ${platform.success} success, ${platform.fail} fail, ${platform.wait} wait, ${platform.processing} processing, ${platform.stop} stopped)`,
+    `  received     ${report.received}  (result pushes)`,
+    `  filled in    ${report.filledIn}  (by reconciliation)`,
+    `  missing      ${report.missing.length}  (finished on the platform, no result here)`,
+    `  waiting      ${report.waiting}`,
+    `  stuck        ${report.stuck.length}`,
+  ];
+  for (const device of report.missing) lines.push(`  missing ${device.deviceId} ${device.subOperationId} ${device.result}${device.stopTime === undefined ? '' : ` ${device.stopTime}`}`);
+  for (const device of report.stuck) lines.push(`  stuck   ${device.deviceId} ${device.subOperationId} ${device.status} since ${device.since ?? 'unknown'}`);
+  return lines.join('\n');
+}
+
+export async function reconcile(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      task: { type: 'string' },
+      url: { type: 'string' },
+      'app-id': { type: 'string' },
+      ca: { type: 'string' },
+      db: { type: 'string' },
+      postgres: { type: 'string' },
+      'resend-window': { type: 'string' },
+      'stuck-after': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const secret = process.env['HUAWEI_IOT_SECRET'];
+  if (values.task === undefined || values.url === undefined || values['app-id'] === undefined) throw new UsageError('--task, --url and --app-id are needed');
+  if (secret === undefined || secret === '') throw new UsageError("the application's secret goes in $HUAWEI_IOT_SECRET (not on the command line, where ps shows it)");
+  const resendWindowMs = number(values['resend-window'], 'resend-window', 12 * 60_000);
+  const stuckAfterMs = number(values['stuck-after'], 'stuck-after', 24 * 60 * 60_000);
+  const journal = values.db !== undefined || values.postgres !== undefined || process.env['DATABASE_URL'] ? await openJournalAdmin(values) : undefined;
+  const client = createPlatformClient({ url: values.url, appId: values['app-id'], secret, ...(values.ca !== undefined && { ca: readFileSync(values.ca) }) });
+  try {
+    const finals: FinalsBySubTask = new Map();
+    for (const row of journal === undefined ? [] : await journal.finalResults(values.task)) {
+      if (finals.get(row.subOperationId) !== 'push') finals.set(row.subOperationId, row.event === 'reconciledResult' ? 'reconciled' : 'push');
+    }
+    const task = await client.getTask(values.task);
+    const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now: Date.now(), resendWindowMs, stuckAfterMs, state: { seenFinished: new Map() } }, task);
+    console.log(values.json ? JSON.stringify(report, null, 2) : describeReport(report));
+    return report.missing.length > 0 || report.stuck.length > 0 ? 1 : 0;
+  } finally {
+    await client.close();
+    await journal?.close();
+  }
+}

@@ -1,0 +1,75 @@
+// The `reconcile` command: one task's report from the platform (the emulator) beside the journal of
+// the receiver that heard its pushes, some of them lost on the way.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import type { TaskReport } from 'huawei-iot-upgrade-router/reconcile';
+import { CALLBACK_PATH, mountedApp } from './helpers';
+import { runBin, tempFolder, until } from './support/journal';
+
+describe('the reconcile command', function () {
+  this.timeout(30_000);
+  let emulator: PlatformEmulator;
+  let platform: PlatformClient;
+  let server: Server;
+  let operationId: string;
+  let heard = 0;
+  const folder = tempFolder('cli-reconcile-');
+  const db = join(folder.dir, 'upgrades.db');
+  const { app, upgrades } = mountedApp({ journal: sqliteJournal({ path: db }) });
+  upgrades.on('upgradeResult', () => void (heard += 1));
+
+  before(async () => {
+    emulator = await startPlatformEmulator({ speed: 20, devices: { durationMs: 20_000, failureRatio: 0.2 } });
+    platform = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret });
+    server = createServer(app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    await platform.ensureSubscriptions(`http://127.0.0.1:${(server.address() as AddressInfo).port}${CALLBACK_PATH}`);
+    emulator.inject({ kind: 'dropPushes', ratio: 0.3, notifyType: 'swUpgradeResultNotify' });
+    emulator.addDeviceGroup('g', Array.from({ length: 40 }, (_, i) => `meter-${i}`));
+    ({ operationId } = await platform.createSoftwareUpgradeTask({
+      fileId: emulator.packages.software.fileId,
+      targets: { deviceGroups: ['g'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' },
+    }));
+    emulator.advance(30_000);
+    await emulator.settled();
+    await until(() => heard === emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify', status: 'delivered' }).total, 'the delivered results to be heard');
+  });
+
+  after(async () => {
+    server.close();
+    await upgrades.close();
+    await platform.close();
+    await emulator.close();
+    folder.remove();
+  });
+
+  const args = (): string[] => ['reconcile', '--task', operationId, '--url', emulator.url, '--app-id', emulator.appId, '--db', db];
+
+  it('reports, as JSON, what the journal holds beside what the platform says; exit 1 while devices are missing', async () => {
+    const { code, stdout } = await runBin([...args(), '--json'], { HUAWEI_IOT_SECRET: emulator.secret });
+    const report = JSON.parse(stdout) as TaskReport;
+    const dropped = emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify', status: 'dropped' }).total;
+    assert.ok(dropped > 0);
+    assert.equal(code, 1);
+    assert.equal(report.expected, 40);
+    assert.equal(report.received, 40 - dropped);
+    assert.equal(report.missing.length, dropped);
+    assert.equal(report.filledIn, 0);
+    assert.ok(report.missing.every((device) => device.why === 'report-only'));
+  });
+
+  it('prints the report for a reader, and never takes the secret on the command line', async () => {
+    const { code, stdout } = await runBin(args(), { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(code, 1);
+    assert.match(stdout, /expected\s+40/);
+    assert.match(stdout, /missing meter-\d+ \w+ (SUCCESS|FAIL)/);
+    const refused = await runBin(args(), { HUAWEI_IOT_SECRET: '' });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /HUAWEI_IOT_SECRET/);
+  });
+});
