@@ -90,6 +90,28 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
     counter('journal_timed_out_total', 'Deliveries that ran past delivery.timeoutMs (each counted as a failed attempt).', (stats) => journal(stats).timedOut);
   }
 
+  // With a reconciler: results filled in, and devices still missing or stuck (what an alert watches).
+  counter('reconciled_total', 'Final results filled in from the platform by reconciliation (no push brought them).', (stats) => stats.reconciled);
+  if (router.stats().reconciliation !== undefined) {
+    const figures = (stats: ReturnType<UpgradeRouter['stats']>) => stats.reconciliation as NonNullable<typeof stats.reconciliation>;
+    const gauge = (name: string, help: string, read: (value: ReturnType<typeof figures>) => number): void => {
+      new Gauge({
+        name: `${prefix}${name}`,
+        help,
+        registers,
+        collect() {
+          this.set(read(figures(router.stats())));
+        },
+      });
+    };
+    gauge('reconcile_missing', 'Devices finished on the platform whose result is not here yet (latest pass).', (value) => value.missing);
+    gauge('reconcile_stuck', 'Devices waiting or in progress on the platform past stuckAfterMs (latest pass).', (value) => value.stuck);
+    gauge('reconcile_tasks', 'Upgrade tasks the reconciler follows.', (value) => value.tasks);
+    counter('reconcile_passes_total', 'Reconciliation passes made.', (stats) => figures(stats).passes);
+    counter('reconcile_errors_total', 'Reconciliation calls or checks that failed.', (stats) => figures(stats).errors);
+    counter('reconcile_calls_total', 'Platform calls made by the reconciler.', (stats) => figures(stats).calls);
+  }
+
   // The answer times are kept by the router in fixed buckets; prom-client's Histogram can only be fed
   // one observation at a time, so this metric hands the registry the buckets as they are.
   const histogramName = `${prefix}ack_duration_seconds`;

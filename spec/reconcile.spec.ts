@@ -12,6 +12,8 @@ import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
 import { tempFolder, until } from './support/journal';
 import { mountedApp } from './helpers';
+import { Registry } from 'prom-client';
+import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 
 const fleet = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`);
 const group = { deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' };
@@ -135,6 +137,12 @@ describe('reconciliation against the emulator', function () {
     }
     assert.equal(restarted.upgrades.stats().reconciled, lost);
     assert.equal(restarted.upgrades.stats().reconciliation?.filledIn, lost);
+    const registry = new Registry();
+    registerMetrics(restarted.upgrades, { registry });
+    const metrics = await registry.metrics();
+    assert.match(metrics, new RegExp(`^huawei_iot_upgrade_reconciled_total ${lost}$`, 'm'));
+    assert.match(metrics, /^huawei_iot_upgrade_reconcile_missing 0$/m);
+    assert.match(metrics, /^huawei_iot_upgrade_reconcile_passes_total 1$/m);
 
     // A second pass (and another reconciler) fills in nothing more: the journal holds every one.
     const again = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false });
