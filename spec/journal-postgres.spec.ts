@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
+import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { createReconciler, type Reconciler } from 'huawei-iot-upgrade-router/reconcile';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
 import { runBin, sleep, tempFolder, until } from './support/journal';
 import { PostgresServer } from './support/postgres-server';
@@ -332,6 +335,43 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       assert.equal(await journal.reviveDead('upgradeResult'), 0);
     } finally {
       await journal.close();
+    }
+  });
+  it('reconciliation: one instance at a time (an advisory lock), each device filled in once across instances', async () => {
+    const emulator = await startPlatformEmulator({ speed: 50, devices: { durationMs: 10_000, failureRatio: 0.2 } });
+    const client = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret });
+    try {
+      emulator.addDeviceGroup('g', Array.from({ length: 150 }, (_, i) => `meter-${i}`));
+      const { operationId } = await client.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['g'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' } });
+      for (let minute = 0; minute < 14; minute += 1) emulator.advance(60_000);
+      await emulator.settled();
+      const heard = new Map<string, number>();
+      const instances = [mount(), mount()].map(({ upgrades }) => {
+        upgrades.on('reconciledResult', (result) => void heard.set(result.subOperationId, (heard.get(result.subOperationId) ?? 0) + 1));
+        return createReconciler({ router: upgrades, client, now: () => emulator.now(), schedule: false, tasks: [operationId] });
+      });
+      const [first, second] = instances as [Reconciler, Reconciler];
+      // The first pass holds the lock while the platform answers slowly; the second finds it held.
+      emulator.inject({ kind: 'slow', delayMs: 800, path: `/iodm/northbound/v1.5.0/operations/${operationId}` });
+      const firstPass = first.reconcileAll();
+      await sleep(300);
+      assert.equal(await second.reconcileAll(), undefined);
+      assert.equal(second.stats().skipped, 1);
+      const [report] = (await firstPass) ?? [];
+      assert.equal(report?.filledNow, 150);
+      // Later, the second instance finds every result in the shared journal: nothing twice.
+      const [again] = (await second.reconcileAll()) ?? [];
+      assert.equal(again?.filledNow, 0);
+      assert.equal(again?.filledIn, 150);
+      await until(() => heard.size === 150, 'every filled-in result delivered');
+      await sleep(200);
+      assert.ok([...heard.values()].every((count) => count === 1));
+      const indexes = await postgres.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE indexname = 'huawei_iot_upgrade_journal_results'`);
+      assert.equal(indexes.length, 1);
+      for (const instance of instances) await instance.close();
+    } finally {
+      await client.close();
+      await emulator.close();
     }
   });
 });
