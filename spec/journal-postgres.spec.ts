@@ -362,7 +362,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       // Later, the second instance finds every result in the shared journal: nothing twice.
       const [again] = (await second.reconcileAll()) ?? [];
       assert.equal(again?.filledNow, 0);
-      assert.equal(again?.filledIn, 150);
+      assert.equal(again.filledIn, 150);
       await until(() => heard.size === 150, 'every filled-in result delivered');
       await sleep(200);
       assert.ok([...heard.values()].every((count) => count === 1));

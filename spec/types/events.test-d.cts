@@ -7,6 +7,7 @@ import type { ErrorObject } from 'ajv';
 import {
   createUpgradeRouter,
   schemas,
+  type Delivered,
   type Notification,
   type ReceiveContext,
   type Rejection,
@@ -80,7 +81,7 @@ upgrades.on('invalid', (rejection) => {
 
 upgrades.on('error', (error, notification) => {
   expectTypeOf(error).toEqualTypeOf<Error>();
-  expectTypeOf(notification).toEqualTypeOf<Notification | undefined>();
+  expectTypeOf(notification).toEqualTypeOf<Delivered | undefined>();
 });
 
 // Listeners may be async; methods chain and return the router.

@@ -2,7 +2,7 @@
 // with the expect-error directive must NOT compile.
 import { expectTypeOf } from 'expect-type';
 import { Pool } from 'pg';
-import { createUpgradeRouter, type DeadLetter, type Journal, type JournalStats, type Notification, type Outcome } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type DeadLetter, type Delivered, type Journal, type JournalStats, type Notification, type Outcome } from 'huawei-iot-upgrade-router';
 import { inspectSqliteJournal, sqliteJournal, type JournalAdmin, type ReplayOutcome, type SqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
 
@@ -30,7 +30,7 @@ router.on('upgradeResult', (_result, context) => {
   expectTypeOf(context.attempt).toEqualTypeOf<number | undefined>();
 });
 router.on('deadLetter', (notification, dead) => {
-  expectTypeOf(notification).toEqualTypeOf<Notification>();
+  expectTypeOf(notification).toEqualTypeOf<Delivered>();
   expectTypeOf(dead).toEqualTypeOf<DeadLetter>();
   expectTypeOf(dead.id).toEqualTypeOf<string>();
   expectTypeOf(dead.attempts).toEqualTypeOf<number>();
