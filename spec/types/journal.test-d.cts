@@ -2,7 +2,7 @@
 // with the expect-error directive must NOT compile.
 import { expectTypeOf } from 'expect-type';
 import { Pool } from 'pg';
-import { createUpgradeRouter, type DeadLetter, type Delivered, type Journal, type JournalStats, type Notification, type Outcome } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type DeadLetter, type Delivered, type Journal, type JournalStats, type Outcome } from 'huawei-iot-upgrade-router';
 import { inspectSqliteJournal, sqliteJournal, type JournalAdmin, type ReplayOutcome, type SqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
 
