@@ -37,5 +37,5 @@ export type {
 } from './generated/notifications';
 export { schemas } from './schemas';
 export { createUpgradeDashboard } from './dashboard/dashboard';
-export type { DashboardDevice, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
+export type { DashboardDevice, DashboardTask, DashboardTaskDetail, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
 export type { DeviceHistoryEntry, DeviceRow, FoldLimits, TaskDetail, TaskKind, TaskSummary, UpgradeResult } from './dashboard/fold';

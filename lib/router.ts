@@ -6,6 +6,7 @@ import { JournalDelivery } from './journal/delivery';
 import type { ReconcilerStats, UpgradeRouterStats } from './core/stats';
 import type { ReceiveContext, ReconciledResult } from './events';
 import type { Journal, NotificationRecord } from './journal/journal';
+import type { TaskReport } from './reconcile/check';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { asError, describeThrown } from './core/thrown';
 import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from './transport/express-hints';
@@ -89,8 +90,16 @@ export interface ReconcileAccess {
   fill(result: ReconciledResult): Promise<boolean>;
   /** Reports a reconciler's failure as the router's `error` event. */
   report(error: Error): void;
-  /** The reconciler's figures, shown in the router's stats(). */
-  attach(stats: () => ReconcilerStats): void;
+  /** The reconciler, attached: its figures go into the router's stats(), its reports into the dashboard. */
+  attach(reconciler: AttachedReconciler): void;
+  /** The attached reconciler, if any. */
+  readonly reconciler: AttachedReconciler | undefined;
+}
+
+export interface AttachedReconciler {
+  stats(): ReconcilerStats;
+  /** The latest report of a task. */
+  report(operationId: string): TaskReport | undefined;
 }
 
 /** The journal key of a filled-in result: one per sub-task, whoever fills it. */
@@ -269,6 +278,9 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       throw error;
     });
     if (!duplicate) receiver.reconciled();
+    if (!hub.heard('reconciledResult')) {
+      hint('reconciled', "'reconciledResult' was journaled with no listener for it: it waits in the journal until one is attached. Listen with router.on('reconciledResult', ...).");
+    }
     if (duplicate || spilled === true) {
       if (record.leased) delivery.released(1);
     } else if (record.leased) {
@@ -276,13 +288,16 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     }
     return !duplicate;
   };
-  let reconcilerStats: (() => ReconcilerStats) | undefined;
+  let attached: AttachedReconciler | undefined;
   const reconcileAccess: ReconcileAccess = {
     journal: journal?.journal,
     fill,
     report: (error) => hub.report(error, undefined),
-    attach: (stats) => {
-      reconcilerStats = stats;
+    attach: (reconciler) => {
+      attached = reconciler;
+    },
+    get reconciler() {
+      return attached;
     },
   };
 
@@ -295,7 +310,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     stats: () => {
       const stats = receiver.stats();
       if (delivery !== undefined) stats.journal = delivery.stats();
-      if (reconcilerStats !== undefined) stats.reconciliation = reconcilerStats();
+      if (attached !== undefined) stats.reconciliation = attached.stats();
       return stats;
     },
     drain: (timeoutMs?: number) => hub.drain(timeoutMs),

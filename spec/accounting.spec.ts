@@ -23,6 +23,7 @@ describe('stats()', () => {
       unheard: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0 },
       forbiddenReported: 0,
       passedOn: 0,
+      reconciled: 0,
     });
   });
 
@@ -54,6 +55,7 @@ describe('stats()', () => {
       unheard: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0 },
       forbiddenReported: 0,
       passedOn: 0,
+      reconciled: 0,
     });
   });
 

@@ -7,6 +7,9 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createUpgradeDashboard, createUpgradeRouter, type Notification } from 'huawei-iot-upgrade-router';
 import express from './express';
 import { CALLBACK_PATH } from './helpers';
+import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { createReconciler } from 'huawei-iot-upgrade-router/reconcile';
 
 // Debian's chromium (.ci/run installs it); puppeteer-core never downloads a browser.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -92,8 +95,9 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     const [row] = await rowTexts('#tasks tbody tr');
     // operationId, kind, devices, succeeded, failed, in progress, stale, bar, reasons, last push
     assert.ok(row !== undefined);
-    assert.deepEqual(row.slice(0, 7), ['rollout-1', 'software', '6', '3', '1', '2', '0']);
-    assert.equal(row[8], '<b>120006</b> × 1');
+    // The 'expected' column is empty without a reconciler.
+    assert.deepEqual(row.slice(0, 8), ['rollout-1', 'software', '6', '', '3', '1', '2', '0']);
+    assert.equal(row[9], '<b>120006</b> × 1');
     const widths = await page.$$eval('#tasks tbody tr .bar span', (spans) => spans.map((span) => [span.className, (span).style.width]));
     // The browser rounds the widths to six significant digits.
     assert.deepEqual(widths, [
@@ -108,7 +112,7 @@ describe('the dashboard page in a real browser (issue 11)', function () {
   it('updates live when a push arrives (pushed, not polled: the figure printed is the delay)', async () => {
     const started = Date.now();
     await post(result('rollout-1', 'd5', true));
-    await page.waitForFunction(() => document.querySelector('#tasks tbody tr td:nth-child(4)')?.textContent === '4', { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('#tasks tbody tr td:nth-child(5)')?.textContent === '4', { timeout: 5000 });
     const took = Date.now() - started;
     console.log(`      live update: on the page ${took} ms after the push`);
     await post(state('rollout-2', 'e1'));
@@ -139,5 +143,41 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     if (process.env.DASHBOARD_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(foreign, []);
+  });
+
+  it('with a reconciler: the platform\'s count beside the received one, and the devices that never reported', async () => {
+    const emulator = await startPlatformEmulator({ speed: 50, devices: { durationMs: 10_000, failureRatio: 0, silentRatio: 0.2 } });
+    const client = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret });
+    const reconciler = createReconciler({ router, client, now: () => emulator.now(), schedule: false, stuckAfterMs: 60_000 });
+    try {
+      await client.ensureSubscriptions(`${origin}${CALLBACK_PATH}`);
+      emulator.inject({ kind: 'dropPushes', ratio: 0.3, notifyType: 'swUpgradeResultNotify' });
+      emulator.addDeviceGroup('g', Array.from({ length: 30 }, (_, i) => `meter-${i}`));
+      const { operationId } = await client.createSoftwareUpgradeTask({
+        fileId: emulator.packages.software.fileId,
+        targets: { deviceGroups: ['g'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' },
+      });
+      emulator.advance(120_000);
+      await emulator.settled();
+      const [report] = (await reconciler.reconcileAll()) ?? [];
+      assert.ok(report !== undefined && report.missing.length > 0 && report.stuck.length > 0);
+      await page.reload();
+      await page.waitForFunction((id) => [...document.querySelectorAll('#tasks tbody tr')].some((row) => row.firstElementChild?.textContent === id), { timeout: 5000 }, operationId);
+      const row = (await rowTexts('#tasks tbody tr')).find((cells) => cells[0] === operationId);
+      assert.equal(row?.[3], '30', 'expected, from the platform');
+      await page.click(`#tasks tbody tr[data-operation-id="${operationId}"]`);
+      await page.waitForFunction(() => !(document.querySelector('#platform') as HTMLElement).hidden, { timeout: 5000 });
+      const text = await page.$eval('#platform', (element) => element.textContent);
+      assert.match(text, new RegExp(`30 devices expected, ${report.received} results pushed, 0 filled in from the platform, ${report.missing.length} finished with no result here yet`));
+      const never = await rowTexts('#never-devices tbody tr');
+      assert.equal(never.length, report.missing.length + report.stuck.length);
+      assert.ok(never.some((cells) => cells[2] === 'SUCCESS, no result here'));
+      assert.ok(never.some((cells) => cells[2] === 'processing (stuck)'));
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await reconciler.close();
+      await client.close();
+      await emulator.close();
+    }
   });
 });

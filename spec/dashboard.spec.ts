@@ -193,6 +193,7 @@ describe('the upgrade dashboard (issue 11)', function () {
       devices: 3,
       succeeded: 1,
       failed: 1,
+      reconciled: 0,
       inProgress: 1,
       stale: 0,
       states: { downloading: 1 },

@@ -50,7 +50,7 @@ describe('SIGKILL during reconciliation loses and doubles nothing', function () 
     existsSync(out()) ? readFileSync(out(), 'utf8').split('\n').filter((line) => line !== '').map((line) => line.split(' ') as [string, string]) : [];
   const start = (db: string): ChildProcess => {
     const child = fork(script, {
-      env: { ...process.env, DB: join(folder.dir, db), OUT_FILE: out(), URL: emulator.url, APP_ID: emulator.appId, SECRET: emulator.secret, TASK: operationId, DELAY_MS: '2' },
+      env: { ...process.env, DB: join(folder.dir, db), OUT_FILE: out(), URL: emulator.url, APP_ID: emulator.appId, SECRET: emulator.secret, TASK: operationId, DELAY_MS: '200' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(child);
@@ -76,8 +76,9 @@ describe('SIGKILL during reconciliation loses and doubles nothing', function () 
   it('after a restart on the same journal, every device has exactly one filled-in result', async () => {
     await killMidWay();
     const second = start('upgrades.db');
+    const reported = once(second, 'message');
     await until(() => entries().size === DEVICES, 'every device to have its result', 20_000);
-    const [report] = (await once(second, 'message')) as [{ filledNow: number; filledIn: number }];
+    const [report] = (await reported) as [{ filledNow: number; filledIn: number }];
     assert.equal(report.filledIn, DEVICES);
     assert.ok(report.filledNow < DEVICES, 'what was committed before the kill is not filled in again');
     for (const [subOperationId, ids] of entries()) assert.equal(ids.size, 1, `sub-task ${subOperationId} came through ${[...ids].join(', ')}`);

@@ -12,6 +12,7 @@ import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
 import { tempFolder, until } from './support/journal';
 import { mountedApp } from './helpers';
+import { createUpgradeDashboard, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
 import { Registry } from 'prom-client';
 import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 
@@ -49,8 +50,8 @@ describe('reconciliation against the emulator', function () {
   let folder: ReturnType<typeof tempFolder>;
   let outcomes: Outcomes;
 
-  async function startReceiver(port = 0): Promise<HttpsReceiver> {
-    const started = await startHttpsReceiver({ journal: sqliteJournal({ path: join(folder.dir, 'upgrades.db') }) }, port);
+  async function startReceiver(port = 0, options: UpgradeRouterOptions = {}): Promise<HttpsReceiver> {
+    const started = await startHttpsReceiver({ journal: sqliteJournal({ path: join(folder.dir, 'upgrades.db') }), ...options }, port);
     started.upgrades.on('upgradeResult', (notification: SwUpgradeResultNotify, context) => outcomes.add('upgradeResult', notification.subOperationId, context));
     started.upgrades.on('reconciledResult', (result, context) => {
       outcomes.reconciled.push(result);
@@ -195,9 +196,13 @@ describe('reconciliation against the emulator', function () {
     const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-3'], ...group } });
     await minutesPass(2);
     const restarted = await startReceiver();
-    reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false, stuckAfterMs: 30 * MINUTE });
+    reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false, stuckAfterMs: 30 * MINUTE, recheckMs: 20 * MINUTE });
     reconciler.track(operationId);
     const early = await reconciler.reconcile(operationId);
+    // The task still runs (its silent devices never end): its pages are not read again at once.
+    const soon = await reconciler.reconcile(operationId);
+    assert.deepEqual(soon.devicesReadAt, early.devicesReadAt);
+    assert.equal(soon.missing.length, early.missing.length);
     assert.equal(early.filledNow, 0, 'the pushes may still come');
     assert.ok(early.missing.length > 80 && early.missing.every((device) => device.why === 'resend-window'));
     assert.equal(early.stuck.length, 0);
@@ -212,6 +217,79 @@ describe('reconciliation against the emulator', function () {
     assert.equal(restarted.upgrades.stats().reconciliation?.stuck, 0, 'stats are a pass\'s figures');
     await reconciler.reconcileAll();
     assert.equal(restarted.upgrades.stats().reconciliation?.stuck, late.stuck.length);
+
+  });
+
+  it('the dashboard shows, per task, what the platform says and the devices that never reported', async () => {
+    emulator.setBehaviour({ durationMs: 60_000, failureRatio: 0.2, silentRatio: 0.1 });
+    const { url, upgrades } = await startReceiver();
+    // Following the router from its start (no journal given to the dashboard).
+    const dashboard = createUpgradeDashboard({ router: upgrades });
+    try {
+      await platform.ensureSubscriptions(url);
+      emulator.inject({ kind: 'dropPushes', ratio: 0.2, notifyType: 'swUpgradeResultNotify' });
+      emulator.addDeviceGroup('district-5', fleet('meter', 60));
+      const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-5'], ...group } });
+      await minutesPass(2);
+      await until(() => dashboard.task(operationId) !== undefined, 'the task on the dashboard');
+      assert.equal(dashboard.task(operationId)?.task.platform, undefined, 'no reconciler yet');
+      reconciler = createReconciler({ router: upgrades, client: platform, now: () => emulator.now(), schedule: false, stuckAfterMs: MINUTE });
+      await reconciler.reconcileAll();
+      const detail = dashboard.task(operationId);
+      const platformView = detail?.task.platform;
+      assert.ok(detail !== undefined && platformView !== undefined);
+      assert.equal(platformView.expected, 60);
+      assert.equal(platformView.missing, detail.neverReported?.missing.length);
+      assert.ok(platformView.missing > 0, 'the dropped pushes, inside the re-send window');
+      assert.ok(platformView.stuck > 0, 'the silent devices');
+      assert.equal(platformView.stuck, detail.neverReported?.stuck.length);
+      assert.equal(dashboard.tasks().find((task) => task.operationId === operationId)?.platform?.expected, 60);
+    } finally {
+      dashboard.close();
+    }
+  });
+
+  it('a task the platform does not know is reported once and dropped; options are checked', async () => {
+    const restarted = await startReceiver();
+    const errors: Error[] = [];
+    restarted.upgrades.on('error', (error) => void errors.push(error));
+    reconciler = createReconciler({ router: restarted.upgrades, client: platform, schedule: false, tasks: ['no-such-task'] });
+    assert.deepEqual(await reconciler.reconcileAll(), []);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]?.message ?? '', /reconciliation: task no-such-task: .*123009/);
+    assert.deepEqual(await reconciler.reconcileAll(), []);
+    assert.equal(errors.length, 1, 'not asked about again');
+    await assert.rejects(reconciler.reconcile('no-such-task'), /123009/);
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ router: {}, client: platform }, /router must be a router made by createUpgradeRouter/],
+      [{ router: restarted.upgrades, client: {} }, /client must be a client made by createPlatformClient/],
+      [{ router: restarted.upgrades }, /client is required/],
+      [{ router: restarted.upgrades, client: platform, intervalMs: -1 }, /intervalMs must be/],
+      [{ router: restarted.upgrades, client: platform, schedule: 'yes' }, /schedule must be true or false/],
+      [{ router: restarted.upgrades, client: platform, now: 5 }, /now must be a function/],
+      [{ router: restarted.upgrades, client: platform, tasks: [''] }, /tasks/],
+    ];
+    for (const [options, message] of bad) assert.throws(() => createReconciler(options as never), message);
+  });
+
+  it('on a timer: a pass at once, then every intervalMs, until close; a filled-in result nobody hears waits in the journal', async () => {
+    emulator.addDeviceGroup('district-6', fleet('meter', 20));
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-6'], ...group } });
+    await minutesPass(14);
+    const warnings: string[] = [];
+    const restarted = await startReceiver(0, { logger: { error: () => {}, warn: (message: string) => void warnings.push(message) } });
+    restarted.upgrades.removeAllListeners('reconciledResult');
+    reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), intervalMs: 300, tasks: [operationId] });
+    await until(() => (reconciler?.stats().passes ?? 0) >= 2, 'two passes');
+    assert.equal(restarted.upgrades.stats().reconciled, 20);
+    assert.equal(warnings.filter((warning) => warning.includes("'reconciledResult' was journaled with no listener")).length, 1);
+    let heard = 0;
+    restarted.upgrades.on('reconciledResult', () => void (heard += 1));
+    await until(() => heard === 20, 'the waiting results delivered once a listener is attached');
+    await reconciler.close();
+    const passes = reconciler.stats().passes;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(reconciler.stats().passes, passes, 'no pass after close');
   });
 
   it('without a journal it reports what is missing and fills nothing in', async () => {

@@ -76,7 +76,7 @@ export async function reconcile(argv: string[]): Promise<number> {
       if (finals.get(row.subOperationId) !== 'push') finals.set(row.subOperationId, row.event === 'reconciledResult' ? 'reconciled' : 'push');
     }
     const task = await client.getTask(values.task);
-    const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now: Date.now(), resendWindowMs, stuckAfterMs, state: { seenFinished: new Map() } }, task);
+    const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now: Date.now(), resendWindowMs, stuckAfterMs, recheckMs: 0, state: { seenFinished: new Map() } }, task);
     console.log(values.json ? JSON.stringify(report, null, 2) : describeReport(report));
     return report.missing.length > 0 || report.stuck.length > 0 ? 1 : 0;
   } finally {

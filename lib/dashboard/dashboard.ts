@@ -6,11 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
 import type { Journal } from '../journal/journal';
-import type { NextFunction, UpgradeRouter } from '../router';
+import { RECONCILE, type NextFunction, type ReconcileAccess, type UpgradeRouter } from '../router';
+import type { MissingDevice, StuckDevice, TaskReport } from '../reconcile/check';
 import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
 import { devicesCsv } from './csv';
-import { UpgradeFold, type DeviceRow, type FoldLimits, type TaskDetail, type TaskSummary } from './fold';
+import { UpgradeFold, type DeviceRow, type FoldLimits, type TaskSummary } from './fold';
 import { followJournal, followRouter } from './sources';
 
 export interface UpgradeDashboardOptions {
@@ -31,12 +32,41 @@ export interface DashboardDevice extends DeviceRow {
   stale: boolean;
 }
 
+/** With a reconciler on the router: what the platform said of the task at its latest check. */
+export interface PlatformSummary {
+  /** The task's status on the platform. */
+  status: TaskReport['status'];
+  /** Devices in the task. */
+  expected: number;
+  /** Final results pushes brought, and those filled in by reconciliation. */
+  received: number;
+  filledIn: number;
+  /** Devices finished on the platform whose result is not here yet; devices still waiting; stuck ones. */
+  missing: number;
+  waiting: number;
+  stuck: number;
+  checkedAt: Date;
+}
+
+/** A task's summary, with the platform's view beside it when a reconciler checks the task. */
+export interface DashboardTask extends TaskSummary {
+  platform?: PlatformSummary;
+}
+
+/** One task: its summary, its devices, and, with a reconciler, the devices that never reported. */
+export interface DashboardTaskDetail {
+  task: DashboardTask;
+  devices: DashboardDevice[];
+  /** The platform's finished devices with no result here yet, and those stuck waiting (from the reconciler's latest check). */
+  neverReported?: { missing: MissingDevice[]; stuck: StuckDevice[] };
+}
+
 export interface UpgradeDashboard {
   (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
   /** Every task's summary, most recently active first. */
-  tasks(): TaskSummary[];
+  tasks(): DashboardTask[];
   /** One task's summary and devices (most recently active first), or undefined for a task never seen. */
-  task(operationId: string): (Omit<TaskDetail, 'devices'> & { devices: DashboardDevice[] }) | undefined;
+  task(operationId: string): DashboardTaskDetail | undefined;
   /** Stops following the router or the journal and ends the live streams. */
   close(): void;
 }
@@ -122,11 +152,28 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     for (const stream of streams) stream.write(': still here\n\n');
   }, HEARTBEAT_MS).unref();
 
-  const task = (operationId: string): ReturnType<UpgradeDashboard['task']> => {
+  // The reconciler, when one is attached to the router (now or later): its latest report per task.
+  const access = (options.router as unknown as Partial<Record<typeof RECONCILE, ReconcileAccess>>)[RECONCILE];
+  const reportOf = (operationId: string): TaskReport | undefined => access?.reconciler?.report(operationId);
+  const withPlatform = (summary: TaskSummary): DashboardTask => {
+    const report = reportOf(summary.operationId);
+    if (report === undefined) return summary;
+    const { status, expected, received, filledIn, waiting, checkedAt } = report;
+    return { ...summary, platform: { status, expected, received, filledIn, missing: report.missing.length, waiting, stuck: report.stuck.length, checkedAt } };
+  };
+  const tasks = (): DashboardTask[] => fold.tasks().map(withPlatform);
+
+  const task = (operationId: string): DashboardTaskDetail | undefined => {
     const now = Date.now();
     const found = fold.task(operationId, now);
     if (found === undefined) return undefined;
-    return { task: found.task, devices: found.devices.map((device) => ({ ...device, stale: device.result === null && device.lastSeen.getTime() < now - staleAfterMs })) };
+    const detail: DashboardTaskDetail = {
+      task: withPlatform(found.task),
+      devices: found.devices.map((device) => ({ ...device, stale: device.result === null && device.lastSeen.getTime() < now - staleAfterMs })),
+    };
+    const report = reportOf(operationId);
+    if (report !== undefined) detail.neverReported = { missing: report.missing, stuck: report.stuck };
+    return detail;
   };
 
   const stream = (req: IncomingMessage, res: ServerResponse): void => {
@@ -161,7 +208,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', page.js);
     if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', page.css);
     if (path === '/favicon.svg') return send(res, 200, 'image/svg+xml', page.icon);
-    if (path === '/api/tasks') return json(res, 200, fold.tasks());
+    if (path === '/api/tasks') return json(res, 200, tasks());
     if (path === '/api/stream') return stream(req, res);
     const match = /^\/api\/tasks\/([^/]+)$/.exec(path);
     if (match !== null) {
@@ -184,7 +231,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   }
 
   return Object.assign(handle, {
-    tasks: () => fold.tasks(),
+    tasks,
     task,
     close: () => {
       stop();

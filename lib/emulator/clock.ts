@@ -48,8 +48,18 @@ export class EmulatedClock {
 
   /** Moves emulated time forward by `ms` and runs what fell due. */
   advance(ms: number): void {
-    this.#skipped += ms;
-    this.#fire();
+    // Step from timer to timer: each runs with the clock reading its own time, so that what it stamps
+    // (a sub-task's stopTime, a push's time) is when it fell due, not the end of the jump.
+    const target = this.now() + ms;
+    for (let top = this.#heap[0]; top !== undefined && top.at <= target; top = this.#heap[0]) {
+      const now = this.now();
+      if (top.at > now) this.#skipped += top.at - now;
+      this.#pop();
+      top.run();
+    }
+    const now = this.now();
+    if (target > now) this.#skipped += target - now;
+    this.#arm();
   }
 
   /** Timers not yet run. */

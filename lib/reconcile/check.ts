@@ -1,7 +1,8 @@
 // One task checked against the platform: what it says of each device beside what the receiver holds.
 // Shared by the reconciler (which fills in what is missing) and the `reconcile` command (which only
 // reports). Calls are few: one for the task, and sub-task pages only when its counts say a result
-// is missing or a device may be stuck.
+// is missing or a device may be stuck; while the task runs (results in flight always make its counts
+// differ a little), its pages are read at most every `recheckMs`.
 import type { ReconciledResult } from '../events';
 import { MAX_PAGE_SIZE, parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
 import type { PlatformClient } from '../platform/client';
@@ -54,6 +55,8 @@ export interface TaskReport {
   /** The task has ended, its re-send window has passed, and every finished device has a result here. */
   complete: boolean;
   checkedAt: Date;
+  /** When the devices (`missing`, `stuck`) were last read from the platform: while a task runs, not at every check. */
+  devicesReadAt?: Date;
 }
 
 /** Where a task's final results come from: `push` or `reconciled`, by subOperationId. */
@@ -69,6 +72,8 @@ export interface CheckInput {
   now: number;
   resendWindowMs: number;
   stuckAfterMs: number;
+  /** While the task runs, its sub-task pages are read at most this often. */
+  recheckMs: number;
   /** What the caller keeps of this task between checks. */
   state: TaskState;
 }
@@ -77,6 +82,8 @@ export interface CheckInput {
 export interface TaskState {
   seenFinished: Map<string, number>;
   endedAt?: number;
+  /** The last reading of the task's devices: reused while a running task's pages are not read again. */
+  devices?: { at: number; missing: MissingDevice[]; stuck: StuckDevice[] };
 }
 
 const TERMINAL: readonly TaskStatus[] = ['success', 'failed', 'stop'];
@@ -134,8 +141,41 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
     else report.filledIn += 1;
   }
 
+  const ended = TERMINAL.includes(task.status);
+  const last = input.state.devices;
+  if (!ended && last !== undefined && now - last.at < input.recheckMs) {
+    // Devices filled in or pushed since the last reading are no longer missing.
+    report.missing = last.missing.filter((device) => !finals.has(device.subOperationId));
+    report.stuck = last.stuck;
+    report.devicesReadAt = new Date(last.at);
+    return report;
+  }
+  await readDevices(input, task, report);
+  input.state.devices = { at: now, missing: report.missing, stuck: report.stuck };
+  report.devicesReadAt = new Date(now);
+  if (ended) input.state.endedAt ??= parsePlatformTime(task.stopTime) ?? now;
+  report.complete =
+    ended && report.missing.length === 0 && counts.success + counts.fail <= finals.size && now - (input.state.endedAt ?? now) >= input.resendWindowMs;
+  return report;
+}
+
+// The pages a check needs: finished devices when some result is not here, waiting ones when some may be stuck.
+async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskReport): Promise<void> {
+  const { finals, now } = input;
+  const counts = task.staResult;
   // Counts first: when every finished device has a result here, no page is read.
   if (counts.success + counts.fail > finals.size) {
+    // A page's results are committed together (one group commit), not one commit each.
+    let filling: Array<Promise<boolean>> = [];
+    const settle = async (): Promise<void> => {
+      const outcomes = await Promise.allSettled(filling);
+      filling = [];
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        if (outcome.value) report.filledNow += 1;
+        report.filledIn += 1;
+      }
+    };
     for (const status of ['success', 'fail'] as const) {
       for await (const sub of subTasksOf(input, task.operationId, status)) {
         if (finals.has(sub.subOperationId)) continue;
@@ -149,11 +189,12 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
           report.missing.push(missing);
           continue;
         }
-        if (await input.fill(reconciled(input.client.appId, task, sub, result))) report.filledNow += 1;
         finals.set(sub.subOperationId, 'reconciled');
-        report.filledIn += 1;
+        filling.push(input.fill(reconciled(input.client.appId, task, sub, result)));
+        if (filling.length >= MAX_PAGE_SIZE) await settle();
       }
     }
+    await settle();
   }
 
   const taskStart = parsePlatformTime(task.startTime) ?? parsePlatformTime(task.createTime);
@@ -167,10 +208,4 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
       }
     }
   }
-
-  const ended = TERMINAL.includes(task.status);
-  if (ended) input.state.endedAt ??= parsePlatformTime(task.stopTime) ?? now;
-  report.complete =
-    ended && report.missing.length === 0 && counts.success + counts.fail <= finals.size && now - (input.state.endedAt ?? now) >= input.resendWindowMs;
-  return report;
 }

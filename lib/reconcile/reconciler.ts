@@ -29,6 +29,11 @@ export interface ReconcilerOptions {
    * The platform re-sends for 10 minutes; default 12 minutes (clocks differ).
    */
   resendWindowMs?: number;
+  /**
+   * While a task runs, results in flight always make its counts differ a little: its sub-task pages are
+   * read at most this often then (after it ends, at every pass until complete). Default 30 minutes.
+   */
+  recheckMs?: number;
   /** A device still waiting or in progress this long after it started is reported stuck. Default 24 hours (sleepy NB-IoT devices wake daily). */
   stuckAfterMs?: number;
   /** Platform calls a minute the reconciler may use, of the application's 100: the rest stays yours. Default 50. */
@@ -64,6 +69,7 @@ const optionTable: OptionTable = {
   tasks: { check: checks.arrayOf(checks.nonEmptyString), example: "createReconciler({ router, client, tasks: ['<operationId>'] })" },
   intervalMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, intervalMs: 5 * 60_000 })' },
   resendWindowMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, resendWindowMs: 12 * 60_000 })' },
+  recheckMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, recheckMs: 30 * 60_000 })' },
   stuckAfterMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, stuckAfterMs: 24 * 60 * 60_000 })' },
   callsPerMinute: { check: checks.wholeNumber, example: 'createReconciler({ router, client, callsPerMinute: 50 })' },
   lookBackMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, lookBackMs: 2 * 24 * 60 * 60_000 })' },
@@ -90,6 +96,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const now = options.now ?? Date.now;
   const resendWindowMs = options.resendWindowMs ?? 12 * MINUTE;
   const stuckAfterMs = options.stuckAfterMs ?? 24 * 60 * MINUTE;
+  const recheckMs = options.recheckMs ?? 30 * MINUTE;
   const budget = new SlidingWindow(options.callsPerMinute ?? 50, MINUTE);
   const followed = new Map<string, Followed>();
   const completed: TaskReport[] = [];
@@ -135,7 +142,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const platformTask = await call(() => client.getTask(operationId));
     const finals = await finalsOf(operationId, task);
     const fill = journal === undefined ? undefined : (result: ReconciledResult) => access.fill(result);
-    const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, state: task }, platformTask);
+    const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, recheckMs, state: task }, platformTask);
     stats.filledIn += report.filledNow;
     task.report = report;
     if (report.complete) {
@@ -221,7 +228,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       reconcileAll().catch((error: unknown) => failed(error, 'a pass failed'));
     }, options.intervalMs ?? 5 * MINUTE).unref();
   }
-  access.attach(() => ({ ...stats }));
+  const latest = (operationId: string): TaskReport | undefined => followed.get(operationId)?.report ?? completed.findLast((report) => report.operationId === operationId);
+  access.attach({ stats: () => ({ ...stats }), report: latest });
 
   return {
     reconcileAll,

@@ -59,6 +59,7 @@ function renderTasks() {
         cell(task.operationId),
         cell(task.kind),
         cell(number(task.devices), 'n'),
+        cell(task.platform ? number(task.platform.expected) : '', 'n'),
         cell(number(task.succeeded), 'n'),
         cell(number(task.failed), 'n'),
         cell(number(task.inProgress), 'n'),
@@ -92,6 +93,7 @@ function renderDetail() {
   $('#detail-summary').textContent =
     `${number(task.devices)} devices: ${number(task.succeeded)} succeeded, ${number(task.failed)} failed (${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
     `Target versions: ${largest(task.targetVersions) || 'none yet'}. Failure reasons: ${largest(task.errorCodes, 10) || 'none'}.`;
+  renderPlatform(task.platform, detail.neverReported);
   const select = $('#filter');
   const current = select.value || 'all';
   const options = ['all', 'succeeded', 'failed', 'reconciled', 'in progress', 'stale', ...Object.keys(task.states).map((state) => `state: ${state}`)];
@@ -114,6 +116,31 @@ function renderDetail() {
         );
         return row;
       }),
+  );
+}
+
+// With a reconciler: the platform's count beside what was received, and the devices that never reported.
+const NEVER_SHOWN = 1000;
+function renderPlatform(platform, never) {
+  $('#platform').hidden = !platform;
+  $('#never').hidden = !never || never.missing.length + never.stuck.length === 0;
+  if (!platform) return;
+  $('#platform').textContent =
+    `The platform (checked ${time(platform.checkedAt)}, task ${platform.status}): ${number(platform.expected)} devices expected, ` +
+    `${number(platform.received)} results pushed, ${number(platform.filledIn)} filled in from the platform, ` +
+    `${number(platform.missing)} finished with no result here yet, ${number(platform.waiting)} still waiting (${number(platform.stuck)} stuck).`;
+  if (!never) return;
+  const rows = [
+    ...never.missing.map((device) => [device.deviceId, device.subOperationId, `${device.result}, no result here`, device.stopTime ?? '']),
+    ...never.stuck.map((device) => [device.deviceId, device.subOperationId, `${device.status} (stuck)`, device.since ?? '']),
+  ];
+  $('#never-title').textContent = `${number(rows.length)} devices never reported${rows.length > NEVER_SHOWN ? ` (the first ${number(NEVER_SHOWN)} shown)` : ''}`;
+  $('#never-devices tbody').replaceChildren(
+    ...rows.slice(0, NEVER_SHOWN).map((values) => {
+      const row = document.createElement('tr');
+      row.append(...values.map((value) => cell(value)));
+      return row;
+    }),
   );
 }
 
