@@ -83,6 +83,9 @@ upgrades.on('duplicate', (n) => log('duplicate', { notification: n }, `duplicate
 upgrades.on('invalid', (rejection) => {
   log('invalid', { reason: rejection.reason, ip: rejection.context.ip }, `invalid ${rejection.reason}: ${rejection.message} from ${rejection.context.ip}`);
 });
+upgrades.on('reconciledResult', (r) => {
+  log('reconciledResult', { result: r }, `reconciledResult ${r.result} device=${r.deviceId} subOperation=${r.subOperationId}: no push brought it, the platform's sub-tasks did (${r.detailInfo ?? ''})`);
+});
 upgrades.on('deadLetter', (n, { id, attempts, error }) => {
   log('deadLetter', { notification: n, id, attempts }, `deadLetter ${n.notifyType} ${who(n)} after ${attempts} attempts: ${error.message} (journal replay ${id})`);
 });
@@ -114,6 +117,18 @@ async function playCampaign() {
   const callbackUrl = `https://127.0.0.1:${httpsPort}${path}`;
   const { created } = await platform.ensureSubscriptions(callbackUrl);
   console.log(`platform emulator on ${emulator.url} (time 30x); subscribed ${created.length} upgrade pushes to ${callbackUrl}`);
+  // 5 % of the result pushes are lost on the way; the reconciler finds them in the platform's sub-tasks
+  // once the re-send window has passed (12 emulated minutes: 24 s here) and fills them in.
+  emulator.inject({ kind: 'dropPushes', ratio: 0.05, notifyType: 'swUpgradeResultNotify' });
+  const { createReconciler } = await import('huawei-iot-upgrade-router/reconcile');
+  const minute = 60_000;
+  const reconciler = createReconciler({ router: upgrades, client: platform, now: () => emulator.now(), intervalMs: 10_000, recheckMs: 15 * minute, stuckAfterMs: 30 * minute });
+  let said = '';
+  const watch = setInterval(() => {
+    const { filledIn, stuck, missing } = reconciler.stats();
+    const line = `reconciliation: ${filledIn} results filled in from the platform, ${missing} inside the re-send window, ${stuck} devices stuck`;
+    if (line !== said) console.log((said = line));
+  }, 10_000).unref();
   const devices = Array.from({ length: 300 }, (_, i) => `meter-${String(i).padStart(4, '0')}`);
   emulator.addDeviceGroup('demo-district', devices);
   const { software } = emulator.packages;
@@ -128,6 +143,8 @@ async function playCampaign() {
     console.log(`campaign ${operationId} as the platform sees it: ${staResult.success} SUCCESS, ${staResult.fail} FAIL, ${staResult.processing} never answered; ${pushes.delivered} of ${pushes.total} pushes delivered`);
   }, (error) => console.log(`campaign: ${error.message}`));
   return async () => {
+    clearInterval(watch);
+    await reconciler.close();
     await platform.close();
     await emulator.close();
     httpsServer.close();
