@@ -223,6 +223,10 @@ function dashboardSection() {
 }
 
 // The emulator pushing a campaign's results into the router with a SQLite journal, HTTP and HTTPS side by side.
+function reconcileSection() {
+  return JSON.parse(execFileSync(process.execPath, [join(here, 'reconcile.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+
 // The emulator is the load: it stays on this process's core; bench/platform.mjs puts the receiver on core 0.
 function platformSection() {
   return JSON.parse(execFileSync(process.execPath, [join(here, 'platform.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
@@ -308,8 +312,8 @@ console.log(
     `${CONNECTIONS} connections, ${ROUNDS} alternated rounds of ${SECONDS} s, medians (ratios: median of per-round ratios); ${canPin ? 'servers on core 0, load on core 1' : 'not pinned (no taskset or one core)'}\n`,
 );
 
-// BENCH_ONLY=throughput,journal,journal-memory,dashboard,platform,latency,core,memory,flood,startup runs a part; the table shows what ran.
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,journal,journal-memory,dashboard,platform,latency,core,memory,flood,startup').split(','));
+// BENCH_ONLY=throughput,journal,journal-memory,dashboard,platform,reconcile,latency,core,memory,flood,startup runs a part; the table shows what ran.
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,journal,journal-memory,dashboard,platform,reconcile,latency,core,memory,flood,startup').split(','));
 const section = async (name, label, run) => {
   if (!only.has(name)) return undefined;
   process.stderr.write(`${label}…\n`);
@@ -320,6 +324,7 @@ const j = await section('journal', 'journal cost', journalSection);
 const jm = await section('journal-memory', 'journal backlog with slow listeners', journalMemorySection);
 const d = await section('dashboard', 'dashboard API with a million devices', dashboardSection);
 const p = await section('platform', 'emulator pushing a campaign into a journaled receiver', platformSection);
+const r = await section('reconcile', 'reconciling a 20 000-device task nobody was told of', reconcileSection);
 const l = await section('latency', 'latency with listeners', latencySection);
 const c = await section('core', 'core', coreSection);
 const m = await section('memory', 'memory over 1 000 000 notifications', memorySection);
@@ -354,6 +359,8 @@ const rows = [
   ...(l ? [['latency at 1 000 req/s, no listener', `p99 ${l['router-express-0'].p99.toFixed(2)} ms`, `p50 ${l['router-express-0'].p50.toFixed(2)} ms`, 'reference'],
   ['… ten listeners', `p99 ${l['router-express-10'].p99.toFixed(2)} ms`, `p50 ${l['router-express-10'].p50.toFixed(2)} ms`, `${ratio(l['router-express-10'].p99, l['router-express-0'].p99)} x (target <= 1.10): ${verdict(l['router-express-10'].p99 <= 1.1 * l['router-express-0'].p99)}`],
   ['… one listener awaiting 100 ms', `p99 ${l['router-express-slow'].p99.toFixed(2)} ms`, `p50 ${l['router-express-slow'].p50.toFixed(2)} ms`, `${ratio(l['router-express-slow'].p99, l['router-express-0'].p99)} x (target <= 1.10): ${verdict(l['router-express-slow'].p99 <= 1.1 * l['router-express-0'].p99)}`]] : []),
+  ...(r ? [[`reconcile: ${fmt(r.devices)} results filled in (sqliteJournal), one pass`, `${(r.first.ms / 1000).toFixed(1)} s`, `${r.first.calls} platform calls (${Math.ceil(r.first.calls / 50)} min at the default 50 a minute); ${(r.first.cpuMs / r.devices).toFixed(2)} ms CPU/result with the emulator; ${fmt(r.delivered)} delivered`, 'reference'],
+  [`… the next pass, nothing missing`, `${r.second.ms.toFixed(1)} ms`, `${r.second.calls} platform calls`, '']] : []),
   ...(m ? [[`memory: ${fmt(m.notifications)} notifications, dedupe on`, `RSS ${mb(m.startRss)} -> ${mb(m.endRss)} (max ${mb(m.maxRss)})`, `${m.cpuPerNotification.toFixed(1)} µs CPU/req; second half: RSS spread ${mb(m.secondHalfSpread)}, drift ${mb(m.secondHalfDrift)}; heap used drift ${mb(m.heapDrift)}`, `growth ${mb(m.maxRss - m.startRss)} (target < 30 MB, heap flat: drift < 5 MB): ${verdict(m.maxRss - m.startRss < 30 * 1048576 && Math.abs(m.heapDrift) < 5 * 1048576)}`]] : []),
   ...(f ? [[`memory: flood of 1 MB bodies, 100 connections, ${SECONDS} s`, `RSS ${mb(f.baseline)} -> peak ${mb(f.peak)}`, `${fmt(f.tooLarge)} bodies cut off at 64 KiB`, `growth ${mb(f.peak - f.baseline)}`]] : []),
   ...(s ? [['start-up: require, then createUpgradeRouter()', `${s.load.toFixed(1)} ms + ${s.create.toFixed(1)} ms`, 'median of 10 fresh processes', '']] : []),

@@ -218,6 +218,20 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
         for (const [i, line] of lines.entries()) assert.match(line, new RegExp(`^meter-${i + 1} (success upgrade success|fail .+\\.)$`));
       });
 
+      // The example journals to SQLite: run where better-sqlite3 is installed.
+      if (withPeers) it("the README's reconciliation example runs as written, from the packed package", () => {
+        const readme = readFileSync(join(root, 'README.md'), 'utf8');
+        const section = readme.slice(readme.indexOf('### Reconciliation: the results no push brought'));
+        const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+        assert.ok(code, 'the section has a js block');
+        writeFileSync(join(appDir(major), 'reconcile.mjs'), code);
+        const printed = execFileSync(process.execPath, ['reconcile.mjs'], { cwd: appDir(major), encoding: 'utf8', timeout: 20_000 });
+        const lines = printed.trim().split('\n');
+        assert.equal(lines.at(-1), '3 expected, 0 pushed, 3 filled in');
+        assert.deepEqual(lines.slice(0, 3).map((line) => line.split(' ')[0]).sort(), ['meter-1', 'meter-2', 'meter-3']);
+        for (const line of lines.slice(0, 3)) assert.match(line, /^meter-\d (SUCCESS upgrade success|FAIL .+\.)$/);
+      });
+
       it('examples/server.mjs fed by the bin: one log line per event, a duplicate, /metrics, SIGTERM drains and exits 0', async () => {
         writeFileSync(join(appDir(major), 'server.mjs'), readFileSync(join(root, 'examples', 'server.mjs')));
         const port = await freePort();
