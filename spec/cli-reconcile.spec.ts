@@ -71,5 +71,11 @@ describe('the reconcile command', function () {
     const refused = await runBin(args(), { HUAWEI_IOT_SECRET: '' });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /HUAWEI_IOT_SECRET/);
+    const badWindow = await runBin([...args(), '--resend-window', '12m'], { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(badWindow.code, 2);
+    assert.match(badWindow.stderr, /--resend-window takes milliseconds, got "12m"/);
+    const noTask = await runBin(['reconcile', '--url', emulator.url, '--app-id', emulator.appId], { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(noTask.code, 2);
+    assert.match(noTask.stderr, /--task, --url and --app-id are needed/);
   });
 });

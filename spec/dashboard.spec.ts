@@ -212,6 +212,7 @@ describe('the upgrade dashboard (issue 11)', function () {
         state: 'downloading',
         result: 'SUCCESS',
         errorCode: null,
+        reconciled: false,
         sourceVersion: 'V1',
         curVersion: 'V2',
         targetVersion: 'V2',

@@ -357,6 +357,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       await sleep(300);
       assert.equal(await second.reconcileAll(), undefined);
       assert.equal(second.stats().skipped, 1);
+      await assert.rejects(second.reconcile(operationId), /another instance holds the reconciliation lock/);
       const [report] = (await firstPass) ?? [];
       assert.equal(report?.filledNow, 150);
       // Later, the second instance finds every result in the shared journal: nothing twice.
@@ -366,8 +367,15 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       await until(() => heard.size === 150, 'every filled-in result delivered');
       await sleep(200);
       assert.ok([...heard.values()].every((count) => count === 1));
-      const indexes = await postgres.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE indexname = 'huawei_iot_upgrade_journal_results'`);
-      assert.equal(indexes.length, 1);
+      // The index is built in the background, CONCURRENTLY; one left invalid (a build cut off) is built again.
+      const valid = async (): Promise<boolean | undefined> =>
+        (await postgres.query<{ valid: boolean }>(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'huawei_iot_upgrade_journal_results'`))[0]?.valid;
+      await until(async () => (await valid()) === true, 'the results index');
+      await postgres.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'huawei_iot_upgrade_journal_results'::regclass`);
+      const another = postgresJournal({ connectionString: postgres.url, spill: false });
+      await another.counts();
+      await until(async () => (await valid()) === true, 'the invalid index built again');
+      await another.close();
       for (const instance of instances) await instance.close();
     } finally {
       await client.close();

@@ -49,9 +49,11 @@ describe('reconciliation against the emulator', function () {
   let reconciler: Reconciler | undefined;
   let folder: ReturnType<typeof tempFolder>;
   let outcomes: Outcomes;
+  let journal: ReturnType<typeof sqliteJournal> | undefined;
 
   async function startReceiver(port = 0, options: UpgradeRouterOptions = {}): Promise<HttpsReceiver> {
-    const started = await startHttpsReceiver({ journal: sqliteJournal({ path: join(folder.dir, 'upgrades.db') }), ...options }, port);
+    journal = sqliteJournal({ path: join(folder.dir, 'upgrades.db'), spill: false });
+    const started = await startHttpsReceiver({ journal, ...options }, port);
     started.upgrades.on('upgradeResult', (notification: SwUpgradeResultNotify, context) => outcomes.add('upgradeResult', notification.subOperationId, context));
     started.upgrades.on('reconciledResult', (result, context) => {
       outcomes.reconciled.push(result);
@@ -145,9 +147,26 @@ describe('reconciliation against the emulator', function () {
     assert.match(metrics, /^huawei_iot_upgrade_reconcile_missing 0$/m);
     assert.match(metrics, /^huawei_iot_upgrade_reconcile_passes_total 1$/m);
 
+    // The dashboard, reading the journal, shows the filled-in results as such.
+    assert.ok(journal !== undefined);
+    const dashboard = createUpgradeDashboard({ router: restarted.upgrades, journal });
+    try {
+      await until(() => dashboard.task(operationId)?.task.reconciled === lost, 'the dashboard to fold the filled-in results');
+      const detail = dashboard.task(operationId);
+      assert.equal(detail?.task.devices, 1_000);
+      assert.equal(detail.task.platform?.filledIn, lost);
+      const failed = detail.devices.find((device) => device.reconciled && device.result === 'FAIL');
+      assert.ok(failed !== undefined && failed.errorCode !== null && failed.errorCode !== '', 'a reconciled failure shows the platform\'s detail text');
+      assert.equal(detail.devices.filter((device) => device.reconciled).length, lost);
+    } finally {
+      dashboard.close();
+    }
+
     // A second pass (and another reconciler) fills in nothing more: the journal holds every one.
     const again = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false });
     const second = await again.reconcile(operationId);
+    await again.reconcile(operationId);
+    assert.equal(again.reports().length, 1, 'one report per task');
     await again.close();
     assert.equal(second.filledNow, 0);
     assert.equal(second.filledIn, lost);
@@ -247,6 +266,23 @@ describe('reconciliation against the emulator', function () {
     } finally {
       dashboard.close();
     }
+  });
+
+  it('a journal that fails while results are filled in: the check fails and is reported, nothing is counted filled', async () => {
+    emulator.addDeviceGroup('district-7', fleet('meter', 10));
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-7'], ...group } });
+    await minutesPass(14);
+    const restarted = await startReceiver();
+    const errors: Error[] = [];
+    restarted.upgrades.on('error', (error) => void errors.push(error));
+    reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false, tasks: [operationId] });
+    assert.deepEqual(reconciler.reports(), [], 'no check yet');
+    await journal?.close();
+    await assert.rejects(reconciler.reconcile(operationId), /journal is closed/);
+    assert.deepEqual(await reconciler.reconcileAll(), []);
+    assert.ok(errors.some((error) => /reconciliation: task .*: .*journal is closed/.test(error.message)));
+    assert.equal(restarted.upgrades.stats().reconciled, 0);
+    assert.equal(outcomes.bySubTask.size, 0);
   });
 
   it('a task the platform does not know is reported once and dropped; options are checked', async () => {

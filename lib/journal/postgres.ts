@@ -4,7 +4,7 @@
 // instance that dies leaves leases that run out, and another instance takes those entries then.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { checkOptions, checks, type OptionTable } from '../option-checks';
 import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
@@ -64,10 +64,17 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('dead', 'invalid');
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS replay_base INTEGER NOT NULL DEFAULT 0;
--- The reconciler's question, "which devices of this task have a final result": one index entry per
--- device and task (state pushes are not in it).
-CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} ((body::jsonb ->> 'operationId')) WHERE ${FINAL_CONDITION};
 `;
+
+// The reconciler's question, "which devices of this task have a final result": one index entry per
+// device and task (state pushes are not in it). Built CONCURRENTLY, outside the schema's transaction:
+// on a journal of millions of rows a plain build would hold every instance's commits (and outlast
+// the 5 s statement limit). Meanwhile the reconciler works without it, more slowly.
+const RESULTS_INDEX = `${TABLE}_results`;
+const RESULTS_INDEX_SQL = `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${RESULTS_INDEX} ON ${TABLE} ((body::jsonb ->> 'operationId')) WHERE ${FINAL_CONDITION}`;
+const INDEX_TIMEOUT_MS = 60 * 60_000;
+// pg reads a query's own query_timeout before the pool's 5 s (lib/client.js); @types/pg leaves it out.
+const long = (text: string): QueryConfig => ({ text, query_timeout: INDEX_TIMEOUT_MS }) as QueryConfig;
 
 const ENTRY_COLUMNS = 'id, state, event, notify_type, device_id, body, ip, received_at, attempts, replay_base, reason, message, last_error, lease_until';
 
@@ -100,16 +107,57 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
 
   // Created once, under a lock: two instances starting together must not race on CREATE TABLE.
   let ready: Promise<void> | undefined;
+  let indexing: Promise<void> | undefined;
   const prepared = (): Promise<void> => {
     ready ??= transaction(async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('${TABLE}'))`);
       await client.query(SCHEMA);
-    }).catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
+    }).then(
+      () => {
+        // In the background; a failure leaves the reconciler without the index (it works, more slowly).
+        indexing ??= indexResults().catch(() => {});
+      },
+      (error: unknown) => {
+        ready = undefined;
+        throw error;
+      },
+    );
     return ready;
   };
+
+  // One instance builds it (a session lock); an earlier build cut off left an invalid index, which
+  // IF NOT EXISTS would keep for ever: it is dropped first.
+  async function indexResults(): Promise<void> {
+    await held(async (client) => {
+      await client.query(long(`SELECT pg_advisory_lock(hashtext('${RESULTS_INDEX}'))`));
+      try {
+        const [found] = (await client.query<{ valid: boolean }>(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1`, [RESULTS_INDEX])).rows;
+        if (found?.valid === true) return;
+        if (found !== undefined) await client.query(long(`DROP INDEX CONCURRENTLY IF EXISTS ${RESULTS_INDEX}`));
+        await client.query(long(RESULTS_INDEX_SQL));
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(hashtext('${RESULTS_INDEX}'))`).catch(() => {});
+      }
+    });
+  }
+
+  // A connection kept for a while (a session lock): if the server goes away meanwhile, the client
+  // emits 'error', which with no listener would crash the host; the work's next query fails instead.
+  // A client that failed is destroyed, not returned to the pool.
+  async function held<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      return await work(client);
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
+  }
 
   async function transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -343,18 +391,15 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     // this process dies (its connection closes), so a killed instance never blocks the others.
     async exclusive(work) {
       await prepared();
-      const client = await pool.connect();
-      try {
+      return held(async (client) => {
         const [row] = (await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('${TABLE}:reconcile')) AS locked`)).rows;
-        if (row?.locked !== true) return { ran: false };
+        if (row?.locked !== true) return { ran: false as const };
         try {
-          return { ran: true, value: await work() };
+          return { ran: true as const, value: await work() };
         } finally {
           await client.query(`SELECT pg_advisory_unlock(hashtext('${TABLE}:reconcile'))`).catch(() => {});
         }
-      } finally {
-        client.release();
-      }
+      });
     },
     async list(state, limit) {
       return (await query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE state = $1 ORDER BY id LIMIT $2`, [state, limit])).map(pgEntry);

@@ -147,6 +147,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     task.report = report;
     if (report.complete) {
       followed.delete(operationId);
+      // One report per task: a task checked again on demand replaces its earlier one.
+      const earlier = completed.findIndex((kept) => kept.operationId === operationId);
+      if (earlier !== -1) completed.splice(earlier, 1);
       completed.push(report);
       if (completed.length > COMPLETED_KEPT) completed.shift();
     }
