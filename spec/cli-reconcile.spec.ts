@@ -61,6 +61,14 @@ describe('the reconcile command', function () {
     assert.equal(report.missing.length, dropped);
     assert.equal(report.filledIn, 0);
     assert.ok(report.missing.every((device) => device.why === 'report-only'));
+    // Without a journal nothing counts as received; times given in milliseconds are taken.
+    const bare = await runBin(['reconcile', '--task', operationId, '--url', emulator.url, '--app-id', emulator.appId, '--resend-window', '0', '--stuck-after', '0', '--json'], {
+      HUAWEI_IOT_SECRET: emulator.secret,
+      DATABASE_URL: '',
+    });
+    const unjournaled = JSON.parse(bare.stdout) as TaskReport;
+    assert.equal(unjournaled.received, 0);
+    assert.equal(unjournaled.missing.length, 40);
   });
 
   it('prints the report for a reader, and never takes the secret on the command line', async () => {

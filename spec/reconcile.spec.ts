@@ -12,7 +12,7 @@ import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
 import { tempFolder, until } from './support/journal';
 import { mountedApp } from './helpers';
-import { createUpgradeDashboard, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, type Journal, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
 import { Registry } from 'prom-client';
 import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 
@@ -283,6 +283,41 @@ describe('reconciliation against the emulator', function () {
     assert.ok(errors.some((error) => /reconciliation: task .*: .*journal is closed/.test(error.message)));
     assert.equal(restarted.upgrades.stats().reconciled, 0);
     assert.equal(outcomes.bySubTask.size, 0);
+  });
+
+  it('a journal whose commits fail while results are filled in: spilled and delivered once it commits again; without a spill, the check fails and the next pass fills in', async () => {
+    emulator.addDeviceGroup('district-8', fleet('meter', 30));
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-8'], ...group } });
+    await minutesPass(14);
+    for (const spill of [join(folder.dir, 'spill'), false] as const) {
+      outcomes = new Outcomes();
+      // A real journal whose commits fail (a disk full, say) until `failing` is turned off.
+      const real = sqliteJournal({ path: join(folder.dir, `failing-${String(spill !== false)}.db`), spill });
+      let failing = true;
+      const journaled: Journal = { ...real, append: (records, completed, window) => (failing ? Promise.reject(new Error('disk full')) : real.append(records, completed, window)) };
+      const { upgrades } = mountedApp({ journal: journaled });
+      const errors: Error[] = [];
+      upgrades.on('error', (error) => void errors.push(error));
+      upgrades.on('reconciledResult', (result, context) => outcomes.add('reconciledResult', result.subOperationId, context));
+      const bare = createReconciler({ router: upgrades, client: platform, now: () => emulator.now(), schedule: false, tasks: [operationId] });
+      try {
+        if (spill === false) {
+          await assert.rejects(bare.reconcile(operationId), /disk full/);
+          assert.equal(upgrades.stats().reconciled, 0);
+        } else {
+          assert.equal((await bare.reconcile(operationId)).filledNow, 30, 'kept in the spill folder');
+        }
+        failing = false;
+        if (spill === false) assert.equal((await bare.reconcile(operationId)).filledNow, 30);
+        await until(() => outcomes.bySubTask.size === 30, 'every filled-in result delivered once the journal commits', 10_000);
+        for (const list of outcomes.bySubTask.values()) assert.equal(list.length, 1);
+        // Spilled: the journal's failure is reported as it is for pushes. Not spilled: the caller had the rejection.
+        if (spill !== false) assert.ok(errors.some((error) => /could not commit \d+ pushes: kept in .*: disk full/.test(error.message)));
+      } finally {
+        await bare.close();
+        await upgrades.close();
+      }
+    }
   });
 
   it('a task the platform does not know is reported once and dropped; options are checked', async () => {

@@ -166,13 +166,14 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
   // Counts first: when every finished device has a result here, no page is read.
   if (counts.success + counts.fail > finals.size) {
     // A page's results are committed together (one group commit), not one commit each.
-    let filling: Array<Promise<boolean>> = [];
+    // Each fill's outcome is taken at once (a rejection left waiting for the page's end would be unhandled).
+    let filling: Array<Promise<{ filled: boolean } | { error: unknown }>> = [];
     const settle = async (): Promise<void> => {
-      const outcomes = await Promise.allSettled(filling);
+      const outcomes = await Promise.all(filling);
       filling = [];
       for (const outcome of outcomes) {
-        if (outcome.status === 'rejected') throw outcome.reason;
-        if (outcome.value) report.filledNow += 1;
+        if ('error' in outcome) throw outcome.error;
+        if (outcome.filled) report.filledNow += 1;
         report.filledIn += 1;
       }
     };
@@ -190,7 +191,7 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
           continue;
         }
         finals.set(sub.subOperationId, 'reconciled');
-        filling.push(input.fill(reconciled(input.client.appId, task, sub, result)));
+        filling.push(input.fill(reconciled(input.client.appId, task, sub, result)).then((filled) => ({ filled }), (error: unknown) => ({ error })));
         if (filling.length >= MAX_PAGE_SIZE) await settle();
       }
     }
