@@ -111,7 +111,16 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
   const prepared = (): Promise<void> => {
     ready ??= transaction(async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('${TABLE}'))`);
-      await client.query(SCHEMA);
+      // DDL only when something is missing: on a table that is up to date it would still take table
+      // locks, which another instance's index build (below) waits on: a deadlock.
+      const [found] = (
+        await client.query<{ complete: boolean }>(
+          `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL
+                  AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $4 AND column_name = 'replay_base') AS complete`,
+          [TABLE, `${TABLE}_due`, `${TABLE}_kept`, TABLE],
+        )
+      ).rows;
+      if (found?.complete !== true) await client.query(SCHEMA);
     }).then(
       () => {
         // In the background; a failure leaves the reconciler without the index (it works, more slowly).
