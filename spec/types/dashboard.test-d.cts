@@ -2,7 +2,7 @@
 // with the expect-error directive must NOT compile.
 import express = require('express');
 import { expectTypeOf } from 'expect-type';
-import { createUpgradeDashboard, createUpgradeRouter, type DashboardDevice, type TaskKind, type TaskSummary, type UpgradeDashboard } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, createUpgradeRouter, type DashboardDevice, type DashboardTask, type PlatformSummary, type TaskKind, type TaskSummary, type UpgradeDashboard } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 
 const router = createUpgradeRouter();
@@ -19,8 +19,12 @@ const app = express();
 app.use('/upgrades', (_req, _res, next) => next(), dashboard);
 
 const [task] = dashboard.tasks();
-expectTypeOf(task).toEqualTypeOf<TaskSummary | undefined>();
+expectTypeOf(task).toEqualTypeOf<DashboardTask | undefined>();
+expectTypeOf<DashboardTask>().toExtend<TaskSummary>();
 if (task !== undefined) {
+  // With a reconciler on the router: the platform's view of the task.
+  expectTypeOf(task.platform).toEqualTypeOf<PlatformSummary | undefined>();
+  expectTypeOf(task.reconciled).toEqualTypeOf<number>();
   expectTypeOf(task.kind).toEqualTypeOf<TaskKind>();
   expectTypeOf<TaskKind>().toEqualTypeOf<'software' | 'firmware'>();
   expectTypeOf(task.errorCodes).toEqualTypeOf<Record<string, number>>();
@@ -32,4 +36,6 @@ if (detail !== undefined) {
   expectTypeOf(device).toEqualTypeOf<DashboardDevice | undefined>();
   expectTypeOf(device?.result).toEqualTypeOf<'SUCCESS' | 'FAIL' | null | undefined>();
   expectTypeOf(device?.stale).toEqualTypeOf<boolean | undefined>();
+  expectTypeOf(device?.reconciled).toEqualTypeOf<boolean | undefined>();
+  expectTypeOf(detail.neverReported?.missing[0]?.why).toEqualTypeOf<'resend-window' | 'report-only' | undefined>();
 }
