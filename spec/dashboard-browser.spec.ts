@@ -165,7 +165,8 @@ describe('the dashboard page in a real browser (issue 11)', function () {
       await page.waitForFunction((id) => [...document.querySelectorAll('#tasks tbody tr')].some((row) => row.firstElementChild?.textContent === id), { timeout: 5000 }, operationId);
       const row = (await rowTexts('#tasks tbody tr')).find((cells) => cells[0] === operationId);
       assert.equal(row?.[3], '30', 'expected, from the platform');
-      await page.click(`#tasks tbody tr[data-operation-id="${operationId}"]`);
+      // Clicked in the page in one step: a live update may replace the rows between finding one and clicking it.
+      await page.evaluate((id) => (document.querySelector(`#tasks tbody tr[data-operation-id="${id}"]`) as HTMLElement).click(), operationId);
       await page.waitForFunction(() => !(document.querySelector('#platform') as HTMLElement).hidden, { timeout: 5000 });
       const text = await page.$eval('#platform', (element) => element.textContent);
       assert.match(text, new RegExp(`30 devices expected, ${report.received} results pushed, 0 filled in from the platform, ${report.missing.length} finished with no result here yet`));
