@@ -342,6 +342,11 @@ describe('reconciliation against the emulator', function () {
       [{ router: restarted.upgrades, client: platform, tasks: [''] }, /tasks/],
     ];
     for (const [options, message] of bad) assert.throws(() => createReconciler(options as never), message);
+    // Closed during a pass: the pass stops before the next task, and close() waits for it.
+    const closing = createReconciler({ router: restarted.upgrades, client: platform, tasks: ['gone-1', 'gone-2', 'gone-3'] });
+    await closing.close();
+    assert.equal(closing.stats().errors, 0, 'no task asked about after close');
+    assert.equal(closing.stats().passes, 1);
   });
 
   it('on a timer: a pass at once, then every intervalMs, until close; a filled-in result nobody hears waits in the journal', async () => {
