@@ -3,7 +3,7 @@
 // the journal and its lock. Its login replaces the receivers' token once (they log in again).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkTask, type FinalsBySubTask, type TaskReport } from '../reconcile/check';
+import { checkTask, finalsFrom, type TaskReport } from '../reconcile/check';
 import { createPlatformClient } from '../platform/client';
 import { openJournalAdmin } from './journal';
 import { UsageError } from './usage';
@@ -71,10 +71,7 @@ export async function reconcile(argv: string[]): Promise<number> {
   const journal = values.db !== undefined || values.postgres !== undefined || process.env['DATABASE_URL'] ? await openJournalAdmin(values) : undefined;
   const client = createPlatformClient({ url: values.url, appId: values['app-id'], secret, ...(values.ca !== undefined && { ca: readFileSync(values.ca) }) });
   try {
-    const finals: FinalsBySubTask = new Map();
-    for (const row of journal === undefined ? [] : await journal.finalResults(values.task)) {
-      if (finals.get(row.subOperationId) !== 'push') finals.set(row.subOperationId, row.event === 'reconciledResult' ? 'reconciled' : 'push');
-    }
+    const finals = finalsFrom(journal === undefined ? [] : await journal.finalResults(values.task));
     const task = await client.getTask(values.task);
     const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now: Date.now(), resendWindowMs, stuckAfterMs, recheckMs: 0, state: { seenFinished: new Map() } }, task);
     console.log(values.json ? JSON.stringify(report, null, 2) : describeReport(report));

@@ -29,6 +29,7 @@ type AnyListener = (...args: unknown[]) => unknown;
 export type JournaledEvent = keyof NotificationEvents | 'reconciledResult';
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
+const journaledEvents: readonly JournaledEvent[] = [...notificationEvents, 'reconciledResult'];
 
 /**
  * The router's observer slot (the dashboard's): observers see every new valid notification once, as it
@@ -194,10 +195,7 @@ export class EventHub {
 
   /** The journaled events someone listens to (every push's while `notification` has a listener). */
   heardEvents(): JournaledEvent[] {
-    const all = notificationEvents;
-    const heard: JournaledEvent[] = this.#listeners.listenerCount('notification') > 0 ? [...all] : all.filter((event) => this.#listeners.listenerCount(event) > 0);
-    if (this.#listeners.listenerCount('reconciledResult') > 0) heard.push('reconciledResult');
-    return heard;
+    return journaledEvents.filter((event) => this.heard(event));
   }
 
   /** Whether a delivery of `event` would reach a listener now. */

@@ -6,6 +6,7 @@
 import type { ReconciledResult } from '../events';
 import { MAX_PAGE_SIZE, parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
 import type { PlatformClient } from '../platform/client';
+import type { FinalResult } from '../journal/journal';
 
 /** A device the platform says finished, whose result the receiver does not hold. */
 export interface MissingDevice {
@@ -61,6 +62,15 @@ export interface TaskReport {
 
 /** Where a task's final results come from: `push` or `reconciled`, by subOperationId. */
 export type FinalsBySubTask = Map<string, 'push' | 'reconciled'>;
+
+/** The journal's final results of a task, by sub-task; a push counts over a fill of the same sub-task. */
+export function finalsFrom(rows: readonly FinalResult[]): FinalsBySubTask {
+  const finals: FinalsBySubTask = new Map();
+  for (const row of rows) {
+    if (finals.get(row.subOperationId) !== 'push') finals.set(row.subOperationId, row.event === 'reconciledResult' ? 'reconciled' : 'push');
+  }
+  return finals;
+}
 
 export interface CheckInput {
   client: PlatformClient;

@@ -13,7 +13,7 @@ import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
 import { RECONCILE, type ReconcileAccess, type UpgradeRouter } from '../router';
 import { requireOption } from '../journal/rows';
-import { checkTask, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
+import { checkTask, finalsFrom, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
 
 export interface ReconcilerOptions {
   /** The router whose results are completed; it needs a journal to fill any in (without one, the reconciler reports only). */
@@ -128,10 +128,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
 
   const finalsOf = async (operationId: string, task: Followed): Promise<FinalsBySubTask> => {
-    const finals: FinalsBySubTask = new Map();
-    for (const row of journal === undefined ? [] : await journal.finalResults(operationId)) {
-      if (finals.get(row.subOperationId) !== 'push') finals.set(row.subOperationId, row.event === 'reconciledResult' ? 'reconciled' : 'push');
-    }
+    const finals = finalsFrom(journal === undefined ? [] : await journal.finalResults(operationId));
     // Pushes accepted while the journal failed wait in its spill folder: this process heard them.
     for (const subOperationId of task.pushed) finals.set(subOperationId, 'push');
     return finals;
