@@ -56,32 +56,26 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
   labelledCounter('invalid_total', 'Invalid requests, by rejection reason.', 'reason', (stats) => stats.invalid);
   counter('listener_errors_total', 'Listener calls that threw or rejected.', (stats) => stats.listenerErrors);
   counter('store_errors_total', 'Duplicate-store lookups that failed (the notification was emitted as new).', (stats) => stats.storeErrors);
-  new Gauge({
-    name: `${prefix}in_flight`,
-    help: 'Listener promises and duplicate-store lookups not yet settled.',
-    registers,
-    collect() {
-      this.set(router.stats().inFlight);
-    },
-  });
+  // A gauge set from stats() at scrape time.
+  const gauge = (name: string, help: string, read: (stats: ReturnType<UpgradeRouter['stats']>) => number): void => {
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(read(router.stats()));
+      },
+    });
+  };
+  gauge('in_flight', 'Listener promises and duplicate-store lookups not yet settled.', (stats) => stats.inFlight);
 
   // With a journal: its backlog (what an alert watches: dead entries, the age of the oldest pending).
   if (router.stats().journal !== undefined) {
     const journal = (stats: ReturnType<UpgradeRouter['stats']>) => stats.journal as NonNullable<typeof stats.journal>;
-    const gauge = (name: string, help: string, read: (figures: ReturnType<typeof journal>) => number): void => {
-      new Gauge({
-        name: `${prefix}${name}`,
-        help,
-        registers,
-        collect() {
-          this.set(read(journal(router.stats())));
-        },
-      });
-    };
-    gauge('journal_pending', 'Journal entries waiting for delivery or being delivered (every instance; read every 2 s).', (figures) => figures.pending);
-    gauge('journal_retrying', 'Pending journal entries that failed and wait for their next attempt.', (figures) => figures.retrying);
-    gauge('journal_dead', 'Journal entries out of attempts, kept for replay.', (figures) => figures.dead);
-    gauge('journal_oldest_pending_seconds', 'Age of the oldest pending journal entry, in seconds.', (figures) => figures.oldestPendingSeconds);
+    gauge('journal_pending', 'Journal entries waiting for delivery or being delivered (every instance; read every 2 s).', (stats) => journal(stats).pending);
+    gauge('journal_retrying', 'Pending journal entries that failed and wait for their next attempt.', (stats) => journal(stats).retrying);
+    gauge('journal_dead', 'Journal entries out of attempts, kept for replay.', (stats) => journal(stats).dead);
+    gauge('journal_oldest_pending_seconds', 'Age of the oldest pending journal entry, in seconds.', (stats) => journal(stats).oldestPendingSeconds);
     counter('journal_errors_total', 'Journal operations that failed (pushes then delivered from memory, or refused).', (stats) => journal(stats).errors);
     counter('journal_commits_total', 'Group commits of the journal.', (stats) => journal(stats).commits);
     counter('journal_committed_total', 'Pushes committed to the journal (divided by commits: the grouping).', (stats) => journal(stats).committed);
@@ -94,19 +88,9 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
   counter('reconciled_total', 'Final results filled in from the platform by reconciliation (no push brought them).', (stats) => stats.reconciled);
   if (router.stats().reconciliation !== undefined) {
     const figures = (stats: ReturnType<UpgradeRouter['stats']>) => stats.reconciliation as NonNullable<typeof stats.reconciliation>;
-    const gauge = (name: string, help: string, read: (value: ReturnType<typeof figures>) => number): void => {
-      new Gauge({
-        name: `${prefix}${name}`,
-        help,
-        registers,
-        collect() {
-          this.set(read(figures(router.stats())));
-        },
-      });
-    };
-    gauge('reconcile_missing', 'Devices finished on the platform whose result is not here yet (latest pass).', (value) => value.missing);
-    gauge('reconcile_stuck', 'Devices waiting or in progress on the platform past stuckAfterMs (latest pass).', (value) => value.stuck);
-    gauge('reconcile_tasks', 'Upgrade tasks the reconciler follows.', (value) => value.tasks);
+    gauge('reconcile_missing', 'Devices finished on the platform whose result is not here yet (latest pass).', (stats) => figures(stats).missing);
+    gauge('reconcile_stuck', 'Devices waiting or in progress on the platform past stuckAfterMs (latest pass).', (stats) => figures(stats).stuck);
+    gauge('reconcile_tasks', 'Upgrade tasks the reconciler follows.', (stats) => figures(stats).tasks);
     counter('reconcile_passes_total', 'Reconciliation passes made.', (stats) => figures(stats).passes);
     counter('reconcile_errors_total', 'Reconciliation calls or checks that failed.', (stats) => figures(stats).errors);
     counter('reconcile_calls_total', 'Platform calls made by the reconciler.', (stats) => figures(stats).calls);
