@@ -37,5 +37,7 @@ export type {
 } from './generated/notifications';
 export { schemas } from './schemas';
 export { createUpgradeDashboard } from './dashboard/dashboard';
-export type { DashboardDevice, DashboardTask, DashboardTaskDetail, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
-export type { DeviceHistoryEntry, DeviceRow, FoldLimits, TaskDetail, TaskKind, TaskSummary, UpgradeResult } from './dashboard/fold';
+export type { DashboardTask, DashboardTaskDetail, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
+export type { DeviceHistoryEntry, DeviceRow, FoldLimits, FoldStats, TaskKind, TaskSummary, UpgradeResult, VersionCounts } from './dashboard/fold';
+export type { DashboardDevice, DeviceFilter, DevicePage, DeviceQuery, SortKey } from './dashboard/query';
+export type { DashboardHealth } from './dashboard/health';

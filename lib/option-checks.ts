@@ -61,6 +61,7 @@ export const checks = {
       isJsonObject(value) && typeof value[method] === 'function'
         ? undefined
         : `must be an object with ${/^[aeiou]/.test(method) ? 'an' : 'a'} ${method}() method, ${got(value)}`,
+  fn: (value: unknown) => (typeof value === 'function' ? undefined : `must be a function, ${got(value)}`),
   falseOrObject: (value: unknown) => (value === false || isJsonObject(value) ? undefined : `must be false or an object, ${got(value)}`),
 } as const;
 

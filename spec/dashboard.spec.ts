@@ -41,9 +41,9 @@ function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: str
 }
 
 /** The fold written the plain way, from the whole sequence at once: the oracle the dashboard must match. */
-function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId'>> {
+function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId' | 'resultsPerMinute'>> {
   const seen = new Set<string>();
-  type Device = { state: string | null; result: string | null; errorCode: string | null; target: string | null };
+  type Device = { state: string | null; result: string | null; errorCode: string | null; target: string | null; source: string | null };
   const devices = new Map<string, Map<string, Device>>();
   const kinds = new Map<string, 'software' | 'firmware'>();
   for (const push of pushes) {
@@ -53,14 +53,14 @@ function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 
     if (!kinds.has(push.operationId)) kinds.set(push.operationId, push.notifyType.startsWith('sw') ? 'software' : 'firmware');
     const task = devices.get(push.operationId) ?? new Map<string, Device>();
     devices.set(push.operationId, task);
-    const device = task.get(push.deviceId) ?? { state: null, result: null, errorCode: null, target: null };
+    const device = task.get(push.deviceId) ?? { state: null, result: null, errorCode: null, target: null, source: null };
     task.set(push.deviceId, device);
     if (push.notifyType === 'swUpgradeStateChangeNotify') device.state = push.swUpgradeState;
     if (push.notifyType === 'fwUpgradeStateChangeNotify') device.state = FW_STATES[push.step] ?? `step ${push.step}`;
-    if (push.notifyType === 'swUpgradeResultNotify') Object.assign(device, { result: push.swUpgradeResult, errorCode: push.swUpgradeResult === 'FAIL' ? push.errorCode : null, target: push.targetVersion });
-    if (push.notifyType === 'fwUpgradeResultNotify') Object.assign(device, { result: push.status, errorCode: push.status === 'FAIL' ? push.statusDesc : null, target: push.targetVersion });
+    if (push.notifyType === 'swUpgradeResultNotify') Object.assign(device, { result: push.swUpgradeResult, errorCode: push.swUpgradeResult === 'FAIL' ? push.errorCode : null, target: push.targetVersion, source: push.sourceVersion });
+    if (push.notifyType === 'fwUpgradeResultNotify') Object.assign(device, { result: push.status, errorCode: push.status === 'FAIL' ? push.statusDesc : null, target: push.targetVersion, source: push.sourceVersion });
   }
-  const summaries = new Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId'>>();
+  const summaries = new Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId' | 'resultsPerMinute'>>();
   for (const [task, list] of devices) {
     const all = [...list.values()];
     const count = (values: Array<string | null>): Record<string, number> => {
@@ -79,6 +79,11 @@ function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 
       states: count(all.filter((d) => d.result === null).map((d) => d.state ?? 'unknown')),
       errorCodes: count(all.filter((d) => d.result === 'FAIL').map((d) => d.errorCode ?? '(none)')),
       targetVersions: count(all.map((d) => d.target)),
+      versions: [...new Set(all.filter((d) => d.result !== null).map((d) => `${d.source}>${d.target}`))].sort().map((pair) => {
+        const [sourceVersion = '', targetVersion = ''] = pair.split('>');
+        const these = all.filter((d) => d.result !== null && d.source === sourceVersion && d.target === targetVersion);
+        return { sourceVersion, targetVersion, succeeded: these.filter((d) => d.result === 'SUCCESS').length, failed: these.filter((d) => d.result === 'FAIL').length };
+      }),
     });
   }
   return summaries;
@@ -130,8 +135,13 @@ describe('the upgrade dashboard (issue 11)', function () {
         for (const task of tasks) {
           assert.equal(task.succeeded + task.failed + task.inProgress, task.devices);
           assert.ok(task.stale <= task.inProgress);
-          const { operationId, firstSeen, lastSeen, ...counts } = task;
+          const { operationId, firstSeen, lastSeen, resultsPerMinute, durationMs, estimatedEnd, ...counts } = task;
           assert.ok(firstSeen <= lastSeen);
+          assert.equal(durationMs, lastSeen.getTime() - firstSeen.getTime());
+          // Every result counts in the rate at least once (a SUCCESS after a FAIL twice), all within ten minutes here.
+          assert.ok(resultsPerMinute * 10 >= task.succeeded + task.failed, `${resultsPerMinute} a minute for ${task.succeeded + task.failed} results`);
+          assert.equal(estimatedEnd === null, task.inProgress === 0 || resultsPerMinute === 0);
+          counts.versions.sort((a, b) => `${a.sourceVersion}>${a.targetVersion}`.localeCompare(`${b.sourceVersion}>${b.targetVersion}`));
           assert.deepEqual(counts, expected.get(operationId));
         }
         dashboard.close();
@@ -158,7 +168,7 @@ describe('the upgrade dashboard (issue 11)', function () {
     // A fourth device: the least recently active device of the least recently active task ('old', 'a') goes.
     await router.receive(pushOf('swState', 'new', 'e', 'downloading'));
     assert.deepEqual(
-      dashboard.task('old')?.devices.map((device) => device.deviceId),
+      dashboard.devices('old')?.devices.map((device) => device.deviceId),
       ['c'],
     );
     assert.equal(dashboard.task('mid'), undefined);
@@ -166,7 +176,7 @@ describe('the upgrade dashboard (issue 11)', function () {
     assert.throws(() => createUpgradeDashboard({} as Parameters<typeof createUpgradeDashboard>[0]), /router is required/);
   });
 
-  it('serves the summaries, a task with its devices, and the devices as CSV; an unknown task is a JSON 404', async () => {
+  it('serves the summaries, a task, a page of its devices, and the devices as CSV; an unknown task is a JSON 404', async () => {
     const { app, router } = setUp();
     const pushes = [
       pushOf('swState', 'op-1', 'dev-1', 'downloading'),
@@ -184,9 +194,13 @@ describe('the upgrade dashboard (issue 11)', function () {
       tasks.map((task) => task.operationId),
       ['op-2', 'op-1'],
     );
-    const { firstSeen, lastSeen, ...summary } = tasks[1] as Record<string, unknown>;
+    const { firstSeen, lastSeen, durationMs, resultsPerMinute, estimatedEnd, ...summary } = tasks[1] as Record<string, unknown>;
     assert.match(String(firstSeen), /^\d{4}-\d\d-\d\dT/);
     assert.match(String(lastSeen), /^\d{4}-\d\d-\d\dT/);
+    assert.equal(typeof durationMs, 'number');
+    // Three result pushes (dev-1 twice) this minute, over ten minutes; one device left at that rate.
+    assert.equal(resultsPerMinute, 0.3);
+    assert.ok(Date.parse(String(estimatedEnd)) > Date.now() + 3 * 60_000, String(estimatedEnd));
     assert.deepEqual(summary, {
       operationId: 'op-1',
       kind: 'software',
@@ -199,36 +213,51 @@ describe('the upgrade dashboard (issue 11)', function () {
       states: { downloading: 1 },
       errorCodes: { '120010': 1 },
       targetVersions: { V2: 2 },
+      versions: [{ sourceVersion: 'V1', targetVersion: 'V2', succeeded: 1, failed: 1 }],
     });
     assert.equal((tasks[0] as { kind: string }).kind, 'firmware');
-    const detail = (await request(app).get('/upgrades/api/tasks/op-1').expect(200)).body as { task: { devices: number }; devices: Array<Record<string, unknown>> };
+    const detail = (await request(app).get('/upgrades/api/tasks/op-1').expect(200)).body as { task: { devices: number }; devices?: unknown };
     assert.equal(detail.task.devices, 3);
-    const dev1 = detail.devices.find((device) => device.deviceId === 'dev-1');
+    assert.equal(detail.devices, undefined, 'a task comes without its devices: they come a page at a time');
+    const page = (await request(app).get('/upgrades/api/tasks/op-1/devices').expect(200)).body as { total: number; devices: Array<Record<string, unknown>> };
+    assert.equal(page.total, 3);
     assert.deepEqual(
-      { ...dev1, lastSeen: undefined, history: (dev1?.history as Array<{ notifyType: string; result?: string }>).map((h) => h.result ?? h.notifyType) },
+      page.devices.map((device) => device.deviceId),
+      ['dev-3', 'dev-1', 'dev-2'],
+      'most recently active first',
+    );
+    const dev1 = page.devices.find((device) => device.deviceId === 'dev-1');
+    assert.deepEqual(
+      { ...dev1, firstSeen: undefined, lastSeen: undefined, history: (dev1?.history as Array<{ notifyType: string; result?: string }>).map((h) => h.result ?? h.notifyType) },
       {
         deviceId: 'dev-1',
         subOperationId: 'op-1-dev-1',
-        state: 'downloading',
+        state: 'succeeded',
         result: 'SUCCESS',
         errorCode: null,
+        errorText: null,
+        resultDesc: '',
+        description: '',
+        statusDesc: null,
         reconciled: false,
         sourceVersion: 'V1',
         curVersion: 'V2',
         targetVersion: 'V2',
+        upgradeTime: '10',
+        firstSeen: undefined,
         lastSeen: undefined,
         stale: false,
         history: ['swUpgradeStateChangeNotify', 'FAIL', 'SUCCESS'],
       },
     );
-    const csv = await request(app).get('/upgrades/api/tasks/op-1.csv').expect(200).expect('Content-Type', /text\/csv/);
+    const csv = await request(app).get('/upgrades/api/tasks/op-1/devices.csv').expect(200).expect('Content-Type', /text\/csv/);
     const lines = csv.text.split('\r\n');
-    assert.equal(lines[0], 'deviceId,subOperationId,state,result,errorCode,sourceVersion,curVersion,targetVersion,lastSeen,reconciled');
+    assert.equal(lines[0], 'operationId,deviceId,subOperationId,state,result,errorCode,errorText,resultDesc,description,statusDesc,reconciled,sourceVersion,curVersion,targetVersion,upgradeTime,stale,firstSeen,lastSeen');
     assert.equal(lines.length, 5, 'a header, three devices, and the final line end');
-    assert.match(lines.find((line) => line.startsWith('dev-3,')) ?? '', /^dev-3,op-1-dev-3,updating,FAIL,120010,V1,V1,V2,\d{4}-/);
+    assert.match(lines.find((line) => line.startsWith('op-1,dev-3,')) ?? '', /^op-1,dev-3,op-1-dev-3,failed,FAIL,120010,,,,,false,V1,V1,V2,10,false,\d{4}-/);
     const missing = await request(app).get('/upgrades/api/tasks/op-404').expect(404).expect('Content-Type', /application\/json/);
     assert.deepEqual(missing.body, { error: 'no task "op-404"' });
-    await request(app).get('/upgrades/api/tasks/op-404.csv').expect(404);
+    await request(app).get('/upgrades/api/tasks/op-404/devices.csv').expect(404);
     await request(app).get('/upgrades/api/tasks/%E0%A4%A').expect(400);
   });
 
@@ -236,9 +265,9 @@ describe('the upgrade dashboard (issue 11)', function () {
     const { app, router } = setUp();
     await request(app).post(CALLBACK_PATH).send(pushOf('swResult', 'op-csv', 'a,"b"\nc', 'FAIL', '=HYPERLINK("http://x")')).expect(200);
     await router.drain();
-    const csv = (await request(app).get('/upgrades/api/tasks/op-csv.csv').expect(200)).text;
+    const csv = (await request(app).get('/upgrades/api/tasks/op-csv/devices.csv').expect(200)).text;
     const row = csv.split('\r\n')[1] ?? '';
-    assert.ok(row.startsWith('"a,""b""\nc",'), row);
+    assert.ok(row.startsWith('op-csv,"a,""b""\nc",'), row);
     assert.match(row, /,FAIL,"'=HYPERLINK\(""http:\/\/x""\)",/);
   });
 
@@ -254,11 +283,11 @@ describe('the upgrade dashboard (issue 11)', function () {
     await router.drain();
     const [task] = dashboard.tasks();
     assert.deepEqual([task?.inProgress, task?.stale, task?.succeeded], [1, 1, 1]);
-    assert.equal(dashboard.task('op-s')?.devices.find((device) => device.deviceId === 'quiet')?.stale, true);
+    assert.equal(dashboard.devices('op-s')?.devices.find((device) => device.deviceId === 'quiet')?.stale, true);
     // A device's history keeps its last 20 pushes.
     // (each with its own appId: the same push twice would be a duplicate, never folded)
     for (let i = 0; i < 25; i += 1) await router.receive({ ...pushOf('swState', 'op-s', 'busy', 'downloading'), appId: `app-${i}` });
-    assert.equal(dashboard.task('op-s')?.devices.find((device) => device.deviceId === 'busy')?.history.length, 20);
+    assert.equal(dashboard.devices('op-s', { search: 'busy' })?.devices[0]?.history.length, 20);
   });
 
   it('works on plain node:http too (405 for other methods, 404 JSON elsewhere); a journal that cannot be read is logged once', async () => {

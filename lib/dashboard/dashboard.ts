@@ -1,6 +1,7 @@
 // The upgrade dashboard: a request handler to mount where the host chooses, behind its own
-// authentication (it shows device identifiers). It serves a JSON API, a CSV per task, a live stream
-// (Server-Sent Events) and one self-contained page; nothing is fetched from anywhere else.
+// authentication or the `authorize` option (it shows device identifiers). It serves a JSON API, CSV
+// exports, a live stream (Server-Sent Events) and one self-contained page; nothing is fetched from
+// anywhere else. Every answer is bounded: devices come a page at a time, exports are streamed.
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -10,9 +11,12 @@ import { RECONCILE, type NextFunction, type ReconcileAccess, type UpgradeRouter 
 import type { MissingDevice, StuckDevice, TaskReport } from '../reconcile/check';
 import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
-import { devicesCsv } from './csv';
-import { UpgradeFold, type DeviceRow, type FoldLimits, type TaskSummary } from './fold';
+import { streamCsv, type CsvValue } from './csv';
+import { UpgradeFold, type Device, type FoldLimits, type FoldStats, type Task, type TaskSummary, type VersionCounts } from './fold';
+import { DeviceViews, MAX_PAGE, checkQuery, queryOf, rowOf, type DashboardDevice, type DevicePage, type DeviceQuery } from './query';
+import { ChangeStreams } from './streams';
 import { followJournal, followRouter } from './sources';
+import { healthOf, type DashboardHealth } from './health';
 
 export interface UpgradeDashboardOptions {
   /** The router whose pushes are shown; without a journal, from its events since start. */
@@ -21,15 +25,18 @@ export interface UpgradeDashboardOptions {
   journal?: Journal;
   /** A device in progress with no push for this long is counted as stale. Default one hour. */
   staleAfterMs?: number;
-  /** What the fold keeps in memory; the least recently active go first. */
+  /** What the fold keeps in memory (the least recently active go first) and how many live streams are open at once. */
   limits?: FoldLimits;
-  /** Where a journal that cannot be read is reported (once until it can be again). Default: console. */
+  /**
+   * Decides, per request (page, API, export, stream), whether the caller may see the fleet: true to
+   * serve, false for a 403. A throw or a rejection is a 403 too (and logged). Default: everyone the
+   * host's own middleware lets through.
+   */
+  authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /** Texts for the device error codes you know (the platform publishes no table of them): shown beside each code. */
+  errorCodes?: Record<string, string>;
+  /** Where a journal that cannot be read, or an authorize that throws, is reported. Default: console. */
   logger?: Logger;
-}
-
-/** A device row as the API gives it: with whether it is stale. */
-export interface DashboardDevice extends DeviceRow {
-  stale: boolean;
 }
 
 /** With a reconciler on the router: what the platform said of the task at its latest check. */
@@ -48,16 +55,20 @@ export interface PlatformSummary {
   checkedAt: Date;
 }
 
-/** A task's summary, with the platform's view beside it when a reconciler checks the task. */
+/** A task's summary, with time figures and, when a reconciler checks the task, the platform's view beside it. */
 export interface DashboardTask extends TaskSummary {
   platform?: PlatformSummary;
+  /** From the first push to the last. */
+  durationMs: number;
+  /** Devices still to report a result (the platform's count when known, else the devices seen) at the last ten minutes' rate; null when none are left or no result came in that time. */
+  estimatedEnd: Date | null;
 }
 
-/** One task: its summary, its devices, and, with a reconciler, the devices that never reported. */
+/** One task: its summary, the texts of its error codes, and, with a reconciler, the devices that never reported (the first 1 000 of each list). */
 export interface DashboardTaskDetail {
   task: DashboardTask;
-  devices: DashboardDevice[];
-  /** The platform's finished devices with no result here yet, and those stuck waiting (from the reconciler's latest check). */
+  /** The `errorCodes` option's text for each failure code of the task that it names. */
+  errorTexts: Record<string, string>;
   neverReported?: { missing: MissingDevice[]; stuck: StuckDevice[] };
 }
 
@@ -65,8 +76,16 @@ export interface UpgradeDashboard {
   (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
   /** Every task's summary, most recently active first. */
   tasks(): DashboardTask[];
-  /** One task's summary and devices (most recently active first), or undefined for a task never seen. */
+  /** One task's summary, or undefined for a task never seen. */
   task(operationId: string): DashboardTaskDetail | undefined;
+  /** One page of a task's devices, filtered, searched and sorted; undefined for a task never seen. Throws a TypeError for a query it cannot answer. */
+  devices(operationId: string, query?: DeviceQuery): DevicePage | undefined;
+  /** Results by source and target version, all tasks together. */
+  versions(): VersionCounts[];
+  /** The journal's health (pending, retrying, dead, invalid) and what to do about it. */
+  health(): DashboardHealth;
+  /** What the dashboard holds (tasks, devices, its estimate of their bytes, what it dropped) and the live streams open. */
+  stats(): FoldStats & { streams: number };
   /** Stops following the router or the journal and ends the live streams. */
   close(): void;
 }
@@ -79,12 +98,19 @@ const optionTable: OptionTable = {
   journal: { check: checks.withMethod('notificationsAfter'), example: 'createUpgradeDashboard({ router, journal }) with the journal given to the router' },
   staleAfterMs: { check: checks.wholeNumber, example: 'createUpgradeDashboard({ router, staleAfterMs: 60 * 60_000 })' },
   logger: { check: checks.withMethod('error'), example: 'createUpgradeDashboard({ router, logger: console })' },
+  authorize: { check: checks.fn, example: "createUpgradeDashboard({ router, authorize: (req) => req.headers.authorization === `Bearer ${token}` })" },
+  errorCodes: {
+    check: (value) => (checks.object(value) ?? (Object.values(value as object).every((text) => typeof text === 'string') ? undefined : 'must map each code to a text (string)')),
+    example: "createUpgradeDashboard({ router, errorCodes: { '120006': 'battery too low' } })",
+  },
   limits: {
     check: checks.object,
-    example: 'createUpgradeDashboard({ router, limits: { tasks: 1000, devices: 200_000 } })',
+    example: 'createUpgradeDashboard({ router, limits: { tasks: 1000, devices: 200_000, bytes: 256 * 1024 * 1024, streams: 100 } })',
     keys: {
       tasks: { check: checks.wholeNumber, example: 'limits: { tasks: 1000 }' },
       devices: { check: checks.wholeNumber, example: 'limits: { devices: 200_000 } (all tasks together)' },
+      bytes: { check: checks.wholeNumber, example: 'limits: { bytes: 256 * 1024 * 1024 } (all tasks together)' },
+      streams: { check: checks.wholeNumber, example: 'limits: { streams: 100 }' },
     },
   },
 };
@@ -94,8 +120,10 @@ const asset = (name: string): Buffer => readFileSync(join(assets, name));
 
 // No inline script or style, nothing from another origin; the page may not be framed.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-const STREAM_THROTTLE_MS = 250;
-const HEARTBEAT_MS = 15_000;
+/** Devices of the reconciler's never-reported lists shown in a task's detail. */
+const NEVER_SHOWN = 1000;
+const DEVICE_COLUMNS = ['operationId', 'deviceId', 'subOperationId', 'state', 'result', 'errorCode', 'errorText', 'resultDesc', 'description', 'statusDesc', 'reconciled', 'sourceVersion', 'curVersion', 'targetVersion', 'upgradeTime', 'stale', 'firstSeen', 'lastSeen'] as const;
+const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'estimatedEnd'] as const;
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.statusCode = status;
@@ -107,84 +135,131 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 
-/** Creates the dashboard; mount it with `app.use('/upgrades', requireAuth, dashboard)`. */
+/** Creates the dashboard; mount it with `app.use('/upgrades', requireAuth, dashboard)` or give it `authorize`. */
 export function createUpgradeDashboard(options: UpgradeDashboardOptions): UpgradeDashboard {
   checkOptions(options, optionTable);
   if ((options as Partial<UpgradeDashboardOptions> | undefined)?.router === undefined) {
     throw new TypeError('huawei-iot-upgrade-router: router is required; for example createUpgradeDashboard({ router: upgrades })');
   }
   const staleAfterMs = options.staleAfterMs ?? 60 * 60_000;
+  const logger = options.logger ?? console;
+  const errorCodes = new Map(Object.entries(options.errorCodes ?? {}));
   const fold = new UpgradeFold(staleAfterMs, options.limits);
+  const views = new DeviceViews((device, now) => fold.isStale(device, now));
   const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css'), icon: asset('favicon.svg') };
-  const streams = new Set<ServerResponse>();
+  const streams = new ChangeStreams(options.limits?.streams ?? 100);
 
-  // Live updates: one 'change' event per quarter second at most, whatever the rate of pushes.
-  let pending: NodeJS.Timeout | undefined;
-  const changed = (): void => {
-    if (pending !== undefined || streams.size === 0) return;
-    pending = setTimeout(() => {
-      pending = undefined;
-      for (const stream of streams) stream.write(`event: change\ndata: ${Date.now()}\n\n`);
-    }, STREAM_THROTTLE_MS);
-  };
-  const apply = (notification: Parameters<UpgradeFold['apply']>[0], at: Date): void => {
-    fold.apply(notification, at);
-    changed();
-  };
   let failing = false;
   const stop =
     options.journal === undefined
-      ? followRouter(options.router, apply)
+      ? followRouter(options.router, (notification, at) => streams.changed(fold.apply(notification, at)))
       : followJournal(
           options.journal,
-          (notification, at) => fold.apply(notification, at),
+          (notification, at) => streams.changed(fold.apply(notification, at)),
           () => {
             failing = false;
-            changed();
           },
           (error) => {
             if (failing) return;
             failing = true;
-            log(options.logger ?? console, 'error', `the upgrade dashboard could not read the journal (it keeps trying): ${describeThrown(error)}`, { error: asError(error, 'the journal threw') });
+            log(logger, 'error', `the upgrade dashboard could not read the journal (it keeps trying): ${describeThrown(error)}`, { error: asError(error, 'the journal threw') });
           },
         );
-  const heartbeat = setInterval(() => {
-    for (const stream of streams) stream.write(': still here\n\n');
-  }, HEARTBEAT_MS).unref();
 
   // The reconciler, when one is attached to the router (now or later): its latest report per task.
   const access = (options.router as unknown as Partial<Record<typeof RECONCILE, ReconcileAccess>>)[RECONCILE];
   const reportOf = (operationId: string): TaskReport | undefined => access?.reconciler?.report(operationId);
-  const withPlatform = (summary: TaskSummary): DashboardTask => {
-    const report = reportOf(summary.operationId);
-    if (report === undefined) return summary;
+  const summaryOf = (task: Task, now: number): DashboardTask => {
+    const summary = fold.summary(task, now);
+    const report = reportOf(task.operationId);
+    const finals = summary.succeeded + summary.failed;
+    const left = (report?.expected ?? summary.devices) - finals;
+    const estimatedEnd = left > 0 && summary.resultsPerMinute > 0 ? new Date(now + (left / summary.resultsPerMinute) * 60_000) : null;
+    const withTimes: DashboardTask = { ...summary, durationMs: task.lastSeen - task.firstSeen, estimatedEnd };
+    if (report === undefined) return withTimes;
     const { status, expected, received, filledIn, waiting, checkedAt } = report;
-    return { ...summary, platform: { status, expected, received, filledIn, missing: report.missing.length, waiting, stuck: report.stuck.length, checkedAt } };
+    return { ...withTimes, platform: { status, expected, received, filledIn, missing: report.missing.length, waiting, stuck: report.stuck.length, checkedAt } };
   };
-  const tasks = (): DashboardTask[] => fold.tasks().map(withPlatform);
+  const tasks = (): DashboardTask[] => {
+    const now = Date.now();
+    return [...fold.all()].reverse().map((task) => summaryOf(task, now));
+  };
 
   const task = (operationId: string): DashboardTaskDetail | undefined => {
-    const now = Date.now();
-    const found = fold.task(operationId, now);
+    const found = fold.get(operationId);
     if (found === undefined) return undefined;
-    const detail: DashboardTaskDetail = {
-      task: withPlatform(found.task),
-      devices: found.devices.map((device) => ({ ...device, stale: device.result === null && device.lastSeen.getTime() < now - staleAfterMs })),
-    };
+    const errorTexts: Record<string, string> = {};
+    for (const code of found.errorCodes.keys()) {
+      const text = errorCodes.get(code);
+      if (text !== undefined) errorTexts[code] = text;
+    }
+    const detail: DashboardTaskDetail = { task: summaryOf(found, Date.now()), errorTexts };
     const report = reportOf(operationId);
-    if (report !== undefined) detail.neverReported = { missing: report.missing, stuck: report.stuck };
+    if (report !== undefined) detail.neverReported = { missing: report.missing.slice(0, NEVER_SHOWN), stuck: report.stuck.slice(0, NEVER_SHOWN) };
     return detail;
   };
 
-  const stream = (req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Content-Type-Options': 'nosniff' });
-    // The browser reconnects by itself after a second when the stream breaks.
-    res.write('retry: 1000\n\n');
-    streams.add(res);
-    req.on('close', () => streams.delete(res));
+  const row = (device: Device, now: number): DashboardDevice => rowOf(device, fold.isStale(device, now), device.errorCode === null ? null : (errorCodes.get(device.errorCode) ?? null));
+
+  const devices = (operationId: string, query: DeviceQuery = {}): DevicePage | undefined => {
+    const problem = checkQuery(query);
+    if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
+    const found = fold.get(operationId);
+    if (found === undefined) return undefined;
+    const now = Date.now();
+    const rows = views.rows(found, query, now);
+    const offset = query.offset ?? 0;
+    const limit = Math.min(query.limit ?? 100, MAX_PAGE);
+    return { total: rows.length, offset, limit, devices: rows.slice(offset, offset + limit).map((device) => row(device, now)) };
   };
 
-  function handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+  const versions = (): VersionCounts[] => {
+    const all = new Map<string, VersionCounts>();
+    for (const found of fold.all()) {
+      for (const [key, counts] of found.versions) {
+        const sum = all.get(key) ?? { sourceVersion: counts.sourceVersion, targetVersion: counts.targetVersion, succeeded: 0, failed: 0 };
+        sum.succeeded += counts.succeeded;
+        sum.failed += counts.failed;
+        all.set(key, sum);
+      }
+    }
+    return [...all.values()];
+  };
+
+  const stats = (): FoldStats & { streams: number } => ({ ...fold.stats(), streams: streams.size });
+  const health = (): DashboardHealth => healthOf(options.router, stats());
+
+  function* deviceLines(found: Iterable<Task>, query: DeviceQuery): Generator<CsvValue[]> {
+    const now = Date.now();
+    for (const one of found) {
+      for (const device of views.rows(one, query, now)) {
+        const values = row(device, now);
+        yield DEVICE_COLUMNS.map((column) => (column === 'operationId' ? one.operationId : values[column]));
+      }
+    }
+  }
+
+  function* taskLines(): Generator<CsvValue[]> {
+    for (const summary of tasks()) {
+      const { platform } = summary;
+      const values: Record<(typeof TASK_COLUMNS)[number], CsvValue> = {
+        ...summary,
+        expected: platform?.expected ?? null,
+        missing: platform?.missing ?? null,
+        stuck: platform?.stuck ?? null,
+      };
+      yield TASK_COLUMNS.map((column) => values[column]);
+    }
+  }
+
+  const exportCsv = (res: ServerResponse, filename: string, header: readonly string[], lines: Iterable<CsvValue[]>): void => {
+    streamCsv(res, filename, header, lines).catch((error: unknown) => {
+      log(logger, 'error', `the upgrade dashboard could not finish an export: ${describeThrown(error)}`, { error: asError(error, 'the export threw') });
+      res.destroy();
+    });
+  };
+
+  function serve(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (next !== undefined) return next();
       return json(res, 405, { error: 'method not allowed' });
@@ -209,36 +284,76 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', page.css);
     if (path === '/favicon.svg') return send(res, 200, 'image/svg+xml', page.icon);
     if (path === '/api/tasks') return json(res, 200, tasks());
-    if (path === '/api/stream') return stream(req, res);
-    const match = /^\/api\/tasks\/([^/]+)$/.exec(path);
-    if (match !== null) {
-      let raw: string;
-      try {
-        raw = decodeURIComponent(match[1] as string);
-      } catch {
-        return json(res, 400, { error: 'the task id is not a valid URL component' });
-      }
-      const csv = raw.endsWith('.csv');
-      const operationId = csv ? raw.slice(0, -'.csv'.length) : raw;
-      const found = task(operationId);
-      if (found === undefined) return json(res, 404, { error: `no task ${JSON.stringify(operationId)}` });
-      if (!csv) return json(res, 200, found);
-      res.setHeader('Content-Disposition', `attachment; filename="task-${operationId.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
-      return send(res, 200, 'text/csv; charset=utf-8', devicesCsv(found.devices));
+    if (path === '/api/tasks.csv') return exportCsv(res, 'tasks.csv', TASK_COLUMNS, taskLines());
+    if (path === '/api/versions') return json(res, 200, versions());
+    if (path === '/api/health') return json(res, 200, health());
+    if (path === '/api/stream') {
+      if (streams.open(req, res)) return;
+      res.setHeader('Retry-After', '10');
+      return json(res, 503, { error: 'too many live streams are open; the page falls back to reloading every few seconds' });
     }
-    if (next !== undefined) return next();
-    json(res, 404, { error: 'not found' });
+    const query = queryOf(url.searchParams);
+    if (path === '/api/devices.csv') {
+      const problem = checkQuery(query);
+      if (problem !== undefined) return json(res, 400, { error: problem });
+      return exportCsv(res, 'devices.csv', DEVICE_COLUMNS, deviceLines([...fold.all()].reverse(), query));
+    }
+    // /api/tasks/ID, /api/tasks/ID/devices and /api/tasks/ID/devices.csv: the ID is one path segment
+    // (a / in it is sent as %2F), so no task id can reach another route.
+    const match = /^\/api\/tasks\/([^/]+)(\/devices(?:\.csv)?)?$/.exec(path);
+    if (match === null) {
+      if (next !== undefined) return next();
+      return json(res, 404, { error: 'not found' });
+    }
+    let operationId: string;
+    try {
+      operationId = decodeURIComponent(match[1] as string);
+    } catch {
+      return json(res, 400, { error: 'the task id is not a valid URL component' });
+    }
+    const found = fold.get(operationId);
+    if (found === undefined) return json(res, 404, { error: `no task ${JSON.stringify(operationId)}` });
+    const rest = match[2];
+    if (rest === undefined) return json(res, 200, task(operationId));
+    const problem = checkQuery(query);
+    if (problem !== undefined) return json(res, 400, { error: problem });
+    if (rest === '/devices') return json(res, 200, devices(operationId, query));
+    return exportCsv(res, `task-${operationId}.csv`, DEVICE_COLUMNS, deviceLines([found], query));
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+    const { authorize } = options;
+    if (authorize === undefined) return serve(req, res, next);
+    const refuse = (...thrown: unknown[]): void => {
+      const [error] = thrown;
+      if (thrown.length > 0) log(logger, 'error', `the upgrade dashboard's authorize threw; the request was refused: ${describeThrown(error)}`, { error: asError(error, 'authorize threw') });
+      json(res, 403, { error: 'forbidden' });
+    };
+    let allowed: boolean | Promise<boolean>;
+    try {
+      allowed = authorize(req);
+    } catch (error) {
+      return refuse(error);
+    }
+    if (allowed === true) return serve(req, res, next);
+    if (allowed === false || typeof (allowed as Partial<Promise<boolean>> | undefined)?.then !== 'function') return refuse();
+    allowed.then(
+      (yes) => (yes === true ? serve(req, res, next) : refuse()),
+      (error: unknown) => refuse(error),
+    );
   }
 
   return Object.assign(handle, {
     tasks,
     task,
+    devices,
+    versions,
+    health,
+    stats,
     close: () => {
       stop();
-      clearInterval(heartbeat);
-      clearTimeout(pending);
-      for (const open of streams) open.end();
-      streams.clear();
+      streams.close();
+      views.clear();
     },
   });
 }

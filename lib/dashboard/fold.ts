@@ -1,10 +1,21 @@
 // The fold behind the dashboard: every upgrade push, in the order received, folded into one summary
 // per upgrade task (operationId) and one row per device. Counts are kept up to date push by push, so
-// that reading 100 tasks of 10 000 devices costs a walk over the tasks, not over the devices.
+// that reading 100 tasks of 10 000 devices costs a walk over the tasks, not over the devices. What it
+// keeps is bounded in bytes (an estimate that errs high), not only in devices: a push's fields have no
+// maximum length.
 import type { Delivered } from '../events';
+import { SharedStrings, cut, weighText } from './strings';
 
 export type TaskKind = 'software' | 'firmware';
 export type UpgradeResult = 'SUCCESS' | 'FAIL';
+
+/** Results per source and target version. */
+export interface VersionCounts {
+  sourceVersion: string;
+  targetVersion: string;
+  succeeded: number;
+  failed: number;
+}
 
 /** One upgrade task at a glance. A device counts once, in its latest state. */
 export interface TaskSummary {
@@ -26,8 +37,12 @@ export interface TaskSummary {
   errorCodes: Record<string, number>;
   /** Devices by the version they are being upgraded to. */
   targetVersions: Record<string, number>;
+  /** Results by source and target version (devices with a pushed result; a reconciled one has no versions). */
+  versions: VersionCounts[];
   firstSeen: Date;
   lastSeen: Date;
+  /** Results (succeeded or failed) a minute, over the last ten minutes. */
+  resultsPerMinute: number;
 }
 
 export interface DeviceHistoryEntry {
@@ -40,47 +55,85 @@ export interface DeviceHistoryEntry {
 export interface DeviceRow {
   deviceId: string;
   subOperationId: string;
-  /** The last reported state (firmware steps mapped to idle / downloading / downloaded / updating). */
+  /**
+   * While in progress, the last reported state (firmware steps mapped to idle / downloading /
+   * downloaded / updating); once a result is in, 'succeeded' or 'failed'.
+   */
   state: string | null;
   /** The latest result; null while in progress. */
   result: UpgradeResult | null;
   /** errorCode (software), statusDesc (firmware) or, for a reconciled failure, the platform's detailInfo. */
   errorCode: string | null;
+  /** The result push's texts as sent: resultDesc and description (software), statusDesc (firmware); detailInfo of a reconciled result goes in resultDesc. */
+  resultDesc: string | null;
+  description: string | null;
+  statusDesc: string | null;
   /** The result came from the platform's sub-task list, filled in by the reconciler: no push brought it. */
   reconciled: boolean;
   sourceVersion: string | null;
   curVersion: string | null;
   targetVersion: string | null;
+  /** The result push's upgradeTime, as text (the platform sends a string or a number; its unit is not documented). */
+  upgradeTime: string | null;
+  firstSeen: Date;
   lastSeen: Date;
   /** The pushes for this device, oldest first (the last 20). */
   history: DeviceHistoryEntry[];
 }
 
-export interface TaskDetail {
-  task: TaskSummary;
-  devices: DeviceRow[];
-}
-
 export interface FoldLimits {
   /** Tasks kept; beyond it the least recently active task is dropped. Default 1 000. */
   tasks?: number;
-  /**
-   * Devices kept, all tasks together (about 150 MB at the default); beyond it the least recently
-   * active device of the least recently active task is dropped. Default 200 000.
-   */
+  /** Devices kept, all tasks together; beyond it the least recently active device of the least recently active task is dropped. Default 200 000. */
   devices?: number;
+  /** Bytes the fold may hold (its own estimate, which errs high); beyond it devices are dropped the same way. Default 256 MiB. */
+  bytes?: number;
+  /** Live streams (`/api/stream`) open at once; one more is answered 503. Default 100. */
+  streams?: number;
+}
+
+/** What the fold holds now, and what it dropped to stay within its limits. */
+export interface FoldStats {
+  tasks: number;
+  devices: number;
+  /** The fold's estimate of the bytes it holds. */
+  bytes: number;
+  /** Devices and tasks dropped to stay within the limits, since start. */
+  droppedDevices: number;
+  droppedTasks: number;
 }
 
 const HISTORY = 20;
 const FIRMWARE_STEPS = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3': 'updating' } as const;
+/** A device object, its two map entries and its fixed fields; a history entry. Measured on V8 and rounded up. */
+const DEVICE_BYTES = 400;
+const HISTORY_BYTES = 72;
+const TASK_BYTES = 2_000;
+const RATE_MINUTES = 10;
+const MINUTE = 60_000;
 
-interface Device extends Omit<DeviceRow, 'lastSeen' | 'history'> {
+export interface Device {
+  deviceId: string;
+  subOperationId: string;
+  state: string | null;
+  result: UpgradeResult | null;
+  errorCode: string | null;
+  resultDesc: string | null;
+  description: string | null;
+  statusDesc: string | null;
+  reconciled: boolean;
+  sourceVersion: string | null;
+  curVersion: string | null;
+  targetVersion: string | null;
+  upgradeTime: string | null;
+  firstSeen: number;
   lastSeen: number;
   // Times as numbers: a million devices' histories of Date objects weigh too much.
-  history: Array<Omit<DeviceHistoryEntry, 'at'> & { at: number }>;
+  history: Array<{ at: number; notifyType: Delivered['notifyType']; state?: string; result?: UpgradeResult }>;
+  bytes: number;
 }
 
-interface Task {
+export interface Task {
   operationId: string;
   kind: TaskKind;
   firstSeen: number;
@@ -95,6 +148,11 @@ interface Task {
   states: Map<string, number>;
   errorCodes: Map<string, number>;
   targetVersions: Map<string, number>;
+  versions: Map<string, VersionCounts>;
+  /** Results per minute: the minute of the last one, and counts for the last RATE_MINUTES minutes (newest first). */
+  rate: { minute: number; counts: number[] };
+  /** Bumped on every change: views of the task are rebuilt when it moved. */
+  version: number;
 }
 
 function add(counts: Map<string, number>, key: string | null, by: number): void {
@@ -106,107 +164,171 @@ function add(counts: Map<string, number>, key: string | null, by: number): void 
 
 const record = (counts: Map<string, number>): Record<string, number> => Object.fromEntries(counts);
 
-type HistoryEntry = Device['history'][number];
-
-// What one push says about its device, written into it; returns the push's history entry. Written
-// out field by field: this runs for every push while the dashboard is attached (no spreads).
-function read(device: Device, notification: Delivered, at: number): HistoryEntry {
-  switch (notification.notifyType) {
-    case 'reconciledResult':
-      device.result = notification.result;
-      device.errorCode = notification.result === 'FAIL' ? (notification.detailInfo ?? null) : null;
-      device.reconciled = true;
-      return { at, notifyType: notification.notifyType, result: notification.result };
-    case 'swUpgradeStateChangeNotify':
-      device.state = notification.swUpgradeState;
-      return { at, notifyType: notification.notifyType, state: device.state };
-    case 'fwUpgradeStateChangeNotify':
-      device.state = FIRMWARE_STEPS[notification.step];
-      return { at, notifyType: notification.notifyType, state: device.state };
-    case 'swUpgradeResultNotify':
-      device.errorCode = notification.swUpgradeResult === 'FAIL' ? notification.errorCode : null;
-      return versions(device, notification, notification.swUpgradeResult, at);
-    case 'fwUpgradeResultNotify':
-      device.errorCode = notification.status === 'FAIL' ? notification.statusDesc : null;
-      return versions(device, notification, notification.status, at);
-  }
-}
-
-function versions(device: Device, notification: Delivered & { sourceVersion: string; curVersion: string; targetVersion: string }, result: UpgradeResult, at: number): HistoryEntry {
-  // The latest result wins: a SUCCESS after a FAIL is a success.
-  device.result = result;
-  device.reconciled = false;
-  device.sourceVersion = notification.sourceVersion;
-  device.curVersion = notification.curVersion;
-  device.targetVersion = notification.targetVersion;
-  return { at, notifyType: notification.notifyType, result };
+function weigh(device: Device): number {
+  return (
+    DEVICE_BYTES +
+    HISTORY_BYTES * device.history.length +
+    weighText(device.deviceId) +
+    weighText(device.subOperationId) +
+    weighText(device.state) +
+    weighText(device.errorCode) +
+    weighText(device.resultDesc) +
+    weighText(device.description) +
+    weighText(device.statusDesc) +
+    weighText(device.sourceVersion) +
+    weighText(device.curVersion) +
+    weighText(device.targetVersion) +
+    weighText(device.upgradeTime)
+  );
 }
 
 export class UpgradeFold {
   readonly #tasks = new Map<string, Task>();
   readonly #maxTasks: number;
   readonly #maxDevices: number;
+  readonly #maxBytes: number;
   readonly #staleAfterMs: number;
+  readonly #shared = new SharedStrings();
   #devices = 0;
+  #bytes = 0;
+  #droppedDevices = 0;
+  #droppedTasks = 0;
 
   constructor(staleAfterMs: number, limits: FoldLimits = {}) {
     this.#staleAfterMs = staleAfterMs;
     this.#maxTasks = limits.tasks ?? 1000;
     this.#maxDevices = limits.devices ?? 200_000;
+    this.#maxBytes = limits.bytes ?? 256 * 1024 * 1024;
   }
 
-  /** Folds one push received at `at`. Pushes are taken in the order they are given. */
-  apply(notification: Delivered, at: Date): void {
+  /** Folds one push received at `at`; returns its task's operationId as kept. Pushes are taken in the order given. */
+  apply(notification: Delivered, at: Date): string {
     const time = at.getTime();
     const task = this.#task(notification, time);
-    const previous = task.devices.get(notification.deviceId);
-    if (previous !== undefined) this.#count(task, previous, -1);
-    else this.#devices += 1;
+    const deviceId = cut(notification.deviceId);
+    const previous = task.devices.get(deviceId);
+    if (previous !== undefined) {
+      this.#count(task, previous, -1);
+      this.#bytes -= previous.bytes;
+    } else this.#devices += 1;
     const device: Device = previous ?? {
-      deviceId: notification.deviceId,
-      subOperationId: notification.subOperationId,
+      deviceId,
+      subOperationId: '',
       state: null,
       result: null,
       errorCode: null,
+      resultDesc: null,
+      description: null,
+      statusDesc: null,
       reconciled: false,
       sourceVersion: null,
       curVersion: null,
       targetVersion: null,
+      upgradeTime: null,
+      firstSeen: time,
       lastSeen: time,
       history: [],
+      bytes: 0,
     };
-    device.subOperationId = notification.subOperationId;
-    device.history.push(read(device, notification, time));
+    const resultBefore = device.result;
+    device.subOperationId = cut(notification.subOperationId);
+    device.history.push(this.#read(device, notification, time));
     device.lastSeen = Math.max(device.lastSeen, time);
     if (device.history.length > HISTORY) device.history.shift();
     // Most recently active last, in both maps.
-    task.devices.delete(device.deviceId);
-    task.devices.set(device.deviceId, device);
-    task.active.delete(device.deviceId);
-    if (device.result === null) task.active.set(device.deviceId, device);
+    task.devices.delete(deviceId);
+    task.devices.set(deviceId, device);
+    task.active.delete(deviceId);
+    if (device.result === null) task.active.set(deviceId, device);
     this.#count(task, device, 1);
-    if (this.#devices > this.#maxDevices) this.#evictDevice();
+    if (device.result !== null && device.result !== resultBefore) this.#rate(task, time);
+    device.bytes = weigh(device);
+    this.#bytes += device.bytes;
+    task.version += 1;
+    while (this.#devices > this.#maxDevices || this.#bytes + this.#shared.bytes > this.#maxBytes) {
+      if (!this.#evictDevice(task)) break;
+    }
+    return task.operationId;
   }
 
   /** Summaries, most recently active first. */
   tasks(now = Date.now()): TaskSummary[] {
-    return [...this.#tasks.values()].reverse().map((task) => this.#summary(task, now));
+    return [...this.#tasks.values()].reverse().map((task) => this.summary(task, now));
   }
 
-  task(operationId: string, now = Date.now()): TaskDetail | undefined {
-    const task = this.#tasks.get(operationId);
-    if (task === undefined) return undefined;
-    const devices = [...task.devices.values()]
-      .reverse()
-      .map((device) => ({ ...device, lastSeen: new Date(device.lastSeen), history: device.history.map((entry) => ({ ...entry, at: new Date(entry.at) })) }));
-    return { task: this.#summary(task, now), devices };
+  /** One task as kept (read-only for callers: the views and the CSV walk it). */
+  get(operationId: string): Task | undefined {
+    return this.#tasks.get(operationId);
+  }
+
+  /** Every task, least recently active first. */
+  all(): IterableIterator<Task> {
+    return this.#tasks.values();
+  }
+
+  stats(): FoldStats {
+    return { tasks: this.#tasks.size, devices: this.#devices, bytes: this.#bytes + this.#shared.bytes, droppedDevices: this.#droppedDevices, droppedTasks: this.#droppedTasks };
+  }
+
+  isStale(device: Device, now: number): boolean {
+    return device.result === null && device.lastSeen < now - this.#staleAfterMs;
+  }
+
+  // What one push says about its device, written into it; returns the push's history entry. Written
+  // out field by field: this runs for every push while the dashboard is attached (no spreads).
+  #read(device: Device, notification: Delivered, at: number): Device['history'][number] {
+    const shared = this.#shared;
+    switch (notification.notifyType) {
+      case 'reconciledResult':
+        device.result = notification.result;
+        device.state = notification.result === 'SUCCESS' ? 'succeeded' : 'failed';
+        device.errorCode = notification.result === 'FAIL' ? shared.keepOrNull(notification.detailInfo) : null;
+        device.resultDesc = shared.keepOrNull(notification.detailInfo);
+        device.description = null;
+        device.statusDesc = null;
+        device.reconciled = true;
+        return { at, notifyType: notification.notifyType, result: notification.result };
+      case 'swUpgradeStateChangeNotify':
+      case 'fwUpgradeStateChangeNotify': {
+        const state = notification.notifyType === 'swUpgradeStateChangeNotify' ? shared.keep(notification.swUpgradeState) : FIRMWARE_STEPS[notification.step];
+        // A state that arrives after the result (pushes overtake each other) does not undo it.
+        if (device.result === null) device.state = state;
+        return { at, notifyType: notification.notifyType, state };
+      }
+      case 'swUpgradeResultNotify':
+        device.errorCode = notification.swUpgradeResult === 'FAIL' ? shared.keep(notification.errorCode) : null;
+        device.resultDesc = shared.keep(notification.resultDesc);
+        device.description = shared.keep(notification.description);
+        device.statusDesc = null;
+        return this.#versions(device, notification, notification.swUpgradeResult, at);
+      case 'fwUpgradeResultNotify':
+        device.errorCode = notification.status === 'FAIL' ? shared.keep(notification.statusDesc) : null;
+        device.resultDesc = null;
+        device.description = null;
+        device.statusDesc = shared.keep(notification.statusDesc);
+        return this.#versions(device, notification, notification.status, at);
+    }
+  }
+
+  #versions(device: Device, notification: Delivered & { sourceVersion: string; curVersion: string; targetVersion: string; upgradeTime: string | number }, result: UpgradeResult, at: number): Device['history'][number] {
+    const shared = this.#shared;
+    // The latest result wins: a SUCCESS after a FAIL is a success.
+    device.result = result;
+    device.state = result === 'SUCCESS' ? 'succeeded' : 'failed';
+    device.reconciled = false;
+    device.sourceVersion = shared.keep(notification.sourceVersion);
+    device.curVersion = shared.keep(notification.curVersion);
+    device.targetVersion = shared.keep(notification.targetVersion);
+    device.upgradeTime = shared.keep(String(notification.upgradeTime));
+    return { at, notifyType: notification.notifyType, result };
   }
 
   #task(notification: Delivered, time: number): Task {
-    let task = this.#tasks.get(notification.operationId);
+    const operationId = cut(notification.operationId);
+    let task = this.#tasks.get(operationId);
     if (task === undefined) {
       task = {
-        operationId: notification.operationId,
+        operationId,
         kind: notification.notifyType === 'reconciledResult' ? (notification.operateType === 'software_upgrade' ? 'software' : 'firmware') : notification.notifyType.startsWith('sw') ? 'software' : 'firmware',
         firstSeen: time,
         lastSeen: time,
@@ -218,8 +340,12 @@ export class UpgradeFold {
         states: new Map(),
         errorCodes: new Map(),
         targetVersions: new Map(),
+        versions: new Map(),
+        rate: { minute: Math.floor(time / MINUTE), counts: [0] },
+        version: 0,
       };
       if (this.#tasks.size >= this.#maxTasks) this.#evictTask();
+      this.#bytes += TASK_BYTES + weighText(operationId);
     }
     task.lastSeen = Math.max(task.lastSeen, time);
     this.#tasks.delete(task.operationId);
@@ -231,33 +357,74 @@ export class UpgradeFold {
   #count(task: Task, device: Device, sign: 1 | -1): void {
     add(task.targetVersions, device.targetVersion, sign);
     if (device.reconciled) task.reconciled += sign;
+    if (device.result === null) {
+      add(task.states, device.state ?? 'unknown', sign);
+      return;
+    }
     if (device.result === 'SUCCESS') task.succeeded += sign;
-    else if (device.result === 'FAIL') {
+    else {
       task.failed += sign;
       add(task.errorCodes, device.errorCode ?? '(none)', sign);
-    } else add(task.states, device.state ?? 'unknown', sign);
+    }
+    if (device.sourceVersion !== null && device.targetVersion !== null) {
+      const key = `${device.sourceVersion}\u0000${device.targetVersion}`;
+      const counts = task.versions.get(key) ?? { sourceVersion: device.sourceVersion, targetVersion: device.targetVersion, succeeded: 0, failed: 0 };
+      if (device.result === 'SUCCESS') counts.succeeded += sign;
+      else counts.failed += sign;
+      if (counts.succeeded + counts.failed === 0) task.versions.delete(key);
+      else task.versions.set(key, counts);
+    }
+  }
+
+  #rate(task: Task, time: number): void {
+    const minute = Math.floor(time / MINUTE);
+    const { rate } = task;
+    // Pushes are folded in the order received; one from an earlier minute (a journal read late) counts in the newest.
+    const gap = minute - rate.minute;
+    if (gap > 0) {
+      rate.counts = gap >= RATE_MINUTES ? [0] : [...new Array<number>(gap).fill(0), ...rate.counts].slice(0, RATE_MINUTES);
+      rate.minute = minute;
+    }
+    rate.counts[0] = (rate.counts[0] ?? 0) + 1;
   }
 
   // Called only when the map is full, so it has a first entry.
   #evictTask(): void {
     const oldest = this.#tasks.values().next().value as Task;
-    this.#tasks.delete(oldest.operationId);
-    this.#devices -= oldest.devices.size;
+    this.#drop(oldest);
   }
 
-  // The least recently active device of the least recently active task (an empty task goes too).
-  // Called only when there are more devices than the limit, so the first task has one.
-  #evictDevice(): void {
+  #drop(task: Task): void {
+    this.#tasks.delete(task.operationId);
+    this.#devices -= task.devices.size;
+    for (const device of task.devices.values()) this.#bytes -= device.bytes;
+    this.#bytes -= TASK_BYTES + weighText(task.operationId);
+    this.#droppedDevices += task.devices.size;
+    this.#droppedTasks += 1;
+  }
+
+  // The least recently active device of the least recently active task (an empty task goes too); never
+  // the device just folded (`current`'s last one). Returns false when nothing more can go.
+  #evictDevice(current: Task): boolean {
     const task = this.#tasks.values().next().value as Task;
+    if (task === current && task.devices.size <= 1) return false;
     const oldest = task.devices.values().next().value as Device;
     this.#count(task, oldest, -1);
     task.devices.delete(oldest.deviceId);
     task.active.delete(oldest.deviceId);
+    task.version += 1;
     this.#devices -= 1;
-    if (task.devices.size === 0) this.#tasks.delete(task.operationId);
+    this.#bytes -= oldest.bytes;
+    this.#droppedDevices += 1;
+    if (task.devices.size === 0) {
+      this.#tasks.delete(task.operationId);
+      this.#bytes -= TASK_BYTES + weighText(task.operationId);
+      this.#droppedTasks += 1;
+    }
+    return true;
   }
 
-  #summary(task: Task, now: number): TaskSummary {
+  summary(task: Task, now: number): TaskSummary {
     let stale = 0;
     const cutoff = now - this.#staleAfterMs;
     // Least recently active first: stop at the first device heard from since the cutoff.
@@ -266,6 +433,8 @@ export class UpgradeFold {
       stale += 1;
     }
     const devices = task.devices.size;
+    const minute = Math.floor(now / MINUTE);
+    const recent = task.rate.counts.slice(0, Math.max(0, RATE_MINUTES - (minute - task.rate.minute)));
     return {
       operationId: task.operationId,
       kind: task.kind,
@@ -278,8 +447,10 @@ export class UpgradeFold {
       states: record(task.states),
       errorCodes: record(task.errorCodes),
       targetVersions: record(task.targetVersions),
+      versions: [...task.versions.values()].map((counts) => ({ ...counts })),
       firstSeen: new Date(task.firstSeen),
       lastSeen: new Date(task.lastSeen),
+      resultsPerMinute: recent.reduce((sum, count) => sum + count, 0) / RATE_MINUTES,
     };
   }
 }

@@ -1,12 +1,15 @@
 // The dashboard page's script: served from the same origin (the Content-Security-Policy allows no
-// inline script), it fetches the JSON API and follows /api/stream. Everything that came from a push is
-// put in the page as text (textContent), never as markup.
+// inline script), it fetches the JSON API and follows /api/stream. Devices come from the server a page
+// at a time, filtered, searched and sorted there: the page never downloads a whole task. Everything
+// that came from a push is put in the page as text (textContent), never as markup.
 'use strict';
 
 const $ = (selector) => document.querySelector(selector);
+const PAGE = 100;
 let tasks = [];
 let selected = null;
 let detail = null;
+let offset = 0;
 
 function cell(text, className) {
   const td = document.createElement('td');
@@ -15,8 +18,19 @@ function cell(text, className) {
   return td;
 }
 
+function rowOf(values, className) {
+  const row = document.createElement('tr');
+  if (className) row.className = className;
+  row.append(...values.map((value) => (value instanceof Node ? value : cell(value))));
+  return row;
+}
+
 const number = (n) => n.toLocaleString('en-US');
-const time = (iso) => new Date(iso).toLocaleString();
+const time = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+const duration = (ms) => {
+  const minutes = Math.round(ms / 60_000);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+};
 const largest = (counts, n = 3) =>
   Object.entries(counts)
     .sort((a, b) => b[1] - a[1])
@@ -44,20 +58,19 @@ function bar(task) {
   return box;
 }
 
+const pace = (task) => (task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)}/min${task.estimatedEnd ? `, ends ~${time(task.estimatedEnd)}` : ''}` : '');
+
 function renderTasks() {
   $('#empty').hidden = tasks.length > 0;
   $('#tasks').hidden = tasks.length === 0;
-  const body = $('#tasks tbody');
-  body.replaceChildren(
+  $('#exports').hidden = tasks.length === 0;
+  $('#tasks tbody').replaceChildren(
     ...tasks.map((task) => {
-      const row = document.createElement('tr');
-      row.dataset.operationId = task.operationId;
-      if (task.operationId === selected) row.className = 'selected';
       const barCell = document.createElement('td');
       barCell.append(bar(task));
-      row.append(
-        cell(task.operationId),
-        cell(task.kind),
+      const row = rowOf([
+        task.operationId,
+        task.kind,
         cell(number(task.devices), 'n'),
         cell(task.platform ? number(task.platform.expected) : '', 'n'),
         cell(number(task.succeeded), 'n'),
@@ -66,61 +79,118 @@ function renderTasks() {
         cell(number(task.stale), 'n'),
         barCell,
         cell(largest(task.errorCodes), 'reasons'),
-        cell(time(task.lastSeen)),
-      );
+        cell(pace(task), 'reasons'),
+        time(task.lastSeen),
+      ]);
+      row.dataset.operationId = task.operationId;
+      if (task.operationId === selected) row.className = 'selected';
       row.addEventListener('click', () => select(task.operationId));
       return row;
     }),
   );
 }
 
-function matches(device, filter) {
-  if (filter === 'all') return true;
-  if (filter === 'succeeded') return device.result === 'SUCCESS';
-  if (filter === 'failed') return device.result === 'FAIL';
-  if (filter === 'in progress') return device.result === null;
-  if (filter === 'reconciled') return device.reconciled;
-  if (filter === 'stale') return device.stale;
-  return device.result === null && device.state === filter.slice('state: '.length);
+function renderHealth(health) {
+  const box = $('#health');
+  const journal = health.journal;
+  const figures = journal
+    ? `Journal: ${number(journal.pending)} pending (${number(journal.retrying)} retrying), ${number(journal.dead)} dead, ${number(journal.invalid)} invalid.`
+    : 'No journal: delivery is at most once.';
+  box.replaceChildren(document.createTextNode(figures), ...health.actions.map((action) => Object.assign(document.createElement('div'), { textContent: action })));
+  box.className = health.actions.length > 0 ? 'health warn' : 'health';
+}
+
+function renderVersions(versions) {
+  $('#versions').hidden = versions.length === 0;
+  $('#versions tbody').replaceChildren(
+    ...versions.map((v) => rowOf([v.sourceVersion, v.targetVersion, cell(number(v.succeeded), 'n'), cell(number(v.failed), 'n'), cell(`${Math.round((100 * v.succeeded) / (v.succeeded + v.failed))}%`, 'n')])),
+  );
+}
+
+// The query the device table shows, as URL parameters: the same for the page of devices and the CSV.
+function deviceQuery() {
+  const params = new URLSearchParams();
+  const filter = $('#filter').value || 'all';
+  if (filter !== 'all') params.set('filter', filter);
+  const search = $('#search').value.trim();
+  if (search) params.set('search', search);
+  const [sort, order] = ($('#sort').value || 'lastSeen:desc').split(':');
+  params.set('sort', sort);
+  params.set('order', order);
+  return params;
 }
 
 function renderDetail() {
   $('#detail').hidden = detail === null;
   if (detail === null) return;
-  const { task, devices } = detail;
+  const { task, errorTexts } = detail;
   $('#detail-title').textContent = `Task ${task.operationId}`;
-  $('#csv').href = `api/tasks/${encodeURIComponent(task.operationId)}.csv`;
+  const expected = task.platform ? task.platform.expected : task.devices;
   $('#detail-summary').textContent =
-    `${number(task.devices)} devices: ${number(task.succeeded)} succeeded, ${number(task.failed)} failed (${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
-    `Target versions: ${largest(task.targetVersions) || 'none yet'}. Failure reasons: ${largest(task.errorCodes, 10) || 'none'}.`;
+    `${number(task.devices)} devices reported (of ${number(expected)}${task.platform ? ' on the platform' : ''}): ${number(task.succeeded)} succeeded, ${number(task.failed)} failed ` +
+    `(${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
+    `Started ${time(task.firstSeen)}, ${duration(task.durationMs)} so far; ${task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)} results a minute` : 'no result in the last ten minutes'}` +
+    `${task.estimatedEnd ? `, ending about ${time(task.estimatedEnd)}` : ''}. Target versions: ${largest(task.targetVersions) || 'none yet'}.`;
+  $('#reasons tbody').replaceChildren(
+    ...Object.entries(task.errorCodes)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20)
+      .map(([code, count]) => {
+        const row = rowOf([code, errorTexts[code] ?? '', cell(number(count), 'n')]);
+        row.addEventListener('click', () => setFilter(`errorCode:${code}`));
+        return row;
+      }),
+  );
+  $('#reasons').hidden = Object.keys(task.errorCodes).length === 0;
   renderPlatform(task.platform, detail.neverReported);
   const select = $('#filter');
   const current = select.value || 'all';
-  const options = ['all', 'succeeded', 'failed', 'reconciled', 'in progress', 'stale', ...Object.keys(task.states).map((state) => `state: ${state}`)];
-  select.replaceChildren(...options.map((option) => Object.assign(document.createElement('option'), { value: option, textContent: option })));
-  select.value = options.includes(current) ? current : 'all';
+  const options = [
+    ['all', 'all'],
+    ['succeeded', 'succeeded'],
+    ['failed', 'failed'],
+    ['reconciled', 'reconciled'],
+    ['in progress', 'in progress'],
+    ['stale', 'stale'],
+    ...Object.keys(task.states).map((state) => [`state:${state}`, `state: ${state}`]),
+    ...Object.keys(task.errorCodes).slice(0, 50).map((code) => [`errorCode:${code}`, `error: ${code}`]),
+    ...task.versions.map((v) => v.sourceVersion).filter((v, i, all) => all.indexOf(v) === i).map((v) => [`sourceVersion:${v}`, `from version: ${v}`]),
+  ];
+  if (!options.some(([value]) => value === current)) options.push([current, current]);
+  select.replaceChildren(...options.map(([value, label]) => Object.assign(document.createElement('option'), { value, textContent: label })));
+  select.value = current;
+}
+
+function failureText(device) {
+  const texts = [device.errorText, device.description, device.resultDesc, device.statusDesc === device.errorCode ? null : device.statusDesc];
+  return texts.filter((text) => text).join(' · ');
+}
+
+function renderDevices(page) {
+  $('#csv').href = `api/tasks/${encodeURIComponent(selected)}/devices.csv?${deviceQuery()}`;
+  const last = Math.min(page.offset + page.devices.length, page.total);
+  $('#page').textContent = page.total === 0 ? 'no device matches' : `${number(page.offset + 1)}–${number(last)} of ${number(page.total)}`;
+  $('#previous').disabled = page.offset === 0;
+  $('#next').disabled = last >= page.total;
   $('#devices tbody').replaceChildren(
-    ...devices
-      .filter((device) => matches(device, select.value))
-      .map((device) => {
-        const row = document.createElement('tr');
-        row.append(
-          cell(device.deviceId),
-          cell(device.state ?? ''),
-          cell(device.result === null ? (device.stale ? 'stale' : 'in progress') : device.reconciled ? `${device.result} (reconciled)` : device.result),
-          cell(device.errorCode ?? ''),
-          cell(device.sourceVersion ?? ''),
-          cell(device.curVersion ?? ''),
-          cell(device.targetVersion ?? ''),
-          cell(time(device.lastSeen)),
-        );
-        return row;
-      }),
+    ...page.devices.map((device) =>
+      rowOf([
+        device.deviceId,
+        device.state ?? '',
+        device.result === null ? (device.stale ? 'stale' : 'in progress') : device.reconciled ? `${device.result} (reconciled)` : device.result,
+        device.errorCode ?? '',
+        failureText(device),
+        device.sourceVersion ?? '',
+        device.curVersion ?? '',
+        device.targetVersion ?? '',
+        device.upgradeTime ?? '',
+        time(device.lastSeen),
+      ]),
+    ),
   );
 }
 
 // With a reconciler: the platform's count beside what was received, and the devices that never reported.
-const NEVER_SHOWN = 1000;
 function renderPlatform(platform, never) {
   $('#platform').hidden = !platform;
   $('#never').hidden = !never || never.missing.length + never.stuck.length === 0;
@@ -134,66 +204,123 @@ function renderPlatform(platform, never) {
     ...never.missing.map((device) => [device.deviceId, device.subOperationId, `${device.result}, no result here`, device.stopTime ?? '']),
     ...never.stuck.map((device) => [device.deviceId, device.subOperationId, `${device.status} (stuck)`, device.since ?? '']),
   ];
-  $('#never-title').textContent = `${number(rows.length)} devices never reported${rows.length > NEVER_SHOWN ? ` (the first ${number(NEVER_SHOWN)} shown)` : ''}`;
-  $('#never-devices tbody').replaceChildren(
-    ...rows.slice(0, NEVER_SHOWN).map((values) => {
-      const row = document.createElement('tr');
-      row.append(...values.map((value) => cell(value)));
-      return row;
-    }),
-  );
+  const total = platform.missing + platform.stuck;
+  $('#never-title').textContent = `${number(total)} devices never reported${rows.length < total ? ` (the first ${number(rows.length)} shown)` : ''}`;
+  $('#never-devices tbody').replaceChildren(...rows.map((values) => rowOf(values)));
+}
+
+async function json(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
 }
 
 async function loadDetail() {
   if (selected === null) return;
-  const response = await fetch(`api/tasks/${encodeURIComponent(selected)}`);
-  detail = response.ok ? await response.json() : null;
+  const id = encodeURIComponent(selected);
+  const [found, page] = await Promise.all([json(`api/tasks/${id}`).catch(() => null), json(`api/tasks/${id}/devices?${deviceQuery()}&offset=${offset}&limit=${PAGE}`).catch(() => null)]);
+  detail = found;
   renderDetail();
+  if (page !== null) renderDevices(page);
 }
 
-async function load() {
-  tasks = await (await fetch('api/tasks')).json();
+async function load(names) {
+  const [list, health, versions] = await Promise.all([json('api/tasks'), json('api/health'), json('api/versions')]);
+  tasks = list;
   renderTasks();
-  await loadDetail();
+  renderHealth(health);
+  renderVersions(versions);
+  // A change that names other tasks only: the selected task's devices are as shown.
+  if (names === null || names === undefined || names.includes(selected)) await loadDetail();
 }
 
 function select(operationId) {
   selected = operationId;
+  offset = 0;
   renderTasks();
   loadDetail().catch(() => {});
 }
 
-// At most one reload in flight, and one more queued: a burst of pushes is one or two reloads.
+function setFilter(value) {
+  $('#filter').value = value;
+  if ($('#filter').value !== value) $('#filter').append(Object.assign(document.createElement('option'), { value, textContent: value }));
+  $('#filter').value = value;
+  offset = 0;
+  loadDetail().catch(() => {});
+}
+
+// At most one reload in flight, and one more queued (with the union of the tasks named meanwhile).
 let loading = null;
-let again = false;
-function refresh() {
+let queued;
+function refresh(names = null) {
   if (loading) {
-    again = true;
+    queued = queued === undefined ? names : queued === null || names === null ? null : [...queued, ...names];
     return;
   }
-  loading = load()
+  loading = load(names)
     .catch(() => {})
     .finally(() => {
       loading = null;
-      if (again) {
-        again = false;
-        refresh();
+      if (queued !== undefined) {
+        const next = queued;
+        queued = undefined;
+        refresh(next);
       }
     });
 }
 
-$('#filter').addEventListener('change', renderDetail);
+let typing;
+$('#search').addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(() => {
+    offset = 0;
+    loadDetail().catch(() => {});
+  }, 250);
+});
+for (const id of ['#filter', '#sort']) {
+  $(id).addEventListener('change', () => {
+    offset = 0;
+    loadDetail().catch(() => {});
+  });
+}
+$('#previous').addEventListener('click', () => {
+  offset = Math.max(0, offset - PAGE);
+  loadDetail().catch(() => {});
+});
+$('#next').addEventListener('click', () => {
+  offset += PAGE;
+  loadDetail().catch(() => {});
+});
+
+// Live updates. The server ends a stream after a few minutes (EventSource reconnects by itself) and
+// refuses one when too many are open (EventSource then gives up): reconnect later, and poll meanwhile.
 const live = $('#live');
-const stream = new EventSource('api/stream');
-stream.addEventListener('open', () => {
-  live.textContent = 'live';
-  live.className = 'live';
-  refresh();
-});
-stream.addEventListener('change', refresh);
-stream.addEventListener('error', () => {
-  // EventSource reconnects by itself.
-  live.textContent = 'reconnecting…';
-  live.className = 'live off';
-});
+let polling;
+function connect() {
+  const stream = new EventSource('api/stream');
+  stream.addEventListener('open', () => {
+    live.textContent = 'live';
+    live.className = 'live';
+    clearInterval(polling);
+    polling = undefined;
+    refresh();
+  });
+  stream.addEventListener('change', (event) => {
+    let names = null;
+    try {
+      names = JSON.parse(event.data).tasks;
+    } catch {
+      names = null;
+    }
+    refresh(names);
+  });
+  stream.addEventListener('error', () => {
+    live.textContent = 'reconnecting…';
+    live.className = 'live off';
+    if (stream.readyState !== EventSource.CLOSED) return;
+    polling ??= setInterval(refresh, 5000);
+    setTimeout(connect, 10_000 + Math.random() * 5000);
+  });
+}
+connect();
 refresh();

@@ -1,0 +1,40 @@
+// What the fold keeps of a push's text. No schema field has a maximum length and any sender can post
+// while `allow` is off, so every text is cut to MAX_TEXT characters (as a fresh copy: a slice of a
+// 57 KB string would keep the whole string alive), and repeated values (versions, states, error codes
+// and texts, the same for thousands of devices) are kept once.
+
+/** Characters kept of any text; the platform's identifiers are documented as String(256) where a length is given. */
+export const MAX_TEXT = 256;
+/** Distinct values kept once; past it, values are kept per device (and weighed per device). */
+const MAX_SHARED = 20_000;
+
+/** Bytes a string of `length` characters costs at most on V8's heap (two-byte, with its header). */
+export const weighText = (value: string | null): number => (value === null ? 0 : 24 + 2 * value.length);
+
+/** `value` cut to MAX_TEXT characters, copied when cut (never a view into the longer string). */
+export function cut(value: string): string {
+  if (value.length <= MAX_TEXT) return value;
+  return Buffer.from(value.slice(0, MAX_TEXT), 'utf16le').toString('utf16le');
+}
+
+/** Repeated short values kept once; `bytes` is what the table itself holds. */
+export class SharedStrings {
+  readonly #values = new Map<string, string>();
+  bytes = 0;
+
+  /** `value` cut, and the copy already held when there is one. */
+  keep(value: string): string {
+    const text = cut(value);
+    const held = this.#values.get(text);
+    if (held !== undefined) return held;
+    if (this.#values.size < MAX_SHARED) {
+      this.#values.set(text, text);
+      this.bytes += weighText(text) + 40;
+    }
+    return text;
+  }
+
+  keepOrNull(value: string | null | undefined): string | null {
+    return value === null || value === undefined ? null : this.keep(value);
+  }
+}
