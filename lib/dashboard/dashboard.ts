@@ -111,6 +111,7 @@ const optionTable: OptionTable = {
       devices: { check: checks.wholeNumber, example: 'limits: { devices: 200_000 } (all tasks together)' },
       bytes: { check: checks.wholeNumber, example: 'limits: { bytes: 256 * 1024 * 1024 } (all tasks together)' },
       streams: { check: checks.wholeNumber, example: 'limits: { streams: 100 }' },
+      streamLifetimeMs: { check: checks.wholeNumber, example: 'limits: { streamLifetimeMs: 5 * 60_000 }' },
     },
   },
 };
@@ -147,7 +148,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   const fold = new UpgradeFold(staleAfterMs, options.limits);
   const views = new DeviceViews((device, now) => fold.isStale(device, now));
   const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css'), icon: asset('favicon.svg') };
-  const streams = new ChangeStreams(options.limits?.streams ?? 100);
+  const streams = new ChangeStreams(options.limits?.streams ?? 100, options.limits?.streamLifetimeMs);
 
   let failing = false;
   const stop =
@@ -338,7 +339,8 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     if (allowed === true) return serve(req, res, next);
     if (allowed === false || typeof (allowed as Partial<Promise<boolean>> | undefined)?.then !== 'function') return refuse();
     allowed.then(
-      (yes) => (yes === true ? serve(req, res, next) : refuse()),
+      // Only true serves: a JavaScript authorize resolving a truthy non-boolean is a mistake, not a yes.
+      (yes) => ((yes as unknown) === true ? serve(req, res, next) : refuse()),
       (error: unknown) => refuse(error),
     );
   }

@@ -88,8 +88,10 @@ export interface FoldLimits {
   devices?: number;
   /** Bytes the fold may hold (its own estimate, which errs high); beyond it devices are dropped the same way. Default 256 MiB. */
   bytes?: number;
-  /** Live streams (`/api/stream`) open at once; one more is answered 503. Default 100. */
+  /** Live streams (`/api/stream`) open at once; one more is answered 503 (the page polls meanwhile). Default 100. */
   streams?: number;
+  /** A live stream is ended after this long, give or take a tenth (the browser opens a new one a second later). Default 5 minutes. */
+  streamLifetimeMs?: number;
 }
 
 /** What the fold holds now, and what it dropped to stay within its limits. */
@@ -188,7 +190,7 @@ export class UpgradeFold {
   readonly #maxDevices: number;
   readonly #maxBytes: number;
   readonly #staleAfterMs: number;
-  readonly #shared = new SharedStrings();
+  readonly #shared: SharedStrings;
   #devices = 0;
   #bytes = 0;
   #droppedDevices = 0;
@@ -199,6 +201,8 @@ export class UpgradeFold {
     this.#maxTasks = limits.tasks ?? 1000;
     this.#maxDevices = limits.devices ?? 200_000;
     this.#maxBytes = limits.bytes ?? 256 * 1024 * 1024;
+    // A tenth of the budget for values shared by many devices (versions, states, codes, texts).
+    this.#shared = new SharedStrings(this.#maxBytes / 10);
   }
 
   /** Folds one push received at `at`; returns its task's operationId as kept. Pushes are taken in the order given. */

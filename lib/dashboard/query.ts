@@ -55,7 +55,7 @@ export function checkQuery(query: DeviceQuery): string | undefined {
     return `filter must be all, succeeded, failed, reconciled, in progress, stale, or state:, errorCode:, sourceVersion: and a value; got ${JSON.stringify(filter)}`;
   }
   if (sort !== undefined && !(SORT_KEYS as readonly string[]).includes(sort)) return `sort must be one of ${SORT_KEYS.join(', ')}; got ${JSON.stringify(sort)}`;
-  if (order !== undefined && order !== 'asc' && order !== 'desc') return `order must be asc or desc; got ${JSON.stringify(order)}`;
+  if (order !== undefined && !['asc', 'desc'].includes(order)) return `order must be asc or desc; got ${JSON.stringify(order)}`;
   if (offset !== undefined && !(Number.isSafeInteger(offset) && offset >= 0)) return `offset must be a whole number; got ${String(offset)}`;
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_PAGE)) return `limit must be a whole number from 1 to ${MAX_PAGE}; got ${String(limit)}`;
   return undefined;

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const THROTTLE_MS = 250;
 const HEARTBEAT_MS = 15_000;
-/** A stream is ended after this (give or take a tenth); the browser's EventSource opens a new one a second later. */
+/** A stream is ended after this by default (give or take a tenth); the browser's EventSource opens a new one a second later. */
 export const STREAM_LIFETIME_MS = 5 * 60_000;
 /** A reader that has not taken what was written for this long is cut off. */
 const STALLED_MS = 30_000;
@@ -29,12 +29,14 @@ const merge = (into: Set<string> | 'all' | undefined, names: Set<string> | 'all'
 export class ChangeStreams {
   readonly #streams = new Set<Stream>();
   readonly #max: number;
+  readonly #lifetimeMs: number;
   readonly #heartbeat: NodeJS.Timeout;
   #pending: Set<string> | 'all' | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(max: number) {
+  constructor(max: number, lifetimeMs = STREAM_LIFETIME_MS) {
     this.#max = max;
+    this.#lifetimeMs = lifetimeMs;
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
 
@@ -48,7 +50,7 @@ export class ChangeStreams {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Content-Type-Options': 'nosniff' });
     // The browser reconnects by itself a second after the stream ends or breaks.
     res.write('retry: 1000\n\n');
-    const lifetime = STREAM_LIFETIME_MS * (0.9 + Math.random() * 0.2);
+    const lifetime = this.#lifetimeMs * (0.9 + Math.random() * 0.2);
     const stream: Stream = { res, blockedAt: undefined, owed: undefined, end: setTimeout(() => res.end(), lifetime).unref() };
     this.#streams.add(stream);
     res.on('drain', () => {

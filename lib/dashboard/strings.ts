@@ -5,8 +5,6 @@
 
 /** Characters kept of any text; the platform's identifiers are documented as String(256) where a length is given. */
 export const MAX_TEXT = 256;
-/** Distinct values kept once; past it, values are kept per device (and weighed per device). */
-const MAX_SHARED = 20_000;
 
 /** Bytes a string of `length` characters costs at most on V8's heap (two-byte, with its header). */
 export const weighText = (value: string | null): number => (value === null ? 0 : 24 + 2 * value.length);
@@ -17,19 +15,28 @@ export function cut(value: string): string {
   return Buffer.from(value.slice(0, MAX_TEXT), 'utf16le').toString('utf16le');
 }
 
-/** Repeated short values kept once; `bytes` is what the table itself holds. */
+/**
+ * Repeated values kept once, up to `maxBytes` of them (past it, values are kept per device, where they
+ * are weighed anyway); `bytes` is what the table itself holds.
+ */
 export class SharedStrings {
   readonly #values = new Map<string, string>();
+  readonly #maxBytes: number;
   bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
 
   /** `value` cut, and the copy already held when there is one. */
   keep(value: string): string {
     const text = cut(value);
     const held = this.#values.get(text);
     if (held !== undefined) return held;
-    if (this.#values.size < MAX_SHARED) {
+    const weight = weighText(text) + 40;
+    if (this.bytes + weight <= this.#maxBytes) {
       this.#values.set(text, text);
-      this.bytes += weighText(text) + 40;
+      this.bytes += weight;
     }
     return text;
   }

@@ -1,0 +1,271 @@
+// The dashboard at fleet scale and safe to expose (issue 21): memory bounded in bytes against crafted
+// maximum-size pushes, devices paged on the server, streamed exports, bounded streams naming what
+// changed, authorize, unambiguous routes, and what a rollout owner asks of it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { createUpgradeDashboard, createUpgradeRouter, type Notification, type UpgradeDashboardOptions } from 'huawei-iot-upgrade-router';
+import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import express from './express';
+import { CALLBACK_PATH } from './helpers';
+import { sleep, tempFolder, until } from './support/journal';
+
+const quiet = { error: () => {}, warn: () => {} };
+
+const ids = (operationId: string, deviceId: string) => ({ deviceId, appId: 'app', operationId, subOperationId: `sub-${operationId}-${deviceId}` });
+const state = (operationId: string, deviceId: string, swUpgradeState = 'downloading'): Notification => ({ notifyType: 'swUpgradeStateChangeNotify', ...ids(operationId, deviceId), swUpgradeState: swUpgradeState as 'downloading' });
+const result = (operationId: string, deviceId: string, ok: boolean, errorCode = '0', sourceVersion = 'V1'): Notification => ({
+  notifyType: 'swUpgradeResultNotify',
+  ...ids(operationId, deviceId),
+  curVersion: ok ? 'V2' : sourceVersion,
+  targetVersion: 'V2',
+  sourceVersion,
+  swUpgradeResult: ok ? 'SUCCESS' : 'FAIL',
+  upgradeTime: 90 + deviceId.length,
+  resultDesc: ok ? 'upgraded' : 'upgrade failed',
+  errorCode,
+  description: ok ? '' : 'battery below 20 %',
+});
+
+describe('the dashboard at fleet scale, safe to expose (issue 21)', function () {
+  this.timeout(60_000);
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  const setUp = (options: Omit<UpgradeDashboardOptions, 'router'> = {}) => {
+    const router = createUpgradeRouter({ logger: quiet, ...(options.journal && { journal: options.journal }) });
+    router.on('notification', () => {});
+    const dashboard = createUpgradeDashboard({ router, ...options });
+    const app = express();
+    app.use(CALLBACK_PATH, router);
+    app.use('/upgrades', dashboard);
+    cleanup.push(() => router.close(1000), () => dashboard.close());
+    return { app, router, dashboard };
+  };
+
+  it('holds crafted maximum-size pushes within limits.bytes: texts are cut, repeats kept once, the least recently active dropped', async () => {
+    // A child with a small heap: before this, the fold kept every field whole (about 0.5 MB a device
+    // here) and 2 000 such devices needed 1 GB.
+    const run = async (mode: string, count: number, bytes: number) => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--max-old-space-size=256', join(__dirname, 'support', 'fold-memory.mjs'), mode, String(count), String(bytes)]);
+      return JSON.parse(stdout) as { growth: number; kept: number; stats?: { devices: number; bytes: number; droppedDevices: number } };
+    };
+    const limit = 8 * 1024 * 1024;
+    const dashboard = await run('dashboard', 2000, limit);
+    const control = await run('keep', 200, 0);
+    console.log(`      2 000 crafted devices: the dashboard holds ${dashboard.stats?.devices} in ${(dashboard.growth / 1e6).toFixed(1)} MB of heap (its estimate ${((dashboard.stats?.bytes ?? 0) / 1e6).toFixed(1)} MB, limit ${limit / 1e6} MB); the control keeps 200 of the pushes whole in ${(control.growth / 1e6).toFixed(0)} MB`);
+    assert.ok(control.growth > 10 * limit, 'the control: these pushes are big enough to break the limit many times over');
+    assert.ok(dashboard.stats !== undefined && dashboard.stats.bytes <= limit);
+    assert.ok(dashboard.growth <= limit, `the heap grew ${dashboard.growth} bytes: the estimate must err high`);
+    assert.ok(dashboard.stats.devices > 1000 && dashboard.stats.droppedDevices > 0, JSON.stringify(dashboard.stats));
+  });
+
+  it('pages, filters, searches and sorts a task\'s devices on the server; a bad query is a 400 (a TypeError in code)', async () => {
+    const { app, router, dashboard } = setUp({ errorCodes: { '120006': 'battery too low' } });
+    for (let i = 0; i < 2000; i += 1) router.receive(i % 10 === 3 ? result('big', `meter-${String(i).padStart(4, '0')}`, false, i % 20 === 3 ? '120006' : '120010', i % 2 ? 'V1' : 'V0') : state('big', `meter-${String(i).padStart(4, '0')}`));
+    await router.drain();
+    type Page = { total: number; offset: number; limit: number; devices: Array<{ deviceId: string; errorCode: string | null; errorText: string | null; upgradeTime: string | null }> };
+    const get = async (query: string): Promise<Page> => (await request(app).get(`/upgrades/api/tasks/big/devices?${query}`).expect(200)).body as Page;
+    const first = await get('');
+    assert.deepEqual([first.total, first.offset, first.limit, first.devices.length, first.devices[0]?.deviceId], [2000, 0, 100, 100, 'meter-1999']);
+    const third = await get('sort=deviceId&offset=200&limit=50');
+    assert.deepEqual(
+      third.devices.map((device) => device.deviceId),
+      Array.from({ length: 50 }, (_, i) => `meter-${String(200 + i).padStart(4, '0')}`),
+    );
+    const failed = await get('filter=failed&sort=deviceId&order=desc&limit=1000');
+    assert.equal(failed.total, 200);
+    assert.equal(failed.devices[0]?.deviceId, 'meter-1993');
+    const known = await get('filter=errorCode%3A120006');
+    assert.equal(known.total, 100);
+    assert.ok(known.devices.every((device) => device.errorText === 'battery too low'));
+    assert.equal((await get('filter=sourceVersion%3AV0')).total, 0, 'every failed meter has an odd index here');
+    const found = await get('search=METER-077');
+    assert.deepEqual(
+      found.devices.map((device) => device.deviceId).sort(),
+      Array.from({ length: 10 }, (_, i) => `meter-077${i}`),
+    );
+    assert.equal((await get('search=.*')).total, 0, 'the search is text, not a pattern');
+    const slowest = await get('filter=failed&sort=upgradeTime&order=desc&limit=1');
+    assert.equal(slowest.devices[0]?.upgradeTime, '100');
+    for (const bad of ['limit=0', 'limit=1001', 'offset=-1', 'sort=secret', 'order=up', 'filter=nothing']) {
+      const refused = await request(app).get(`/upgrades/api/tasks/big/devices?${bad}`).expect(400).expect('Content-Type', /json/);
+      assert.match((refused.body as { error: string }).error, /must be/);
+    }
+    assert.throws(() => dashboard.devices('big', { limit: 5000 }), TypeError);
+    assert.equal(dashboard.devices('nothing'), undefined);
+  });
+
+  it('streams a task\'s CSV following the filter and search, and an export of every task and of every device', async () => {
+    const { app, router } = setUp({ errorCodes: { '120006': 'battery too low' } });
+    for (let i = 0; i < 3000; i += 1) router.receive(result('csv-a', `dev-${i}`, i % 3 !== 0, '120006'));
+    router.receive(state('csv-b', 'other'));
+    await router.drain();
+    const csv = await request(app).get('/upgrades/api/tasks/csv-a/devices.csv?filter=failed&search=dev-1').expect(200).expect('Content-Type', /text\/csv/);
+    assert.match(String(csv.headers['content-disposition']), /attachment; filename="task-csv-a.csv"/);
+    const lines = csv.text.trimEnd().split('\r\n');
+    const expected = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 3 === 0 && String(i).startsWith('1')).length;
+    assert.equal(lines.length, 1 + expected);
+    assert.ok(lines.slice(1).every((line) => /^csv-a,dev-1\d*,sub-csv-a-dev-1\d*,failed,FAIL,120006,battery too low,upgrade failed,battery below 20 %,,false,V1,V1,V2,9\d,false,/.test(line)), lines[1]);
+    const tasks = (await request(app).get('/upgrades/api/tasks.csv').expect(200)).text.trimEnd().split('\r\n');
+    assert.equal(tasks[0], 'operationId,kind,devices,expected,succeeded,failed,reconciled,inProgress,stale,missing,stuck,resultsPerMinute,firstSeen,lastSeen,estimatedEnd');
+    assert.match(tasks.find((line) => line.startsWith('csv-a,')) ?? '', /^csv-a,software,3000,,2000,1000,0,0,0,,,300,/);
+    const all = (await request(app).get('/upgrades/api/devices.csv').expect(200)).text.trimEnd().split('\r\n');
+    assert.equal(all.length, 1 + 3001);
+    assert.ok(all[1]?.startsWith('csv-b,other,'), 'most recently active task first');
+    await request(app).get('/upgrades/api/devices.csv?limit=0').expect(400);
+
+    // A reader that goes away mid-export stops it; the receiver goes on answering.
+    const server = app.listen(0, '127.0.0.1');
+    cleanup.push(() => server.close());
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    const chunks = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/upgrades/api/devices.csv' }, (res: IncomingMessage) => {
+        let count = 0;
+        res.on('data', () => {
+          count += 1;
+          if (count === 2) {
+            req.destroy();
+            resolve(count);
+          }
+        });
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+      req.end();
+    });
+    assert.equal(chunks, 2, 'the export arrives in pieces');
+    await request(app).post(CALLBACK_PATH).send(state('csv-c', 'after')).expect(200);
+  });
+
+  it('keeps routes unambiguous: a task named x.csv is a task, never another task\'s CSV', async () => {
+    const { app, router } = setUp();
+    router.receive(state('x', 'one'));
+    router.receive(state('x.csv', 'two'));
+    router.receive(state('a/b', 'three'));
+    await router.drain();
+    const named = (await request(app).get('/upgrades/api/tasks/x.csv').expect(200)).body as { task: { operationId: string } };
+    assert.equal(named.task.operationId, 'x.csv');
+    assert.match((await request(app).get('/upgrades/api/tasks/x/devices.csv').expect(200)).text, /^operationId,.*\r\nx,one,/);
+    assert.match((await request(app).get('/upgrades/api/tasks/x.csv/devices.csv').expect(200)).text, /\r\nx\.csv,two,/);
+    assert.equal(((await request(app).get('/upgrades/api/tasks/a%2Fb').expect(200)).body as { task: { operationId: string } }).task.operationId, 'a/b');
+    await request(app).get('/upgrades/api/tasks/a/b').expect(404);
+  });
+
+  it('caps the live streams, ends each after its lifetime, and names the tasks that changed', async () => {
+    const { app, router } = setUp({ limits: { streams: 2, streamLifetimeMs: 1500 } });
+    const server = app.listen(0, '127.0.0.1');
+    cleanup.push(() => server.close());
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/upgrades/api/stream`;
+    const controller = new AbortController();
+    cleanup.push(() => controller.abort());
+    const first = await fetch(url, { signal: controller.signal });
+    const second = await fetch(url, { signal: controller.signal });
+    assert.equal(second.status, 200);
+    const refused = await fetch(url);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '10');
+    assert.match(((await refused.json()) as { error: string }).error, /too many live streams/);
+
+    const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    router.receive(state('named-1', 'd'));
+    router.receive(state('named-2', 'd'));
+    while (!text.includes('event: change')) text += decoder.decode((await reader.read()).value);
+    const data = /event: change\ndata: (.*)\n/.exec(text)?.[1] ?? '';
+    assert.deepEqual((JSON.parse(data) as { tasks: string[] }).tasks.sort(), ['named-1', 'named-2']);
+    // The lifetime: the server ends the stream (EventSource opens a new one a second later).
+    const started = Date.now();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    assert.ok(Date.now() - started < 5000);
+    await until(async () => (await fetch(url, { signal: controller.signal })).status === 200, 'a slot to be free again');
+  });
+
+  it('authorize decides every request: page, API, export and stream; a throw refuses and is logged', async () => {
+    const logged: string[] = [];
+    let verdict: 'yes' | 'no' | 'later' | 'throw' = 'no';
+    const { app, router } = setUp({
+      logger: { error: (message: string) => void logged.push(message) },
+      authorize: (req) => {
+        if (verdict === 'throw') throw new Error('token store down');
+        if (verdict === 'later') return Promise.resolve(req.headers.authorization === 'Bearer s3cret');
+        return verdict === 'yes';
+      },
+    });
+    router.receive(state('private', 'd'));
+    await router.drain();
+    for (const path of ['/', '/app.js', '/api/tasks', '/api/tasks/private', '/api/tasks/private/devices.csv', '/api/devices.csv', '/api/stream', '/api/health']) {
+      await request(app).get(`/upgrades${path}`).expect(403).expect('Content-Type', /json/);
+    }
+    verdict = 'yes';
+    await request(app).get('/upgrades/api/tasks').expect(200);
+    verdict = 'later';
+    await request(app).get('/upgrades/api/tasks').expect(403);
+    await request(app).get('/upgrades/api/tasks').set('Authorization', 'Bearer s3cret').expect(200);
+    verdict = 'throw';
+    await request(app).get('/upgrades/api/tasks').expect(403);
+    assert.deepEqual(logged, ["huawei-iot-upgrade-router: the upgrade dashboard's authorize threw; the request was refused: token store down"]);
+    // The pushes themselves are not the dashboard's: authorize never stands in their way.
+    await request(app).post(CALLBACK_PATH).send(state('private', 'e')).expect(200);
+    assert.throws(() => createUpgradeDashboard({ router, authorize: 'yes' as unknown as () => boolean }), /authorize must be a function/);
+    assert.throws(() => createUpgradeDashboard({ router, errorCodes: { a: 1 } as unknown as Record<string, string> }), /errorCodes must map each code to a text/);
+  });
+
+  it('answers the owner: final states, failure texts, versions across tasks, time figures, and the journal\'s health', async () => {
+    const folder = tempFolder('dashboard-fleet-');
+    cleanup.push(() => folder.remove());
+    const journal = sqliteJournal({ path: join(folder.dir, 'j.db') });
+    cleanup.push(() => journal.close());
+    const { app } = setUp({ journal, errorCodes: { '120006': 'battery too low' } });
+    const post = (body: unknown) => request(app).post(CALLBACK_PATH).send(body as object).expect(200);
+    await post(state('t1', 'a', 'updating'));
+    await post(result('t1', 'a', true));
+    // A state that overtook nothing: it arrives after the result and does not undo it.
+    await post({ ...state('t1', 'a', 'updating'), appId: 'late' });
+    await post(result('t1', 'b', false, '120006'));
+    await post(result('t2', 'c', true));
+    await post(result('t2', 'd', false, '120010', 'V0'));
+    await post({ notifyType: 'swUpgradeResultNotify', deviceId: 'broken' });
+    await until(async () => ((await request(app).get('/upgrades/api/tasks').expect(200)).body as unknown[]).length === 2, 'the journal to be read');
+    type Row = { deviceId: string; state: string; description: string | null; resultDesc: string | null; errorText: string | null };
+    const devices = ((await request(app).get('/upgrades/api/tasks/t1/devices?sort=deviceId').expect(200)).body as { devices: Row[] }).devices;
+    assert.deepEqual(
+      devices.map((device) => [device.deviceId, device.state, device.resultDesc, device.description, device.errorText]),
+      [
+        ['a', 'succeeded', 'upgraded', '', null],
+        ['b', 'failed', 'upgrade failed', 'battery below 20 %', 'battery too low'],
+      ],
+    );
+    const detail = (await request(app).get('/upgrades/api/tasks/t1').expect(200)).body as { errorTexts: Record<string, string>; task: { versions: unknown; durationMs: number; estimatedEnd: string | null } };
+    assert.deepEqual(detail.errorTexts, { '120006': 'battery too low' });
+    assert.deepEqual(detail.task.versions, [{ sourceVersion: 'V1', targetVersion: 'V2', succeeded: 1, failed: 1 }]);
+    assert.equal(detail.task.estimatedEnd, null, 'every device seen has its result');
+    const versions = (await request(app).get('/upgrades/api/versions').expect(200)).body as unknown[];
+    assert.deepEqual(
+      new Set(versions.map((v) => JSON.stringify(v))),
+      new Set([JSON.stringify({ sourceVersion: 'V1', targetVersion: 'V2', succeeded: 2, failed: 1 }), JSON.stringify({ sourceVersion: 'V0', targetVersion: 'V2', succeeded: 0, failed: 1 })]),
+    );
+    // The journal's figures are read every 2 s.
+    let health: { journal: { invalid: number; pending: number } | null; actions: string[] } = { journal: null, actions: [] };
+    await until(
+      async () => {
+        health = (await request(app).get('/upgrades/api/health').expect(200)).body as typeof health;
+        return health.journal?.invalid === 1;
+      },
+      'the journal counts',
+      8000,
+    );
+    assert.ok(health.actions.some((action) => action.includes('1 invalid pushes kept: `huawei-iot-upgrade-router journal (--db FILE | --postgres URL) invalid`')), health.actions.join('\n'));
+    await sleep(0);
+  });
+});
