@@ -121,7 +121,7 @@ describe('the dashboard page in a real browser (issue 11)', function () {
   });
 
   it('shows a task\'s devices, filterable by state, and renders a hostile deviceId and errorCode as text', async () => {
-    await page.click('#tasks tbody tr:nth-child(2)');
+    await page.evaluate(() => (document.querySelector('#tasks tbody tr[data-operation-id="rollout-1"]') as HTMLElement).click());
     await page.waitForFunction(() => document.querySelectorAll('#devices tbody tr').length === 6);
     const devices = await rowTexts('#devices tbody tr');
     assert.ok(devices.some((cells) => cells[0] === HOSTILE), 'the deviceId appears as the text it is');
@@ -129,17 +129,20 @@ describe('the dashboard page in a real browser (issue 11)', function () {
     assert.equal(await page.$$eval('main img, main script, main b', (elements) => elements.length), 0, 'no element was made from a push');
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     await page.select('#filter', 'failed');
+    await page.waitForFunction(() => document.querySelectorAll('#devices tbody tr').length === 1);
     assert.deepEqual(
       (await rowTexts('#devices tbody tr')).map((cells) => cells[0]),
       ['d4'],
     );
-    await page.select('#filter', 'state: downloading');
+    await page.select('#filter', 'state:downloading');
+    await page.waitForFunction((hostile) => document.querySelector('#devices tbody tr td')?.textContent === hostile, {}, HOSTILE);
     assert.deepEqual(
       (await rowTexts('#devices tbody tr')).map((cells) => cells[0]),
       [HOSTILE],
     );
-    assert.equal(await page.$eval('#csv', (link) => link.getAttribute('href')), 'api/tasks/rollout-1.csv');
+    assert.equal(await page.$eval('#csv', (link) => link.getAttribute('href')), 'api/tasks/rollout-1/devices.csv?filter=state%3Adownloading&sort=lastSeen&order=desc');
     await page.select('#filter', 'all');
+    await page.waitForFunction(() => document.querySelectorAll('#devices tbody tr').length === 6);
     if (process.env.DASHBOARD_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(foreign, []);
@@ -179,6 +182,76 @@ describe('the dashboard page in a real browser (issue 11)', function () {
       await reconciler.close();
       await client.close();
       await emulator.close();
+    }
+  });
+
+  it('a 200 000-device task: usable (paged, searched, filtered), live, no console error, never downloaded whole', async () => {
+    const fleet = createUpgradeRouter({ logger: { error: () => {}, warn: () => {} }, dedupe: false });
+    fleet.on('notification', () => {});
+    const fleetDashboard = createUpgradeDashboard({ router: fleet });
+    const app = express();
+    app.use(CALLBACK_PATH, fleet);
+    app.use('/fleet', fleetDashboard);
+    const fleetServer = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => fleetServer.once('listening', resolve));
+    const fleetOrigin = `http://127.0.0.1:${(fleetServer.address() as { port: number }).port}`;
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    let largest = 0;
+    tab.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    tab.on('pageerror', (error) => errors.push(String(error)));
+    tab.on('response', (response) => {
+      if (!response.url().includes('/api/') || response.url().includes('/api/stream')) return;
+      response
+        .buffer()
+        .then((body) => {
+          largest = Math.max(largest, body.length);
+        })
+        .catch(() => {});
+    });
+    try {
+      const meter = (i: number): string => `meter-${String(i).padStart(6, '0')}`;
+      const started = Date.now();
+      for (let i = 0; i < 200_000; i += 1) fleet.receive(i % 50 === 7 ? result('campaign', meter(i), false, '120006') : i % 10 === 1 ? state('campaign', meter(i)) : result('campaign', meter(i), true));
+      await fleet.drain();
+      console.log(`      200 000 devices folded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      await tab.setViewport({ width: 1280, height: 800 });
+      await tab.goto(`${fleetOrigin}/fleet/`, { waitUntil: 'load' });
+      await tab.waitForFunction(() => document.querySelector('#tasks tbody tr td:nth-child(3)')?.textContent === '200,000', { timeout: 10_000 });
+      await tab.evaluate(() => (document.querySelector('#tasks tbody tr') as HTMLElement).click());
+      await tab.waitForFunction(() => document.querySelector('#page')?.textContent === '1–100 of 200,000', { timeout: 10_000 });
+      assert.equal(await tab.$$eval('#devices tbody tr', (rows) => rows.length), 100);
+      await tab.click('#next');
+      await tab.waitForFunction(() => document.querySelector('#page')?.textContent === '101–200 of 200,000', { timeout: 10_000 });
+      await tab.type('#search', 'METER-12345');
+      await tab.waitForFunction(() => document.querySelector('#page')?.textContent === '1–10 of 10', { timeout: 10_000 });
+      await tab.select('#filter', 'failed');
+      // meter-123457 is the one failed device among meter-123450..123459 (i % 50 === 7).
+      await tab.waitForFunction(() => document.querySelector('#page')?.textContent === '1–1 of 1', { timeout: 10_000 });
+      assert.equal(await tab.$eval('#devices tbody tr td', (td) => td.textContent), 'meter-123457');
+      // Live: a push for a device on screen changes its row.
+      await tab.select('#filter', 'all');
+      await tab.waitForFunction(() => document.querySelector('#page')?.textContent === '1–10 of 10', { timeout: 10_000 });
+      const response = await fetch(`${fleetOrigin}${CALLBACK_PATH}`, { method: 'POST', body: JSON.stringify(result('campaign', 'meter-123451', true)) });
+      assert.equal(response.status, 200);
+      // It comes first (most recently active first) within a second and a half: a big task's view is rebuilt once a second.
+      await tab.waitForFunction(
+        () => {
+          const first = document.querySelector('#devices tbody tr');
+          return first?.firstElementChild?.textContent === 'meter-123451' && first.children[2]?.textContent === 'SUCCESS';
+        },
+        { timeout: 10_000 },
+      );
+      assert.deepEqual(errors, []);
+      assert.ok(largest < 1_000_000, `the largest API answer the page read was ${largest} bytes`);
+      console.log(`      largest API answer the page read: ${(largest / 1024).toFixed(0)} KB`);
+    } finally {
+      await tab.close();
+      fleetDashboard.close();
+      fleetServer.close();
+      await fleet.close(1000);
     }
   });
 });

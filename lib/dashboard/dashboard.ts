@@ -146,9 +146,24 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   const logger = options.logger ?? console;
   const errorCodes = new Map(Object.entries(options.errorCodes ?? {}));
   const fold = new UpgradeFold(staleAfterMs, options.limits);
-  const views = new DeviceViews((device, now) => fold.isStale(device, now));
   const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css'), icon: asset('favicon.svg') };
   const streams = new ChangeStreams(options.limits?.streams ?? 100, options.limits?.streamLifetimeMs);
+
+  // A view read stale is rebuilt on the next read after its second: tell the pages to read again then.
+  const retell = new Map<string, NodeJS.Timeout>();
+  const views = new DeviceViews(
+    (device, now) => fold.isStale(device, now),
+    (operationId, inMs) => {
+      if (retell.has(operationId)) return;
+      retell.set(
+        operationId,
+        setTimeout(() => {
+          retell.delete(operationId);
+          streams.changed(operationId);
+        }, inMs + 10).unref(),
+      );
+    },
+  );
 
   let failing = false;
   const stop =
@@ -356,6 +371,8 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       stop();
       streams.close();
       views.clear();
+      for (const timer of retell.values()) clearTimeout(timer);
+      retell.clear();
     },
   });
 }

@@ -42,6 +42,8 @@ export interface DevicePage {
 
 export const MAX_PAGE = 1000;
 const VIEW_MS = 1000;
+/** Tasks with fewer devices than this are walked afresh on every read (a few milliseconds at most). */
+const BIG_TASK = 5000;
 /** A view of a task that did not change is kept longer, but not for ever: devices turn stale with time alone. */
 const STILL_MS = 30_000;
 const VIEWS = 16;
@@ -130,8 +132,12 @@ export class DeviceViews {
   readonly #views = new Map<string, View>();
   readonly #isStale: (device: Device, now: number) => boolean;
 
-  constructor(isStale: (device: Device, now: number) => boolean) {
+  readonly #stale: (operationId: string, inMs: number) => void;
+
+  /** `staleRead` hears of a view served older than its task, and when it can be rebuilt. */
+  constructor(isStale: (device: Device, now: number) => boolean, staleRead: (operationId: string, inMs: number) => void) {
     this.#isStale = isStale;
+    this.#stale = staleRead;
   }
 
   /** The devices of `task` that `query` picks, in its order (not paged). */
@@ -140,10 +146,17 @@ export class DeviceViews {
     const order = query.order ?? (sort === 'lastSeen' || sort === 'firstSeen' ? 'desc' : 'asc');
     const key = JSON.stringify([task.operationId, query.filter ?? 'all', query.search ?? '', sort, order]);
     const held = this.#views.get(key);
-    if (held !== undefined && held.task === task && (now - held.builtAt < VIEW_MS || (held.version === task.version && now - held.builtAt < STILL_MS))) {
-      this.#views.delete(key);
-      this.#views.set(key, held);
-      return held.rows;
+    if (held !== undefined && held.task === task) {
+      const age = now - held.builtAt;
+      const current = held.version === task.version;
+      // A small task's view is rebuilt whenever it changed; a big one's at most once a second, and
+      // whoever read it stale is told of a change once it can be rebuilt, so no change stays unseen.
+      if ((current && age < STILL_MS) || (!current && age < VIEW_MS && task.devices.size >= BIG_TASK)) {
+        if (!current) this.#stale(task.operationId, VIEW_MS - age);
+        this.#views.delete(key);
+        this.#views.set(key, held);
+        return held.rows;
+      }
     }
     const keep = matcher(query, (device) => this.#isStale(device, now));
     // The map's order is least recently active first: most recently active first is its reverse.
