@@ -5,8 +5,8 @@
 import { Agent, request } from 'node:http';
 import { nextBody, PATH } from './load.mjs';
 
-/** Sends `rate` requests a second for `seconds` and resolves with p50/p99/max in ms and the failures. */
-export function latency(port, { rate = 1000, seconds = 5, sockets = 16 } = {}) {
+/** Sends `rate` requests a second for `seconds` (bodies from `body`) and resolves with p50/p99/max in ms and the failures. */
+export function latency(port, { rate = 1000, seconds = 5, sockets = 16, body: makeBody = nextBody } = {}) {
   const agent = new Agent({ keepAlive: true, maxSockets: sockets });
   const total = rate * seconds;
   const samples = [];
@@ -26,7 +26,7 @@ export function latency(port, { rate = 1000, seconds = 5, sockets = 16 } = {}) {
       const due = start + (sent * 1000) / rate;
       while (sent < total && start + (sent * 1000) / rate <= performance.now()) {
         sent += 1;
-        const body = nextBody();
+        const body = makeBody();
         const req = request(
           { port, host: '127.0.0.1', method: 'POST', path: PATH, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
           (res) => {

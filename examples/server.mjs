@@ -47,10 +47,15 @@ const { journal, description } = await openJournal();
 const app = express();
 const upgrades = createUpgradeRouter({ allow, ...(logger && { logger }), ...(journal && { journal }) });
 app.use(path, upgrades);
-// The rollout at a glance: each upgrade task, live. It shows device identifiers: in production, mount
-// it behind your own authentication (app.use('/upgrades', requireAuth, dashboard)).
-const dashboard = createUpgradeDashboard({ router: upgrades, ...(journal && { journal }) });
-app.use('/upgrades', dashboard);
+// The rollout at a glance: each upgrade task, live. It shows the fleet's device identifiers, so it is
+// not on the callback port the platform (and anyone who finds the address) can reach: it has its own
+// port, on localhost only (DASHBOARD_PORT, default PORT + 1; DASHBOARD_HOST to open it wider, behind
+// your own authentication or the authorize option).
+const dashboard = createUpgradeDashboard({ router: upgrades, ...(journal && { journal }), errorCodes: { '120006': 'low battery (an example of the errorCodes option)' } });
+const dashboardApp = express();
+dashboardApp.use('/upgrades', dashboard);
+const dashboardPort = Number(process.env.DASHBOARD_PORT ?? port + 1);
+const dashboardHost = process.env.DASHBOARD_HOST ?? '127.0.0.1';
 // The counters as JSON, for a health check; cheap enough for every request.
 app.get('/stats', (_req, res) => {
   res.json(upgrades.stats());
@@ -95,7 +100,10 @@ upgrades.on('error', (error) => {
 });
 
 const server = app.listen(port, () => {
-  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (dashboard at http://localhost:${port}/upgrades/, metrics at /metrics, counters at /stats; ${description})`);
+  console.log(`huawei-iot-upgrade-router demo receiver on http://localhost:${port}${path} (metrics at /metrics, counters at /stats; ${description})`);
+});
+const dashboardServer = dashboardApp.listen(dashboardPort, dashboardHost, () => {
+  console.log(`dashboard at http://${dashboardHost === '127.0.0.1' ? 'localhost' : dashboardHost}:${dashboardPort}/upgrades/ (${dashboardHost === '127.0.0.1' ? 'this machine only' : dashboardHost})`);
 });
 // A sender that stalls cannot hold a socket for minutes: the platform gives up after 15 s anyway.
 server.headersTimeout = 10_000;
@@ -136,7 +144,7 @@ async function playCampaign() {
     fileId: software.fileId,
     targets: { deviceGroups: ['demo-district'], deviceType: software.deviceType, model: software.model, manufacturerName: software.manufacturerName },
   });
-  console.log(`campaign ${operationId}: ${devices.length} devices to ${software.version}, watch it at http://localhost:${port}/upgrades/`);
+  console.log(`campaign ${operationId}: ${devices.length} devices to ${software.version}, watch it at http://localhost:${dashboardPort}/upgrades/`);
   emulator.settled().then(async () => {
     const { staResult } = await platform.getTask(operationId);
     const pushes = emulator.pushSummary({ operationId });
@@ -160,6 +168,7 @@ async function shutDown(signal) {
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   await stopCampaign?.();
   dashboard.close();
+  dashboardServer.close();
   const { drained, pending } = await upgrades.drain(10_000);
   // What did not finish stays in the journal and is delivered after the next start.
   await upgrades.close(0);

@@ -235,7 +235,8 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
       it('examples/server.mjs fed by the bin: one log line per event, a duplicate, /metrics, SIGTERM drains and exits 0', async () => {
         writeFileSync(join(appDir(major), 'server.mjs'), readFileSync(join(root, 'examples', 'server.mjs')));
         const port = await freePort();
-        const server = run(appDir(major), 'server.mjs', { PORT: String(port) });
+        const dashboardPort = await freePort();
+        const server = run(appDir(major), 'server.mjs', { PORT: String(port), DASHBOARD_PORT: String(dashboardPort) });
         try {
           await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
           // The demo journals to data/upgrades.db where better-sqlite3 is installed, and says so where it is not.
@@ -250,15 +251,17 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           assert.deepEqual(events, ['upgradeResult', 'upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate']);
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
           assert.match(server.output(), /upgradeResult FAIL device=[0-9a-f-]{36} .*errorCode=120006/);
-          // The dashboard is mounted at /upgrades: every task the bin played is on it.
+          // The dashboard is on its own port, on localhost only, not on the callback port: every task the bin played is on it.
           // With a journal it follows the journal, read every half second.
           let tasks: unknown[] = [];
           for (let attempt = 0; attempt < 40 && tasks.length < 5; attempt += 1) {
-            tasks = (await (await fetch(`http://127.0.0.1:${port}/upgrades/api/tasks`)).json()) as unknown[];
+            tasks = (await (await fetch(`http://127.0.0.1:${dashboardPort}/upgrades/api/tasks`)).json()) as unknown[];
             if (tasks.length < 5) await new Promise((resolve) => setTimeout(resolve, 100));
           }
           assert.equal(tasks.length, 5, JSON.stringify(tasks));
-          assert.equal((await fetch(`http://127.0.0.1:${port}/upgrades`, { redirect: 'manual' })).status, 301);
+          assert.equal((await fetch(`http://127.0.0.1:${dashboardPort}/upgrades`, { redirect: 'manual' })).status, 301);
+          assert.equal((await fetch(`http://127.0.0.1:${port}/upgrades/api/tasks`)).status, 404, 'the fleet is not on the public callback port');
+          assert.match(server.output(), new RegExp(`dashboard at http://localhost:${dashboardPort}/upgrades/ \\(this machine only\\)`));
           const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { received: number; events: unknown };
           assert.equal(stats.received, 6);
           assert.deepEqual(stats.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, duplicate: 1, invalid: 0 });

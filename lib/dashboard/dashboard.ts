@@ -123,6 +123,9 @@ const asset = (name: string): Buffer => readFileSync(join(assets, name));
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** Devices of the reconciler's never-reported lists shown in a task's detail. */
 const NEVER_SHOWN = 1000;
+/** How long a JSON answer is reused, and how many are kept. */
+const ANSWER_MS = 200;
+const ANSWERS = 64;
 const DEVICE_COLUMNS = ['operationId', 'deviceId', 'subOperationId', 'state', 'result', 'errorCode', 'errorText', 'resultDesc', 'description', 'statusDesc', 'reconciled', 'sourceVersion', 'curVersion', 'targetVersion', 'upgradeTime', 'stale', 'firstSeen', 'lastSeen'] as const;
 const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'estimatedEnd'] as const;
 
@@ -223,10 +226,10 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     const found = fold.get(operationId);
     if (found === undefined) return undefined;
     const now = Date.now();
-    const rows = views.rows(found, query, now);
     const offset = query.offset ?? 0;
     const limit = Math.min(query.limit ?? 100, MAX_PAGE);
-    return { total: rows.length, offset, limit, devices: rows.slice(offset, offset + limit).map((device) => row(device, now)) };
+    const { total, rows } = views.page(found, query, offset, limit, now);
+    return { total, offset, limit, devices: rows.map((device) => row(device, now)) };
   };
 
   const versions = (): VersionCounts[] => {
@@ -275,6 +278,21 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     });
   };
 
+  // Every open tab asks the same questions on the same change, within a few milliseconds: an answer
+  // is reused for a fifth of a second (less than the stream's quarter second between changes), so
+  // three tabs cost about what one does.
+  const answers = new Map<string, { at: number; body: string }>();
+  const answer = (res: ServerResponse, key: string, build: () => unknown): void => {
+    const now = performance.now();
+    const held = answers.get(key);
+    if (held !== undefined && now - held.at < ANSWER_MS) return send(res, 200, 'application/json; charset=utf-8', held.body);
+    const body = JSON.stringify(build());
+    answers.delete(key);
+    answers.set(key, { at: now, body });
+    if (answers.size > ANSWERS) answers.delete(answers.keys().next().value as string);
+    send(res, 200, 'application/json; charset=utf-8', body);
+  };
+
   function serve(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (next !== undefined) return next();
@@ -299,10 +317,11 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', page.js);
     if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', page.css);
     if (path === '/favicon.svg') return send(res, 200, 'image/svg+xml', page.icon);
-    if (path === '/api/tasks') return json(res, 200, tasks());
+    const key = path + url.search;
+    if (path === '/api/tasks') return answer(res, key, tasks);
     if (path === '/api/tasks.csv') return exportCsv(res, 'tasks.csv', TASK_COLUMNS, taskLines());
-    if (path === '/api/versions') return json(res, 200, versions());
-    if (path === '/api/health') return json(res, 200, health());
+    if (path === '/api/versions') return answer(res, key, versions);
+    if (path === '/api/health') return answer(res, key, health);
     if (path === '/api/stream') {
       if (streams.open(req, res)) return;
       res.setHeader('Retry-After', '10');
@@ -330,10 +349,10 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     const found = fold.get(operationId);
     if (found === undefined) return json(res, 404, { error: `no task ${JSON.stringify(operationId)}` });
     const rest = match[2];
-    if (rest === undefined) return json(res, 200, task(operationId));
+    if (rest === undefined) return answer(res, key, () => task(operationId));
     const problem = checkQuery(query);
     if (problem !== undefined) return json(res, 400, { error: problem });
-    if (rest === '/devices') return json(res, 200, devices(operationId, query));
+    if (rest === '/devices') return answer(res, key, () => devices(operationId, query));
     return exportCsv(res, `task-${operationId}.csv`, DEVICE_COLUMNS, deviceLines([found], query));
   }
 
@@ -371,6 +390,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       stop();
       streams.close();
       views.clear();
+      answers.clear();
       for (const timer of retell.values()) clearTimeout(timer);
       retell.clear();
     },

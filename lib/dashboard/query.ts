@@ -169,6 +169,35 @@ export class DeviceViews {
     return rows;
   }
 
+  /**
+   * One page of the devices `query` picks. Unfiltered in activity order (what the page shows first)
+   * it walks the task's map without building a view: no copy of 200 000 entries a second for the GC.
+   */
+  page(task: Task, query: DeviceQuery, offset: number, limit: number, now: number): { total: number; rows: Device[] } {
+    const sort = query.sort ?? 'lastSeen';
+    if ((query.filter ?? 'all') !== 'all' || query.search !== undefined || sort !== 'lastSeen') {
+      const rows = this.rows(task, query, now);
+      return { total: rows.length, rows: rows.slice(offset, offset + limit) };
+    }
+    const total = task.devices.size;
+    const wanted = Math.min(offset + limit, total);
+    const rows: Device[] = [];
+    if (query.order === 'asc') {
+      for (const device of task.devices.values()) {
+        if (rows.length === wanted) break;
+        rows.push(device);
+      }
+      return { total, rows: rows.slice(offset) };
+    }
+    // Most recently active first: the last `wanted` entries of the map, newest first.
+    let skip = total - wanted;
+    for (const device of task.devices.values()) {
+      if (skip > 0) skip -= 1;
+      else rows.push(device);
+    }
+    return { total, rows: rows.reverse().slice(offset) };
+  }
+
   /** Forgets every view (the dashboard closed). */
   clear(): void {
     this.#views.clear();

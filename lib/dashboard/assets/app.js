@@ -312,7 +312,9 @@ function connect() {
     } catch {
       names = null;
     }
-    refresh(names);
+    // Spread over a fifth of a second: every tab hears the change at once, and the receiver
+    // answering the platform should not get every tab's questions at the same moment.
+    setTimeout(() => refresh(names), Math.random() * 200);
   });
   stream.addEventListener('error', () => {
     live.textContent = 'reconnecting…';
