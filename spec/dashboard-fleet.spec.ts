@@ -97,6 +97,11 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
       const refused = await request(app).get(`/upgrades/api/tasks/big/devices?${bad}`).expect(400).expect('Content-Type', /json/);
       assert.match((refused.body as { error: string }).error, /must be/);
     }
+    // Least recently active first, unfiltered: the map's own order, paged.
+    assert.deepEqual(
+      dashboard.devices('big', { order: 'asc', offset: 2, limit: 2 })?.devices.map((device) => device.deviceId),
+      ['meter-0002', 'meter-0003'],
+    );
     assert.throws(() => dashboard.devices('big', { limit: 5000 }), TypeError);
     assert.equal(dashboard.devices('nothing'), undefined);
   });
@@ -158,7 +163,7 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
   });
 
   it('caps the live streams, ends each after its lifetime, and names the tasks that changed', async () => {
-    const { app, router } = setUp({ limits: { streams: 2, streamLifetimeMs: 1500 } });
+    const { app, router } = setUp({ limits: { streams: 2, streamLifetimeMs: 2500 } });
     const server = app.listen(0, '127.0.0.1');
     cleanup.push(() => server.close());
     await new Promise((resolve) => server.once('listening', resolve));
@@ -181,6 +186,11 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     while (!text.includes('event: change')) text += decoder.decode((await reader.read()).value);
     const data = /event: change\ndata: (.*)\n/.exec(text)?.[1] ?? '';
     assert.deepEqual((JSON.parse(data) as { tasks: string[] }).tasks.sort(), ['named-1', 'named-2']);
+    // More than a hundred tasks changed at once: the message says "any" (null) instead of naming them.
+    text = '';
+    for (let i = 0; i < 101; i += 1) router.receive(state(`many-${i}`, 'd'));
+    while (!text.includes('event: change')) text += decoder.decode((await reader.read()).value);
+    assert.equal((JSON.parse(/event: change\ndata: (.*)\n/.exec(text)?.[1] ?? '') as { tasks: unknown }).tasks, null);
     // The lifetime: the server ends the stream (EventSource opens a new one a second later).
     const started = Date.now();
     for (;;) {
@@ -193,11 +203,13 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
 
   it('authorize decides every request: page, API, export and stream; a throw refuses and is logged', async () => {
     const logged: string[] = [];
-    let verdict: 'yes' | 'no' | 'later' | 'throw' = 'no';
+    let verdict: 'yes' | 'no' | 'later' | 'throw' | 'reject' | 'nothing' = 'no';
     const { app, router } = setUp({
       logger: { error: (message: string) => void logged.push(message) },
       authorize: (req) => {
         if (verdict === 'throw') throw new Error('token store down');
+        if (verdict === 'reject') return Promise.reject(new Error('token store gone'));
+        if (verdict === 'nothing') return undefined as unknown as boolean;
         if (verdict === 'later') return Promise.resolve(req.headers.authorization === 'Bearer s3cret');
         return verdict === 'yes';
       },
@@ -214,7 +226,14 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     await request(app).get('/upgrades/api/tasks').set('Authorization', 'Bearer s3cret').expect(200);
     verdict = 'throw';
     await request(app).get('/upgrades/api/tasks').expect(403);
-    assert.deepEqual(logged, ["huawei-iot-upgrade-router: the upgrade dashboard's authorize threw; the request was refused: token store down"]);
+    verdict = 'reject';
+    await request(app).get('/upgrades/api/tasks').expect(403);
+    verdict = 'nothing';
+    await request(app).get('/upgrades/api/tasks').expect(403);
+    assert.deepEqual(logged, [
+      "huawei-iot-upgrade-router: the upgrade dashboard's authorize threw; the request was refused: token store down",
+      "huawei-iot-upgrade-router: the upgrade dashboard's authorize threw; the request was refused: token store gone",
+    ]);
     // The pushes themselves are not the dashboard's: authorize never stands in their way.
     await request(app).post(CALLBACK_PATH).send(state('private', 'e')).expect(200);
     assert.throws(() => createUpgradeDashboard({ router, authorize: 'yes' as unknown as () => boolean }), /authorize must be a function/);
@@ -267,5 +286,51 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     );
     assert.ok(health.actions.some((action) => action.includes('1 invalid pushes kept: `huawei-iot-upgrade-router journal (--db FILE | --postgres URL) invalid`')), health.actions.join('\n'));
     await sleep(0);
+  });
+
+  it('health without a journal: invalid pushes since start, and the devices dropped to stay within the limits', async () => {
+    const { app, router, dashboard } = setUp({ limits: { devices: 1 } });
+    router.receive(state('first', 'a'));
+    router.receive(state('second', 'b'));
+    await request(app).post(CALLBACK_PATH).send({ notifyType: 'swUpgradeStateChangeNotify' }).expect(200);
+    await router.drain();
+    assert.deepEqual(
+      dashboard.tasks().map((task) => task.operationId),
+      ['second'],
+      'the first task went with its only device',
+    );
+    assert.deepEqual([dashboard.stats().droppedDevices, dashboard.stats().droppedTasks], [1, 1]);
+    const health = (await request(app).get('/upgrades/api/health').expect(200)).body as { journal: unknown; actions: string[] };
+    assert.equal(health.journal, null);
+    assert.deepEqual(health.actions, [
+      '1 invalid pushes since start: without a journal they are only in the invalid events (log them).',
+      'the dashboard dropped 1 least recently active devices to stay within its limits (limits.devices, limits.bytes).',
+    ]);
+  });
+
+  it('health with a journal: dead and retrying entries, each with the command that acts on it', async () => {
+    const folder = tempFolder('dashboard-health-');
+    cleanup.push(() => folder.remove());
+    const journal = sqliteJournal({ path: join(folder.dir, 'j.db') });
+    const router = createUpgradeRouter({ logger: quiet, journal, delivery: { attempts: 1, backoffMs: 60_000 } });
+    router.on('upgradeState', () => {
+      throw new Error('listener down');
+    });
+    router.on('error', () => {});
+    const dashboard = createUpgradeDashboard({ router, journal });
+    cleanup.push(() => router.close(1000), () => dashboard.close());
+    router.receive(state('sick', 'a'));
+    await until(() => (dashboard.health().journal?.dead ?? 0) === 1, 'the entry to die and be counted', 8000);
+    assert.ok(dashboard.health().actions.some((action) => action.startsWith('1 dead entries (out of attempts): `huawei-iot-upgrade-router journal (--db FILE | --postgres URL) dead`')), dashboard.health().actions.join('\n'));
+    const retrying = createUpgradeRouter({ logger: quiet, journal: sqliteJournal({ path: join(folder.dir, 'k.db') }), delivery: { attempts: 5, backoffMs: 60_000 } });
+    retrying.on('upgradeState', () => {
+      throw new Error('listener down');
+    });
+    retrying.on('error', () => {});
+    const second = createUpgradeDashboard({ router: retrying });
+    cleanup.push(() => retrying.close(1000), () => second.close());
+    retrying.receive(state('sick', 'b'));
+    await until(() => (second.health().journal?.retrying ?? 0) === 1, 'the entry to wait for its next attempt', 8000);
+    assert.ok(second.health().actions.some((action) => action.startsWith('1 entries are retrying after failed deliveries')), second.health().actions.join('\n'));
   });
 });

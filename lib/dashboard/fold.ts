@@ -255,11 +255,6 @@ export class UpgradeFold {
     return task.operationId;
   }
 
-  /** Summaries, most recently active first. */
-  tasks(now = Date.now()): TaskSummary[] {
-    return [...this.#tasks.values()].reverse().map((task) => this.summary(task, now));
-  }
-
   /** One task as kept (read-only for callers: the views and the CSV walk it). */
   get(operationId: string): Task | undefined {
     return this.#tasks.get(operationId);

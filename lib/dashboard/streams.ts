@@ -68,10 +68,10 @@ export class ChangeStreams {
     return true;
   }
 
-  /** Tells every stream, within a quarter second, that `operationId` changed (undefined: anything may have). */
-  changed(operationId?: string): void {
+  /** Tells every stream, within a quarter second, that `operationId` changed. */
+  changed(operationId: string): void {
     if (this.#streams.size === 0) return;
-    this.#pending = merge(this.#pending, operationId === undefined ? 'all' : new Set([operationId]));
+    this.#pending = merge(this.#pending, new Set([operationId]));
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

@@ -41,7 +41,7 @@ export class SharedStrings {
     return text;
   }
 
-  keepOrNull(value: string | null | undefined): string | null {
-    return value === null || value === undefined ? null : this.keep(value);
+  keepOrNull(value: string | undefined): string | null {
+    return value === undefined ? null : this.keep(value);
   }
 }
