@@ -320,7 +320,10 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     const dashboard = createUpgradeDashboard({ router, journal });
     cleanup.push(() => router.close(1000), () => dashboard.close());
     router.receive(state('sick', 'a'));
+    // A firmware state nobody listens to, received ten minutes ago: it waits in the journal.
+    router.receive({ notifyType: 'fwUpgradeStateChangeNotify', ...ids('sick', 'fw'), step: '1', stepDesc: 'downloading' }, { receivedAt: new Date(Date.now() - 10 * 60_000) });
     await until(() => (dashboard.health().journal?.dead ?? 0) === 1, 'the entry to die and be counted', 8000);
+    assert.ok(dashboard.health().actions.some((action) => /^the oldest pending entry waits for 1\d min: is a listener attached for every event in pendingByEvent\?$/.test(action)), dashboard.health().actions.join('\n'));
     assert.ok(dashboard.health().actions.some((action) => action.startsWith('1 dead entries (out of attempts): `huawei-iot-upgrade-router journal (--db FILE | --postgres URL) dead`')), dashboard.health().actions.join('\n'));
     const retrying = createUpgradeRouter({ logger: quiet, journal: sqliteJournal({ path: join(folder.dir, 'k.db') }), delivery: { attempts: 5, backoffMs: 60_000 } });
     retrying.on('upgradeState', () => {
@@ -332,5 +335,99 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     retrying.receive(state('sick', 'b'));
     await until(() => (second.health().journal?.retrying ?? 0) === 1, 'the entry to wait for its next attempt', 8000);
     assert.ok(second.health().actions.some((action) => action.startsWith('1 entries are retrying after failed deliveries')), second.health().actions.join('\n'));
+    // A journal whose commits fail: the push is answered from memory, and the failure is counted.
+    const real = sqliteJournal({ path: join(folder.dir, 'l.db') });
+    const failing = { ...real, spill: false as const, append: () => Promise.reject(new Error('disk full')) };
+    const broken = createUpgradeRouter({ logger: quiet, journal: failing });
+    broken.on('notification', () => {});
+    broken.on('error', () => {});
+    const third = createUpgradeDashboard({ router: broken });
+    cleanup.push(() => broken.close(1000), () => third.close());
+    broken.receive(state('sick', 'c'));
+    await until(() => (third.health().journal?.errors ?? 0) > 0, 'the failed commit to be counted');
+    assert.ok(third.health().actions.some((action) => /^\d+ journal operations failed since start: see the router's error events in the log\.$/.test(action)), third.health().actions.join('\n'));
+  });
+
+  it('sorts by every key and filters by every kind, as an independent comparison says', async () => {
+    const { router, dashboard } = setUp({ staleAfterMs: 60_000 });
+    const now = Date.now();
+    // A mixed task: results with numeric and textual upgrade times, states, stale devices, several versions.
+    for (let i = 0; i < 60; i += 1) {
+      const id = `dev-${String((i * 37) % 60).padStart(2, '0')}`;
+      // In the order received (the fold's activity order is the order pushes arrive): the first fifteen two minutes ago.
+      const at = new Date(now - (i < 15 ? 120_000 : 0) + i);
+      const body =
+        i % 3 === 0
+          ? state('mixed', id, ['downloading', 'updating'][i % 2] ?? 'idle')
+          : { ...result('mixed', id, i % 3 === 1, `12000${i % 4}`, `V${i % 3}`), upgradeTime: i % 5 === 0 ? 'n/a' : String((i * 13) % 100) };
+      router.receive(body, { receivedAt: at });
+    }
+    await router.drain();
+    const all = dashboard.devices('mixed', { limit: 1000 })?.devices ?? [];
+    assert.equal(all.length, 60);
+    type Row = (typeof all)[number];
+    const expectOrder = (rows: Row[], key: 'deviceId' | 'state' | 'result' | 'errorCode' | 'sourceVersion' | 'targetVersion' | 'upgradeTime' | 'firstSeen' | 'lastSeen', order: 'asc' | 'desc'): void => {
+      const value = (row: Row): string | number | null => {
+        if (key === 'firstSeen' || key === 'lastSeen') return row[key].getTime();
+        if (key === 'upgradeTime') return row.upgradeTime === null || row.upgradeTime === '' || Number.isNaN(Number(row.upgradeTime)) ? null : Number(row.upgradeTime);
+        return row[key];
+      };
+      // Nulls (and upgrade times that are not numbers) last in ascending order, first in descending.
+      const ranked = (row: Row): [number, string | number] => {
+        const v = value(row);
+        return v === null ? [1, ''] : [0, v];
+      };
+      for (let i = 1; i < rows.length; i += 1) {
+        const [a, b] = order === 'asc' ? [rows[i - 1], rows[i]] : [rows[i], rows[i - 1]];
+        if (a === undefined || b === undefined) continue;
+        const [na, va] = ranked(a);
+        const [nb, vb] = ranked(b);
+        assert.ok(na < nb || (na === nb && (na === 1 || va <= vb)), `${key} ${order}: ${String(value(a))} before ${String(value(b))}`);
+      }
+    };
+    for (const sort of ['deviceId', 'state', 'result', 'errorCode', 'sourceVersion', 'targetVersion', 'upgradeTime', 'firstSeen', 'lastSeen'] as const) {
+      for (const order of ['asc', 'desc'] as const) {
+        const rows = dashboard.devices('mixed', { sort, order, limit: 1000 })?.devices ?? [];
+        assert.equal(rows.length, 60);
+        if (sort !== 'upgradeTime' || order === 'asc') expectOrder(rows, sort, order);
+      }
+    }
+    const count = (filter: Parameters<typeof dashboard.devices>[1]): number | undefined => dashboard.devices('mixed', filter)?.total;
+    assert.equal(count({ filter: 'succeeded' }), all.filter((d) => d.result === 'SUCCESS').length);
+    assert.equal(count({ filter: 'failed' }), all.filter((d) => d.result === 'FAIL').length);
+    assert.equal(count({ filter: 'in progress' }), all.filter((d) => d.result === null).length);
+    assert.equal(count({ filter: 'stale' }), all.filter((d) => d.stale).length);
+    assert.ok((count({ filter: 'stale' }) ?? 0) > 0, 'some devices were last heard two minutes ago');
+    assert.equal(count({ filter: 'reconciled' }), 0);
+    assert.equal(count({ filter: 'state:updating' }), all.filter((d) => d.result === null && d.state === 'updating').length);
+    assert.equal(count({ filter: 'sourceVersion:V1', search: 'DEV-1' }), all.filter((d) => d.sourceVersion === 'V1' && d.deviceId.startsWith('dev-1')).length);
+  });
+
+  it('never drops the device just folded, however small limits.bytes is; the rate counts the last ten minutes only', async () => {
+    const tiny = setUp({ limits: { bytes: 1000 } });
+    tiny.router.receive(state('one', 'a'));
+    assert.equal(tiny.dashboard.stats().devices, 1, 'kept: it is the one just folded');
+    tiny.router.receive(state('one', 'b'));
+    assert.deepEqual(
+      tiny.dashboard.devices('one')?.devices.map((device) => device.deviceId),
+      ['b'],
+    );
+    const { router, dashboard } = setUp();
+    const now = Date.now();
+    const at = (minutesAgo: number) => ({ receivedAt: new Date(now - minutesAgo * 60_000) });
+    router.receive(result('paced', 'old-1', true), at(30));
+    router.receive(result('paced', 'old-2', true), at(30));
+    router.receive(result('paced', 'mid-1', true), at(5));
+    router.receive(result('paced', 'mid-2', false), at(5));
+    router.receive(result('paced', 'mid-3', true), at(4));
+    router.receive(result('paced', 'new-1', true), at(0));
+    router.receive(state('paced', 'waiting'), at(0));
+    await router.drain();
+    const [task] = dashboard.tasks();
+    assert.equal(task?.resultsPerMinute, 0.4, 'four results in the last ten minutes');
+    // One device left at 0.4 a minute: two and a half minutes.
+    assert.ok(task?.estimatedEnd !== null && task?.estimatedEnd !== undefined);
+    assert.ok(Math.abs(task.estimatedEnd.getTime() - Date.now() - 150_000) < 5000, task.estimatedEnd.toISOString());
+    assert.equal(task.durationMs, 30 * 60_000);
   });
 });
