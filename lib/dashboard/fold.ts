@@ -111,6 +111,8 @@ const FIRMWARE_STEPS = { '0': 'idle', '1': 'downloading', '2': 'downloaded', '3'
 const DEVICE_BYTES = 400;
 const HISTORY_BYTES = 72;
 const TASK_BYTES = 2_000;
+/** A listed device id's entry in its Set, beside the string itself. */
+const LISTED_BYTES = 40;
 const RATE_MINUTES = 10;
 const MINUTE = 60_000;
 
@@ -155,6 +157,8 @@ export interface Task {
   rate: { minute: number; counts: number[] };
   /** Bumped on every change: views of the task are rebuilt when it moved. */
   version: number;
+  /** Devices of the list given with `expect()` that are among `devices`. */
+  listedSeen: number;
 }
 
 function add(counts: Map<string, number>, key: string | null, by: number): void {
@@ -191,6 +195,9 @@ export class UpgradeFold {
   readonly #maxBytes: number;
   readonly #staleAfterMs: number;
   readonly #shared: SharedStrings;
+  /** The device lists given with `expect()`, by task; weighed with the rest. */
+  readonly #listed = new Map<string, Set<string>>();
+  #listedBytes = 0;
   #devices = 0;
   #bytes = 0;
   #droppedDevices = 0;
@@ -214,7 +221,10 @@ export class UpgradeFold {
     if (previous !== undefined) {
       this.#count(task, previous, -1);
       this.#bytes -= previous.bytes;
-    } else this.#devices += 1;
+    } else {
+      this.#devices += 1;
+      if (this.#listed.get(task.operationId)?.has(deviceId) === true) task.listedSeen += 1;
+    }
     const device: Device = previous ?? {
       deviceId,
       subOperationId: '',
@@ -249,7 +259,7 @@ export class UpgradeFold {
     device.bytes = weigh(device);
     this.#bytes += device.bytes;
     task.version += 1;
-    while (this.#devices > this.#maxDevices || this.#bytes + this.#shared.bytes > this.#maxBytes) {
+    while (this.#devices > this.#maxDevices || this.#held() > this.#maxBytes) {
       if (!this.#evictDevice(task)) break;
     }
     return task.operationId;
@@ -266,7 +276,55 @@ export class UpgradeFold {
   }
 
   stats(): FoldStats {
-    return { tasks: this.#tasks.size, devices: this.#devices, bytes: this.#bytes + this.#shared.bytes, droppedDevices: this.#droppedDevices, droppedTasks: this.#droppedTasks };
+    return { tasks: this.#tasks.size, devices: this.#devices, bytes: this.#held(), droppedDevices: this.#droppedDevices, droppedTasks: this.#droppedTasks };
+  }
+
+  #held(): number {
+    return this.#bytes + this.#shared.bytes + this.#listedBytes;
+  }
+
+  /**
+   * The devices a task is expected to reach (the list the user gives), replacing an earlier list. What
+   * the fold holds of other devices is dropped, least recently active first, to make room.
+   */
+  expect(operationId: string, deviceIds: Iterable<string>): void {
+    const id = cut(operationId);
+    const before = this.#listed.get(id);
+    if (before !== undefined) for (const device of before) this.#listedBytes -= weighText(device) + LISTED_BYTES;
+    const listed = new Set<string>();
+    for (const device of deviceIds) listed.add(cut(device));
+    for (const device of listed) this.#listedBytes += weighText(device) + LISTED_BYTES;
+    this.#listed.set(id, listed);
+    const task = this.#tasks.get(id);
+    if (task !== undefined) {
+      task.listedSeen = 0;
+      for (const device of task.devices.keys()) if (listed.has(device)) task.listedSeen += 1;
+      task.version += 1;
+    }
+    while (this.#held() > this.#maxBytes && this.#tasks.size > 0) this.#evictDevice(undefined);
+  }
+
+  /** The size of a task's list, and how many of its devices have not reported; undefined without a list. */
+  listed(operationId: string): { expected: number; notReported: number } | undefined {
+    const listed = this.#listed.get(operationId);
+    if (listed === undefined) return undefined;
+    return { expected: listed.size, notReported: listed.size - (this.#tasks.get(operationId)?.listedSeen ?? 0) };
+  }
+
+  /** A page of a task's listed devices that have not reported, in the list's order. */
+  notReported(operationId: string, offset: number, limit: number): { total: number; deviceIds: string[] } | undefined {
+    const listed = this.#listed.get(operationId);
+    if (listed === undefined) return undefined;
+    const seen = this.#tasks.get(operationId)?.devices;
+    const deviceIds: string[] = [];
+    let skip = offset;
+    for (const device of listed) {
+      if (deviceIds.length === limit) break;
+      if (seen?.has(device) === true) continue;
+      if (skip > 0) skip -= 1;
+      else deviceIds.push(device);
+    }
+    return { total: listed.size - (this.#tasks.get(operationId)?.listedSeen ?? 0), deviceIds };
   }
 
   isStale(device: Device, now: number): boolean {
@@ -342,6 +400,7 @@ export class UpgradeFold {
         versions: new Map(),
         rate: { minute: Math.floor(time / MINUTE), counts: [0] },
         version: 0,
+        listedSeen: 0,
       };
       if (this.#tasks.size >= this.#maxTasks) this.#evictTask();
       this.#bytes += TASK_BYTES + weighText(operationId);
@@ -404,7 +463,7 @@ export class UpgradeFold {
 
   // The least recently active device of the least recently active task (an empty task goes too); never
   // the device just folded (`current`'s last one). Returns false when nothing more can go.
-  #evictDevice(current: Task): boolean {
+  #evictDevice(current: Task | undefined): boolean {
     const task = this.#tasks.values().next().value as Task;
     if (task === current && task.devices.size <= 1) return false;
     const oldest = task.devices.values().next().value as Device;
@@ -415,6 +474,7 @@ export class UpgradeFold {
     this.#devices -= 1;
     this.#bytes -= oldest.bytes;
     this.#droppedDevices += 1;
+    if (this.#listed.get(task.operationId)?.has(oldest.deviceId) === true) task.listedSeen -= 1;
     if (task.devices.size === 0) {
       this.#tasks.delete(task.operationId);
       this.#bytes -= TASK_BYTES + weighText(task.operationId);
