@@ -37,7 +37,7 @@ export type {
 } from './generated/notifications';
 export { schemas } from './schemas';
 export { createUpgradeDashboard } from './dashboard/dashboard';
-export type { DashboardTask, DashboardTaskDetail, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
+export type { DashboardTask, DashboardTaskDetail, NotReportedPage, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
 export type { DeviceHistoryEntry, DeviceRow, FoldLimits, FoldStats, TaskKind, TaskSummary, UpgradeResult, VersionCounts } from './dashboard/fold';
 export type { DashboardDevice, DeviceFilter, DevicePage, DeviceQuery, SortKey } from './dashboard/query';
 export type { DashboardHealth } from './dashboard/health';

@@ -118,8 +118,8 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     assert.equal(lines.length, 1 + expected);
     assert.ok(lines.slice(1).every((line) => /^csv-a,dev-1\d*,sub-csv-a-dev-1\d*,failed,FAIL,120006,battery too low,upgrade failed,battery below 20 %,,false,V1,V1,V2,9\d,false,/.test(line)), lines[1]);
     const tasks = (await request(app).get('/upgrades/api/tasks.csv').expect(200)).text.trimEnd().split('\r\n');
-    assert.equal(tasks[0], 'operationId,kind,devices,expected,succeeded,failed,reconciled,inProgress,stale,missing,stuck,resultsPerMinute,firstSeen,lastSeen,estimatedEnd');
-    assert.match(tasks.find((line) => line.startsWith('csv-a,')) ?? '', /^csv-a,software,3000,,2000,1000,0,0,0,,,300,/);
+    assert.equal(tasks[0], 'operationId,kind,devices,expected,notReported,succeeded,failed,reconciled,inProgress,stale,missing,stuck,resultsPerMinute,firstSeen,lastSeen,estimatedEnd');
+    assert.match(tasks.find((line) => line.startsWith('csv-a,')) ?? '', /^csv-a,software,3000,,,2000,1000,0,0,0,,,300,/);
     const all = (await request(app).get('/upgrades/api/devices.csv').expect(200)).text.trimEnd().split('\r\n');
     assert.equal(all.length, 1 + 3001);
     assert.ok(all[1]?.startsWith('csv-b,other,'), 'most recently active task first');
@@ -424,11 +424,46 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     router.receive(state('paced', 'waiting'), at(0));
     await router.drain();
     const [task] = dashboard.tasks();
-    assert.equal(task?.resultsPerMinute, 0.4, 'four results in the last ten minutes');
+    assert.ok(task !== undefined);
+    assert.equal(task.resultsPerMinute, 0.4, 'four results in the last ten minutes');
     // One device left at 0.4 a minute: two and a half minutes.
-    const end = task?.estimatedEnd;
-    assert.ok(task !== undefined && end !== null && end !== undefined);
+    const end = task.estimatedEnd;
+    assert.ok(end !== null);
     assert.ok(Math.abs(end.getTime() - Date.now() - 150_000) < 5000, end.toISOString());
     assert.equal(task.durationMs, 30 * 60_000);
+  });
+
+  it('expect(): a list of the devices a task should reach gives its expected count, and which never reported', async () => {
+    const { app, router, dashboard } = setUp();
+    const fleet = Array.from({ length: 500 }, (_, i) => `meter-${i}`);
+    dashboard.expect('listed', fleet);
+    await request(app).get('/upgrades/api/tasks/listed').expect(404);
+    const early = (await request(app).get('/upgrades/api/tasks/listed/not-reported?limit=3').expect(200)).body as { total: number; deviceIds: string[] };
+    assert.deepEqual(early, { total: 500, offset: 0, limit: 3, deviceIds: ['meter-0', 'meter-1', 'meter-2'] });
+    for (let i = 0; i < 500; i += 2) router.receive(result('listed', `meter-${i}`, true));
+    router.receive(result('listed', 'stranger', true));
+    await router.drain();
+    const [task] = dashboard.tasks();
+    assert.deepEqual([task?.devices, task?.expected, task?.notReported], [251, 500, 250]);
+    // 251 results of 500 expected: 249 left (the stranger counts as a result).
+    assert.ok(task?.estimatedEnd instanceof Date);
+    const page = (await request(app).get('/upgrades/api/tasks/listed/not-reported?offset=1&limit=2').expect(200)).body as { total: number; deviceIds: string[] };
+    assert.deepEqual(page, { total: 250, offset: 1, limit: 2, deviceIds: ['meter-3', 'meter-5'] });
+    assert.match((await request(app).get('/upgrades/api/tasks.csv').expect(200)).text, /\r\nlisted,software,251,500,250,251,0,/);
+    // A new list replaces the old one.
+    dashboard.expect('listed', ['meter-0', 'meter-1']);
+    assert.deepEqual([dashboard.tasks()[0]?.expected, dashboard.tasks()[0]?.notReported], [2, 1]);
+    assert.deepEqual(dashboard.notReported('listed')?.deviceIds, ['meter-1']);
+    assert.equal(dashboard.notReported('unlisted'), undefined);
+    await request(app).get('/upgrades/api/tasks/unlisted/not-reported').expect(404);
+    await request(app).get('/upgrades/api/tasks/listed/not-reported?limit=0').expect(400);
+    assert.throws(() => dashboard.expect('listed', 5 as unknown as string[]), /takes a task id and an iterable of device ids/);
+    // The list counts in limits.bytes: a list bigger than the budget makes room by dropping devices.
+    const small = setUp({ limits: { bytes: 200_000 } });
+    for (let i = 0; i < 100; i += 1) small.router.receive(state('room', `d-${i}`));
+    const before = small.dashboard.stats();
+    small.dashboard.expect('room', Array.from({ length: 1500 }, (_, i) => `listed-device-${i}`));
+    const after = small.dashboard.stats();
+    assert.ok(after.bytes <= 200_000 && after.devices < before.devices, `${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
   });
 });

@@ -135,7 +135,8 @@ describe('the upgrade dashboard (issue 11)', function () {
         for (const task of tasks) {
           assert.equal(task.succeeded + task.failed + task.inProgress, task.devices);
           assert.ok(task.stale <= task.inProgress);
-          const { operationId, firstSeen, lastSeen, resultsPerMinute, durationMs, estimatedEnd, ...counts } = task;
+          const { operationId, firstSeen, lastSeen, resultsPerMinute, durationMs, estimatedEnd, expected: none, notReported, ...counts } = task;
+          assert.deepEqual([none, notReported], [null, null], 'no reconciler, no list');
           assert.ok(firstSeen <= lastSeen);
           assert.equal(durationMs, lastSeen.getTime() - firstSeen.getTime());
           // Every result counts in the rate at least once (a SUCCESS after a FAIL twice), all within ten minutes here.
@@ -194,7 +195,8 @@ describe('the upgrade dashboard (issue 11)', function () {
       tasks.map((task) => task.operationId),
       ['op-2', 'op-1'],
     );
-    const { firstSeen, lastSeen, durationMs, resultsPerMinute, estimatedEnd, ...summary } = tasks[1] as Record<string, unknown>;
+    const { firstSeen, lastSeen, durationMs, resultsPerMinute, estimatedEnd, expected, notReported, ...summary } = tasks[1] as Record<string, unknown>;
+    assert.deepEqual([expected, notReported], [null, null]);
     assert.match(String(firstSeen), /^\d{4}-\d\d-\d\dT/);
     assert.match(String(lastSeen), /^\d{4}-\d\d-\d\dT/);
     assert.equal(typeof durationMs, 'number');

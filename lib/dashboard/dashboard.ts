@@ -58,6 +58,10 @@ export interface PlatformSummary {
 /** A task's summary, with time figures and, when a reconciler checks the task, the platform's view beside it. */
 export interface DashboardTask extends TaskSummary {
   platform?: PlatformSummary;
+  /** Devices the task should reach: the platform's count when a reconciler checked it, else the size of the list given with `expect()`; null when neither is known. */
+  expected: number | null;
+  /** Devices of the list given with `expect()` from which nothing arrived; null without a list. */
+  notReported: number | null;
   /** From the first push to the last. */
   durationMs: number;
   /** Devices still to report a result (the platform's count when known, else the devices seen) at the last ten minutes' rate; null when none are left or no result came in that time. */
@@ -72,6 +76,14 @@ export interface DashboardTaskDetail {
   neverReported?: { missing: MissingDevice[]; stuck: StuckDevice[] };
 }
 
+/** Listed devices (`expect()`) from which nothing arrived. */
+export interface NotReportedPage {
+  total: number;
+  offset: number;
+  limit: number;
+  deviceIds: string[];
+}
+
 export interface UpgradeDashboard {
   (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
   /** Every task's summary, most recently active first. */
@@ -82,6 +94,14 @@ export interface UpgradeDashboard {
   devices(operationId: string, query?: DeviceQuery): DevicePage | undefined;
   /** Results by source and target version, all tasks together. */
   versions(): VersionCounts[];
+  /**
+   * The devices a task should reach, when you know them (without a reconciler the platform's count
+   * is not known here): the task then shows how many, and which, never reported. Replaces an earlier
+   * list; the ids count in `limits.bytes`.
+   */
+  expect(operationId: string, deviceIds: Iterable<string>): void;
+  /** A page of the listed devices of a task that never reported, in the list's order; undefined without a list. */
+  notReported(operationId: string, page?: { offset?: number; limit?: number }): NotReportedPage | undefined;
   /** The journal's health (pending, retrying, dead, invalid) and what to do about it. */
   health(): DashboardHealth;
   /** What the dashboard holds (tasks, devices, its estimate of their bytes, what it dropped) and the live streams open. */
@@ -127,7 +147,7 @@ const NEVER_SHOWN = 1000;
 const ANSWER_MS = 200;
 const ANSWERS = 64;
 const DEVICE_COLUMNS = ['operationId', 'deviceId', 'subOperationId', 'state', 'result', 'errorCode', 'errorText', 'resultDesc', 'description', 'statusDesc', 'reconciled', 'sourceVersion', 'curVersion', 'targetVersion', 'upgradeTime', 'stale', 'firstSeen', 'lastSeen'] as const;
-const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'estimatedEnd'] as const;
+const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'notReported', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'estimatedEnd'] as const;
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.statusCode = status;
@@ -192,12 +212,14 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     const summary = fold.summary(task, now);
     const report = reportOf(task.operationId);
     const finals = summary.succeeded + summary.failed;
-    const left = (report?.expected ?? summary.devices) - finals;
+    const listed = fold.listed(task.operationId);
+    const expected = report?.expected ?? listed?.expected ?? null;
+    const left = (expected ?? summary.devices) - finals;
     const estimatedEnd = left > 0 && summary.resultsPerMinute > 0 ? new Date(now + (left / summary.resultsPerMinute) * 60_000) : null;
-    const withTimes: DashboardTask = { ...summary, durationMs: task.lastSeen - task.firstSeen, estimatedEnd };
+    const withTimes: DashboardTask = { ...summary, expected, notReported: listed?.notReported ?? null, durationMs: task.lastSeen - task.firstSeen, estimatedEnd };
     if (report === undefined) return withTimes;
-    const { status, expected, received, filledIn, waiting, checkedAt } = report;
-    return { ...withTimes, platform: { status, expected, received, filledIn, missing: report.missing.length, waiting, stuck: report.stuck.length, checkedAt } };
+    const { status, received, filledIn, waiting, checkedAt } = report;
+    return { ...withTimes, platform: { status, expected: report.expected, received, filledIn, missing: report.missing.length, waiting, stuck: report.stuck.length, checkedAt } };
   };
   const tasks = (): DashboardTask[] => {
     const now = Date.now();
@@ -232,6 +254,24 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     return { total, offset, limit, devices: rows.map((device) => row(device, now)) };
   };
 
+  const expect = (operationId: string, deviceIds: Iterable<string>): void => {
+    if (typeof operationId !== 'string' || typeof (deviceIds as Partial<Iterable<string>> | null | undefined)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError('huawei-iot-upgrade-router: expect(operationId, deviceIds) takes a task id and an iterable of device ids');
+    }
+    fold.expect(operationId, [...deviceIds].map(String));
+    answers.clear();
+    streams.changed(operationId);
+  };
+
+  const notReported = (operationId: string, page: { offset?: number; limit?: number } = {}): NotReportedPage | undefined => {
+    const problem = checkQuery(page);
+    if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? 100;
+    const found = fold.notReported(operationId, offset, limit);
+    return found === undefined ? undefined : { total: found.total, offset, limit, deviceIds: found.deviceIds };
+  };
+
   const versions = (): VersionCounts[] => {
     const all = new Map<string, VersionCounts>();
     for (const found of fold.all()) {
@@ -263,7 +303,6 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       const { platform } = summary;
       const values: Record<(typeof TASK_COLUMNS)[number], CsvValue> = {
         ...summary,
-        expected: platform?.expected ?? null,
         missing: platform?.missing ?? null,
         stuck: platform?.stuck ?? null,
       };
@@ -335,7 +374,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     }
     // /api/tasks/ID, /api/tasks/ID/devices and /api/tasks/ID/devices.csv: the ID is one path segment
     // (a / in it is sent as %2F), so no task id can reach another route.
-    const match = /^\/api\/tasks\/([^/]+)(\/devices(?:\.csv)?)?$/.exec(path);
+    const match = /^\/api\/tasks\/([^/]+)(\/devices(?:\.csv)?|\/not-reported)?$/.exec(path);
     if (match === null) {
       if (next !== undefined) return next();
       return json(res, 404, { error: 'not found' });
@@ -346,9 +385,15 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     } catch {
       return json(res, 400, { error: 'the task id is not a valid URL component' });
     }
+    const rest = match[2];
+    if (rest === '/not-reported') {
+      const problem = checkQuery(query);
+      if (problem !== undefined) return json(res, 400, { error: problem });
+      const page = notReported(operationId, query);
+      return page === undefined ? json(res, 404, { error: `no list of devices for task ${JSON.stringify(operationId)}: give one with dashboard.expect()` }) : json(res, 200, page);
+    }
     const found = fold.get(operationId);
     if (found === undefined) return json(res, 404, { error: `no task ${JSON.stringify(operationId)}` });
-    const rest = match[2];
     if (rest === undefined) return answer(res, key, () => task(operationId));
     const problem = checkQuery(query);
     if (problem !== undefined) return json(res, 400, { error: problem });
@@ -384,6 +429,8 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     task,
     devices,
     versions,
+    expect,
+    notReported,
     health,
     stats,
     close: () => {

@@ -2,7 +2,7 @@
 // with the expect-error directive must NOT compile.
 import express = require('express');
 import { expectTypeOf } from 'expect-type';
-import { createUpgradeDashboard, createUpgradeRouter, type DashboardDevice, type DashboardHealth, type DashboardTask, type DevicePage, type PlatformSummary, type TaskKind, type TaskSummary, type UpgradeDashboard, type VersionCounts } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, createUpgradeRouter, type DashboardDevice, type DashboardHealth, type DashboardTask, type DevicePage, type NotReportedPage, type PlatformSummary, type TaskKind, type TaskSummary, type UpgradeDashboard, type VersionCounts } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 
 const router = createUpgradeRouter();
@@ -61,3 +61,11 @@ createUpgradeDashboard({ router, authorize: async () => Promise.resolve(true) })
 createUpgradeDashboard({ router, authorize: () => 'yes' });
 // @ts-expect-error error code texts are strings
 createUpgradeDashboard({ router, errorCodes: { '120006': 1 } });
+// The devices a task should reach, when the user knows them.
+dashboard.expect('op-1', ['meter-1', 'meter-2']);
+dashboard.expect('op-1', new Set(['meter-1']));
+// @ts-expect-error device ids are strings
+dashboard.expect('op-1', [1, 2]);
+expectTypeOf(dashboard.notReported('op-1', { limit: 10 })).toEqualTypeOf<NotReportedPage | undefined>();
+expectTypeOf<DashboardTask['expected']>().toEqualTypeOf<number | null>();
+expectTypeOf<DashboardTask['notReported']>().toEqualTypeOf<number | null>();

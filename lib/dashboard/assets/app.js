@@ -72,7 +72,7 @@ function renderTasks() {
         task.operationId,
         task.kind,
         cell(number(task.devices), 'n'),
-        cell(task.platform ? number(task.platform.expected) : '', 'n'),
+        cell(task.expected === null ? '' : number(task.expected), 'n'),
         cell(number(task.succeeded), 'n'),
         cell(number(task.failed), 'n'),
         cell(number(task.inProgress), 'n'),
@@ -125,9 +125,10 @@ function renderDetail() {
   if (detail === null) return;
   const { task, errorTexts } = detail;
   $('#detail-title').textContent = `Task ${task.operationId}`;
-  const expected = task.platform ? task.platform.expected : task.devices;
+  const of = task.expected === null ? '' : ` of ${number(task.expected)} expected${task.platform ? ' by the platform' : ''}`;
+  const silent = task.notReported ? `, ${number(task.notReported)} of the listed devices never reported` : '';
   $('#detail-summary').textContent =
-    `${number(task.devices)} devices reported (of ${number(expected)}${task.platform ? ' on the platform' : ''}): ${number(task.succeeded)} succeeded, ${number(task.failed)} failed ` +
+    `${number(task.devices)} devices reported${of}${silent}: ${number(task.succeeded)} succeeded, ${number(task.failed)} failed ` +
     `(${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
     `Started ${time(task.firstSeen)}, ${duration(task.durationMs)} so far; ${task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)} results a minute` : 'no result in the last ten minutes'}` +
     `${task.estimatedEnd ? `, ending about ${time(task.estimatedEnd)}` : ''}. Target versions: ${largest(task.targetVersions) || 'none yet'}.`;
@@ -159,6 +160,14 @@ function renderDetail() {
   if (!options.some(([value]) => value === current)) options.push([current, current]);
   select.replaceChildren(...options.map(([value, label]) => Object.assign(document.createElement('option'), { value, textContent: label })));
   select.value = current;
+}
+
+// With a list given to dashboard.expect(): the listed devices nothing arrived from (the first 100).
+function renderUnreported(page) {
+  $('#unreported').hidden = !page || page.total === 0;
+  if (!page) return;
+  $('#unreported-title').textContent = `${number(page.total)} listed devices never reported${page.total > page.deviceIds.length ? ` (the first ${number(page.deviceIds.length)} shown)` : ''}`;
+  $('#unreported-devices').textContent = page.deviceIds.join(', ');
 }
 
 function failureText(device) {
@@ -222,6 +231,7 @@ async function loadDetail() {
   detail = found;
   renderDetail();
   if (page !== null) renderDevices(page);
+  renderUnreported(found && found.task.notReported ? await json(`api/tasks/${id}/not-reported?limit=100`).catch(() => null) : null);
 }
 
 async function load(names) {
