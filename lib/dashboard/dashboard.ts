@@ -1,10 +1,8 @@
 // The upgrade dashboard: a request handler to mount where the host chooses, behind its own
-// authentication or the `authorize` option (it shows device identifiers). It serves a JSON API, CSV
-// exports, a live stream (Server-Sent Events) and one self-contained page; nothing is fetched from
-// anywhere else. Every answer is bounded: devices come a page at a time, exports are streamed.
-import { readFileSync } from 'node:fs';
+// authentication or the `authorize` option (it shows device identifiers). This file makes the fold,
+// feeds it, and answers the questions (tasks, a page of devices, versions, health, exports); http.ts
+// serves them as a JSON API, CSV, a live stream and one self-contained page.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
 import type { Journal } from '../journal/journal';
 import { RECONCILE, type NextFunction, type ReconcileAccess, type UpgradeRouter } from '../router';
@@ -13,10 +11,11 @@ import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
 import { streamCsv, type CsvValue } from './csv';
 import { UpgradeFold, type Device, type FoldLimits, type FoldStats, type Task, type TaskSummary, type VersionCounts } from './fold';
-import { DeviceViews, MAX_PAGE, checkQuery, queryOf, rowOf, type DashboardDevice, type DevicePage, type DeviceQuery } from './query';
+import { DeviceViews, MAX_PAGE, checkQuery, rowOf, type DashboardDevice, type DevicePage, type DeviceQuery } from './query';
 import { ChangeStreams } from './streams';
 import { followJournal, followRouter } from './sources';
 import { healthOf, type DashboardHealth } from './health';
+import { dashboardHandler } from './http';
 
 export interface UpgradeDashboardOptions {
   /** The router whose pushes are shown; without a journal, from its events since start. */
@@ -136,28 +135,10 @@ const optionTable: OptionTable = {
   },
 };
 
-const assets = join(__dirname, 'assets');
-const asset = (name: string): Buffer => readFileSync(join(assets, name));
-
-// No inline script or style, nothing from another origin; the page may not be framed.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** Devices of the reconciler's never-reported lists shown in a task's detail. */
 const NEVER_SHOWN = 1000;
-/** How long a JSON answer is reused, and how many are kept. */
-const ANSWER_MS = 200;
-const ANSWERS = 64;
 const DEVICE_COLUMNS = ['operationId', 'deviceId', 'subOperationId', 'state', 'result', 'errorCode', 'errorText', 'resultDesc', 'description', 'statusDesc', 'reconciled', 'sourceVersion', 'curVersion', 'targetVersion', 'upgradeTime', 'stale', 'firstSeen', 'lastSeen'] as const;
 const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'notReported', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'estimatedEnd'] as const;
-
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', type);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(body);
-}
-
-const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 
 /** Creates the dashboard; mount it with `app.use('/upgrades', requireAuth, dashboard)` or give it `authorize`. */
 export function createUpgradeDashboard(options: UpgradeDashboardOptions): UpgradeDashboard {
@@ -169,7 +150,6 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   const logger = options.logger ?? console;
   const errorCodes = new Map(Object.entries(options.errorCodes ?? {}));
   const fold = new UpgradeFold(staleAfterMs, options.limits);
-  const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css'), icon: asset('favicon.svg') };
   const streams = new ChangeStreams(options.limits?.streams ?? 100, options.limits?.streamLifetimeMs);
 
   // A view read stale is rebuilt on the next read after its second: tell the pages to read again then.
@@ -259,7 +239,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       throw new TypeError('huawei-iot-upgrade-router: expect(operationId, deviceIds) takes a task id and an iterable of device ids');
     }
     fold.expect(operationId, [...deviceIds].map(String));
-    answers.clear();
+    http.forget();
     streams.changed(operationId);
   };
 
@@ -317,114 +297,22 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     });
   };
 
-  // Every open tab asks the same questions on the same change, within a few milliseconds: an answer
-  // is reused for a fifth of a second (less than the stream's quarter second between changes), so
-  // three tabs cost about what one does.
-  const answers = new Map<string, { at: number; body: string }>();
-  const answer = (res: ServerResponse, key: string, build: () => unknown): void => {
-    const now = performance.now();
-    const held = answers.get(key);
-    if (held !== undefined && now - held.at < ANSWER_MS) return send(res, 200, 'application/json; charset=utf-8', held.body);
-    const body = JSON.stringify(build());
-    answers.delete(key);
-    answers.set(key, { at: now, body });
-    if (answers.size > ANSWERS) answers.delete(answers.keys().next().value as string);
-    send(res, 200, 'application/json; charset=utf-8', body);
-  };
+  const http = dashboardHandler({
+    api: { tasks, task, devices, versions, health, notReported },
+    has: (operationId) => fold.get(operationId) !== undefined,
+    csv: {
+      tasks: (res) => exportCsv(res, 'tasks.csv', TASK_COLUMNS, taskLines()),
+      devices: (res, operationId, query) => {
+        const found = operationId === undefined ? [...fold.all()].reverse() : [fold.get(operationId)].filter((one) => one !== undefined);
+        exportCsv(res, operationId === undefined ? 'devices.csv' : `task-${operationId}.csv`, DEVICE_COLUMNS, deviceLines(found, query));
+      },
+    },
+    streams,
+    authorize: options.authorize,
+    logger,
+  });
 
-  function serve(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      if (next !== undefined) return next();
-      return json(res, 405, { error: 'method not allowed' });
-    }
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
-    const path = url.pathname;
-    if (path === '/' || path === '') {
-      // Mounted at /upgrades, a request for /upgrades arrives as '/': the page's relative links need the slash.
-      const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl;
-      if (original !== undefined && !new URL(original, 'http://dashboard.invalid').pathname.endsWith('/')) {
-        res.statusCode = 301;
-        res.setHeader('Location', `${new URL(original, 'http://dashboard.invalid').pathname}/${url.search}`);
-        res.end();
-        return;
-      }
-      res.setHeader('Content-Security-Policy', CSP);
-      res.setHeader('X-Frame-Options', 'DENY');
-      res.setHeader('Referrer-Policy', 'no-referrer');
-      return send(res, 200, 'text/html; charset=utf-8', page.html);
-    }
-    if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', page.js);
-    if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', page.css);
-    if (path === '/favicon.svg') return send(res, 200, 'image/svg+xml', page.icon);
-    const key = path + url.search;
-    if (path === '/api/tasks') return answer(res, key, tasks);
-    if (path === '/api/tasks.csv') return exportCsv(res, 'tasks.csv', TASK_COLUMNS, taskLines());
-    if (path === '/api/versions') return answer(res, key, versions);
-    if (path === '/api/health') return answer(res, key, health);
-    if (path === '/api/stream') {
-      if (streams.open(req, res)) return;
-      res.setHeader('Retry-After', '10');
-      return json(res, 503, { error: 'too many live streams are open; the page falls back to reloading every few seconds' });
-    }
-    const query = queryOf(url.searchParams);
-    if (path === '/api/devices.csv') {
-      const problem = checkQuery(query);
-      if (problem !== undefined) return json(res, 400, { error: problem });
-      return exportCsv(res, 'devices.csv', DEVICE_COLUMNS, deviceLines([...fold.all()].reverse(), query));
-    }
-    // /api/tasks/ID, /api/tasks/ID/devices and /api/tasks/ID/devices.csv: the ID is one path segment
-    // (a / in it is sent as %2F), so no task id can reach another route.
-    const match = /^\/api\/tasks\/([^/]+)(\/devices(?:\.csv)?|\/not-reported)?$/.exec(path);
-    if (match === null) {
-      if (next !== undefined) return next();
-      return json(res, 404, { error: 'not found' });
-    }
-    let operationId: string;
-    try {
-      operationId = decodeURIComponent(match[1] as string);
-    } catch {
-      return json(res, 400, { error: 'the task id is not a valid URL component' });
-    }
-    const rest = match[2];
-    if (rest === '/not-reported') {
-      const problem = checkQuery(query);
-      if (problem !== undefined) return json(res, 400, { error: problem });
-      const page = notReported(operationId, query);
-      return page === undefined ? json(res, 404, { error: `no list of devices for task ${JSON.stringify(operationId)}: give one with dashboard.expect()` }) : json(res, 200, page);
-    }
-    const found = fold.get(operationId);
-    if (found === undefined) return json(res, 404, { error: `no task ${JSON.stringify(operationId)}` });
-    if (rest === undefined) return answer(res, key, () => task(operationId));
-    const problem = checkQuery(query);
-    if (problem !== undefined) return json(res, 400, { error: problem });
-    if (rest === '/devices') return answer(res, key, () => devices(operationId, query));
-    return exportCsv(res, `task-${operationId}.csv`, DEVICE_COLUMNS, deviceLines([found], query));
-  }
-
-  function handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
-    const { authorize } = options;
-    if (authorize === undefined) return serve(req, res, next);
-    const refuse = (...thrown: unknown[]): void => {
-      const [error] = thrown;
-      if (thrown.length > 0) log(logger, 'error', `the upgrade dashboard's authorize threw; the request was refused: ${describeThrown(error)}`, { error: asError(error, 'authorize threw') });
-      json(res, 403, { error: 'forbidden' });
-    };
-    let allowed: boolean | Promise<boolean>;
-    try {
-      allowed = authorize(req);
-    } catch (error) {
-      return refuse(error);
-    }
-    if (allowed === true) return serve(req, res, next);
-    if (allowed === false || typeof (allowed as Partial<Promise<boolean>> | undefined)?.then !== 'function') return refuse();
-    allowed.then(
-      // Only true serves: a JavaScript authorize resolving a truthy non-boolean is a mistake, not a yes.
-      (yes) => ((yes as unknown) === true ? serve(req, res, next) : refuse()),
-      (error: unknown) => refuse(error),
-    );
-  }
-
-  return Object.assign(handle, {
+  return Object.assign(http.handle, {
     tasks,
     task,
     devices,
@@ -437,7 +325,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       stop();
       streams.close();
       views.clear();
-      answers.clear();
+      http.forget();
       for (const timer of retell.values()) clearTimeout(timer);
       retell.clear();
     },

@@ -116,24 +116,11 @@ const LISTED_BYTES = 40;
 const RATE_MINUTES = 10;
 const MINUTE = 60_000;
 
-export interface Device {
-  deviceId: string;
-  subOperationId: string;
-  state: string | null;
-  result: UpgradeResult | null;
-  errorCode: string | null;
-  resultDesc: string | null;
-  description: string | null;
-  statusDesc: string | null;
-  reconciled: boolean;
-  sourceVersion: string | null;
-  curVersion: string | null;
-  targetVersion: string | null;
-  upgradeTime: string | null;
+/** A device as the fold keeps it: times as numbers (a million devices' Dates weigh too much), and its weight. */
+export interface Device extends Omit<DeviceRow, 'firstSeen' | 'lastSeen' | 'history'> {
   firstSeen: number;
   lastSeen: number;
-  // Times as numbers: a million devices' histories of Date objects weigh too much.
-  history: Array<{ at: number; notifyType: Delivered['notifyType']; state?: string; result?: UpgradeResult }>;
+  history: Array<Omit<DeviceHistoryEntry, 'at'> & { at: number }>;
   bytes: number;
 }
 
