@@ -105,6 +105,8 @@ const server = app.listen(port, () => {
 const dashboardServer = dashboardApp.listen(dashboardPort, dashboardHost, () => {
   console.log(`dashboard at http://${dashboardHost === '127.0.0.1' ? 'localhost' : dashboardHost}:${dashboardPort}/upgrades/ (${dashboardHost === '127.0.0.1' ? 'this machine only' : dashboardHost})`);
 });
+// The receiver goes on without its dashboard: a port taken must not stop the platform's pushes.
+dashboardServer.on('error', (error) => console.log(`dashboard not served on ${dashboardHost}:${dashboardPort}: ${error.message} (set DASHBOARD_PORT)`));
 // A sender that stalls cannot hold a socket for minutes: the platform gives up after 15 s anyway.
 server.headersTimeout = 10_000;
 server.requestTimeout = 15_000;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -284,7 +285,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
       if (withPeers) {
         it('examples/server.mjs with LOG_FORMAT=json: one JSON line per event through pino, the notification as a field', async () => {
           const port = await freePort();
-          const server = run(appDir(major), 'server.mjs', { PORT: String(port), LOG_FORMAT: 'json' });
+          const server = run(appDir(major), 'server.mjs', { PORT: String(port), DASHBOARD_PORT: String(await freePort()), LOG_FORMAT: 'json' });
           try {
             await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
             const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
@@ -307,7 +308,11 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
 
       it('examples/server.mjs with ALLOW_IPS refuses the bin from outside the list: 200, and invalid forbidden', async () => {
         const port = await freePort();
-        const server = run(appDir(major), 'server.mjs', { PORT: String(port), ALLOW_IPS: '192.0.2.0/24' });
+        // The dashboard's port is taken: the receiver says so and goes on without it.
+        const taken = createServer().listen(0, '127.0.0.1');
+        await once(taken, 'listening');
+        const takenPort = (taken.address() as { port: number }).port;
+        const server = run(appDir(major), 'server.mjs', { PORT: String(port), ALLOW_IPS: '192.0.2.0/24', DASHBOARD_PORT: String(takenPort) });
         try {
           await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
           const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
@@ -315,8 +320,10 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           assert.equal(simulate.status, 0, simulate.stdout);
           await until(() => server.output().includes('invalid forbidden'), `server output: ${server.output()}`);
           assert.match(server.output(), /invalid forbidden: caller ::ffff:127\.0\.0\.1 is not in allow\.ips/);
+          assert.match(server.output(), new RegExp(`dashboard not served on 127\\.0\\.0\\.1:${takenPort}: listen EADDRINUSE`));
         } finally {
           server.child.kill();
+          taken.close();
         }
       });
     });
