@@ -292,7 +292,7 @@ describe('the upgrade dashboard (issue 11)', function () {
     assert.equal(dashboard.devices('op-s', { search: 'busy' })?.devices[0]?.history.length, 20);
   });
 
-  it('works on plain node:http too (405 for other methods, 404 JSON elsewhere); a journal that cannot be read is logged once', async () => {
+  it('works on plain node:http too (405 for other methods, 404 JSON elsewhere); a journal that cannot be read is logged once per outage', async () => {
     const router = createUpgradeRouter({ logger: quiet });
     const logged: string[] = [];
     let failing = true;
@@ -310,6 +310,10 @@ describe('the upgrade dashboard (issue 11)', function () {
     failing = false;
     await sleep(600);
     assert.deepEqual(dashboard.tasks(), []);
+    // A recovery that read nothing new still ends the outage: the next failure is logged again.
+    failing = true;
+    await sleep(600);
+    assert.equal(logged.length, 2);
   });
 
   it('serves one self-contained page under a strict Content-Security-Policy, and redirects the bare mount path', async () => {

@@ -472,10 +472,9 @@ export class UpgradeFold {
 
   summary(task: Task, now: number): TaskSummary {
     let stale = 0;
-    const cutoff = now - this.#staleAfterMs;
-    // Least recently active first: stop at the first device heard from since the cutoff.
+    // Least recently active first: stop at the first device that is not stale.
     for (const device of task.active.values()) {
-      if (device.lastSeen >= cutoff) break;
+      if (!this.isStale(device, now)) break;
       stale += 1;
     }
     const devices = task.devices.size;

@@ -29,8 +29,11 @@ const GAP_MS = 60_000;
 /** Gaps remembered at most; past it the oldest are given up (a flood of duplicates, each using up an id). */
 const MAX_GAPS = 100_000;
 
-/** Reads the journal's notifications in id order, then polls for new ones; `onError` hears failed reads. */
-export function followJournal(journal: Journal, apply: Apply, changed: () => void, onError: (error: unknown) => void): () => void {
+/**
+ * Reads the journal's notifications in id order, then polls for new ones; `onError` hears failed reads,
+ * `recovered` every read that succeeded (so a failure after a recovery is reported again).
+ */
+export function followJournal(journal: Journal, apply: Apply, recovered: () => void, onError: (error: unknown) => void): () => void {
   let last = 0;
   // Gaps are looked for once the journal has been read to its end: ids missing in what was there
   // before (pruned, invalid entries) are not late commits.
@@ -42,27 +45,24 @@ export function followJournal(journal: Journal, apply: Apply, changed: () => voi
 
   const fold = (entry: { id: string; body: string; receivedAt: Date }): void => apply(JSON.parse(entry.body) as Delivered, entry.receivedAt);
 
-  const readGaps = async (): Promise<number> => {
+  const readGaps = async (): Promise<void> => {
     const now = performance.now();
     for (const [id, since] of gaps) {
       if (now - since < GAP_MS && gaps.size <= MAX_GAPS) break;
       gaps.delete(id);
     }
-    if (gaps.size === 0) return 0;
+    if (gaps.size === 0) return;
     const ids = [...gaps.keys()];
-    let added = 0;
     for (let i = 0; i < ids.length; i += BATCH) {
       for (const entry of await journal.notificationsIn(ids.slice(i, i + BATCH).map(String))) {
         if (!gaps.delete(Number(entry.id))) continue;
         fold(entry);
-        added += 1;
       }
     }
-    return added;
   };
 
   const read = async (): Promise<void> => {
-    let added = await readGaps();
+    await readGaps();
     for (;;) {
       const entries = await journal.notificationsAfter(String(last), BATCH);
       const now = performance.now();
@@ -71,13 +71,12 @@ export function followJournal(journal: Journal, apply: Apply, changed: () => voi
         if (caughtUp) for (let missing = Math.max(last + 1, id - MAX_GAPS); missing < id; missing += 1) gaps.set(missing, now);
         last = id;
         fold(entry);
-        added += 1;
       }
       // A full batch: there may be more right away.
       if (entries.length < BATCH) break;
     }
     caughtUp = true;
-    if (added > 0) changed();
+    recovered();
   };
   const poll = (): void => {
     read()
