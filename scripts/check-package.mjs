@@ -1,7 +1,7 @@
 // Packs the package as npm would publish it and checks the tarball: only what users need is in it,
 // publint finds nothing to fix, and @arethetypeswrong/cli finds the types right for require and import.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +14,16 @@ try {
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: root, encoding: 'utf8' }));
   const tarball = join(out, packed.filename);
   // The dashboard's page, style and icon are served from dist/dashboard/assets.
-  const allowed = /^(package\.json|README\.md|LICENSE|schema\/[\w.-]+\.schema\.json|dist\/[\w./-]+\.(js|mjs|d\.ts|d\.mts|js\.map)|dist\/dashboard\/assets\/[\w.-]+\.(html|css|svg))$/;
+  // The guides and the changelog ship: the README links to them, and a reader of node_modules has them.
+  const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|docs\/[\w.-]+\.(md|png)|schema\/[\w.-]+\.schema\.json|dist\/[\w./-]+\.(js|mjs|d\.ts|d\.mts|js\.map)|dist\/dashboard\/assets\/[\w.-]+\.(html|css|svg))$/;
   const stray = packed.files.map((file) => file.path).filter((path) => !allowed.test(path));
   if (stray.length > 0) throw new Error(`the tarball holds files users do not need:\n  ${stray.join('\n  ')}`);
-  for (const needed of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/redis.js', 'dist/redis.mjs', 'dist/redis.d.ts', 'dist/redis.d.mts', 'dist/prometheus.js', 'dist/prometheus.mjs', 'dist/prometheus.d.ts', 'dist/prometheus.d.mts', 'dist/sqlite.js', 'dist/sqlite.mjs', 'dist/postgres.js', 'dist/postgres.mjs', 'dist/platform.js', 'dist/platform.mjs', 'dist/platform.d.ts', 'dist/emulator.js', 'dist/emulator.mjs', 'dist/emulator.d.ts', 'dist/reconcile.js', 'dist/reconcile.mjs', 'dist/reconcile.d.ts', 'dist/journal/sqlite-worker.js', 'dist/dashboard/assets/index.html', 'dist/dashboard/assets/app.js', 'schema/sw-upgrade-result-notify.schema.json', 'LICENSE', 'README.md']) {
+  for (const needed of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/redis.js', 'dist/redis.mjs', 'dist/redis.d.ts', 'dist/redis.d.mts', 'dist/prometheus.js', 'dist/prometheus.mjs', 'dist/prometheus.d.ts', 'dist/prometheus.d.mts', 'dist/sqlite.js', 'dist/sqlite.mjs', 'dist/postgres.js', 'dist/postgres.mjs', 'dist/platform.js', 'dist/platform.mjs', 'dist/platform.d.ts', 'dist/emulator.js', 'dist/emulator.mjs', 'dist/emulator.d.ts', 'dist/reconcile.js', 'dist/reconcile.mjs', 'dist/reconcile.d.ts', 'dist/journal/sqlite-worker.js', 'dist/dashboard/assets/index.html', 'dist/dashboard/assets/app.js', 'schema/sw-upgrade-result-notify.schema.json', 'LICENSE', 'README.md', 'CHANGELOG.md']) {
     if (!packed.files.some((file) => file.path === needed)) throw new Error(`the tarball lacks ${needed}`);
+  }
+  // Every guide and its screenshot: spec/docs.spec.ts checks that user docs link only to files that ship.
+  for (const name of readdirSync(join(root, 'docs'))) {
+    if (!packed.files.some((file) => file.path === `docs/${name}`)) throw new Error(`the tarball lacks docs/${name}`);
   }
   // npm warns about, and may block, a dependency's install-time scripts: users install none from us.
   const { scripts = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

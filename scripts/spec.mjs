@@ -27,6 +27,8 @@ const runs = [
       // The dashboard's fleet-scale specs are about the fold, its queries and its HTTP answers, not the
       // host: how it mounts in Express 4 is in spec/dashboard.spec.ts and spec/dashboard-browser.spec.ts.
       'spec/dashboard-fleet.spec.ts',
+      // The docs' examples run against the package in processes of their own.
+      'spec/docs.spec.ts',
     ].flatMap((spec) => ['--exclude', spec]),
   },
 ];

@@ -186,7 +186,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
       it("the README's quick start runs as written", async () => {
         const readme = readFileSync(join(root, 'README.md'), 'utf8');
         const section = readme.slice(readme.indexOf('## Quick start'));
-        const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+        const code = /```js[^\n]*\n([\s\S]*?)```/.exec(section)?.[1];
         assert.ok(code, 'the quick start has a js block');
         writeFileSync(join(appDir(major), 'quickstart.mjs'), code);
         const port = await freePort();
@@ -207,10 +207,9 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
         }
       });
 
-      it("the README's platform client and emulator example runs as written, from the packed package", () => {
-        const readme = readFileSync(join(root, 'README.md'), 'utf8');
-        const section = readme.slice(readme.indexOf('## The platform client and the emulator'));
-        const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+      it("the platform guide's client and emulator example runs as written, from the packed package", () => {
+        const guide = readFileSync(join(root, 'docs', 'platform.md'), 'utf8');
+        const code = /```js[^\n]*\n([\s\S]*?)```/.exec(guide)?.[1];
         assert.ok(code, 'the section has a js block');
         writeFileSync(join(appDir(major), 'platform.mjs'), code);
         const printed = execFileSync(process.execPath, ['platform.mjs'], { cwd: appDir(major), encoding: 'utf8', timeout: 20_000 });
@@ -220,10 +219,10 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
       });
 
       // The example journals to SQLite: run where better-sqlite3 is installed.
-      if (withPeers) it("the README's reconciliation example runs as written, from the packed package", () => {
-        const readme = readFileSync(join(root, 'README.md'), 'utf8');
-        const section = readme.slice(readme.indexOf('### Reconciliation: the results no push brought'));
-        const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+      if (withPeers) it("the platform guide's reconciliation example runs as written, from the packed package", () => {
+        const guide = readFileSync(join(root, 'docs', 'platform.md'), 'utf8');
+        const section = guide.slice(guide.indexOf('## Reconciliation: the results no push brought'));
+        const code = /```js[^\n]*\n([\s\S]*?)```/.exec(section)?.[1];
         assert.ok(code, 'the section has a js block');
         writeFileSync(join(appDir(major), 'reconcile.mjs'), code);
         const printed = execFileSync(process.execPath, ['reconcile.mjs'], { cwd: appDir(major), encoding: 'utf8', timeout: 20_000 });
