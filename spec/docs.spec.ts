@@ -61,7 +61,23 @@ describe('documentation', function () {
       files.set(file, block);
     }
     assert.ok(files.size >= 15, `only ${files.size} code blocks found`);
-    const program = ts.createProgram([...files.keys(), join(__dirname, 'support', 'doc-globals.d.ts')], {
+    // The events and rejection reasons the receiving guide's tables list are the types' own, both ways.
+    const receiving = read('docs/receiving.md');
+    const column = (section: string, until: string): string => {
+      const rows = (receiving.split(section)[1] ?? '').trimStart().split(until)[0] ?? '';
+      const names = [...rows.matchAll(/^\| `(\w+)` \|/gm)].map((match) => `'${match[1] ?? ''}'`);
+      return names.length > 0 ? names.join(' | ') : 'never';
+    };
+    const claims = join(work, 'claims.mts');
+    writeFileSync(
+      claims,
+      `import type { RejectionReason, UpgradeEventName } from 'huawei-iot-upgrade-router';
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const eventsTableListsEveryEvent: Same<${column('## Events', '\n\n')}, UpgradeEventName> = true;
+export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')}, RejectionReason> = true;
+`,
+    );
+    const program = ts.createProgram([...files.keys(), claims, join(__dirname, 'support', 'doc-globals.d.ts')], {
       strict: true,
       exactOptionalPropertyTypes: true,
       noEmit: true,
@@ -74,6 +90,7 @@ describe('documentation', function () {
     });
     const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
       const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+      if (diagnostic.file?.fileName === claims) return `docs/receiving.md's tables of events and reasons: ${message}`;
       const block = diagnostic.file === undefined ? undefined : files.get(diagnostic.file.fileName);
       if (block === undefined || diagnostic.file === undefined || diagnostic.start === undefined) return message;
       const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
