@@ -9,7 +9,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, relative } from 'node:path';
 import { Registry } from 'prom-client';
 import ts from 'typescript';
-import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, createUpgradeRouter } from 'huawei-iot-upgrade-router';
+import { redisDedupeStore } from 'huawei-iot-upgrade-router/redis';
 import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 import { createReconciler } from 'huawei-iot-upgrade-router/reconcile';
@@ -269,6 +270,35 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
     for (const name of names) {
       const probe = name.split('.').reduceRight<unknown>((value, key) => ({ [key]: value }), Symbol('probe')) as Parameters<typeof createUpgradeRouter>[0];
       assert.throws(() => createUpgradeRouter(probe), (error: Error) => !error.message.includes('unknown option') && error.message.includes(name.split('.')[0] ?? ''), name);
+    }
+  });
+
+  describe("the other factories' option tables name options the factory knows", () => {
+    /** The options a table names: the backticked words of its first column, up to the blank line. */
+    const tableOptions = (file: string, header: string): string[] => {
+      const rows = (read(file).split(header)[1] ?? '').split('\n\n')[0] ?? '';
+      return [...rows.matchAll(/^\| ([^|]+) \|/gm)].flatMap((row) => [...(row[1] ?? '').matchAll(/`([\w.]+)(?:\([^)]*\))?`/g)].map((name) => name[1] ?? ''));
+    };
+    // Every value a probe gives is wrong for every option: the factory must refuse it by the option's name.
+    const refusesByName = (name: string, make: (probe: Record<string, unknown>) => unknown): void => {
+      const probe = name.split('.').reduceRight<unknown>((value, key) => ({ [key]: value }), Symbol('probe')) as Record<string, unknown>;
+      assert.throws(() => make(probe), (error: Error) => !error.message.includes('unknown option') && error.message.includes(name.split('.').at(-1) ?? ''), name);
+    };
+    const router = createUpgradeRouter();
+    const client = createPlatformClient({ url: 'https://127.0.0.1:9', appId: 'app', secret: 'secret' });
+    after(() => client.close());
+    const tables = [
+      { file: 'docs/dashboard.md', header: '| option | default | what |', make: (probe: Record<string, unknown>) => createUpgradeDashboard({ router, ...probe }) },
+      { file: 'docs/platform.md', header: '| `createReconciler` option | default | what |', make: (probe: Record<string, unknown>) => createReconciler({ router, client, ...probe }) },
+      { file: 'docs/platform.md', header: '| option | default | meaning |', make: (probe: Record<string, unknown>) => createPlatformClient({ url: 'https://127.0.0.1:9', appId: 'app', secret: 'secret', ...probe }) },
+      { file: 'docs/instances.md', header: '| option | default | meaning |', make: (probe: Record<string, unknown>) => redisDedupeStore(probe) },
+    ];
+    for (const { file, header, make } of tables) {
+      it(`${file}: ${header}`, () => {
+        const names = tableOptions(file, header);
+        assert.ok(names.length >= 4, `only ${names.length} options found`);
+        for (const name of names) refusesByName(name, make);
+      });
     }
   });
 });

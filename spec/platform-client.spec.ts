@@ -323,5 +323,13 @@ describe('platform client against the emulator (HTTPS)', function () {
     assert.throws(() => createPlatformClient({ url: 'ftp://x', appId: 'a', secret: 'b' }), /url must be http\(s\)/);
     assert.throws(() => createPlatformClient({ url: 'https://x', appId: '', secret: 'b' }), /appId must be a non-empty string/);
     assert.throws(() => createPlatformClient({ url: 'https://x', appId: 'a', secret: 'b', retries: -1 }), /retries must be a whole number/);
+    // Checked like every factory's options: a misspelt key, a value of the wrong kind, a missing secret.
+    const unchecked = (options: Record<string, unknown>) => () => createPlatformClient({ url: 'https://x', appId: 'a', secret: 'b', ...options });
+    assert.throws(unchecked({ retry: 2 }), /unknown option retry; known options: url, appId, secret/);
+    assert.throws(unchecked({ ca: 42 }), /ca must be PEM text or a Buffer, got 42/);
+    assert.throws(unchecked({ rateLimit: { calls: 0, windowMs: 60_000 } }), /rateLimit\.calls must be a positive whole number/);
+    assert.throws(unchecked({ url: 'not a url' }), /url must be http\(s\), got "not a url"/);
+    assert.throws(unchecked({ secret: undefined }), /secret is required/);
+    assert.doesNotThrow(unchecked({ retries: 0, rateLimit: false, ca: ['-----BEGIN CERTIFICATE-----'] }));
   });
 });

@@ -21,6 +21,7 @@ import {
   type UpgradeTask,
   type VersionPackage,
 } from './contract';
+import { checkClientOptions } from './client-options';
 import { PlatformError, errorEnvelope } from './errors';
 import { SlidingWindow } from './rate-limit';
 import { sessionOf, type Session, type TokenCalls } from './session';
@@ -103,13 +104,10 @@ export class PlatformClient {
   #calls = 0;
 
   constructor(options: PlatformClientOptions) {
-    const base = new URL(options.url);
-    if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new TypeError(`createPlatformClient: url must be http(s), got ${JSON.stringify(options.url)}`);
-    for (const name of ['appId', 'secret'] as const) {
-      if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`createPlatformClient: ${name} must be a non-empty string`);
-    }
+    checkClientOptions(options);
+    const base = URL.canParse(options.url) ? new URL(options.url) : undefined;
+    if (base?.protocol !== 'https:' && base?.protocol !== 'http:') throw new TypeError(`huawei-iot-upgrade-router: url must be http(s), got ${JSON.stringify(options.url)}`);
     const retries = options.retries ?? 3;
-    if (!Number.isInteger(retries) || retries < 0) throw new TypeError('createPlatformClient: retries must be a whole number of at least 0');
     this.#base = base;
     this.#options = {
       appId: options.appId,
