@@ -33,8 +33,11 @@ const runs = [
   },
 ];
 
+// SPEC_EXPRESS=5 runs the Express 5 pass only (the Node matrix's middle line: Express 4 runs on the
+// oldest and the newest Node line, which keeps CI near 20 minutes).
+const only = process.env.SPEC_EXPRESS;
 let failed = false;
-for (const { major, version, args } of runs) {
+for (const { major, version, args } of runs.filter((run) => only === undefined || run.major === only)) {
   console.log(`\n=== specs against express@${version} ===`);
   const { status } = spawnSync(process.execPath, [mocha, ...args, ...process.argv.slice(2)], {
     stdio: 'inherit',
