@@ -110,6 +110,7 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
         const cwd = join(work, `run_${block.file.replace(/\W/g, '_')}_${block.line}`);
         mkdirSync(cwd, { recursive: true });
         const args = block.lang === 'ts' ? ['--import', 'tsx', file] : [file];
+        // As a user's script runs: without the spec runner's loaders or options.
         const result = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 50_000, env: { ...process.env, NODE_OPTIONS: '' } });
         assert.equal(result.status, 0, `${where(block)} exited ${result.status}:\n${result.stdout}${result.stderr}`);
         const expected = outputOf(block);
