@@ -257,6 +257,10 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
         return names.map((name) => (name.startsWith('…') ? first.split('_').slice(0, -(name.split('_').length - 1)).join('_') + name.slice(1) : name));
       });
       assert.deepEqual(documented.sort(), exported);
+      // And every series the docs name anywhere (the alert rules included) is one of them.
+      const named = allDocs.flatMap((file) => [...read(file).matchAll(/huawei_iot_upgrade_\w+(?!\w*\*)/g)].map((match) => `${file}: ${match[0]}`));
+      const unknown = named.filter((entry) => !exported.includes((entry.split(': ')[1] ?? '').replace(/_(bucket|sum|count)$/, '')));
+      assert.deepEqual(unknown, []);
     } finally {
       await reconciler.close();
       await upgrades.close();
