@@ -66,6 +66,11 @@ export const checks = {
 } as const;
 
 
+/** A required option that is missing: the same wording as the option checks. */
+export function requireOption(value: unknown, name: string, example: string): void {
+  if (value === undefined) fail(`${name} is required, got ${kindOf(value)}; for example ${example}`);
+}
+
 function fail(message: string): never {
   throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
 }

@@ -1,6 +1,6 @@
 // What the SQLite and Postgres journals share: the table's name, how a row reads as an entry, the
 // order records are inserted in, and the checks of their options.
-import { checks, kindOf } from '../option-checks';
+import { checks } from '../option-checks';
 import { FINAL_EVENTS, type EntryState, type JournalEntry, type JournalRecord } from './journal';
 
 export const TABLE = 'huawei_iot_upgrade_journal';
@@ -71,7 +71,3 @@ export const leaseCheck = (value: unknown): string | undefined =>
   positiveWhole(value) ??
   ((value as number) < MIN_LEASE_MS ? `must be at least ${MIN_LEASE_MS} ms, got ${value as number}: it is in milliseconds; did you mean ${(value as number) * 1000} (${value as number} s)?` : undefined);
 
-/** A required option that is missing: the same wording as the option checks. */
-export function requireOption(value: unknown, name: string, example: string): void {
-  if (value === undefined) throw new TypeError(`huawei-iot-upgrade-router: ${name} is required, got ${kindOf(value)}; for example ${example}`);
-}

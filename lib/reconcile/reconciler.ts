@@ -6,13 +6,12 @@ import { OBSERVE, type Observer } from '../core/emitter';
 import { ignore, describeThrown } from '../core/thrown';
 import type { ReconcilerStats } from '../core/stats';
 import type { ReconciledResult } from '../events';
-import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
+import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../option-checks';
 import { MAX_PAGE_SIZE } from '../platform/contract';
 import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
 import { RECONCILE, type ReconcileAccess, type UpgradeRouter } from '../router';
-import { requireOption } from '../journal/rows';
 import { checkTask, finalsFrom, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
 
 export interface ReconcilerOptions {

@@ -39,22 +39,21 @@ export function codeBlocks(file: string, text: string): CodeBlock[] {
   return blocks;
 }
 
-/** The text outside code blocks and inline code, line numbers kept (removed text becomes blank). */
-function prose(text: string): string[] {
+/** Each line outside fenced code blocks, line numbers kept (a fenced line becomes undefined). */
+function outsideFences(text: string): (string | undefined)[] {
   let inFence: string | undefined;
   return text.split('\n').map((line) => {
-    const fence = FENCE.exec(line);
     if (inFence !== undefined) {
       if (line.trimStart().startsWith(inFence)) inFence = undefined;
-      return '';
+      return undefined;
     }
-    if (fence !== null) {
-      inFence = fence[2];
-      return '';
-    }
-    return line.replace(/`[^`]*`/g, '');
+    inFence = FENCE.exec(line)?.[2];
+    return inFence === undefined ? line : undefined;
   });
 }
+
+/** The text outside code blocks and inline code, line numbers kept (removed text becomes blank). */
+const prose = (text: string): string[] => outsideFences(text).map((line) => (line ?? '').replace(/`[^`]*`/g, ''));
 
 export function links(file: string, text: string): Link[] {
   const found: Link[] = [];
@@ -69,17 +68,8 @@ export function links(file: string, text: string): Link[] {
 export function headingAnchors(text: string): Set<string> {
   const seen = new Map<string, number>();
   const result = new Set<string>();
-  let inFence: string | undefined;
-  for (const line of text.split('\n')) {
-    const fence = FENCE.exec(line);
-    if (inFence !== undefined) {
-      if (line.trimStart().startsWith(inFence)) inFence = undefined;
-      continue;
-    }
-    if (fence !== null) {
-      inFence = fence[2];
-      continue;
-    }
+  for (const line of outsideFences(text)) {
+    if (line === undefined) continue;
     const heading = /^#{1,6}\s+(.*)$/.exec(line);
     if (heading !== null) result.add(slug(heading[1] ?? '', seen));
   }
