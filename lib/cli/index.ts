@@ -2,17 +2,20 @@
 // The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
 // replays a durable journal; `emulator` runs a local stand-in for the platform; `reconcile` reports a
 // task's devices, the platform's view beside the journal's.
-import { emulator, emulatorHelp } from './emulator';
-import { journal, journalHelp } from './journal';
-import { reconcile, reconcileHelp } from './reconcile';
-import { simulate, simulateHelp } from './simulate';
 import { UsageError } from './usage';
 
-const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  simulate: { run: simulate, help: simulateHelp },
-  journal: { run: journal, help: journalHelp },
-  emulator: { run: emulator, help: emulatorHelp },
-  reconcile: { run: reconcile, help: reconcileHelp },
+interface Command {
+  run: (argv: string[]) => Promise<number>;
+  help: string;
+}
+
+// Each command is loaded when it is run: a run of one command does not pay for the others' modules
+// (the emulator's, the journal's drivers, the platform client).
+const commands: Record<string, () => Promise<Command>> = {
+  simulate: async () => import('./simulate.js').then((module) => ({ run: module.simulate, help: module.simulateHelp })),
+  journal: async () => import('./journal.js').then((module) => ({ run: module.journal, help: module.journalHelp })),
+  emulator: async () => import('./emulator.js').then((module) => ({ run: module.emulator, help: module.emulatorHelp })),
+  reconcile: async () => import('./reconcile.js').then((module) => ({ run: module.reconcile, help: module.reconcileHelp })),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -20,11 +23,13 @@ async function main(argv: string[]): Promise<number> {
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   if (name === undefined) throw new UsageError(`a command is needed: ${Object.keys(commands).join(', ')}`);
   if (name === '--help' || name === '-h') {
-    console.log(Object.values(commands).map((command) => command.help).join('\n'));
+    const all = await Promise.all(Object.values(commands).map(async (load) => load()));
+    console.log(all.map((command) => command.help).join('\n'));
     return 0;
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}: the commands are ${Object.keys(commands).join(', ')}`);
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (load === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}: the commands are ${Object.keys(commands).join(', ')}`);
+  const command = await load();
   if (wantsHelp) {
     console.log(command.help);
     return 0;
