@@ -1,45 +1,44 @@
-// Runs the spec suite once against Express 5 and once against Express 4 (the `express4` alias), in
-// one process tree so that c8 merges the coverage of both runs.
+// Runs the spec files in parallel (mocha --parallel): once against Express 5, then the files tagged
+// `@express-seam` (those about how the router meets its host) against Express 4, the `express4` alias.
+// One process tree, so that c8 merges the coverage of both passes.
+//
+//   node scripts/spec.mjs                     both passes
+//   node scripts/spec.mjs spec/router.spec.ts  only the files named (each pass keeps its own filter)
+//   SPEC_EXPRESS=4 node scripts/spec.mjs      one pass only
+//   SPEC_JOBS=1 node scripts/spec.mjs         one file at a time
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const mocha = require.resolve('mocha/bin/mocha.js');
+
+// The specs mostly wait on processes they started (receivers, postgres, redis, chromium): two jobs a
+// core keep both cores busy without making any one spec wait for CPU long.
+const jobs = process.env.SPEC_JOBS ?? String(Math.max(2, availableParallelism() * 2));
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+const flags = process.argv.slice(2).filter((arg) => arg.startsWith('-'));
+const all = named.length > 0 ? named : readdirSync(join(root, 'spec')).filter((file) => file.endsWith('.spec.ts')).map((file) => `spec/${file}`);
+/** A file is tagged by a line `// @express-seam: why` in its header. */
+const seam = (file) => /^\/\/ @express-seam\b/m.test(readFileSync(join(root, file), 'utf8'));
+
 const runs = [
-  { major: '5', version: require('express/package.json').version, args: [] },
-  // The packed-package spec installs both majors itself, and the journal's crash, disk and Postgres
-  // specs run receivers on node:http in processes of their own: running them twice would only repeat them.
-  {
-    major: '4',
-    version: require('express4/package.json').version,
-    // The platform client and the emulator do not touch Express; their campaign needs it only as a host.
-    args: [
-      'spec/package.spec.ts',
-      'spec/journal-crash.spec.ts',
-      'spec/journal-failure.spec.ts',
-      'spec/journal-postgres.spec.ts',
-      'spec/platform-client.spec.ts',
-      'spec/emulator-campaign.spec.ts',
-      'spec/cli-platform.spec.ts',
-      'spec/reconcile.spec.ts',
-      'spec/reconcile-kill.spec.ts',
-      'spec/cli-reconcile.spec.ts',
-      // The dashboard's fleet-scale specs are about the fold, its queries and its HTTP answers, not the
-      // host: how it mounts in Express 4 is in spec/dashboard.spec.ts and spec/dashboard-browser.spec.ts.
-      'spec/dashboard-fleet.spec.ts',
-      // The docs' examples run against the package in processes of their own.
-      'spec/docs.spec.ts',
-    ].flatMap((spec) => ['--exclude', spec]),
-  },
+  { major: '5', version: require('express/package.json').version, files: all },
+  { major: '4', version: require('express4/package.json').version, files: all.filter(seam) },
 ];
 
-// SPEC_EXPRESS=5 runs the Express 5 pass only (the Node matrix's middle line: Express 4 runs on the
-// oldest and the newest Node line, which keeps CI near 20 minutes).
 const only = process.env.SPEC_EXPRESS;
 let failed = false;
-for (const { major, version, args } of runs.filter((run) => only === undefined || run.major === only)) {
-  console.log(`\n=== specs against express@${version} ===`);
-  const { status } = spawnSync(process.execPath, [mocha, ...args, ...process.argv.slice(2)], {
+for (const { major, version, files } of runs.filter((run) => only === undefined || run.major === only)) {
+  if (files.length === 0) continue;
+  console.log(`\n=== specs against express@${version} (${files.length} files, ${jobs} at a time) ===`);
+  const parallel = files.length > 1 && jobs !== '1' ? ['--parallel', '--jobs', jobs] : [];
+  const { status } = spawnSync(process.execPath, [mocha, ...parallel, ...flags, ...files.map((file) => relative(root, join(root, file)))], {
+    cwd: root,
     stdio: 'inherit',
     env: { ...process.env, EXPRESS_MAJOR: major },
   });

@@ -1,3 +1,4 @@
+// @express-seam: the caller's address as each Express major reports it (trust proxy)
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createUpgradeRouter, type AllowOptions } from 'huawei-iot-upgrade-router';

@@ -1,3 +1,4 @@
+// @express-seam: errors handed to the host's next() and error handlers
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import request from 'supertest';

@@ -1,3 +1,4 @@
+// @express-seam: mounting, fall-through to the host's routes, req and res as each Express major gives them
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
