@@ -51,6 +51,19 @@ export default tseslint.config(
     rules: {
       // mocha's describe/it return values are not promises to await.
       '@typescript-eslint/no-floating-promises': 'off',
+      // Specs wait on conditions (spec/support/wait.ts's until), never on the clock: a fixed wait is
+      // too short on a busy machine and too long on a quiet one. A component that is itself defined by
+      // time (a slow listener, a trickling client, a window to let pass) uses tick() with a reason.
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.name='tick']", message: 'A fixed wait in a spec: wait on the condition with until(), or say why time itself is under test (eslint-disable-next-line … -- why).' },
+        { selector: "NewExpression[callee.name='Promise'] CallExpression[callee.name='setTimeout']", message: 'A hand-made sleep in a spec: use until() from spec/support/wait.ts.' },
+        { selector: "ImportDeclaration[source.value=/timers\\/promises$/]", message: 'A timer-based wait in a spec: use until() from spec/support/wait.ts.' },
+      ],
     },
+  },
+  {
+    files: ['spec/support/wait.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
 import { listenOn, rawRequest } from './support/raw-http';
 import { CALLBACK_PATH, fixture, mountedApp } from './helpers';
+import { tick } from './support/wait';
 
 describe('stats()', () => {
   it('starts at zero, in the documented shape', () => {
@@ -119,14 +120,15 @@ describe('drain()', () => {
   it('waits for every listener promise in flight, error listeners included', async () => {
     const upgrades = createUpgradeRouter();
     const finished: string[] = [];
-    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     upgrades.on('upgradeResult', async () => {
-      await later(20);
+      // eslint-disable-next-line no-restricted-syntax -- a listener that takes a while is what drain() waits for
+      await tick(20);
       finished.push('listener');
       throw new Error('late failure');
     });
     upgrades.on('error', async () => {
-      await later(20);
+      // eslint-disable-next-line no-restricted-syntax -- a listener that takes a while is what drain() waits for
+      await tick(20);
       finished.push('error listener');
     });
     upgrades.receive(fixture('fail'));

@@ -1,8 +1,10 @@
+// @express-seam: the 200 written through each Express major's response
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { CALLBACK_PATH, freshText } from './helpers';
+import { until } from './support/wait';
 
 // "Answered before any listener runs" (issue 9): a listener that blocks the event loop synchronously
 // for a second must not hold the 200. The receiver runs in its own process, so that this process
@@ -22,7 +24,7 @@ describe('the 200 goes out before any listener runs', function () {
         const [{ port }] = (await once(child, 'message')) as [{ port: number }];
         const response = await fetch(`http://127.0.0.1:${port}${CALLBACK_PATH}`, { method: 'POST', body: freshText('success') });
         order.push(`answered ${response.status}`);
-        while (order.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+        await until(() => order.length >= 2, 'the listener to finish');
         assert.deepEqual(order, ['answered 200', 'listener done']);
       } finally {
         child.kill();

@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { request } from 'undici';
-import { runBin, tempFolder, until } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
+import { until } from './support/wait';
 import { startHttpsReceiver, testTls } from './support/platform';
 
 const bin = join(__dirname, '..', 'dist', 'cli', 'index.js');
@@ -22,7 +23,7 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
-      await until(() => out.includes('control'), 'the emulator to print where it listens', 10_000);
+      await until(() => out.includes('control'), 'the emulator to print where it listens');
       const url = /on (https:\/\/127\.0\.0\.1:\d+) \(time 10x\)/.exec(out)?.[1] ?? '';
       const appId = /appId +(\S+)/.exec(out)?.[1] ?? '';
       const secret = /secret +(\S+)/.exec(out)?.[1] ?? '';
@@ -60,14 +61,14 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
-      await until(() => out.includes('control'), 'the emulator to print where it listens', 10_000);
+      await until(() => out.includes('control'), 'the emulator to print where it listens');
       assert.match(out, /\(time 1x\)/);
       const url = /on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
       const fileId = /software V2\.1\.0 fileId=(\w+)/.exec(out)?.[1] ?? '';
       const platform = createPlatformClient({ url, appId: 'fixed-app', secret: 'fixed-secret', ca: certificates.ca });
       await platform.subscribe('swUpgradeResultNotify', receiver.url);
       await platform.createSoftwareUpgradeTask({ fileId, targets: { devices: ['cli-meter'] } });
-      await until(() => results.length === 1, 'the result pushed over verified HTTPS', 10_000);
+      await until(() => results.length === 1, 'the result pushed over verified HTTPS');
       assert.deepEqual(results, ['cli-meter']);
       await platform.close();
       // SIGTERM too ends it cleanly.

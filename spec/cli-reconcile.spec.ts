@@ -9,7 +9,8 @@ import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import type { TaskReport } from 'huawei-iot-upgrade-router/reconcile';
 import { CALLBACK_PATH, mountedApp } from './helpers';
-import { runBin, tempFolder, until } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
+import { until } from './support/wait';
 
 describe('the reconcile command', function () {
   this.timeout(30_000);

@@ -11,7 +11,8 @@ import { createUpgradeDashboard, createUpgradeRouter, type Notification, type Up
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH } from './helpers';
-import { sleep, tempFolder, until } from './support/journal';
+import { tempFolder } from './support/journal';
+import { until } from './support/wait';
 
 const quiet = { error: () => {}, warn: () => {} };
 
@@ -282,10 +283,9 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
         return health.journal?.invalid === 1;
       },
       'the journal counts',
-      8000,
     );
     assert.ok(health.actions.some((action) => action.includes('1 invalid pushes kept: `huawei-iot-upgrade-router journal (--db FILE | --postgres URL) invalid`')), health.actions.join('\n'));
-    await sleep(0);
+    await new Promise(setImmediate);
   });
 
   it('health without a journal: invalid pushes since start, and the devices dropped to stay within the limits', async () => {
@@ -322,7 +322,7 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     router.receive(state('sick', 'a'));
     // A firmware state nobody listens to, received ten minutes ago: it waits in the journal.
     router.receive({ notifyType: 'fwUpgradeStateChangeNotify', ...ids('sick', 'fw'), step: '1', stepDesc: 'downloading' }, { receivedAt: new Date(Date.now() - 10 * 60_000) });
-    await until(() => (dashboard.health().journal?.dead ?? 0) === 1, 'the entry to die and be counted', 8000);
+    await until(() => (dashboard.health().journal?.dead ?? 0) === 1, 'the entry to die and be counted');
     assert.ok(dashboard.health().actions.some((action) => /^the oldest pending entry waits for 1\d min: is a listener attached for every event in pendingByEvent\?$/.test(action)), dashboard.health().actions.join('\n'));
     assert.ok(dashboard.health().actions.some((action) => action.startsWith('1 dead entries (out of attempts): `huawei-iot-upgrade-router journal (--db FILE | --postgres URL) dead`')), dashboard.health().actions.join('\n'));
     const retrying = createUpgradeRouter({ logger: quiet, journal: sqliteJournal({ path: join(folder.dir, 'k.db') }), delivery: { attempts: 5, backoffMs: 60_000 } });
@@ -333,7 +333,7 @@ describe('the dashboard at fleet scale, safe to expose (issue 21)', function () 
     const second = createUpgradeDashboard({ router: retrying });
     cleanup.push(() => retrying.close(1000), () => second.close());
     retrying.receive(state('sick', 'b'));
-    await until(() => (second.health().journal?.retrying ?? 0) === 1, 'the entry to wait for its next attempt', 8000);
+    await until(() => (second.health().journal?.retrying ?? 0) === 1, 'the entry to wait for its next attempt');
     assert.ok(second.health().actions.some((action) => action.startsWith('1 entries are retrying after failed deliveries')), second.health().actions.join('\n'));
     // A journal whose commits fail: the push is answered from memory, and the failure is counted.
     const real = sqliteJournal({ path: join(folder.dir, 'l.db') });

@@ -1,3 +1,4 @@
+// @express-seam: the dashboard mounted as a router in each Express major
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -6,7 +7,8 @@ import { createUpgradeDashboard, createUpgradeRouter, type Notification, type Ta
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH } from './helpers';
-import { runBin, sleep, tempFolder, until } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
+import { tick, until } from './support/wait';
 
 const quiet = { error: () => {}, warn: () => {} };
 const FW_STEPS = ['0', '1', '2', '3'] as const;
@@ -280,7 +282,8 @@ describe('the upgrade dashboard (issue 11)', function () {
     await request(app).post(CALLBACK_PATH).send(pushOf('swState', 'op-s', 'done', 'updating')).expect(200);
     await router.drain();
     assert.equal(dashboard.tasks()[0]?.stale, 0);
-    await sleep(850);
+    // eslint-disable-next-line no-restricted-syntax -- staleAfterMs is time itself: the device must stay quiet that long
+    await tick(850);
     await request(app).post(CALLBACK_PATH).send(pushOf('swResult', 'op-s', 'done', 'SUCCESS')).expect(200);
     await router.drain();
     const [task] = dashboard.tasks();
@@ -299,21 +302,26 @@ describe('the upgrade dashboard (issue 11)', function () {
     const folder = tempFolder('dashboard-plain-');
     cleanup.push(() => folder.remove());
     const real = sqliteJournal({ path: join(folder.dir, 'x.db') });
-    const journal = { ...real, notificationsAfter: (after: string, limit: number) => (failing ? Promise.reject(new Error('disk gone')) : real.notificationsAfter(after, limit)) };
+    let reads = 0;
+    const journal = {
+      ...real,
+      notificationsAfter: (after: string, limit: number) => (failing ? Promise.reject(new Error('disk gone')) : ((reads += 1), real.notificationsAfter(after, limit))),
+    };
     const dashboard = createUpgradeDashboard({ router, journal, logger: { error: (message: string) => void logged.push(message) } });
     cleanup.push(() => real.close(), () => dashboard.close());
     await request(dashboard).get('/').expect(200).expect('Content-Type', /text\/html/);
     await request(dashboard).post('/api/tasks').expect(405);
     await request(dashboard).get('/elsewhere').expect(404).expect('Content-Type', /json/);
-    await sleep(1200);
-    assert.deepEqual(logged, ['huawei-iot-upgrade-router: the upgrade dashboard could not read the journal (it keeps trying): disk gone']);
+    await until(() => logged.length > 0, 'the failed read to be logged');
     failing = false;
-    await sleep(600);
+    const readsBefore = reads;
+    await until(() => reads > readsBefore + 1, 'two reads after the recovery');
+    // Logged once for the whole outage, however many reads failed in it.
+    assert.deepEqual(logged, ['huawei-iot-upgrade-router: the upgrade dashboard could not read the journal (it keeps trying): disk gone']);
     assert.deepEqual(dashboard.tasks(), []);
     // A recovery that read nothing new still ends the outage: the next failure is logged again.
     failing = true;
-    await sleep(600);
-    assert.equal(logged.length, 2);
+    await until(() => logged.length === 2, 'the next outage to be logged');
   });
 
   it('serves one self-contained page under a strict Content-Security-Policy, and redirects the bare mount path', async () => {

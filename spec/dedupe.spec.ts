@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createUpgradeRouter, type DedupeStore, type Notification, type ReceiveContext, type SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, allFixtures, fixture, fresh, mountedApp, recordEvents } from './helpers';
+import { tick } from './support/wait';
 
 const events = (seen: ReturnType<typeof recordEvents>): string[] => seen.map((e) => e.event);
-const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('duplicate suppression', () => {
   it('is on by default: a re-send, however its JSON is laid out, is emitted as duplicate with the notification', async () => {
@@ -44,7 +44,8 @@ describe('duplicate suppression', () => {
     const notification = fresh('success');
     assert.equal(upgrades.receive(notification), 'upgradeResult');
     assert.equal(upgrades.receive(notification), 'duplicate');
-    await later(80);
+    // eslint-disable-next-line no-restricted-syntax -- the duplicate window is time itself
+    await tick(80);
     assert.equal(upgrades.receive(notification), 'upgradeResult');
   });
 
@@ -103,7 +104,8 @@ describe('duplicate suppression', () => {
       const seenKeys = new Set<string>();
       const store: DedupeStore = {
         async seen(key) {
-          await later(20);
+          // eslint-disable-next-line no-restricted-syntax -- a listener that takes a while
+          await tick(20);
           const had = seenKeys.has(key);
           seenKeys.add(key);
           return had;
@@ -121,7 +123,8 @@ describe('duplicate suppression', () => {
     });
 
     it('over HTTP with an async store: still 200 at once, then one event', async () => {
-      const store: DedupeStore = { seen: () => later(30).then(() => false) };
+      // eslint-disable-next-line no-restricted-syntax -- a slow dedupe store
+      const store: DedupeStore = { seen: () => tick(30).then(() => false) };
       const { app, upgrades } = mountedApp({ dedupe: { store } });
       const seen = recordEvents(upgrades);
       await request(app).post(CALLBACK_PATH).send(fixture('success')).expect(200, '');

@@ -17,6 +17,7 @@ import { createReconciler } from 'huawei-iot-upgrade-router/reconcile';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { codeBlocks, headingAnchors, links, type CodeBlock } from './support/markdown';
 import { freePort } from './support/free-port';
+import { until } from './support/wait';
 
 const root = join(__dirname, '..');
 /** What users read: it ships in the package. */
@@ -137,12 +138,11 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
         try {
           const url = `http://127.0.0.1:${port}${path}`;
           let sent: ReturnType<typeof spawnSync> | undefined;
-          for (let attempt = 0; attempt < 100 && sent?.status !== 0; attempt += 1) {
-            if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+          await until(() => {
             sent = spawnSync(process.execPath, [cli, 'simulate', '--reference', '--url', url], { encoding: 'utf8' });
-          }
-          assert.equal(sent?.status, 0, `simulate against ${where(block)}: ${String(sent?.stdout)}${String(sent?.stderr)}`);
-          for (let attempt = 0; attempt < 100 && linesOf(output).length < expected.length; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+            return sent.status === 0;
+          }, () => `simulate against ${where(block)} to succeed: ${String(sent?.stdout)}${String(sent?.stderr)}`);
+          await until(() => linesOf(output).length >= expected.length, () => `${where(block)} to print its ${expected.length} lines; printed:\n${output}`);
           matchLines(linesOf(output), expected, where(block));
         } finally {
           child.kill();

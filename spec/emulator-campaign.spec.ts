@@ -10,7 +10,8 @@ import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-ro
 import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
-import { tempFolder, until } from './support/journal';
+import { tempFolder } from './support/journal';
+import { until } from './support/wait';
 
 const fleet = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`);
 const group = { deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' };
@@ -60,7 +61,7 @@ describe('a campaign against the emulator, end to end (HTTPS, journal)', functio
     const task = await platform.getTask(operationId);
     assert.equal(task.staResult.total, 1_000);
     assert.equal(task.staResult.success + task.staResult.fail, 1_000);
-    await until(() => results.size === 1_000 && states === 3_000 - task.staResult.fail, 'every push delivered to the listeners', 10_000);
+    await until(() => results.size === 1_000 && states === 3_000 - task.staResult.fail, 'every push delivered to the listeners');
     const failed = [...results.values()].filter((result) => result.swUpgradeResult === 'FAIL');
     assert.equal(failed.length, task.staResult.fail);
     // Failure texts from the published tables, several of them.
@@ -75,7 +76,7 @@ describe('a campaign against the emulator, end to end (HTTPS, journal)', functio
     const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-2'], ...group } });
     // The devices finish within their 60 s; then eleven minutes pass while the receiver is down.
     // (Watched on the emulator's side: polling the API would spend the client's 100 calls a minute.)
-    await until(() => emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify' }).total === 100, 'the devices to finish', 20_000);
+    await until(() => emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify' }).total === 100, 'the devices to finish');
     for (let minute = 0; minute < 11; minute += 1) {
       emulator.advance(60_000);
       await until(() => emulator.callbacks().every((callback) => callback.inFlight === 0), `minute ${minute}`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
-import { until } from './support/journal';
+import { until } from './support/wait';
 
 describe('the emulator\'s control surface over HTTP', function () {
   this.timeout(15_000);

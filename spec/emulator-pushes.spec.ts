@@ -8,7 +8,7 @@ import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-ro
 import { startPlatformEmulator, type PlatformEmulator, type PushRecord } from 'huawei-iot-upgrade-router/emulator';
 import type { Express } from './express';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
-import { until } from './support/journal';
+import { until } from './support/wait';
 
 const MINUTE = 60_000;
 

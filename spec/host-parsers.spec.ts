@@ -1,9 +1,11 @@
+// @express-seam: a host's own body parsers (express.json, express.text, ...) in front of the router
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from './express';
 import request from 'supertest';
 import { CALLBACK_PATH, fixture, fixtureText, mountedApp, nextOutcome, notificationOf, recordEvents, rejectionOf } from './helpers';
+import { tick } from './support/wait';
 
 describe('drop-in beside a body parser the host mounted first', () => {
   const parsers = {
@@ -141,7 +143,8 @@ describe('a sender that goes away while the host parser reads', () => {
       const socket = connect(typeof address === 'object' && address !== null ? address.port : 0, '127.0.0.1');
       await once(socket, 'connect');
       socket.write(`POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"notifyType":`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // eslint-disable-next-line no-restricted-syntax -- a client that stops half-way: the router reads part of the body before the client goes
+      await tick(50);
       socket.destroy();
       assert.equal(rejectionOf(await outcome).reason, 'aborted');
     } finally {

@@ -1,3 +1,4 @@
+// @express-seam: raw sockets against an app mounted in each Express major
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,16 +12,11 @@ import fc from 'fast-check';
 import { schemas, type UpgradeRouter, type UpgradeRouterStats } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, fixture, fixtureNames, fresh, freshText, mountedApp, recordEvents } from './helpers';
 import { closeOf, post, rawRequest } from './support/raw-http';
+import { tick, until } from './support/wait';
 
 const RUNS = Number(process.env['HOSTILE_RUNS'] ?? 400);
 const LIMIT = 64 * 1024;
 const tally = { requests: 0, outcomes: {} as Record<string, number> };
-
-async function until(condition: () => boolean, what: () => string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(condition(), what());
-}
 
 function outcomeName(event: { event: string; args: unknown[] }): string {
   return event.event === 'invalid' ? `invalid:${(event.args[0] as { reason: string }).reason}` : event.event;
@@ -57,7 +53,8 @@ describe('hostile input over real sockets: every request gets exactly one outcom
       () => receiver.events.length >= before + expected.outcomes.length,
       () => `expected ${expected.outcomes.join(', ')}; got ${receiver.events.slice(before).map(outcomeName).join(', ') || 'nothing'}`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 20)); // a second event would show up here
+    // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+    await tick(20);
     const outcomes = receiver.events.slice(before).map(outcomeName);
     assert.deepEqual(outcomes, expected.outcomes);
     assert.deepEqual(reply.statuses, expected.statuses, reply.text.slice(0, 300));
@@ -336,7 +333,8 @@ describe('a flood of bodies far over the limit', function () {
     const baseline = await report('reset-peak');
     const flood = Array.from({ length: FLOOD }, (_, i) => oversized(i % 2 === 0));
     const validAnswers = Array.from({ length: VALID }, async (_, i) => {
-      await new Promise((resolve) => setTimeout(resolve, i * 2));
+      // eslint-disable-next-line no-restricted-syntax -- the valid pushes are spread through the flood, not sent before it
+      await tick(i * 2);
       return (await fetch(`http://127.0.0.1:${port}${CALLBACK_PATH}`, { method: 'POST', body: freshText('fail') })).status;
     });
     const [floodResults, statuses] = await Promise.all([Promise.all(flood), Promise.all(validAnswers)]);

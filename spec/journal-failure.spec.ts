@@ -7,7 +7,8 @@ import request from 'supertest';
 import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
-import { tempFolder, until } from './support/journal';
+import { tempFolder } from './support/journal';
+import { until } from './support/wait';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 

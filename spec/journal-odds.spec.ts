@@ -9,7 +9,8 @@ import { inspectSqliteJournal, sqliteJournal } from 'huawei-iot-upgrade-router/s
 import request from 'supertest';
 import express from './express';
 import { mountedApp } from './helpers';
-import { runBin, tempFolder, until } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
+import { until } from './support/wait';
 import { fresh } from './helpers';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });

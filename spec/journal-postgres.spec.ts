@@ -9,7 +9,8 @@ import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { createReconciler, type Reconciler } from 'huawei-iot-upgrade-router/reconcile';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
-import { runBin, sleep, tempFolder, until } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
+import { tick, until } from './support/wait';
 import { PostgresServer } from './support/postgres-server';
 import { ReceiverProcess } from './support/receiver-process';
 
@@ -120,6 +121,10 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     assert.deepEqual((await runBin(['journal', '--postgres', postgres.url, '--db', 'x.db', 'stats'])).stderr.trim(), 'huawei-iot-upgrade-router: give --db or --postgres, not both (see --help)');
   });
 
+  /** Entries not yet done (waiting, being delivered or waiting for a retry) in the shared table. */
+  const openEntries = async (): Promise<number> =>
+    Number((await postgres.query<{ open: string }>(`SELECT count(*) AS open FROM huawei_iot_upgrade_journal WHERE state = 'pending'`))[0]?.open);
+
   it('an instance killed with deliveries pending: another delivers them once the lease has run out, not before', async () => {
     const lease = 2000;
     const survivor = await startReceiver({ LEASE_MS: String(lease), DELAY_MS: '0' });
@@ -128,9 +133,10 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     for (const notification of pushes) assert.equal(await doomed.post(notification), 200);
     await doomed.kill();
     const killedAt = Date.now();
-    await sleep(lease / 2);
+    // eslint-disable-next-line no-restricted-syntax -- the lease is time itself: nothing may be taken over before half of it has passed
+    await tick(lease / 2);
     assert.deepEqual(written(), [], 'taken over before the lease ran out');
-    await until(() => pushes.every((notification) => written().includes(notification.deviceId)), 'the survivor to deliver them', 10_000);
+    await until(() => pushes.every((notification) => written().includes(notification.deviceId)), 'the survivor to deliver them');
     const tookOver = Date.now() - killedAt;
     assert.ok(tookOver >= lease - 100, `delivered ${tookOver} ms after the kill, before the ${lease} ms lease ran out`);
     assert.equal(written().length, 20);
@@ -143,8 +149,9 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     await startReceiver({ LEASE_MS: String(lease), DELAY_MS: '0' });
     const pushes = Array.from({ length: 5 }, push);
     for (const notification of pushes) assert.equal(await slow.post(notification), 200);
-    await until(() => written().length === 5, 'the slow deliveries', 10_000);
-    await sleep(lease);
+    await until(() => written().length === 5, 'the slow deliveries');
+    // Once every entry is done nothing can start it again: a second delivery is in the file by then.
+    await until(async () => (await openEntries()) === 0, 'every entry to be marked done');
     assert.deepEqual([...written()].sort(), pushes.map((notification) => notification.deviceId).sort());
   });
 
@@ -155,8 +162,8 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     // Each push to both at once, all pushes together: groups with overlapping keys commit concurrently.
     const statuses = await Promise.all(pushes.flatMap((notification) => [a.post(notification), b.post(notification)]));
     assert.ok(statuses.every((status) => status === 200));
-    await until(() => written().length >= 40, 'the deliveries', 10_000);
-    await sleep(500);
+    await until(() => written().length >= 40, 'the deliveries');
+    await until(async () => (await openEntries()) === 0, 'every entry to be marked done');
     assert.equal(written().length, 40);
     assert.equal(new Set(written()).size, 40);
   });
@@ -174,19 +181,20 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     try {
       for (const notification of whileDown) await request(app).post(CALLBACK_PATH).send(notification).expect(200);
       assert.match(errors.join('\n'), /the postgres journal could not commit 1 pushes: kept in .*spill/);
-      await sleep(300);
+      // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+      await tick(300);
       // Not delivered from memory: a listener that failed now, or a crash, would lose them.
       assert.ok(whileDown.every((notification) => !delivered.includes(notification.deviceId)), 'delivered from memory');
       assert.equal(upgrades.stats().journal?.spilled, 3);
     } finally {
       await postgres.restart();
     }
-    await until(async () => (await Promise.all(whileDown.map((n) => state(n.deviceId)))).every((s) => s === 'done'), 'the spilled pushes to be moved and delivered', 10_000);
+    await until(async () => (await Promise.all(whileDown.map((n) => state(n.deviceId)))).every((s) => s === 'done'), 'the spilled pushes to be moved and delivered');
     assert.equal(delivered.filter((id) => whileDown.some((n) => n.deviceId === id)).length, 3);
     assert.equal(upgrades.stats().journal?.moved, 3);
     const after = push();
     await request(app).post(CALLBACK_PATH).send(after).expect(200);
-    await until(async () => (await state(after.deviceId)) === 'done', 'the push after the restart to be journaled and done', 10_000);
+    await until(async () => (await state(after.deviceId)) === 'done', 'the push after the restart to be journaled and done');
   });
 
   it('kill -9 during an outage loses nothing: the spill survives and the next start moves and delivers it (issue 18, item 4)', async function () {
@@ -211,7 +219,11 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
         await postgres.restart();
       }
       const restarted = await startReceiver({ ...env, DELAY_MS: '0' });
-      await sleep(4000);
+      // The restarted receiver is up and delivering: a push of its own comes through. (The spilled run
+      // then waits for every answered push below; the control has nothing it could still deliver.)
+      const marker = push();
+      assert.equal(await restarted.post(marker), 200);
+      await until(() => written().includes(marker.deviceId), 'a push to the restarted receiver to be delivered');
       return { answered, delivered: written(), restarted };
     };
     const control = await run(false);
@@ -222,7 +234,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     await control.restarted.kill();
     const spilled = await run(true);
     assert.equal(spilled.answered.length, 30);
-    await until(() => spilled.answered.every((id) => written().includes(id)), 'every push answered during the outage to be delivered after the restart', 15_000);
+    await until(() => spilled.answered.every((id) => written().includes(id)), 'every push answered during the outage to be delivered after the restart');
     assert.deepEqual(readdirSync(spill), [], 'the spill is emptied once moved');
   });
 
@@ -236,10 +248,10 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     const refused = await runBin(['journal', '--postgres', postgres.url, 'replay', id]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /it is being delivered now/);
-    await until(async () => (await state(notification.deviceId)) === 'done', 'the delivery to end', 10_000);
+    await until(async () => (await state(notification.deviceId)) === 'done', 'the delivery to end');
     const again = await runBin(['journal', '--postgres', postgres.url, 'replay', id, '--again']);
     assert.equal(again.code, 0, again.stderr);
-    await until(() => readFileSync(starts, 'utf8').trim().split('\n').length === 2, 'the replay', 10_000);
+    await until(() => readFileSync(starts, 'utf8').trim().split('\n').length === 2, 'the replay');
     assert.deepEqual(readFileSync(starts, 'utf8').trim().split('\n'), [`${notification.deviceId} 1`, `${notification.deviceId} 2`]);
   });
 
@@ -260,7 +272,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
         `INSERT INTO huawei_iot_upgrade_journal (id, state, dedupe_key, event, notify_type, device_id, body, received_at) VALUES (2, 'done', 'late', 'upgradeResult', 'swUpgradeResultNotify', $1, $2, now())`,
         [late.deviceId, JSON.stringify(late)],
       );
-      await until(() => dashboard.tasks().reduce((n, task) => n + task.devices, 0) === 3, 'the late commit on the dashboard', 5000);
+      await until(() => dashboard.tasks().reduce((n, task) => n + task.devices, 0) === 3, 'the late commit on the dashboard');
     } finally {
       dashboard.close();
       await journal.close();
@@ -319,7 +331,8 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     const notification = push();
     await request(app).post(CALLBACK_PATH).send(notification).expect(200);
     await request(app).post(CALLBACK_PATH).send(notification).expect(200);
-    await sleep(900);
+    // eslint-disable-next-line no-restricted-syntax -- the duplicate window (dedupe.ttl) is time itself
+    await tick(900);
     // With an invalid push in the same group: the group commits in one transaction.
     await Promise.all([request(app).post(CALLBACK_PATH).send(notification).expect(200), request(app).post(CALLBACK_PATH).send('{bad').set('Content-Type', 'application/json').expect(200)]);
     await until(() => seen.length === 2, 'the repeat after the window, delivered as new');
@@ -357,7 +370,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       // The first pass holds the lock while the platform answers slowly; the second finds it held.
       emulator.inject({ kind: 'slow', delayMs: 800, path: `/iodm/northbound/v1.5.0/operations/${operationId}` });
       const firstPass = first.reconcileAll();
-      await sleep(300);
+      await until(async () => (await postgres.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtext('huawei_iot_upgrade_journal:reconcile')::bigint & 4294967295)`)).length === 1, 'the first pass to hold the reconciliation lock');
       assert.equal(await second.reconcileAll(), undefined);
       assert.equal(second.stats().skipped, 1);
       await assert.rejects(second.reconcile(operationId), /another instance holds the reconciliation lock/);
@@ -368,7 +381,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
       assert.equal(again?.filledNow, 0);
       assert.equal(again.filledIn, 150);
       await until(() => heard.size === 150, 'every filled-in result delivered');
-      await sleep(200);
+      await until(async () => (await openEntries()) === 0, 'every entry to be marked done');
       assert.ok([...heard.values()].every((count) => count === 1));
       // The index is built in the background, CONCURRENTLY; one left invalid (a build cut off) is built again.
       const valid = async (): Promise<boolean | undefined> =>

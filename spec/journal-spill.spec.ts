@@ -9,7 +9,8 @@ import request from 'supertest';
 import type { Journal, SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
-import { sleep, tempFolder, until } from './support/journal';
+import { tempFolder } from './support/journal';
+import { tick, until } from './support/wait';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
@@ -64,13 +65,14 @@ describe('the spill: pushes answered while the journal fails are kept, then move
     for (const notification of during) await request(app).post(CALLBACK_PATH).send(notification).expect(200);
     // An invalid push is kept too.
     await request(app).post(CALLBACK_PATH).send('{bad').set('Content-Type', 'application/json').expect(200);
-    await sleep(1500);
+    // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+    await tick(1500);
     assert.equal(delivered.length, 0, 'delivered from memory, or moved while the journal was down');
     assert.equal(upgrades.stats().journal?.spilled, 4);
     assert.match(errors.join('\n'), /could not commit 1 pushes: kept in .*spill/);
     down = false;
     const all = [...left, ...during];
-    await until(() => all.every((notification) => delivered.includes(notification.deviceId)), 'every kept push to be delivered', 8000);
+    await until(() => all.every((notification) => delivered.includes(notification.deviceId)), 'every kept push to be delivered');
     assert.equal(delivered.length, 5);
     assert.equal(upgrades.stats().journal?.moved, 6);
     await until(() => readdirSync(spill).sort().join() === '1-0badc0de-1.spill,notes.txt', 'the spill folder to be emptied of what was ours to move');
@@ -125,9 +127,10 @@ describe('the spill: pushes answered while the journal fails are kept, then move
     upgrades.on('error', () => {});
     await upgrades.receive(push());
     await until(() => attempts.length === 1, 'the first delivery');
-    await sleep(1000);
+    // eslint-disable-next-line no-restricted-syntax -- the lease is time itself: no second delivery before it has run out
+    await tick(1000);
     assert.equal(attempts.length, 1, 'delivered again before the lease ran out');
-    await until(() => attempts.length === 2, 'the delivery again after the lease', 6000);
+    await until(() => attempts.length === 2, 'the delivery again after the lease');
     assert.deepEqual(attempts, [1, 2]);
     await until(async () => (await real.counts()).pending === 0, 'the entry to be done');
   });

@@ -7,7 +7,8 @@ import { createUpgradeRouter, type Journal, type Delivered, type ReceiveContext,
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
-import { runBin, sleep, tempFolder, until } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
+import { tick, until } from './support/wait';
 
 /** A new notification from a fixture, with a device of its own (rows are looked up by deviceId). */
 const push = (name: 'success' | 'fail' = 'success'): SwUpgradeResultNotify => ({ ...fresh(name), deviceId: randomUUID() });
@@ -65,7 +66,8 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
       leaseMs: real.leaseMs,
       retainDays: real.retainDays,
       append: async (records, completed, window) => {
-        await sleep(150);
+        // eslint-disable-next-line no-restricted-syntax -- a slow commit: the 200 must wait for it
+        await tick(150);
         const answers = await real.append(records, completed, window);
         order.push('committed');
         return answers;
@@ -162,7 +164,8 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     assert.equal(letter.error.message, 'listener failed on attempt 3');
     assert.equal((letter.notification as SwUpgradeResultNotify).deviceId, notification.deviceId);
     assert.equal(seen.length, 3);
-    await sleep(200);
+    // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+    await tick(200);
     assert.equal(seen.length, 3, 'a dead entry is not delivered again by itself');
 
     const listed = await runBin(['journal', '--db', path, 'dead']);
@@ -225,10 +228,11 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     const { app, upgrades } = mount();
     const notification = push('success');
     await post(app, notification).expect(200);
-    await sleep(100);
+    // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+    await tick(100);
     assert.deepEqual(row(notification.deviceId), { ...row(notification.deviceId), state: 'pending', attempts: 0 });
     const seen = record(upgrades);
-    await until(() => seen.length === 1, 'the delivery once a listener is there', 3000);
+    await until(() => seen.length === 1, 'the delivery once a listener is there');
     assert.equal(seen[0]?.attempt, 1);
   });
 
@@ -293,13 +297,14 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     upgrades.on('upgradeResult', async () => {
       running += 1;
       most = Math.max(most, running);
-      await sleep(30);
+      // eslint-disable-next-line no-restricted-syntax -- a listener that takes a while, so that deliveries overlap
+      await tick(30);
       running -= 1;
       done += 1;
     });
     const pushes = Array.from({ length: 12 }, () => push('success'));
     await Promise.all(pushes.map((push) => post(app, push).expect(200)));
-    await until(() => done === 12, 'every delivery', 8000);
+    await until(() => done === 12, 'every delivery');
     assert.equal(most, 2);
     // A listener's end is marked done by a later commit: wait for it (asserting at once raced on a busy machine).
     await until(() => pushes.every((push) => row(push.deviceId)?.state === 'done'), 'every entry marked done');
@@ -310,7 +315,8 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     upgrades.on('error', () => {});
     let finished = false;
     upgrades.on('upgradeResult', async (notification) => {
-      await sleep(100);
+      // eslint-disable-next-line no-restricted-syntax -- a listener that takes a while, for drain() to wait for
+      await tick(100);
       finished = true;
       if (notification.errorCode !== '0') throw new Error('failed');
     });
@@ -318,7 +324,7 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     assert.equal(upgrades.stats().journal?.delivering, 1);
     assert.deepEqual(await upgrades.drain(2000), { drained: true, pending: 0 });
     assert.equal(finished, true);
-    await until(() => (upgrades.stats().journal?.dead ?? 0) === 1, 'the dead count', 7000);
+    await until(() => (upgrades.stats().journal?.dead ?? 0) === 1, 'the dead count');
     await upgrades.close();
     routers.splice(0);
     const db = new Database(path);
@@ -347,7 +353,8 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     // Commits made 60 ms slow: every answer that waits for one takes at least that long.
     const real = sqliteJournal({ path });
     let commits = 0;
-    const journal: Journal = { ...real, append: async (records, completed, window) => ((commits += 1), await sleep(60), real.append(records, completed, window)) };
+    // eslint-disable-next-line no-restricted-syntax -- a slow commit: every answer must wait for it
+    const journal: Journal = { ...real, append: async (records, completed, window) => ((commits += 1), await tick(60), real.append(records, completed, window)) };
     const upgrades = createUpgradeRouter({ journal, unknownTypes: 'next', allow: { token: 'secret' }, limit: 1024, logger: { error: () => {}, warn: () => {} } });
     routers.push(upgrades);
     const reasons: string[] = [];
@@ -377,7 +384,8 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     // Proven by the commits counted, not by a time: an upper bound on a time flakes on a busy machine.
     const commitsBefore = commits;
     await request(app).post('/raw?token=secret').send({ notifyType: 'deviceDataChanged' }).expect(202);
-    await sleep(100);
+    // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+    await tick(100);
     assert.equal(commits, commitsBefore, 'a push handed to the host was committed');
     await until(() => seen.length === 2, 'the two valid pushes');
     assert.deepEqual(reasons, ['malformed', 'too_large', 'forbidden', 'too_large', 'forbidden']);

@@ -1,7 +1,9 @@
+// @express-seam: listener failures next to the host's error handling
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createUpgradeRouter, type Delivered, type Rejection } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, fixture, fresh, mountedApp, nextOutcome } from './helpers';
+import { tick } from './support/wait';
 
 function captureLogger(): { logger: { error(message: string, ...details: unknown[]): void }; lines: unknown[][] } {
   const lines: unknown[][] = [];
@@ -43,7 +45,8 @@ describe('listeners', () => {
   it('a listener whose promise rejects is reported as error', async () => {
     const { app, upgrades } = mountedApp();
     upgrades.on('upgradeResult', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // eslint-disable-next-line no-restricted-syntax -- a listener that fails after a turn of the event loop, not at once
+      await tick(5);
       throw new Error('queue full');
     });
     const reported = nextError(upgrades);

@@ -5,6 +5,7 @@ import request from 'supertest';
 import winston from 'winston';
 import type { Logger } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
+import { until } from './support/wait';
 
 /** A stream that keeps each JSON line written to it, parsed. */
 function jsonLines(): { stream: Writable; records: Array<Record<string, unknown>> } {
@@ -57,7 +58,7 @@ describe('loggers people use', () => {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     const logger = winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
     const notification = await failAndWarn(logger);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => records.some((r) => r['level'] === 'error'), () => `winston to write the error record; it wrote ${JSON.stringify(records)}`);
     const failure = records.find((r) => r['level'] === 'error');
     assert.ok(failure, JSON.stringify(records));
     assert.equal(failure['message'], 'huawei-iot-upgrade-router: no error listener is attached for this failure');

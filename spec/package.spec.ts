@@ -8,21 +8,20 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { allFixtures, fixtureText } from './helpers';
 import { freePort } from './support/free-port';
+import { until } from './support/wait';
 
 const root = join(__dirname, '..');
 
 async function waitForPort(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
+  await until(async () => {
     const socket = connect(port, '127.0.0.1');
     const connected = await new Promise<boolean>((resolve) => {
       socket.once('connect', () => resolve(true));
       socket.once('error', () => resolve(false));
     });
     socket.destroy();
-    if (connected) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nothing listened on port ${port} within 10 s`);
+    return connected;
+  }, `something to listen on port ${port}`);
 }
 
 function run(cwd: string, file: string, env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
@@ -37,11 +36,6 @@ async function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
   const [code] = (await once(child, 'exit')) as [number | null];
   return code;
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 100 && !condition(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(condition(), what);
 }
 
 // Each app is a fresh folder outside the repository with the packed tarball and one Express major
@@ -199,7 +193,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           const firmware = await fetch(url, { method: 'POST', body: JSON.stringify(allFixtures.find((f) => f.type === 'fwUpgradeResultNotify')?.body) });
           const bad = await fetch(url, { method: 'POST', body: '{"notifyType": "swUpgradeResultNotify"' });
           assert.deepEqual([ok.status, firmware.status, bad.status], [200, 200, 200]);
-          await until(() => output().includes('malformed') && output().includes('fwUpgradeResultNotify'), `quick start output: ${output()}`);
+          await until(() => output().includes('malformed') && output().includes('fwUpgradeResultNotify'), () => `quick start output: ${output()}`);
           assert.match(output(), /swUpgradeResultNotify 92d3f8da-200a-4143-8d0d-591a7e11de6c/);
           assert.doesNotMatch(output(), /no listener/);
         } finally {
@@ -238,7 +232,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
         const dashboardPort = await freePort();
         const server = run(appDir(major), 'server.mjs', { PORT: String(port), DASHBOARD_PORT: String(dashboardPort) });
         try {
-          await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+          await until(() => server.output().includes('demo receiver on'), () => `server output: ${server.output()}`);
           // The demo journals to data/upgrades.db where better-sqlite3 is installed, and says so where it is not.
           assert.match(server.output(), withPeers ? /; journal in data\/upgrades\.db\)/ : /; no journal: npm install better-sqlite3 for one/);
           const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
@@ -246,7 +240,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           assert.equal(simulate.status, 0, simulate.stdout + simulate.stderr);
           assert.equal((simulate.stdout.match(/: 200 in [\d.]+ ms$/gm) ?? []).length, 6, simulate.stdout);
           const lines = (): string[] => server.output().split('\n');
-          await until(() => lines().some((line) => line.startsWith('duplicate ')), `server output: ${server.output()}`);
+          await until(() => lines().some((line) => line.startsWith('duplicate ')), () => `server output: ${server.output()}`);
           const events = lines().map((line) => line.split(' ')[0]).filter((word) => word !== undefined && /^[a-z]+[A-Z]\w+$|^duplicate$/.test(word));
           assert.deepEqual(events, ['upgradeResult', 'upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate']);
           assert.match(server.output(), /upgradeResult SUCCESS device=\*{6}/);
@@ -254,10 +248,10 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           // The dashboard is on its own port, on localhost only, not on the callback port: every task the bin played is on it.
           // With a journal it follows the journal, read every half second.
           let tasks: unknown[] = [];
-          for (let attempt = 0; attempt < 40 && tasks.length < 5; attempt += 1) {
+          await until(async () => {
             tasks = (await (await fetch(`http://127.0.0.1:${dashboardPort}/upgrades/api/tasks`)).json()) as unknown[];
-            if (tasks.length < 5) await new Promise((resolve) => setTimeout(resolve, 100));
-          }
+            return tasks.length >= 5;
+          }, () => `the dashboard to list the 5 tasks played: ${JSON.stringify(tasks)}`);
           assert.equal(tasks.length, 5, JSON.stringify(tasks));
           assert.equal((await fetch(`http://127.0.0.1:${dashboardPort}/upgrades`, { redirect: 'manual' })).status, 301);
           assert.equal((await fetch(`http://127.0.0.1:${port}/upgrades/api/tasks`)).status, 404, 'the fleet is not on the public callback port');
@@ -286,11 +280,11 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           const port = await freePort();
           const server = run(appDir(major), 'server.mjs', { PORT: String(port), DASHBOARD_PORT: String(await freePort()), LOG_FORMAT: 'json' });
           try {
-            await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+            await until(() => server.output().includes('demo receiver on'), () => `server output: ${server.output()}`);
             const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
             const simulate = spawnSync(bin, ['simulate', '--type', 'fwUpgradeResultNotify', '--result', 'FAIL', '--url', `http://127.0.0.1:${port}/v1.0.0/messageReceiver`], { encoding: 'utf8' });
             assert.equal(simulate.status, 0, simulate.stdout);
-            await until(() => server.output().includes('"event":"firmwareUpgradeResult"'), `server output: ${server.output()}`);
+            await until(() => server.output().includes('"event":"firmwareUpgradeResult"'), () => `server output: ${server.output()}`);
             const record = server
               .output()
               .split('\n')
@@ -313,11 +307,11 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
         const takenPort = (taken.address() as { port: number }).port;
         const server = run(appDir(major), 'server.mjs', { PORT: String(port), ALLOW_IPS: '192.0.2.0/24', DASHBOARD_PORT: String(takenPort) });
         try {
-          await until(() => server.output().includes('demo receiver on'), `server output: ${server.output()}`);
+          await until(() => server.output().includes('demo receiver on'), () => `server output: ${server.output()}`);
           const bin = join(appDir(major), 'node_modules', '.bin', 'huawei-iot-upgrade-router');
           const simulate = spawnSync(bin, ['simulate', '--url', `http://127.0.0.1:${port}/v1.0.0/messageReceiver`], { encoding: 'utf8' });
           assert.equal(simulate.status, 0, simulate.stdout);
-          await until(() => server.output().includes('invalid forbidden'), `server output: ${server.output()}`);
+          await until(() => server.output().includes('invalid forbidden'), () => `server output: ${server.output()}`);
           assert.match(server.output(), /invalid forbidden: caller ::ffff:127\.0\.0\.1 is not in allow\.ips/);
           assert.match(server.output(), new RegExp(`dashboard not served on 127\\.0\\.0\\.1:${takenPort}: listen EADDRINUSE`));
         } finally {

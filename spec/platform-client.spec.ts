@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { createPlatformClient, PlatformError, type PlatformClient, type PlatformClientOptions } from 'huawei-iot-upgrade-router/platform';
 import { startPlatformEmulator, type PlatformEmulator, type PlatformEmulatorOptions } from 'huawei-iot-upgrade-router/emulator';
 import { testTls } from './support/platform';
-import { sleep } from './support/journal';
+import { tick } from './support/wait';
 
 const devices = (n: number, prefix = 'meter'): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
@@ -165,12 +165,14 @@ describe('platform client against the emulator (HTTPS)', function () {
     await start({ tokenLifetimeS: 1 });
     const platform = await client();
     await platform.listTasks();
-    await sleep(950);
+    // eslint-disable-next-line no-restricted-syntax -- the token's lifetime (1 s) is time itself
+    await tick(950);
     await platform.listTasks();
     assert.deepEqual(emulator.sessions(), { logins: 1, refreshes: 1 });
     // A refresh token the platform no longer knows (a restart, a month gone): back to a login.
     emulator.advance(2 * 86_400_000);
-    await sleep(950);
+    // eslint-disable-next-line no-restricted-syntax -- the token's lifetime (1 s) is time itself
+    await tick(950);
     await platform.listTasks();
     assert.deepEqual(emulator.sessions(), { logins: 2, refreshes: 1 });
     assert.deepEqual(platform.stats().refreshes, 2);
@@ -181,7 +183,8 @@ describe('platform client against the emulator (HTTPS)', function () {
     const careful = await client({ rateLimit: { calls: 3, windowMs: 500 }, retries: 0 });
     await Promise.all(Array.from({ length: 7 }, () => careful.listTasks()));
     const careless = await client({ rateLimit: false, retries: 0 });
-    await sleep(450);
+    // eslint-disable-next-line no-restricted-syntax -- the rate window is time itself: the careful client's calls must have left it
+    await tick(450);
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => careless.listTasks()));
     const throttled = outcomes.filter((outcome) => outcome.status === 'rejected' && (outcome.reason as PlatformError).code === '1010009');
     assert.equal(throttled.length, 2);

@@ -7,7 +7,8 @@ import express from './express';
 import { join } from 'node:path';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fixture, fresh, mountedApp } from './helpers';
-import { tempFolder, until } from './support/journal';
+import { tempFolder } from './support/journal';
+import { until } from './support/wait';
 
 /** The sample lines of a Prometheus text exposition, as name{labels} -> value. */
 function samples(text: string): Map<string, number> {
@@ -85,7 +86,7 @@ describe('huawei-iot-upgrade-router/prometheus (issue 12)', () => {
       await request(app).post(CALLBACK_PATH).send(failed).expect(200);
       await request(app).post(CALLBACK_PATH).send(fresh('success')).expect(200);
       // The journal's figures are read every 2 s.
-      await until(async () => samples(await registry.metrics()).get('huawei_iot_upgrade_journal_dead') === 1, 'the dead gauge', 8000);
+      await until(async () => samples(await registry.metrics()).get('huawei_iot_upgrade_journal_dead') === 1, 'the dead gauge');
       const got = samples(await registry.metrics());
       assert.equal(got.get('huawei_iot_upgrade_journal_pending'), 0);
       assert.equal(got.get('huawei_iot_upgrade_journal_retrying'), 0);

@@ -1,3 +1,4 @@
+// @express-seam: query strings and headers as each Express major parses them
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import fc from 'fast-check';
@@ -5,6 +6,7 @@ import request from 'supertest';
 import { createUpgradeRouter, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, freshText, mountedApp, recordEvents } from './helpers';
 import { listenOn, post, rawRequest } from './support/raw-http';
+import { tick } from './support/wait';
 
 const RUNS = Number(process.env['HOSTILE_RUNS'] ?? 400) / 2;
 
@@ -114,7 +116,8 @@ describe('request data that names Object.prototype properties (issue 9, item 1)'
           if (r.length !== undefined) bytes = Buffer.from(bytes.toString('latin1').replace(/Content-Length: \d+/, `Content-Length: ${r.length}`), 'latin1');
           const before = receiver.events.length;
           const reply = await rawRequest(receiver.port, [bytes], { waitMs: 1500 });
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+          await tick(5);
           const outcomes = receiver.events.slice(before).map((e) => e.event);
           // Node refuses a request it cannot frame (400) or an expectation it does not know (417)
           // before any handler runs; every request that reaches the router is answered 200 and ends

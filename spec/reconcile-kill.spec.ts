@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
-import { tempFolder, until } from './support/journal';
+import { tempFolder } from './support/journal';
+import { until } from './support/wait';
 
 const script = join(__dirname, 'support', 'reconcile-receiver.mjs');
 const DEVICES = 600;
@@ -65,7 +66,7 @@ describe('SIGKILL during reconciliation loses and doubles nothing', function () 
 
   async function killMidWay(): Promise<number> {
     const first = start('upgrades.db');
-    await until(() => lines().length >= 100, 'a hundred results delivered', 20_000);
+    await until(() => lines().length >= 100, 'a hundred results delivered');
     first.kill('SIGKILL');
     await once(first, 'exit');
     const written = lines().length;
@@ -77,7 +78,7 @@ describe('SIGKILL during reconciliation loses and doubles nothing', function () 
     await killMidWay();
     const second = start('upgrades.db');
     const reported = once(second, 'message');
-    await until(() => entries().size === DEVICES, 'every device to have its result', 20_000);
+    await until(() => entries().size === DEVICES, 'every device to have its result');
     const [report] = (await reported) as [{ filledNow: number; filledIn: number }];
     assert.equal(report.filledIn, DEVICES);
     assert.ok(report.filledNow < DEVICES, 'what was committed before the kill is not filled in again');
@@ -87,7 +88,7 @@ describe('SIGKILL during reconciliation loses and doubles nothing', function () 
   it('control: restarted on an empty journal, the devices filled in before the kill come twice', async () => {
     const before = await killMidWay();
     start('empty.db');
-    await until(() => lines().length >= before + DEVICES, 'the second run to fill in every device', 20_000);
+    await until(() => lines().length >= before + DEVICES, 'the second run to fill in every device');
     const doubled = [...entries().values()].filter((ids) => ids.size > 1).length;
     assert.ok(doubled >= before - 5, `${doubled} devices came through two entries`);
   });

@@ -9,6 +9,7 @@ import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
 import { redisDedupeStore } from 'huawei-iot-upgrade-router/redis';
 import { CALLBACK_PATH, fresh, recordEvents } from './helpers';
 import { RedisServer } from './support/redis-server';
+import { tick, until } from './support/wait';
 
 interface Reported {
   event: string;
@@ -40,12 +41,6 @@ async function startApp(redisUrl: string, prefix: string): Promise<App> {
 
 const post = async (url: string, body: unknown): Promise<number> =>
   (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
-
-async function until(condition: () => boolean, what: () => string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.ok(condition(), what());
-}
 
 const count = (apps: App[], event: string): number => apps.reduce((n, app) => n + app.events.filter((e) => e.event === event).length, 0);
 
@@ -120,10 +115,10 @@ describe('several instances sharing a real Redis (huawei-iot-upgrade-router/redi
           return app.events.some((e) => e.event === 'duplicate' && e.subOperationId === probe.subOperationId);
         },
         reportOf,
-        15_000,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100)); // let the last probes settle
+    // eslint-disable-next-line no-restricted-syntax -- the probes sent while polling above are answered within this; a late one would only add to the counts the next lines read
+    await tick(100); // let the last probes settle
     const errorsAfterRecovery = count(apps, 'error');
     const last = fresh('fail');
     const outcomes = () => apps.flatMap((app) => app.events.filter((e) => e.subOperationId === last.subOperationId).map((e) => e.event)).sort();
@@ -154,7 +149,8 @@ describe('redisDedupeStore in one process', function () {
       assert.equal(keys.length, 1);
       const ttl = await client.pttl(keys[0] ?? '');
       assert.ok(ttl > 0 && ttl <= 800, `PTTL ${ttl}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // eslint-disable-next-line no-restricted-syntax -- the key's time to live (800 ms) is time itself
+      await tick(1000);
       assert.equal(await upgrades.receive(notification), 'upgradeResult');
       await store.close(); // a client passed in is left open
       assert.equal(client.status, 'ready');

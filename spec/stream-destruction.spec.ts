@@ -1,3 +1,4 @@
+// @express-seam: requests and responses destroyed under the router, as each Express major handles them
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
@@ -8,6 +9,7 @@ import fc from 'fast-check';
 import type { UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, fresh, mountedApp, recordEvents } from './helpers';
 import { closeOf, listenOn, post } from './support/raw-http';
+import { tick, until } from './support/wait';
 
 const RUNS = Number(process.env['HOSTILE_RUNS'] ?? 400) / 4;
 
@@ -59,15 +61,16 @@ describe('a request stream destroyed at any point ends as exactly one outcome', 
     await once(socket, 'connect');
     const closed = closeOf(socket);
     socket.write(cutAt === undefined ? bytes : bytes.subarray(0, cutAt));
-    if (closeAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, closeAfterMs));
+    // eslint-disable-next-line no-restricted-syntax -- a client that goes away after a while is the case under test
+    if (closeAfterMs > 0) await tick(closeAfterMs);
     socket.destroy();
     await closed;
   }
 
   async function expectOneOutcome(before: number, what: string): Promise<string> {
-    const deadline = Date.now() + 3000;
-    while (events.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    await new Promise((resolve) => setTimeout(resolve, 30)); // a second outcome would show here
+    await until(() => events.length > before, `${what}: an outcome`);
+    // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+    await tick(30);
     const outcomes = events.slice(before).map((e) => (e.event === 'invalid' ? `invalid:${(e.args[0] as { reason: string }).reason}` : e.event));
     assert.equal(outcomes.length, 1, `${what}: ${outcomes.join(', ') || 'no outcome'}`);
     return outcomes[0] ?? '';
@@ -122,7 +125,8 @@ describe('a request stream destroyed at any point ends as exactly one outcome', 
         // A request cut before its headers ended never reached the router: Node drops it.
         const headEnd = bytes.indexOf('\r\n\r\n') + 4;
         if (cutAt !== undefined && cutAt < headEnd) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          // eslint-disable-next-line no-restricted-syntax -- a negative check: the wait bounds how long a second outcome is looked for; it cannot fail a correct router
+          await tick(20);
           assert.equal(events.length, before, 'a request without its headers reached the router');
           return;
         }

@@ -1,3 +1,4 @@
+// @express-seam: hostile thrown values that reach the host's error handling
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createUpgradeRouter, type DedupeStore, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
@@ -73,7 +74,8 @@ describe('hostile thrown values from user code (listeners, error listeners, logg
     attach(upgrades);
     await request(app).post(CALLBACK_PATH).send(fresh('success')).expect(200, '');
     await upgrades.drain(2000);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // An unhandled rejection is reported once the microtasks have run: one turn of the event loop.
+    await new Promise(setImmediate);
     assert.deepEqual(escaped.splice(0), [], 'nothing escaped as an uncaught exception or unhandled rejection');
     return upgrades;
   }

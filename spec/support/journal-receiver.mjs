@@ -3,6 +3,7 @@
 // work). JOURNAL=sqlite:<path> | postgres:<url> | none. A deviceId of "poison" kills the process
 // from inside the listener; a dead letter is written as "dead <deviceId>". Each start of a delivery is
 // written to START_FILE, when set, as "<deviceId> <attempt>"; FAIL_FIRST=1 fails every first attempt.
+// HOLD=1 holds every listener until the spec sends 'release' (ReceiverProcess.release()).
 import { appendFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -20,6 +21,7 @@ async function openJournal() {
   return undefined;
 }
 
+const released = new Promise((resolve) => process.on('message', (message) => message === 'release' && resolve()));
 const journal = await openJournal();
 const upgrades = createUpgradeRouter({
   logger: { error: () => {}, warn: () => {} },
@@ -29,6 +31,7 @@ upgrades.on('upgradeResult', async (notification, context) => {
   if (notification.deviceId === 'poison') process.kill(process.pid, 'SIGKILL');
   if (process.env.START_FILE) appendFileSync(process.env.START_FILE, `${notification.deviceId} ${context.attempt}\n`);
   if (process.env.FAIL_FIRST === '1' && context.attempt === 1) throw new Error('the first attempt fails');
+  if (process.env.HOLD === '1') await released;
   await new Promise((resolve) => setTimeout(resolve, Number(DELAY_MS)));
   appendFileSync(OUT_FILE, `${notification.deviceId}\n`);
 });

@@ -4,6 +4,7 @@ import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { freePort } from './free-port';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { until } from './wait';
 
 const BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((dir) => existsSync(join(dir, 'postgres')));
 
@@ -51,19 +52,18 @@ export class PostgresServer {
       ['-D', join(this.#dir, 'data'), '-p', String(this.port), '-k', this.#dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=100'],
       { ...this.#user, stdio: 'ignore' },
     );
-    for (let attempt = 0; attempt < 200; attempt += 1) {
+    await until(async () => {
       const client = new Client({ connectionString: this.url });
       try {
         await client.connect();
         await client.query('SELECT 1');
-        return;
+        return true;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        return false;
       } finally {
         await client.end().catch(() => {});
       }
-    }
-    throw new Error(`postgres did not start on port ${this.port}`);
+    }, `postgres to answer a query on port ${this.port}`);
   }
 
   /** Stops it at once (immediate shutdown: open connections are cut, as in a crash of the database). */

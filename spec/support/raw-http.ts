@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tick } from './wait';
 
 export interface RawReply {
   /** Everything the server wrote, as latin1 text. */
@@ -31,10 +32,12 @@ export async function rawRequest(
   for (const part of parts) {
     if (socket.destroyed) break;
     socket.write(part);
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    // eslint-disable-next-line no-restricted-syntax -- a client that sends its request in parts, with pauses, is the case under test
+    if (pauseMs > 0) await tick(pauseMs);
   }
   if (abortAfterWrite) {
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // eslint-disable-next-line no-restricted-syntax -- the request is written before the client aborts it
+    await tick(30);
     socket.destroy();
   }
   const timer = setTimeout(() => socket.destroy(), waitMs);

@@ -39,6 +39,11 @@ export class ReceiverProcess {
     await once(this.child, 'exit');
   }
 
+  /** Lets the listeners of a receiver started with HOLD=1 finish. */
+  release(): void {
+    this.child.send('release');
+  }
+
   /** POSTs one body; resolves with the status, or undefined when no answer came. */
   async post(body: unknown): Promise<number | undefined> {
     try {

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { freePort } from './free-port';
+import { until } from './wait';
 
 /** A real redis-server on a free loopback port, for the specs; no persistence. */
 export class RedisServer {
@@ -30,11 +31,7 @@ export class RedisServer {
     this.#process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      if (await this.#pong()) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`redis-server did not answer on port ${this.port}`);
+    await until(() => this.#pong(), `redis-server to answer PING on port ${this.port}`);
   }
 
   /** Kills it at once, as a crash would. */
