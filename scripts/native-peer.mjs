@@ -1,54 +1,23 @@
-// better-sqlite3 is a native addon: the copy in node_modules is built for this machine's Node and
-// will not load on another major. For the Node matrix, this builds it once per major (with npm's own
-// node-gyp and the headers of the official build, `--nodedir`) into the cache folder beside that
-// Node, and swaps it into node_modules for the run: withNativePeerFor(major, nodePath, run).
+// better-sqlite3 is a native addon: the copy in node_modules (12, built by npm ci for this machine's
+// Node) will not load on another major. Version 13 is built on Node-API, ships a prebuilt linux-x64
+// binary and supports Node >= 22, so the other lines of the Node matrix all run against one unpacked
+// copy of it, swapped into node_modules once for all of them: nothing is compiled, and the lines can
+// run side by side.
+//
+// (12 on Node 24 can also abort the process when the garbage collector finalizes a statement:
+// node::RemoveEnvironmentCleanupHook asserts, WiseLibs/better-sqlite3#1515, closed unfixed.)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const addon = join(root, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
-
-function nodeGyp() {
-  const npmRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
-  const candidates = [join(npmRoot, 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
-  try {
-    candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
-  } catch {
-    // not a dependency of the project: npm's own copy is the usual one
-  }
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (found === undefined) throw new Error('node-gyp not found (it comes with npm)');
-  return found;
-}
-
-/** The addon built for the Node binary `node` (an official build with headers beside it). */
-function addonFor(node) {
-  const nodedir = join(dirname(node), '..');
-  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-  const scratch = join(nodedir, '..', '..', `better-sqlite3-${version}`);
-  const built = join(scratch, 'build', 'Release', 'better_sqlite3.node');
-  if (existsSync(built)) return built;
-  console.log(`building better-sqlite3 for Node ${version} (once; about a minute)`);
-  rmSync(scratch, { recursive: true, force: true });
-  mkdirSync(scratch, { recursive: true });
-  cpSync(join(root, 'node_modules', 'better-sqlite3'), scratch, { recursive: true, filter: (source) => !source.includes(`${join('better-sqlite3', 'build')}`) });
-  execFileSync(node, [nodeGyp(), 'rebuild', '--release', `--nodedir=${nodedir}`], { cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` } });
-  return built;
-}
-
-// better-sqlite3 12 on Node 24 can abort the process when the garbage collector finalizes a statement
-// (node::RemoveEnvironmentCleanupHook asserts; WiseLibs/better-sqlite3#1515, closed unfixed): it
-// happened here in the spec run of Node 24. Version 13 (Node-API, Node >= 22) does not, and ships a
-// prebuilt linux-x64 binary, so from Node 24 on the specs run against it, as the README tells users to.
 const MODERN = 'better-sqlite3@13.2.0';
-const MODERN_FROM_MAJOR = 24;
+const MODERN_FROM_MAJOR = 22;
 
-/** better-sqlite3 13's package, unpacked once beside the Node binaries. */
-function modernPackage(node) {
-  const folder = join(dirname(node), '..', '..', '..', '..', MODERN.replace('@', '-'));
+/** better-sqlite3 13's package, unpacked once into `cache`. */
+function modernPackage(cache) {
+  const folder = join(cache, MODERN.replace('@', '-'));
   const unpacked = join(folder, 'package');
   if (existsSync(join(unpacked, 'package.json'))) return unpacked;
   console.log(`fetching ${MODERN} for Node ${MODERN_FROM_MAJOR} and later (once)`);
@@ -59,31 +28,27 @@ function modernPackage(node) {
   return unpacked;
 }
 
-/** Runs `run()` with better-sqlite3 for `node` in node_modules, then puts this machine's back. */
-export function withNativePeerFor(node, run) {
-  if (node === process.execPath || !existsSync(addon)) return run();
-  const major = Number(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim());
-  if (major >= MODERN_FROM_MAJOR) return withPackage(modernPackage(node), run);
-  const own = `${addon}.own`;
-  const replacement = addonFor(node);
-  renameSync(addon, own);
-  try {
-    copyFileSync(replacement, addon);
-    return run();
-  } finally {
-    rmSync(addon, { force: true });
-    renameSync(own, addon);
-  }
-}
-
-// The whole package swapped, not only the addon: 13's JavaScript differs from 12's.
-function withPackage(replacement, run) {
+/**
+ * Runs `run()` (which may return a promise) with better-sqlite3 13 in node_modules, then puts this
+ * machine's copy back. Every major in `majors` must be one that 13 supports.
+ */
+export async function withModernNativePeer(majors, cache, run) {
+  const old = majors.filter((major) => Number(major) < MODERN_FROM_MAJOR);
+  if (old.length > 0) throw new Error(`the Node matrix runs lines from ${MODERN_FROM_MAJOR} on (better-sqlite3 13); not ${old.join(', ')}`);
   const installed = join(root, 'node_modules', 'better-sqlite3');
+  if (!existsSync(installed)) return run();
+  const replacement = modernPackage(cache);
   const own = `${installed}.own`;
+  // A run killed half-way left this machine's copy aside: put it back first.
+  if (existsSync(own)) {
+    rmSync(installed, { recursive: true, force: true });
+    renameSync(own, installed);
+  }
   renameSync(installed, own);
   try {
+    // The whole package, not only the addon: 13's JavaScript differs from 12's.
     cpSync(replacement, installed, { recursive: true });
-    return run();
+    return await run();
   } finally {
     rmSync(installed, { recursive: true, force: true });
     renameSync(own, installed);
