@@ -52,7 +52,8 @@ describe('the reconcile command', function () {
   const args = (): string[] => ['reconcile', '--task', operationId, '--url', emulator.url, '--app-id', emulator.appId, '--db', db];
 
   it('reports, as JSON, what the journal holds beside what the platform says; exit 1 while devices are missing', async () => {
-    const { code, stdout } = await runBin([...args(), '--json'], { HUAWEI_IOT_SECRET: emulator.secret });
+    const { code, stdout, stderr } = await runBin([...args(), '--json'], { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(code, 1, stderr);
     const report = JSON.parse(stdout) as TaskReport;
     const dropped = emulator.pushSummary({ operationId, notifyType: 'swUpgradeResultNotify', status: 'dropped' }).total;
     assert.ok(dropped > 0);
@@ -73,8 +74,8 @@ describe('the reconcile command', function () {
   });
 
   it('prints the report for a reader, and never takes the secret on the command line', async () => {
-    const { code, stdout } = await runBin(args(), { HUAWEI_IOT_SECRET: emulator.secret });
-    assert.equal(code, 1);
+    const { code, stdout, stderr } = await runBin(args(), { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(code, 1, stderr);
     assert.match(stdout, /expected\s+40/);
     assert.match(stdout, /missing meter-\d+ \w+ (SUCCESS|FAIL)/);
     const refused = await runBin(args(), { HUAWEI_IOT_SECRET: '' });

@@ -5,7 +5,7 @@
 // options) agree with it. CONTRIBUTING.md says how to mark a block.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Registry } from 'prom-client';
 import ts from 'typescript';
@@ -26,7 +26,10 @@ const allDocs = [...userDocs, 'CONTRIBUTING.md'];
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
 const blocks = allDocs.flatMap((file) => codeBlocks(file, read(file)));
 // Inside the repository, so that the package resolves to itself by name, as it does for users.
-const work = join(root, 'spec', '.tmp', 'docs');
+// Inside the checkout, so that the blocks import the package by its name (a self-reference); a folder
+// of its own per run, so that runs side by side (another Node line, another checkout's CI) never share one.
+mkdirSync(join(root, 'spec', '.tmp'), { recursive: true });
+const work = mkdtempSync(join(root, 'spec', '.tmp', 'docs-'));
 const cli = join(root, 'dist', 'cli', 'index.js');
 
 const where = (block: CodeBlock): string => `${block.file}:${block.line}`;
@@ -49,10 +52,7 @@ function matchLines(actual: string[], expected: string[], what: string): void {
 describe('documentation', function () {
   this.timeout(60_000);
 
-  before(() => {
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { recursive: true });
-  });
+  after(() => rmSync(work, { recursive: true, force: true }));
 
   it('every js and ts block compiles under strict TypeScript with exactOptionalPropertyTypes, against the built package', () => {
     const files = new Map<string, CodeBlock>();
