@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Journal, SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
@@ -15,14 +17,15 @@ import { tick, until } from './support/wait';
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
 describe('the spill: pushes answered while the journal fails are kept, then moved into it (issue 18, item 4)', function () {
-  this.timeout(20_000);
   let folder: ReturnType<typeof tempFolder>;
   const routers: UpgradeRouter[] = [];
+  const cleanups: Array<() => void> = [];
   beforeEach(() => {
     folder = tempFolder('spill-');
   });
   afterEach(async () => {
     for (const router of routers.splice(0)) await router.close(1000);
+    for (const cleanup of cleanups.splice(0)) cleanup();
     folder.remove();
   });
 
@@ -44,9 +47,13 @@ describe('the spill: pushes answered while the journal fails are kept, then move
         leased: true,
       });
     writeFileSync(join(spill, '99999999-0badc0de-1.spill'), `${left.map(line).join('\n')}\n{"kind":"notifica`);
-    // Not ours to take: a file of another name, and the file of a process that is alive (pid 1).
+    // Not ours to take: a file of another name, and the file of a writer that is alive: it answers on
+    // its lock (a Unix socket named after its token), whatever its pid.
     writeFileSync(join(spill, 'notes.txt'), 'kept');
-    writeFileSync(join(spill, '1-0badc0de-1.spill'), `${line(push())}\n`);
+    writeFileSync(join(spill, '1-a11ce000-1.spill'), `${line(push())}\n`);
+    const liveWriter = createServer((socket) => socket.destroy()).listen(join(spill, 'a11ce000.lock'));
+    await once(liveWriter, 'listening');
+    cleanups.push(() => void liveWriter.close());
     const real = sqliteJournal({ path: join(folder.dir, 'upgrades.db') });
     let down = true;
     const failing: Journal = {
@@ -75,7 +82,7 @@ describe('the spill: pushes answered while the journal fails are kept, then move
     await until(() => all.every((notification) => delivered.includes(notification.deviceId)), 'every kept push to be delivered');
     assert.equal(delivered.length, 5);
     assert.equal(upgrades.stats().journal?.moved, 6);
-    await until(() => readdirSync(spill).sort().join() === '1-0badc0de-1.spill,notes.txt', 'the spill folder to be emptied of what was ours to move');
+    await until(() => readdirSync(spill).filter((name) => !name.endsWith('.lock')).sort().join() === '1-a11ce000-1.spill,notes.txt', 'the spill folder to be emptied of what was ours to move');
     assert.equal((await real.list('invalid', 10)).length, 1);
   });
 

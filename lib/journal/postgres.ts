@@ -2,7 +2,7 @@
 // optional peer dependency, loaded only by this subpath. Deliveries are claimed with
 // SELECT ... FOR UPDATE SKIP LOCKED under a lease (the pattern of pg-boss and graphile-worker): an
 // instance that dies leaves leases that run out, and another instance takes those entries then.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { checkOptions, checks, type OptionTable } from '../option-checks';
@@ -289,7 +289,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     kind: 'postgres',
     leaseMs,
     retainDays,
-    spill: options.spill ?? join(process.cwd(), 'huawei-iot-upgrade-router.spill'),
+    spill: options.spill ?? join(process.cwd(), 'huawei-iot-upgrade-router.spill', databaseDigest(pool)),
     async append(records: readonly JournalRecord[], completed: readonly string[], dedupeWindowMs: number): Promise<Appended[]> {
       await prepared();
       const answers: Appended[] = new Array<Appended>(records.length);
@@ -492,4 +492,24 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       if (ownPool) await pool.end();
     },
   };
+}
+
+/**
+ * The database a pool points at (user, host, port, database; not the password), as 12 hex digits:
+ * the default spill folder is one per database, so that pushes spilled for one database are never
+ * moved into another's journal, while a restarted instance finds what its previous life kept.
+ */
+function databaseDigest(pool: Pool): string {
+  const { user, host, port, database, connectionString } = pool.options;
+  const env = process.env;
+  let where = `${user ?? env['PGUSER'] ?? ''}@${host ?? env['PGHOST'] ?? ''}:${port ?? env['PGPORT'] ?? ''}/${database ?? env['PGDATABASE'] ?? ''}`;
+  if (connectionString !== undefined) {
+    try {
+      const url = new URL(connectionString);
+      where = `${decodeURIComponent(url.username)}@${url.hostname}:${url.port}${url.pathname}`;
+    } catch {
+      where = connectionString;
+    }
+  }
+  return createHash('sha256').update(where).digest('hex').slice(0, 12);
 }

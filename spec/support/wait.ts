@@ -9,10 +9,10 @@ export const CEILING_MS = 30_000;
  * Resolves once `check` holds (polled every 20 ms); rejects after `ceilingMs` with
  * "never happened: <what>". `what` may be a function, to describe the state seen last.
  */
-export async function until(check: () => boolean | Promise<boolean>, what: string | (() => string), ceilingMs = CEILING_MS): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string | (() => string | Promise<string>), ceilingMs = CEILING_MS): Promise<void> {
   const deadline = Date.now() + ceilingMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`never happened within ${ceilingMs} ms: ${typeof what === 'function' ? what() : what}`);
+    if (Date.now() > deadline) throw new Error(`never happened within ${ceilingMs} ms: ${typeof what === 'function' ? await what() : what}`);
     await tick(20);
   }
 }
