@@ -47,6 +47,10 @@ export interface ReconcilerStats {
   calls: number;
   /** Tasks followed now (until complete). */
   tasks: number;
+  /** Tasks named by pushes, not followed yet: a few a pass are looked up on the platform. */
+  hinted: number;
+  /** Tasks named by pushes that the platform does not know (remembered, never asked about again). */
+  unknownTasks: number;
   /** Results filled in by this instance since start. */
   filledIn: number;
   /** Devices finished on the platform whose result is not here yet (inside the re-send window, or report only). */

@@ -216,6 +216,7 @@ export class PlatformEmulator {
         if (fault?.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         if (fault?.kind === 'expiredToken') throw new EmulatorError('tokenInvalid', fault.envelope ?? 'resultcode');
         if (fault?.kind === 'throttle') throw new EmulatorError('throttled');
+        if (fault?.kind === 'pageCap') parsed.query.set('pageSize', String(Math.min(fault.pageSize, Number(parsed.query.get('pageSize') ?? 10))));
         if (fault?.kind === 'status') answer = { status: fault.status, body: new EmulatorError('internal').body() };
         else answer = northbound({ apps: this.#apps, tasks: this.#tasks, subscriptions: this.#subscriptions }, parsed);
       }

@@ -10,6 +10,8 @@ export type EmulatorFault =
   | { kind: 'status'; status: number; times?: number; path?: string }
   /** The answer comes `delayMs` real milliseconds late. */
   | { kind: 'slow'; delayMs: number; times?: number; path?: string }
+  /** Listings answer pages of at most `pageSize` entries (numbered in pages of that size), whatever was asked for. */
+  | { kind: 'pageCap'; pageSize: number; times?: number; path?: string }
   /**
    * Pushes lost on the platform's side: never sent, recorded as `dropped`. The next `times` pushes; or,
    * with `ratio`, that share of pushes (of `notifyType`, when given) drawn at random from the seed,
@@ -23,7 +25,8 @@ export class Faults {
   #active: Array<{ fault: CallFault; left: number }> = [];
 
   add(fault: CallFault): void {
-    if (!['expiredToken', 'throttle', 'status', 'slow'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, dropPushes)`);
+    if (!['expiredToken', 'throttle', 'status', 'slow', 'pageCap'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, pageCap, dropPushes)`);
+    if (fault.kind === 'pageCap' && !(Number.isInteger(fault.pageSize) && fault.pageSize >= 1 && fault.pageSize <= 100)) throw new TypeError('a pageCap fault needs pageSize, a whole number from 1 to 100');
     if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) throw new TypeError('a status fault needs an HTTP status, 100 to 599');
     if (fault.kind === 'slow' && !(fault.delayMs >= 0)) throw new TypeError('a slow fault needs delayMs, at least 0');
     const times = fault.times ?? 1;

@@ -23,6 +23,7 @@ import {
 } from './contract';
 import { checkClientOptions } from './client-options';
 import { PlatformError, errorEnvelope } from './errors';
+import { pages } from './paging';
 import { SlidingWindow } from './rate-limit';
 import { sessionOf, type Session, type TokenCalls } from './session';
 
@@ -171,7 +172,7 @@ export class PlatformClient {
 
   /** Every task that matches, page after page. */
   tasks(filters: TaskFilters = {}): AsyncIterable<UpgradeTask> {
-    return pages((pageNo) => this.listTasks({ ...filters, pageNo, pageSize: MAX_PAGE_SIZE }));
+    return pages((pageNo, pageSize) => this.listTasks({ ...filters, pageNo, pageSize }));
   }
 
   /** One page of a task's sub-tasks, one per device (pageSize at most 100). */
@@ -188,7 +189,7 @@ export class PlatformClient {
 
   /** Every sub-task of a task (optionally only those in one state), fetched in pages of 100. */
   subTasks(operationId: string, options: { status?: SubTaskStatus } = {}): AsyncIterable<UpgradeSubTask> {
-    return pages((pageNo) => this.listSubTasks(operationId, { ...options, pageNo, pageSize: MAX_PAGE_SIZE }));
+    return pages((pageNo, pageSize) => this.listSubTasks(operationId, { ...options, pageNo, pageSize }));
   }
 
   async listPackages(filters: PackageFilters & PageRequest = {}): Promise<Page<VersionPackage>> {
@@ -223,7 +224,7 @@ export class PlatformClient {
    */
   async ensureSubscriptions(callbackUrl: string, notifyTypes: readonly UpgradeNotifyType[] = UPGRADE_NOTIFY_TYPES): Promise<EnsuredSubscriptions> {
     const subscribed = new Set<string>();
-    for await (const subscription of pages((pageNo) => this.listSubscriptions({ pageNo, pageSize: MAX_PAGE_SIZE }))) {
+    for await (const subscription of pages((pageNo, pageSize) => this.listSubscriptions({ pageNo, pageSize }))) {
       if (subscription.callbackUrl === callbackUrl) subscribed.add(subscription.notifyType);
     }
     const result: EnsuredSubscriptions = { created: [], existing: [] };
@@ -327,11 +328,4 @@ function page<T>(answer: { data?: T[]; pageNo?: number; pageSize?: number; total
   return { data, pageNo: answer.pageNo ?? 0, pageSize: answer.pageSize ?? data.length, totalCount: answer.totalCount ?? answer.totalSize ?? data.length };
 }
 
-async function* pages<T>(fetchPage: (pageNo: number) => Promise<Page<T>>): AsyncIterable<T> {
-  for (let pageNo = 0, seen = 0; ; pageNo += 1) {
-    const { data, totalCount } = await fetchPage(pageNo);
-    yield* data;
-    seen += data.length;
-    if (data.length < MAX_PAGE_SIZE || seen >= totalCount) return;
-  }
-}
+

@@ -1,9 +1,13 @@
 // One task checked against the platform: what it says of each device beside what the receiver holds.
 // Shared by the reconciler (which fills in what is missing) and the `reconcile` command (which only
-// reports). Calls are few: one for the task, and sub-task pages only when its counts say a result
-// is missing or a device may be stuck; while the task runs (results in flight always make its counts
-// differ a little), its pages are read at most every `recheckMs`.
+// reports). Results are matched to the platform's sub-tasks by identity, never by counts: the callback
+// is unauthenticated, so a result for a sub-task the platform never had must not stand in for one it
+// has. Calls are few: one for the task, and sub-task pages when the platform counts more finished
+// devices than it has listed here with a result, when a device may be stuck, and once in full after
+// the task ended; while the task runs (results in flight always make its counts differ a little), its
+// pages are read at most every `recheckMs`.
 import type { ReconciledResult } from '../events';
+import { pages } from '../platform/paging';
 import { MAX_PAGE_SIZE, parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
 import type { PlatformClient } from '../platform/client';
 import type { FinalResult } from '../journal/journal';
@@ -42,7 +46,7 @@ export interface TaskReport {
   expected: number;
   /** The platform's counts by sub-task status. */
   platform: OperationStaResult;
-  /** Final results that pushes brought. */
+  /** Final results that pushes brought, for sub-tasks the platform lists in this task. */
   received: number;
   /** Final results filled in from the platform (earlier passes included), by any instance. */
   filledIn: number;
@@ -53,7 +57,13 @@ export interface TaskReport {
   /** Devices waiting or in progress on the platform. */
   waiting: number;
   stuck: StuckDevice[];
-  /** The task has ended, its re-send window has passed, and every finished device has a result here. */
+  /**
+   * Sub-tasks with a final result here that the platform does not list among the task's finished
+   * ones (a forged or misdirected push), known once the finished sub-tasks were read in full after the
+   * task ended; the first 1 000.
+   */
+  unknown: string[];
+  /** The task has ended, its finished sub-tasks were read in full since, its re-send window has passed, and every finished device has a result here. */
   complete: boolean;
   checkedAt: Date;
   /** When the devices (`missing`, `stuck`) were last read from the platform: while a task runs, not at every check. */
@@ -91,6 +101,10 @@ export interface CheckInput {
 /** Kept between checks: when finished sub-tasks and the task itself were first seen finished (for times the platform leaves out). */
 export interface TaskState {
   seenFinished: Map<string, number>;
+  /** The sub-tasks the platform listed as finished (success or fail), by identity. */
+  listed?: Set<string>;
+  /** Whether the finished sub-tasks were read in full after the task ended. */
+  readAfterEnd?: boolean;
   endedAt?: number;
   /** The last reading of the task's devices: reused while a running task's pages are not read again. */
   devices?: { at: number; missing: MissingDevice[]; stuck: StuckDevice[] };
@@ -98,13 +112,10 @@ export interface TaskState {
 
 const TERMINAL: readonly TaskStatus[] = ['success', 'failed', 'stop'];
 
-async function* subTasksOf(input: CheckInput, operationId: string, status: SubTaskStatus): AsyncGenerator<UpgradeSubTask> {
-  for (let pageNo = 0, seen = 0; ; pageNo += 1) {
-    const page = await input.call(() => input.client.listSubTasks(operationId, { status, pageNo, pageSize: MAX_PAGE_SIZE }));
-    yield* page.data;
-    seen += page.data.length;
-    if (page.data.length < MAX_PAGE_SIZE || seen >= page.totalCount) return;
-  }
+const MAX_UNKNOWN = 1000;
+
+function subTasksOf(input: CheckInput, operationId: string, status: SubTaskStatus): AsyncGenerator<UpgradeSubTask> {
+  return pages((pageNo, pageSize) => input.call(() => input.client.listSubTasks(operationId, { status, pageNo, pageSize })));
 }
 
 function reconciled(appId: string, task: UpgradeTask, sub: UpgradeSubTask, result: 'SUCCESS' | 'FAIL'): ReconciledResult {
@@ -141,15 +152,13 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
     missing: [],
     waiting: counts.wait + counts.processing,
     stuck: [],
+    unknown: [],
     complete: false,
     checkedAt: new Date(now),
   };
   if (task.startTime !== undefined) report.startTime = task.startTime;
   if (task.stopTime !== undefined) report.stopTime = task.stopTime;
-  for (const source of finals.values()) {
-    if (source === 'push') report.received += 1;
-    else report.filledIn += 1;
-  }
+  const listed = (input.state.listed ??= new Set());
 
   const ended = TERMINAL.includes(task.status);
   const last = input.state.devices;
@@ -158,23 +167,55 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
     report.missing = last.missing.filter((device) => !finals.has(device.subOperationId));
     report.stuck = last.stuck;
     report.devicesReadAt = new Date(last.at);
+    tally(report, finals, listed, false);
     return report;
   }
-  await readDevices(input, task, report);
+  const readInFull = await readDevices(input, task, report, ended && input.state.readAfterEnd !== true);
+  if (ended && readInFull) input.state.readAfterEnd = true;
   input.state.devices = { at: now, missing: report.missing, stuck: report.stuck };
   report.devicesReadAt = new Date(now);
   if (ended) input.state.endedAt ??= parsePlatformTime(task.stopTime) ?? now;
+  const matched = tally(report, finals, listed, ended && input.state.readAfterEnd === true);
   report.complete =
-    ended && report.missing.length === 0 && counts.success + counts.fail <= finals.size && now - (input.state.endedAt ?? now) >= input.resendWindowMs;
+    ended &&
+    input.state.readAfterEnd === true &&
+    report.missing.length === 0 &&
+    counts.success + counts.fail <= matched &&
+    now - (input.state.endedAt ?? now) >= input.resendWindowMs;
   return report;
 }
 
-// The pages a check needs: finished devices when some result is not here, waiting ones when some may be stuck.
-async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskReport): Promise<void> {
+/**
+ * Counts the results here for sub-tasks the platform listed, by source; with `final` (the finished
+ * sub-tasks were read in full after the task ended), the others are unknown to the platform.
+ * Returns how many listed sub-tasks have a result here.
+ */
+function tally(report: TaskReport, finals: FinalsBySubTask, listed: ReadonlySet<string>, final: boolean): number {
+  report.received = 0;
+  report.filledIn = 0;
+  for (const [subOperationId, source] of finals) {
+    if (!listed.has(subOperationId)) {
+      if (final && report.unknown.length < MAX_UNKNOWN) report.unknown.push(subOperationId);
+      continue;
+    }
+    if (source === 'push') report.received += 1;
+    else report.filledIn += 1;
+  }
+  return report.received + report.filledIn;
+}
+
+// The pages a check needs: finished devices when some listed result is not here (or in full, once,
+// after the task ended), waiting ones when some may be stuck. Resolves whether the finished devices
+// were read in full.
+async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskReport, inFull: boolean): Promise<boolean> {
   const { finals, now } = input;
   const counts = task.staResult;
-  // Counts first: when every finished device has a result here, no page is read.
-  if (counts.success + counts.fail > finals.size) {
+  const listed = input.state.listed ?? new Set<string>();
+  let matched = 0;
+  for (const subOperationId of finals.keys()) if (listed.has(subOperationId)) matched += 1;
+  // When every finished device the platform counts was listed here with a result, no page is read.
+  const read = inFull || counts.success + counts.fail > matched;
+  if (read) {
     // A page's results are committed together (one group commit), not one commit each.
     // Each fill's outcome is taken at once (a rejection left waiting for the page's end would be unhandled).
     let filling: Array<Promise<{ filled: boolean } | { error: unknown }>> = [];
@@ -189,6 +230,7 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
     };
     for (const status of ['success', 'fail'] as const) {
       for await (const sub of subTasksOf(input, task.operationId, status)) {
+        listed.add(sub.subOperationId);
         if (finals.has(sub.subOperationId)) continue;
         const result = status === 'success' ? 'SUCCESS' : 'FAIL';
         // The platform's stop time when it gives one; else when this reconciler first saw it finished.
@@ -219,4 +261,5 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
       }
     }
   }
+  return read;
 }

@@ -2,12 +2,18 @@
 // fills in the final results no push brought (a receiver down past the platform's 10-minute re-send
 // window, a push lost on the way). Filled-in results go through the router's journal as
 // `reconciledResult`: at least once, never twice for a sub-task, never for one whose push arrived.
+//
+// The tasks it follows come from the platform (its list of running tasks, a page of 100 a call), from
+// `tasks` and `track()`. A push only hints at a task: the callback is unauthenticated, so a flood of
+// pushes naming tasks that do not exist must not spend the platform's call budget. A few hinted
+// tasks a pass, the most active first, are asked about; those the platform does not know are
+// remembered as unknown and cost nothing again.
 import { OBSERVE, type Observer } from '../core/emitter';
 import { ignore, describeThrown } from '../core/thrown';
 import type { ReconcilerStats } from '../core/stats';
 import type { ReconciledResult } from '../events';
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../option-checks';
-import { MAX_PAGE_SIZE } from '../platform/contract';
+import { pages } from '../platform/paging';
 import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
@@ -61,6 +67,12 @@ export interface Reconciler {
 
 const MINUTE = 60_000;
 const COMPLETED_KEPT = 100;
+/** Hinted tasks kept (the least active dropped past it), asked about a pass, and unknown ones remembered. */
+const HINTS_KEPT = 1000;
+const HINTS_PER_PASS = 10;
+const UNKNOWN_KEPT = 10_000;
+/** Pushed final results a hinted task keeps before it is followed. */
+const HINTED_PUSHES_KEPT = 1000;
 
 const optionTable: OptionTable = {
   router: { check: (value) => (typeof value === 'function' && RECONCILE in value ? undefined : `must be a router made by createUpgradeRouter(), got ${kindOf(value)}`), example: 'createReconciler({ router, client })' },
@@ -80,6 +92,15 @@ interface Followed extends TaskState {
   /** Final results pushes brought to this process (the journal holds the rest; without one, this is all there is). */
   pushed: Set<string>;
   report?: TaskReport;
+  /** When a push of the task last arrived (0: none): tasks are checked most recently active first. */
+  activeAt: number;
+}
+
+/** A task named by pushes that is not followed yet. */
+interface Hint {
+  pushes: number;
+  activeAt: number;
+  pushed: Set<string>;
 }
 
 const isFinalPush = (notifyType: string): boolean => notifyType === 'swUpgradeResultNotify' || notifyType === 'fwUpgradeResultNotify';
@@ -99,25 +120,70 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const budget = new SlidingWindow(options.callsPerMinute ?? 50, MINUTE);
   const followed = new Map<string, Followed>();
   const completed: TaskReport[] = [];
-  const stats: ReconcilerStats = { passes: 0, skipped: 0, errors: 0, calls: 0, tasks: 0, filledIn: 0, missing: 0, waiting: 0, stuck: 0, lastPassAt: undefined, lastError: undefined };
+  const stats: ReconcilerStats = {
+    passes: 0,
+    skipped: 0,
+    errors: 0,
+    calls: 0,
+    tasks: 0,
+    hinted: 0,
+    unknownTasks: 0,
+    filledIn: 0,
+    missing: 0,
+    waiting: 0,
+    stuck: 0,
+    lastPassAt: undefined,
+    lastError: undefined,
+  };
   let closed = false;
   // One pass or check at a time, in order.
   let queue: Promise<unknown> = Promise.resolve();
 
+  const hints = new Map<string, Hint>();
+  /** Tasks the platform said it does not know, oldest first. */
+  const unknownTasks = new Set<string>();
+
   const follow = (operationId: string): Followed => {
     let task = followed.get(operationId);
     if (task === undefined) {
-      task = { pushed: new Set(), seenFinished: new Map() };
+      const hint = hints.get(operationId);
+      hints.delete(operationId);
+      unknownTasks.delete(operationId);
+      task = { pushed: hint?.pushed ?? new Set(), seenFinished: new Map(), activeAt: hint?.activeAt ?? 0 };
       followed.set(operationId, task);
     }
     return task;
   };
   for (const operationId of options.tasks ?? []) follow(operationId);
 
+  const hint = (operationId: string, activeAt: number): Hint | undefined => {
+    if (unknownTasks.has(operationId) || completed.some((report) => report.operationId === operationId)) return undefined;
+    let entry = hints.get(operationId);
+    if (entry === undefined) {
+      if (hints.size >= HINTS_KEPT) {
+        const least = [...hints].reduce((a, b) => (b[1].pushes < a[1].pushes || (b[1].pushes === a[1].pushes && b[1].activeAt < a[1].activeAt) ? b : a));
+        hints.delete(least[0]);
+      }
+      entry = { pushes: 0, activeAt, pushed: new Set() };
+      hints.set(operationId, entry);
+    }
+    entry.pushes += 1;
+    entry.activeAt = activeAt;
+    return entry;
+  };
+
   const observe = (router as unknown as Record<typeof OBSERVE, (observer: Observer) => () => void>)[OBSERVE];
   const unobserve = observe((notification) => {
-    const task = follow(notification.operationId);
-    if (isFinalPush(notification.notifyType)) task.pushed.add(notification.subOperationId);
+    const at = Date.now();
+    const task = followed.get(notification.operationId);
+    const final = isFinalPush(notification.notifyType);
+    if (task !== undefined) {
+      task.activeAt = at;
+      if (final) task.pushed.add(notification.subOperationId);
+      return;
+    }
+    const entry = hint(notification.operationId, at);
+    if (entry !== undefined && final && entry.pushed.size < HINTED_PUSHES_KEPT) entry.pushed.add(notification.subOperationId);
   });
 
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -161,10 +227,24 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   // Tasks the platform runs now: found even when not one push of theirs arrived.
   const discover = async (): Promise<void> => {
     for (const operationStatus of ['wait', 'processing'] as const) {
-      for (let pageNo = 0; ; pageNo += 1) {
-        const page = await call(() => client.listTasks({ operationStatus, pageNo, pageSize: MAX_PAGE_SIZE }));
-        for (const task of page.data) follow(task.operationId);
-        if (page.data.length < MAX_PAGE_SIZE) break;
+      for await (const task of pages((pageNo, pageSize) => call(() => client.listTasks({ operationStatus, pageNo, pageSize })))) follow(task.operationId);
+    }
+  };
+
+  // A few hinted tasks a pass, the most active first: those the platform knows are followed (a task
+  // that ran and ended between two passes is found this way), the others remembered as unknown.
+  const askAboutHints = async (): Promise<void> => {
+    const asked = [...hints].sort((a, b) => b[1].pushes - a[1].pushes || b[1].activeAt - a[1].activeAt).slice(0, HINTS_PER_PASS);
+    for (const [operationId] of asked) {
+      if (closed) return;
+      try {
+        await call(() => client.getTask(operationId));
+        follow(operationId);
+      } catch (error) {
+        if (!(error instanceof PlatformError && error.code === '123009')) throw error;
+        hints.delete(operationId);
+        unknownTasks.add(operationId);
+        if (unknownTasks.size > UNKNOWN_KEPT) unknownTasks.delete(unknownTasks.values().next().value as string);
       }
     }
   };
@@ -172,8 +252,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const pass = async (): Promise<TaskReport[]> => {
     await remember().catch((error: unknown) => failed(error, 'the journal could not be read for tasks'));
     await discover().catch((error: unknown) => failed(error, 'the running tasks could not be listed'));
+    await askAboutHints().catch((error: unknown) => failed(error, 'a task named by pushes could not be looked up'));
     const reports: TaskReport[] = [];
-    for (const operationId of [...followed.keys()]) {
+    const order = [...followed].sort((a, b) => b[1].activeAt - a[1].activeAt).map(([operationId]) => operationId);
+    for (const operationId of order) {
       if (closed) break;
       try {
         reports.push(await check(operationId));
@@ -187,6 +269,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     stats.lastPassAt = new Date();
     const latest = [...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]));
     stats.tasks = followed.size;
+    stats.hinted = hints.size;
+    stats.unknownTasks = unknownTasks.size;
     stats.missing = latest.reduce((sum, report) => sum + report.missing.length, 0);
     stats.waiting = latest.reduce((sum, report) => sum + report.waiting, 0);
     stats.stuck = latest.reduce((sum, report) => sum + report.stuck.length, 0);
@@ -216,7 +300,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const remember = async (): Promise<void> => {
     if (remembered || journal === undefined) return;
     const since = new Date(Date.now() - (options.lookBackMs ?? 2 * 24 * 60 * MINUTE));
-    for (const operationId of await journal.tasksSince(since)) follow(operationId);
+    // Only hints: the journal holds whatever the callback was sent, forged pushes included.
+    for (const operationId of await journal.tasksSince(since)) if (!followed.has(operationId)) hint(operationId, 0);
     remembered = true;
   };
 
