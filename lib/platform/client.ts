@@ -24,8 +24,8 @@ import {
 import { checkClientOptions } from './client-options';
 import { PlatformError, errorEnvelope } from './errors';
 import { pages } from './paging';
-import { SlidingWindow } from './rate-limit';
-import { sessionOf, type Session, type TokenCalls } from './session';
+import { budgetOf, type SlidingWindow } from './rate-limit';
+import { credentialsDigest, sessionOf, type Session, type TokenCalls } from './session';
 
 type Pem = string | Buffer;
 
@@ -49,7 +49,7 @@ export interface PlatformClientOptions {
   retries?: number;
   /** The first wait before a retry, doubled each time (default 500 ms). */
   retryDelayMs?: number;
-  /** Time allowed for one call's answer (default 30 s). */
+  /** The deadline of one call, from its request to the last byte of its answer (default 30 s). Answers are at most 8 MiB. */
   timeoutMs?: number;
 }
 
@@ -99,7 +99,8 @@ export class PlatformClient {
   readonly #options: Required<Pick<PlatformClientOptions, 'appId' | 'secret' | 'retries' | 'retryDelayMs' | 'timeoutMs'>> & { appKeyHeader: string };
   readonly #base: URL;
   readonly #dispatcher: Agent;
-  readonly #window: SlidingWindow | undefined;
+  /** The call budgets every call waits for: the appId's, shared in this process, and a stricter one of this client's. */
+  readonly #windows: SlidingWindow[];
   readonly #session: Session;
   readonly #tokenCalls: TokenCalls;
   #calls = 0;
@@ -127,8 +128,12 @@ export class PlatformClient {
       },
     });
     const limit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-    this.#window = limit === false ? undefined : new SlidingWindow(limit.calls, limit.windowMs);
-    this.#session = sessionOf(base.origin, options.appId);
+    this.#windows = limit === false ? [] : budgetOf(base.origin, options.appId, limit.calls, limit.windowMs);
+    this.#session = sessionOf(
+      base.origin,
+      options.appId,
+      credentialsDigest([options.secret, options.ca === undefined ? undefined : String(options.ca), options.cert === undefined ? undefined : String(options.cert), options.key === undefined ? undefined : String(options.key), options.rejectUnauthorized ?? true]),
+    );
     this.#tokenCalls = {
       login: () => this.#send<AccessToken>({ method: 'POST', path: paths.login, form: { appId: this.#options.appId, secret: this.#options.secret }, anonymous: true }),
       refresh: (refreshToken) =>
@@ -136,9 +141,9 @@ export class PlatformClient {
     };
   }
 
-  /** Logs in now unless a valid token is held (otherwise the first call does): checks the address, the certificate and the secret. */
+  /** Logs in now (otherwise the first call does), even when a token is held: checks the address, the certificate and the secret. */
   async login(): Promise<void> {
-    await this.#session.token(this.#tokenCalls);
+    await this.#session.login(this.#tokenCalls);
   }
 
   /** Calls made, and the logins and refreshes of this appId's session (shared by its clients in this process). */
@@ -262,14 +267,14 @@ export class PlatformClient {
       const throttled = error.status === 403 && error.code === '1010009';
       const retryable = throttled || (call.idempotent !== false && (error.status === 0 || error.status >= 500));
       if (!retryable || attempt >= this.#options.retries) throw error;
-      if (throttled) this.#window?.saturate();
+      if (throttled) for (const window of this.#windows) window.saturate();
       const delay = this.#options.retryDelayMs * 2 ** attempt;
       await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
     }
   }
 
   async #once(call: Call, name: string, token: string | undefined): Promise<{ ok: true; body: unknown } | { ok: false; error: PlatformError }> {
-    await this.#window?.acquire();
+    for (const window of this.#windows) await window.acquire();
     this.#calls += 1;
     const url = new URL(call.path, this.#base);
     for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
@@ -288,15 +293,16 @@ export class PlatformClient {
       headers['authorization'] = `Bearer ${token}`;
     }
     try {
+      // One deadline over the whole answer, headers and body: a server that trickles its body a byte
+      // at a time must not hold a call past timeoutMs.
       const answer = await request(url, {
         method: call.method,
         headers,
         ...(body !== undefined && { body }),
         dispatcher: this.#dispatcher,
-        headersTimeout: this.#options.timeoutMs,
-        bodyTimeout: this.#options.timeoutMs,
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
-      const text = await answer.body.text();
+      const text = await readAnswer(answer.body);
       let parsed: unknown;
       try {
         parsed = text === '' ? undefined : JSON.parse(text);
@@ -307,7 +313,13 @@ export class PlatformClient {
       const { code, description } = errorEnvelope(parsed);
       return { ok: false, error: new PlatformError(answer.statusCode, code, description ?? (typeof parsed === 'string' ? parsed.slice(0, 200) : ''), name) };
     } catch (cause) {
-      const reason = (cause as { code?: string }).code ?? (cause instanceof Error ? cause.message : String(cause));
+      const code = (cause as { code?: string }).code;
+      const reason =
+        cause instanceof Error && cause.name === 'TimeoutError'
+          ? `no whole answer within timeoutMs (${this.#options.timeoutMs} ms)`
+          : code === 'ERR_ANSWER_TOO_LARGE' && cause instanceof Error
+            ? cause.message
+            : (code ?? (cause instanceof Error ? cause.message : String(cause)));
       return { ok: false, error: new PlatformError(0, undefined, reason, name, { cause }) };
     }
   }
@@ -316,6 +328,23 @@ export class PlatformClient {
 /** A client of the platform at `options.url`, logged in on first use. */
 export function createPlatformClient(options: PlatformClientOptions): PlatformClient {
   return new PlatformClient(options);
+}
+
+/** An answer larger than this is cut off: a page of 100 sub-tasks is about 50 KB. */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+async function readAnswer(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      body.destroy();
+      throw Object.assign(new Error(`an answer larger than ${MAX_ANSWER_BYTES} bytes`), { code: 'ERR_ANSWER_TOO_LARGE' });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function pageQuery(request: { [key: string]: string | number | undefined } & PageRequest): Record<string, string | number | undefined> {

@@ -36,3 +36,21 @@ export class SlidingWindow {
     }
   }
 }
+
+const windows = new Map<string, SlidingWindow>();
+
+/**
+ * The one call budget of `appId` on the platform at `url` in this process: the platform counts calls
+ * by application, so two clients of one appId keeping separate windows would spend twice its budget.
+ * The first client's limit sets it; a client asking for a stricter one gets a window of its own
+ * within it (both are waited for).
+ */
+export function budgetOf(url: string, appId: string, calls: number, windowMs: number): SlidingWindow[] {
+  const key = `${url}\n${appId}`;
+  let shared = windows.get(key);
+  if (shared === undefined) {
+    shared = new SlidingWindow(calls, windowMs);
+    windows.set(key, shared);
+  }
+  return calls / windowMs < shared.calls / shared.windowMs ? [shared, new SlidingWindow(calls, windowMs)] : [shared];
+}

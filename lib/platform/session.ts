@@ -1,7 +1,10 @@
 // The access token of one application. The platform keeps only the newest token of an appId ("only
 // the last accessToken is valid ... do not obtain it concurrently", northbound.md §1.1), so every
-// client of the same platform URL and appId in this process shares one session, and a session logs
-// in once at a time: concurrent callers wait for the same login.
+// client of the same platform URL, appId, secret and TLS settings in this process shares one session,
+// and a session logs in once at a time: concurrent callers wait for the same login. A client with
+// another secret (a wrong one) or other TLS settings has a session of its own: it never rides on a
+// token that someone else's credentials obtained.
+import { createHash } from 'node:crypto';
 import type { AccessToken } from './contract';
 
 /** How a session reaches the platform: the calling client's own login and refresh calls. */
@@ -29,6 +32,12 @@ export class Session {
     const held = this.#held;
     if (held !== undefined && performance.now() < held.renewAt) return Promise.resolve(held.accessToken);
     return this.#renew(calls, held?.refreshToken);
+  }
+
+  /** A login now, whatever is held: it checks the address, the certificate and the credentials. */
+  login(calls: TokenCalls): Promise<string> {
+    this.#held = undefined;
+    return this.#renew(calls, undefined);
   }
 
   /**
@@ -68,9 +77,16 @@ export class Session {
 
 const sessions = new Map<string, Session>();
 
-/** The one session of `appId` on the platform at `url` in this process. */
-export function sessionOf(url: string, appId: string): Session {
-  const key = `${url}\n${appId}`;
+/** What a session is keyed by beside the URL and appId: a digest of the secret and the TLS settings, never the secret itself. */
+export function credentialsDigest(parts: ReadonlyArray<string | boolean | undefined>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(`${part === undefined ? '' : String(part)}\0`);
+  return hash.digest('hex');
+}
+
+/** The one session of `appId` with these credentials on the platform at `url` in this process. */
+export function sessionOf(url: string, appId: string, credentials: string): Session {
+  const key = `${url}\n${appId}\n${credentials}`;
   let session = sessions.get(key);
   if (session === undefined) {
     session = new Session();
