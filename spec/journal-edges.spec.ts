@@ -2,7 +2,7 @@
 // backlogs. Each spec here failed on the main before it (lost or doubled deliveries, or a crash).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -100,6 +100,31 @@ describe('the journal at its edges (issue 18)', function () {
       await until(() => rows("state = 'done'").length === 3, 'the three entries to be marked done');
       assert.deepEqual(lines(starts).sort(), pushes.map((push) => `${push.deviceId} 1`).sort(), 'a delivery was started twice');
       assert.deepEqual(lines(out).sort(), pushes.map((push) => push.deviceId).sort());
+    });
+
+    it('the journal command probing again and again never refuses a receiver that starts meanwhile', async () => {
+      await sqliteJournal({ path }).close();
+      let probing = true;
+      let probes = 0;
+      const probers = Array.from({ length: 2 }, async () => {
+        while (probing) {
+          const stats = await runBin(['journal', '--db', path, 'stats']);
+          assert.equal(stats.code, 0, stats.stderr);
+          probes += 1;
+        }
+      });
+      try {
+        // Receivers open and close the journal while the probes run: each start overlaps some probe.
+        let starts = 0;
+        await until(async () => {
+          await sqliteJournal({ path }).close();
+          starts += 1;
+          return probes >= 20 && starts >= 20;
+        }, () => `20 probes and 20 starts (${probes} probes, ${starts} starts)`);
+      } finally {
+        probing = false;
+        await Promise.all(probers);
+      }
     });
 
     it('a SQLite file killed with deliveries in progress is taken over at once by the next receiver', async () => {
@@ -390,6 +415,7 @@ describe('the journal at its edges (issue 18)', function () {
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /no journal at .*typo\.db/);
       assert.ok(!existsSync(join(folder.dir, 'typo.db')), 'the command created the file');
+      assert.deepEqual(readdirSync(folder.dir).filter((name) => name.startsWith('typo')), [], 'the command left a file behind');
     });
 
     it('`| head -1` ends the command quietly, and sqliteJournal creates a missing folder', async () => {

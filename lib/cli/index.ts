@@ -2,7 +2,7 @@
 // The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
 // replays a durable journal; `emulator` runs a local stand-in for the platform; `reconcile` reports a
 // task's devices, the platform's view beside the journal's.
-import { UsageError } from './usage';
+import { EXIT, UsageError, unreachable } from './usage';
 
 interface Command {
   run: (argv: string[]) => Promise<number>;
@@ -49,10 +49,11 @@ for (const stream of [process.stdout, process.stderr]) {
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
-    // One line and the way to more: a usage mistake, a --body file that cannot be read, a journal that cannot be opened.
-    // The package's own TypeErrors (an option) already name it.
+    // One line and the way to more: a usage mistake or a --body file that cannot be read (2), a
+    // platform or journal that cannot be reached (3). The package's own TypeErrors (an option) already name it.
     const message = (error instanceof Error ? error.message : String(error)).replace(/^huawei-iot-upgrade-router: /, '');
-    console.error(`huawei-iot-upgrade-router: ${message}${error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (see --help)' : ''}`);
-    process.exitCode = 2;
+    const usage = error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    console.error(`huawei-iot-upgrade-router: ${message}${usage ? ' (see --help)' : ''}`);
+    process.exitCode = !usage && unreachable(error) ? EXIT.unreachable : EXIT.usage;
   },
 );

@@ -8,7 +8,9 @@ export const lockPath = (path: string): string => `${path}-receiver.lock`;
 
 /** Takes the receiver's lock on `path`, or throws an Error that says another receiver holds it. */
 export function lockJournal(path: string): { release(): void } {
-  const lock = new Database(lockPath(path), { timeout: 0 });
+  // A wait of a second, not none: the `journal` command's probe holds a shared lock for an instant,
+  // and a receiver starting at that instant must wait it out, not be refused.
+  const lock = new Database(lockPath(path), { timeout: 1000 });
   try {
     lock.pragma('locking_mode = EXCLUSIVE');
     // The first write takes the exclusive lock; in this locking mode the connection keeps it.
@@ -25,12 +27,27 @@ export function lockJournal(path: string): { release(): void } {
   return { release: () => lock.close() };
 }
 
-/** Whether a receiver holds the lock on `path` now (for the `journal` command). */
+/**
+ * Whether a receiver holds the lock on `path` now (for the `journal` command). It never takes the
+ * receiver's lock, which would refuse a receiver starting at that moment, and creates nothing: it
+ * opens the lock file read-only, if there is one, and asks for a shared lock, which a receiver's
+ * exclusive one refuses.
+ */
 export function receiverRunning(path: string): boolean {
+  let probe: Database.Database;
   try {
-    lockJournal(path).release();
-    return false;
+    probe = new Database(lockPath(path), { readonly: true, fileMustExist: true, timeout: 0 });
   } catch {
-    return true;
+    // No lock file: no receiver has opened this journal.
+    return false;
+  }
+  try {
+    probe.exec('BEGIN; SELECT count(*) FROM sqlite_master; COMMIT');
+    return false;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return true;
+    throw error;
+  } finally {
+    probe.close();
   }
 }
