@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUpgradeRouter, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, recordEvents } from './helpers';
+import { runBin } from './support/journal';
+import { freePort } from './support/free-port';
 
 const bin = join(__dirname, '..', 'dist', 'cli', 'index.js');
 
@@ -87,6 +89,19 @@ describe('the bin: huawei-iot-upgrade-router simulate', function () {
     const { code } = await cli(['simulate', '--demo'], { RECEIVER_URL: url });
     assert.equal(code, 0);
     assert.deepEqual(events().slice(1), ['duplicate', 'upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate']);
+  });
+
+  it('exits 3 when the platform or the journal cannot be reached, 2 on a usage error', async () => {
+    const closed = await freePort();
+    const platform = await runBin(['reconcile', '--task', 'op-1', '--url', `http://127.0.0.1:${closed}`, '--app-id', 'app', '--json'], { HUAWEI_IOT_SECRET: 's', DATABASE_URL: '' });
+    assert.equal(platform.code, 3, platform.stderr);
+    assert.match(platform.stderr, /ECONNREFUSED/);
+    const postgres = await runBin(['journal', '--postgres', `postgres://postgres@127.0.0.1:${closed}/x`, 'stats']);
+    assert.equal(postgres.code, 3, postgres.stderr);
+    const sqlite = await runBin(['journal', '--db', join(tmpdir(), `missing-${closed}.db`), 'stats']);
+    assert.equal(sqlite.code, 3, sqlite.stderr);
+    const usage = await runBin(['reconcile', '--url', `http://127.0.0.1:${closed}`]);
+    assert.equal(usage.code, 2, usage.stderr);
   });
 
   it('exits 1 when nothing answers, or the answer is not 200', async () => {

@@ -13,7 +13,7 @@ import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade
 import { createReconciler } from 'huawei-iot-upgrade-router/reconcile';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, allFixtures, fresh, mountedApp } from './helpers';
-import { tempFolder } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 const group = { deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' };
@@ -125,6 +125,22 @@ describe('reconciliation and what anyone can push to the callback', function () 
     } finally {
       await reconciler.close();
     }
+  });
+
+  it('the reconcile command exits 1 while devices of the task are still waiting, and lists them', async () => {
+    emulator.addDeviceGroup('quiet', ['meter-a', 'meter-b']);
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['quiet'], ...group } });
+    const args = ['reconcile', '--task', operationId, '--url', emulator.url, '--app-id', emulator.appId];
+    const env = { HUAWEI_IOT_SECRET: emulator.secret, DATABASE_URL: '' };
+    const json = await runBin([...args, '--json'], env);
+    assert.equal(json.code, 1, json.stderr);
+    const report = JSON.parse(json.stdout) as { waiting: number; missing: unknown[]; waitingDevices: Array<{ deviceId: string }> };
+    assert.equal(report.waiting, 2);
+    assert.deepEqual(report.missing, []);
+    assert.deepEqual(report.waitingDevices.map((device) => device.deviceId).sort(), ['meter-a', 'meter-b']);
+    const text = await runBin(args, env);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stdout, /waiting meter-a (wait|processing)/);
   });
 
   it('a server that caps its pages at 50: the client and the reconciler page through to totalCount', async () => {

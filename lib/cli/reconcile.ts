@@ -20,8 +20,15 @@ journal holds: expected, received, filled in, missing, still waiting, stuck. Rea
   --db FILE | --postgres URL the receiver's journal (default: $DATABASE_URL); without one, nothing counts as received
   --resend-window MS         a device finished less than this ago may still be pushed (default 720000)
   --stuck-after MS           waiting or in progress this long is stuck (default 86400000)
-  --json                     the report as JSON
+  --json                     the report as JSON (with waitingDevices)
+
+Exits 0 only when every device of the task has a final outcome here; 1 while any is missing, waiting
+or stuck (the waiting ones are listed, the first 1 000); 2 on a usage error; 3 when the platform or
+the journal cannot be reached.
 `;
+
+/** Devices listed as waiting, at most: the count says how many there are in all. */
+const WAITING_LISTED = 1000;
 
 const number = (value: string | undefined, name: string, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -74,8 +81,22 @@ export async function reconcile(argv: string[]): Promise<number> {
     const finals = finalsFrom(journal === undefined ? [] : await journal.finalResults(values.task));
     const task = await client.getTask(values.task);
     const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now: Date.now(), resendWindowMs, stuckAfterMs, recheckMs: 0, state: { seenFinished: new Map() } }, task);
-    console.log(values.json ? JSON.stringify(report, null, 2) : describeReport(report));
-    return report.missing.length > 0 || report.stuck.length > 0 ? 1 : 0;
+    // A device with no final outcome yet is not done, whatever its age: a script waiting on this
+    // command must not take a rollout with silent devices for finished.
+    const waitingDevices: Array<{ deviceId: string; subOperationId: string; status: 'wait' | 'processing' }> = [];
+    for (const status of ['wait', 'processing'] as const) {
+      if (report.waiting === 0) break;
+      for await (const sub of client.subTasks(values.task, { status })) {
+        if (waitingDevices.length >= WAITING_LISTED) break;
+        waitingDevices.push({ deviceId: sub.deviceId, subOperationId: sub.subOperationId, status });
+      }
+    }
+    console.log(
+      values.json
+        ? JSON.stringify({ ...report, waitingDevices }, null, 2)
+        : [describeReport(report), ...waitingDevices.map((device) => `  waiting ${device.deviceId} ${device.status}`)].join('\n'),
+    );
+    return report.missing.length > 0 || report.stuck.length > 0 || report.waiting > 0 ? 1 : 0;
   } finally {
     await client.close();
     await journal?.close();
