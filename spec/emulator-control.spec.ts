@@ -31,6 +31,32 @@ describe('the emulator\'s control surface over HTTP', function () {
     return { status: answer.statusCode, body: text === '' ? undefined : JSON.parse(text), version: answer.headers['x-platform-emulator'] };
   }
 
+  it('refuses control input that would break it, before changing anything; says what it armed and how fast it runs', async () => {
+    const before = (await call('GET', '/_emulator')).body as { now: string; speed: number; packages: unknown };
+    assert.equal(before.speed, 100);
+    for (const [path, body, message] of [
+      ['/_emulator/clock', { advanceMs: 1e17 }, /advanceMs must be a whole number/],
+      ['/_emulator/clock', { advanceMs: -1 }, /advanceMs must be a whole number/],
+      ['/_emulator/faults', { kind: 'slow', delayMs: 3e9 }, /delayMs, a whole number of milliseconds from 0 to 2147483647/],
+      ['/_emulator/packages', {}, /a package needs fileType/],
+      ['/_emulator/packages', { fileType: 'firmwarePackage' }, /a package needs fileType/],
+    ] as const) {
+      const refused = await call('POST', path, body);
+      assert.equal(refused.status, 400, `${path} ${JSON.stringify(body)}`);
+      assert.match(JSON.stringify(refused.body), message);
+    }
+    // Nothing changed: the clock reads on from where it was, and the emulator still works.
+    const after = (await call('GET', '/_emulator')).body as { now: string; packages: unknown; faults: unknown[] };
+    assert.ok(Date.parse(after.now) - Date.parse(before.now) < 86_400_000, `the clock jumped to ${after.now}`);
+    assert.deepEqual(after.packages, before.packages);
+    assert.deepEqual(after.faults, []);
+    const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { devices: ['a'] } });
+    assert.equal((await platform.getTask(operationId)).operationId, operationId);
+    const armed = await call('POST', '/_emulator/faults', { kind: 'throttle', times: 2 });
+    assert.equal(armed.status, 201);
+    assert.deepEqual(armed.body, { faults: [{ kind: 'throttle', times: 2, left: 2 }] });
+  });
+
   it('reads the pushes, their summary and the callback URLs', async () => {
     // Nothing listens on port 1: every push fails, which is what there is to read.
     await platform.subscribe('swUpgradeResultNotify', 'http://127.0.0.1:1/cb');

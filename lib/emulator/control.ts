@@ -26,7 +26,7 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
     case 'GET /_emulator':
       return {
         status: 200,
-        body: { now: new Date(emulator.now()).toISOString(), appId: emulator.appId, packages: emulator.packages, pushes: emulator.pushSummary(), callbacks: emulator.callbacks(), sessions: emulator.sessions(), faults: emulator.faults() },
+        body: { now: new Date(emulator.now()).toISOString(), speed: emulator.speed, appId: emulator.appId, packages: emulator.packages, pushes: emulator.pushSummary(), callbacks: emulator.callbacks(), sessions: emulator.sessions(), faults: emulator.faults() },
       };
     case 'GET /_emulator/pushes': {
       const filter = fromQuery(request);
@@ -38,14 +38,13 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
       return { status: 200, body: emulator.callbacks() };
     case 'POST /_emulator/faults':
       emulator.inject(body as unknown as EmulatorFault);
-      return { status: 201 };
+      // What is armed now, this fault with the others: a caller sees what it asked for was understood.
+      return { status: 201, body: { faults: emulator.faults() } };
     case 'DELETE /_emulator/faults':
       emulator.clearFaults();
       return { status: 204 };
     case 'POST /_emulator/clock': {
-      const advanceMs = Number(body['advanceMs']);
-      if (!(advanceMs >= 0)) throw new TypeError('advanceMs must be a number of milliseconds, at least 0');
-      emulator.advance(advanceMs);
+      emulator.advance(Number(body['advanceMs']));
       return { status: 200, body: { now: new Date(emulator.now()).toISOString() } };
     }
     case 'POST /_emulator/packages':

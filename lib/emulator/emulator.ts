@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DEFAULT_RATE_LIMIT, paths, type PackageType, type Subscription } from '../platform/contract';
+import { DEFAULT_RATE_LIMIT, PACKAGE_TYPES, paths, type PackageType, type Subscription } from '../platform/contract';
 import { Apps, EmulatorError, type App } from './apps';
 import { EmulatedClock } from './clock';
 import { control } from './control';
@@ -60,6 +60,9 @@ export interface PushSummary {
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
 export const EMULATOR_VERSION = version;
 const MAX_BODY = 1024 * 1024;
+
+/** The longest step advance() takes: ten years. */
+const MAX_ADVANCE_MS = 10 * 365 * 86_400_000;
 
 export class PlatformEmulator {
   /** The northbound base URL, e.g. `https://127.0.0.1:41234`. */
@@ -116,9 +119,18 @@ export class PlatformEmulator {
     return this.#clock.now();
   }
 
-  /** Moves the emulated clock forward: tokens expire, devices answer, re-send windows close. */
+  /** Moves the emulated clock forward: tokens expire, devices answer, re-send windows close. At most ten years a step. */
   advance(ms: number): void {
+    // Checked before the clock moves: a time past what a Date holds would break every later call.
+    if (!(Number.isInteger(ms) && ms >= 0 && ms <= MAX_ADVANCE_MS && Number.isFinite(new Date(this.now() + ms).getTime()))) {
+      throw new TypeError(`advanceMs must be a whole number of milliseconds from 0 to ${MAX_ADVANCE_MS} (ten years), got ${String(ms)}`);
+    }
     this.#clock.advance(ms);
+  }
+
+  /** How many emulated milliseconds pass in one real millisecond. */
+  get speed(): number {
+    return this.#clock.speed;
   }
 
   /** Changes how the devices of the next tasks behave. */
@@ -133,6 +145,11 @@ export class PlatformEmulator {
 
   /** Adds a version package (the platform takes uploads in its console only, not by API). */
   addPackage(fields: Partial<EmulatedPackage> & { fileType: PackageType; version: string }): EmulatedPackage {
+    // Checked here: the control API hands over whatever JSON it was sent.
+    const { fileType, version } = fields as { fileType?: unknown; version?: unknown };
+    if (!PACKAGE_TYPES.some((type) => type === fileType) || typeof version !== 'string' || version === '') {
+      throw new TypeError(`a package needs fileType (${PACKAGE_TYPES.join(' or ')}) and version, a non-empty string, e.g. { "fileType": "softwarePackage", "version": "V2.2.0" }`);
+    }
     return this.#tasks.addPackage(fields);
   }
 
@@ -149,6 +166,7 @@ export class PlatformEmulator {
 
   /** The next northbound calls (or pushes) fail as the fault says. */
   inject(fault: EmulatorFault): void {
+    if (typeof fault !== 'object' || (fault as unknown) === null) throw new TypeError('a fault is an object with a kind, e.g. { "kind": "throttle" }');
     if (fault.kind !== 'dropPushes') return this.#faults.add(fault);
     if (fault.ratio === undefined) return this.#pusher.drop(fault.times ?? 1);
     if (!(fault.ratio >= 0 && fault.ratio <= 1)) throw new TypeError('a dropPushes ratio is between 0 and 1');

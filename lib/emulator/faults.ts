@@ -28,7 +28,8 @@ export class Faults {
     if (!['expiredToken', 'throttle', 'status', 'slow', 'pageCap'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, pageCap, dropPushes)`);
     if (fault.kind === 'pageCap' && !(Number.isInteger(fault.pageSize) && fault.pageSize >= 1 && fault.pageSize <= 100)) throw new TypeError('a pageCap fault needs pageSize, a whole number from 1 to 100');
     if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) throw new TypeError('a status fault needs an HTTP status, 100 to 599');
-    if (fault.kind === 'slow' && !(fault.delayMs >= 0)) throw new TypeError('a slow fault needs delayMs, at least 0');
+    // A timer of more than 2^31 - 1 ms fires at once in Node: a longer delay would be no delay.
+    if (fault.kind === 'slow' && !(Number.isInteger(fault.delayMs) && fault.delayMs >= 0 && fault.delayMs <= 2_147_483_647)) throw new TypeError('a slow fault needs delayMs, a whole number of milliseconds from 0 to 2147483647');
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError('a fault applies a whole number of times, at least 1');
     this.#active.push({ fault, left: times });
