@@ -21,8 +21,9 @@ describe('emulator pushes to a real receiver', function () {
 
   beforeEach(async () => {
     const { certificates, tls } = await testTls();
-    // 20x: a push's 15 s time-out is 750 ms here; re-sends are brought forward with advance().
-    emulator = await startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 20, devices: { durationMs: 1_000, failureRatio: 0 } });
+    // A push's time-out is real time: 750 ms here instead of the platform's 15 s, so that a late answer
+    // takes a spec 1.5 s; re-sends are brought forward with advance().
+    emulator = await startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 20, devices: { durationMs: 1_000, failureRatio: 0 }, pushRules: { timeoutMs: 750 } });
     platform = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, ca: certificates.ca });
     events.length = 0;
   });
@@ -56,7 +57,7 @@ describe('emulator pushes to a real receiver', function () {
       app.use((_req, res: Response, next) => {
         if (slow > 0) {
           slow -= 1;
-          // The router has the push; its 200 leaves 1.5 s later, past the platform's 15 s (750 ms here).
+          // The router has the push; its 200 leaves 1.5 s later, past the time-out (750 ms here).
           const end = res.end.bind(res) as (...args: unknown[]) => Response;
           res.end = ((...args: unknown[]) => {
             setTimeout(() => end(...args), 1_500);
@@ -68,11 +69,39 @@ describe('emulator pushes to a real receiver', function () {
     });
     const operationId = await upgrade(1);
     await until(() => results(operationId)[0]?.lastError !== undefined, 'the first try to time out');
-    assert.match(results(operationId)[0]?.lastError ?? '', /no answer within 15 s/);
+    assert.match(results(operationId)[0]?.lastError ?? '', /no answer within 0.75 s/);
     emulator.advance(MINUTE);
     await until(() => results(operationId)[0]?.status === 'delivered', 'the re-send');
     assert.deepEqual(events, ['upgradeResult', 'duplicate']);
     assert.equal(results(operationId)[0]?.attempts, 2);
+  });
+
+  it('at speed 60 a receiver that answers in 400 ms gets each push once: the 15 s answer time-out is real time', async () => {
+    const { certificates, tls } = await testTls();
+    const fast = await startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 60, devices: { durationMs: 60_000, failureRatio: 0 } });
+    const client = createPlatformClient({ url: fast.url, appId: fast.appId, secret: fast.secret, ca: certificates.ca });
+    try {
+      await receiver(0, (app) => {
+        app.use((_req, res: Response, next) => {
+          const end = res.end.bind(res) as (...args: unknown[]) => Response;
+          res.end = ((...args: unknown[]) => {
+            setTimeout(() => end(...args), 400);
+            return res;
+          }) as Response['end'];
+          next();
+        });
+      });
+      await client.subscribe('swUpgradeResultNotify', receivers[0]?.url ?? '');
+      const { operationId } = await client.createSoftwareUpgradeTask({ fileId: fast.packages.software.fileId, targets: { devices: ['a', 'b', 'c'] } });
+      fast.advance(2 * MINUTE);
+      await fast.settled();
+      const pushed = fast.pushes({ operationId, notifyType: 'swUpgradeResultNotify' });
+      assert.deepEqual(pushed.map((record) => [record.status, record.attempts]), [['delivered', 1], ['delivered', 1], ['delivered', 1]]);
+      assert.deepEqual(events.filter((event) => event === 'duplicate'), []);
+    } finally {
+      await client.close();
+      await fast.close();
+    }
   });
 
   it('re-sends after 501, 502, 503 and 504; a 500 or a 400 ends the push (the platform retries nothing else)', async () => {
