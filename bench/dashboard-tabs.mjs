@@ -2,8 +2,8 @@
 // 200 000-device task (bench/dashboard-tabs-server.mjs, on core 0 when it can be pinned) takes 500
 // pushes a second for that task, open loop (bench/latency.mjs), with no tab and with three tabs doing
 // what the page does on every change (the task list, health, versions, the task, a page of 100
-// devices). Rounds alternate; prints one JSON line. Before issue 21 one tab made pushes wait up to
-// 9.3 s and three tabs 14.9 s (the page downloaded the whole task, 131 MB, on every change).
+// devices). Rounds alternate; prints one JSON line. When the page downloaded whole tasks, one tab made pushes wait up to
+// 9.3 s and three tabs 14.9 s (131 MB on every change).
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';

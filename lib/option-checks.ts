@@ -1,6 +1,6 @@
 import { isJsonObject } from './core/parse-json';
 
-// Options are checked, not guessed (issue 14): a typo, a wrong type or an unset environment variable
+// Options are checked, not guessed: a typo, a wrong type or an unset environment variable
 // in the options used to turn a feature off without a word and lose results. One table says what each
 // option must be, with an example for the message; checkOptions() walks it and throws a TypeError that
 // names the option, or, for a key nobody knows, the nearest known one.

@@ -64,7 +64,7 @@ export const DEFAULT_LIMIT = 64 * 1024;
 /**
  * The smallest `limit` accepted: the platform's pushes are under 1 KB, but their text fields have no
  * documented length. Under this, a limit is a unit mistake (`limit: 64` is 64 bytes, not 64 kB) that
- * turns every real push into `too_large` (issue 18, item 16).
+ * turns every real push into `too_large`.
  */
 export const MIN_LIMIT = 1024;
 
@@ -164,7 +164,7 @@ function resolveJournal(options: UpgradeRouterOptions): ResolvedOptions['journal
       timeoutMs: options.delivery?.timeoutMs ?? DEFAULT_DELIVERY.timeoutMs,
       reviveDead: options.delivery?.reviveDead ?? DEFAULT_DELIVERY.reviveDead,
       // Duplicates are what the platform re-sends, within its window: the same state reported again
-      // later is a report of its own (issue 18, item 8).
+      // later is a report of its own.
       dedupeWindowMs: dedupe === false ? 0 : (dedupe?.ttl ?? DEFAULT_DEDUPE_TTL),
       refuse: options.onJournalError === 'refuse',
     },

@@ -17,7 +17,7 @@ const DEFAULT_PREFIX = 'huawei_iot_upgrade_';
  * no second set of counters to drift from the first, and nothing added to the request path.
  */
 export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsOptions = {}): void {
-  // A misspelt option (`prefx`) used to pass unchecked and the default applied (issue 18, item 16).
+  // A misspelt option (`prefx`) used to pass unchecked and the default applied.
   checkOptions(options, {
     registry: { check: checks.withMethod('registerMetric'), example: "registerMetrics(router, { registry: new Registry() }) (from 'prom-client')" },
     prefix: { check: checks.nonEmptyString, example: "registerMetrics(router, { prefix: 'receiver_a_' })" },

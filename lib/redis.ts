@@ -30,7 +30,7 @@ const DEFAULT_PREFIX = 'huawei-iot-upgrade-router:';
  * command, so of two instances that receive the same notification at once exactly one sees it as new.
  */
 export function redisDedupeStore(options: RedisDedupeStoreOptions = {}): RedisDedupeStore {
-  // A misspelt `urll` used to pass unchecked and the store connected to localhost (issue 18, item 16).
+  // A misspelt `urll` used to pass unchecked and the store connected to localhost.
   checkOptions(options, {
     url: { check: checks.nonEmptyString, example: 'redisDedupeStore({ url: process.env.REDIS_URL })', presentMeansSet: true },
     client: { check: checks.withMethod('set'), example: 'redisDedupeStore({ client: new Redis(...) }) (an ioredis client)' },
@@ -42,13 +42,13 @@ export function redisDedupeStore(options: RedisDedupeStoreOptions = {}): RedisDe
   const owned = options.client === undefined;
   const client = options.client ?? createClient(options.url ?? 'redis://127.0.0.1:6379', timeoutMs);
   // One wait for 'ready' shared by every lookup that arrives while the client connects: a listener
-  // pair per lookup made Node warn of a leak past ten (issue 9, item 9).
+  // pair per lookup made Node warn of a leak past ten.
   let ready: Promise<unknown> | undefined;
   const whenReady = (): Promise<unknown> => {
     if (ready === undefined) {
       ready = once(client, 'ready').finally(() => (ready = undefined));
       // A client created with lazyConnect waits for a first command that, without an offline
-      // queue, it refuses: start the connection ourselves (issue 9, item 4). Its failure is the
+      // queue, it refuses: start the connection ourselves. Its failure is the
       // lookup's timeout, already reported.
       if (client.status === 'wait') client.connect().catch(noop);
     }

@@ -48,7 +48,7 @@ export interface UpgradeRouter extends UpgradeEmitter {
 }
 
 // With Express's 'trust proxy' off, req.ip is the socket's address, computed through proxy-addr at
-// about 2 µs a request (issue 13); it is read from the socket then, and from req.ip only behind a proxy.
+// about 2 µs a request; it is read from the socket then, and from req.ip only behind a proxy.
 function contextOf(req: ExpressRequest): ReceiveContext {
   return { receivedAt: new Date(), ip: trustsProxy(req) ? (req.ip ?? req.socket.remoteAddress) : req.socket.remoteAddress };
 }
@@ -251,7 +251,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     if (refusal !== undefined) {
       discard(receiver.forbid(refusal, context, raw === undefined ? undefined : Receiver.parse(raw), ack));
     } else if (parserError.type === 'entity.too.large') {
-      // The host parser's limit, not this router's (issue 9, item 11): it is the one that refused.
+      // The host parser's limit, not this router's: it is the one that refused.
       const parserLimit = typeof parserError.limit === 'number' ? parserError.limit : undefined;
       const message = `a body parser before the router refused the body as larger than ${parserLimit === undefined ? 'its limit' : `its limit of ${parserLimit} bytes`}`;
       discard(receiver.reject({ reason: 'too_large', message, limit: parserLimit, context }, ack));
@@ -304,7 +304,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   const own: unknown[] = [handle, errorHandler];
   const router = Object.assign(handle, {
     receive: (body: unknown, context?: Partial<ReceiveContext>) =>
-      // Without a context, a literal: the spread's copy is measurable at a million calls a second (issue 13).
+      // Without a context, a literal: the spread's copy is measurable at a million calls a second.
       receiver.receive(body, context === undefined ? { receivedAt: new Date(), ip: undefined } : { receivedAt: new Date(), ip: undefined, ...context }),
     errorHandler,
     stats: () => {

@@ -40,7 +40,7 @@ async function notificationTypes(schemas) {
 // monomorphic, which makes the key about twice as fast to build as a loop over field names.
 // Each value is written as its length, a colon and its text: a value cannot run into the next one
 // whatever characters it holds (a NUL separator could appear inside a value, and two different
-// notifications then shared a key: issue 9, item 7), and 93 and "93" still give the same key.
+// notifications then shared a key), and 93 and "93" still give the same key.
 function dedupeKeys(schemas) {
   const entries = schemas.map((schema) => {
     const fields = Object.keys(schema.properties).map((field) =>

@@ -13,7 +13,7 @@ import ajvFormats from 'ajv-formats';
 export const ajvOptions = { allErrors: false, ownProperties: true, allowUnionTypes: true, strict: true, unicode: false };
 
 // `unicode: false` makes minLength read `.length` instead of counting code points in a loop over
-// every character (a third of the validation time of a push, issue 13). The two agree for the only
+// every character (a third of the validation time of a push). The two agree for the only
 // length the schemas use, minLength 1; any other would count UTF-16 units, so it is refused here.
 function checkLengths(schema) {
   for (const [field, property] of Object.entries(schema.properties)) {

@@ -160,7 +160,7 @@ describe('access control (allow), off by default', () => {
     assert.equal(rejectionOf(await outcome).reason, 'forbidden');
   });
 
-  describe('a setting that is present must be usable (issue 9, items 5 and 8)', () => {
+  describe('a setting that is present must be usable', () => {
     const refused: Array<[string, unknown, RegExp]> = [
       ['token: undefined (an unset environment variable)', { token: undefined }, /allow.token must be a non-empty string, got undefined/],
       ['ips: undefined', { ips: undefined }, /allow.ips must be an array/],

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CALLBACK_PATH, freshText } from './helpers';
 import { until } from './support/wait';
 
-// "Answered before any listener runs" (issue 9): a listener that blocks the event loop synchronously
+// "Answered before any listener runs": a listener that blocks the event loop synchronously
 // for a second must not hold the 200. The receiver runs in its own process, so that this process
 // stays free to read the answer while the receiver is blocked; its listener writes to stdout when it
 // ends, and the answer must arrive before that line.

@@ -1,4 +1,4 @@
-// The bin's platform side (issue 19): `emulator` runs the emulator as a process and prints where and
+// The bin's platform side: `emulator` runs the emulator as a process and prints where and
 // who; `simulate --ca` verifies an HTTPS receiver; `simulate` never prints a token or a password.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -39,7 +39,7 @@ const result = (operationId: string, deviceId: string, ok: boolean, errorCode = 
   description: '',
 });
 
-describe('the dashboard page in a real browser (issue 11)', function () {
+describe('the dashboard page in a real browser', function () {
   this.timeout(60_000);
   let server: Server;
   let origin: string;

@@ -1,4 +1,4 @@
-// The dashboard at fleet scale and safe to expose (issue 21): memory bounded in bytes against crafted
+// The dashboard at fleet scale and safe to expose: memory bounded in bytes against crafted
 // maximum-size pushes, devices paged on the server, streamed exports, bounded streams naming what
 // changed, authorize, unambiguous routes, and what a rollout owner asks of it.
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ const result = (operationId: string, deviceId: string, ok: boolean, errorCode = 
   description: ok ? '' : 'battery below 20 %',
 });
 
-describe('the dashboard at fleet scale, safe to expose (issue 21)', function () {
+describe('the dashboard at fleet scale, safe to expose', function () {
   this.timeout(60_000);
   const cleanup: Array<() => unknown> = [];
   afterEach(async () => {

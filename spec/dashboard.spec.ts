@@ -105,7 +105,7 @@ const pushArbitrary = fc
     pushOf(kind, task, device, kind === 'swState' ? state : kind === 'fwState' ? step : result, errorCode),
   );
 
-describe('the upgrade dashboard (issue 11)', function () {
+describe('the upgrade dashboard', function () {
   this.timeout(30_000);
   const cleanup: Array<() => unknown> = [];
   afterEach(async () => {

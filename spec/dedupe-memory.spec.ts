@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createUpgradeRouter, type SwUpgradeResultNotify } from 'huawei-iot-upgrade-router';
 import { fixture } from './helpers';
 
-// The in-memory store's promises (issue 13), checked against a model on a clock the spec moves:
+// The in-memory store's promises, checked against a model on a clock the spec moves:
 // remembered for ttl to the millisecond; the last `max` always remembered, never more than
 // 4/3 × max (in thirds, rounded up) held. Date.now is the store's clock; it is replaced only while a router is built and fed.
 const realNow = Date.now;

@@ -161,7 +161,7 @@ describe('duplicate suppression', () => {
     });
   });
 
-  it('two notifications that differ only in where a NUL falls are two notifications (issue 9, item 7)', async () => {
+  it('two notifications that differ only in where a NUL falls are two notifications', async () => {
     const { app, upgrades } = mountedApp();
     const seen = recordEvents(upgrades);
     const base = fresh('fail');
@@ -173,7 +173,7 @@ describe('duplicate suppression', () => {
     assert.deepEqual(events(seen), ['upgradeResult', 'upgradeResult']);
   });
 
-  it('refuses a fractional ttl or max with its own message, not a third-party one (issue 9, item 13)', () => {
+  it('refuses a fractional ttl or max with its own message, not a third-party one', () => {
     assert.throws(() => createUpgradeRouter({ dedupe: { ttl: 1.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.ttl must be a positive whole number, got 1.5; for example /);
     assert.throws(() => createUpgradeRouter({ dedupe: { max: 10.5 } }), /^TypeError: huawei-iot-upgrade-router: dedupe.max must be a positive whole number, got 10.5; for example /);
   });

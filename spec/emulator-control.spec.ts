@@ -1,4 +1,4 @@
-// The emulator's HTTP surfaces as a test in another language would use them (issue 19): the control
+// The emulator's HTTP surfaces as a test in another language would use them: the control
 // routes under /_emulator, the version header on every answer, and clear 4xx answers for what it
 // cannot take (unknown routes, bad JSON, a body too large, control input out of range).
 import assert from 'node:assert/strict';

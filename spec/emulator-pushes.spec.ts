@@ -1,7 +1,7 @@
 // The emulator's pushes against a real receiver (the package's router over HTTPS, verified with the
 // CA the emulator is given): a slow answer or a 501-504 is re-sent, nothing else is; ten failures
 // in a row make the callback URL invalid, a probe brings it back; a receiver down for longer than
-// the 10-minute re-send window loses the pushes, and the emulator says which (issue 19).
+// the 10-minute re-send window loses the pushes, and the emulator says which.
 import assert from 'node:assert/strict';
 import type { Response } from 'express';
 import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-router/platform';

@@ -15,7 +15,7 @@ function capture(): { logger: Logger; warnings: string[]; errors: string[] } {
 
 const events = (seen: ReturnType<typeof recordEvents>): string[] => seen.map((e) => e.event);
 
-describe('fail safe: a wrong setting never silently drops results (issue 14)', () => {
+describe('fail safe: a wrong setting never silently drops results', () => {
   describe('access control that cannot eat results by accident', () => {
     it("a refused push's body is read and handed over, so it can be replayed", async () => {
       const { app, upgrades } = mountedApp({ allow: { token: 'right' } });

@@ -87,7 +87,7 @@ describe('drop-in beside a body parser the host mounted first', () => {
       assert.equal(rejection.raw?.toString(), '{bad');
     });
 
-    it("over its limit: 200 and too_large, with the parser's limit, not the router's (issue 9, item 11)", async () => {
+    it("over its limit: 200 and too_large, with the parser's limit, not the router's", async () => {
       const { app, upgrades } = withHandler('100b');
       const outcome = nextOutcome(upgrades);
       await request(app).post(CALLBACK_PATH).send(fixture('success')).expect(200, '');

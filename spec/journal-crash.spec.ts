@@ -10,7 +10,7 @@ import { ReceiverProcess } from './support/receiver-process';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
-describe('SIGKILL: with a journal, nothing answered 200 is lost (issue 10)', function () {
+describe('SIGKILL: with a journal, nothing answered 200 is lost', function () {
   this.timeout(60_000);
   let folder: ReturnType<typeof tempFolder>;
   let out: string;

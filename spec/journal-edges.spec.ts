@@ -20,7 +20,7 @@ const stateFixture = readFileSync(join(__dirname, 'fixtures', 'sw-upgrade-state-
 const state = (): SwUpgradeStateChangeNotify => ({ ...(JSON.parse(stateFixture) as SwUpgradeStateChangeNotify), deviceId: randomUUID() });
 const quiet = { error: () => {}, warn: () => {} };
 
-describe('the journal at its edges (issue 18)', function () {
+describe('the journal at its edges', function () {
   this.timeout(30_000);
   let folder: ReturnType<typeof tempFolder>;
   let path: string;

@@ -1,5 +1,5 @@
 // The journal's smaller promises, each through the public API: what the command prints for every
-// kind of entry, and the errors a journal that cannot be opened or is closed gives (issue 18).
+// kind of entry, and the errors a journal that cannot be opened or is closed gives.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { fresh } from './helpers';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
-describe('the journal: what the command prints, and how it fails (issue 18)', function () {
+describe('the journal: what the command prints, and how it fails', function () {
   this.timeout(20_000);
   let folder: ReturnType<typeof tempFolder>;
   let path: string;

@@ -16,7 +16,7 @@ import { ReceiverProcess } from './support/receiver-process';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
-describe('the Postgres journal, shared by several instances (issue 10)', function () {
+describe('the Postgres journal, shared by several instances', function () {
   this.timeout(60_000);
   let folder: ReturnType<typeof tempFolder>;
   let postgres: PostgresServer;
@@ -168,7 +168,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     assert.equal(new Set(written()).size, 40);
   });
 
-  it('Postgres stopped mid-run: pushes are answered 200, kept in the spill, and delivered from the journal once it is back (issue 18, item 4)', async () => {
+  it('Postgres stopped mid-run: pushes are answered 200, kept in the spill, and delivered from the journal once it is back', async () => {
     const { app, upgrades } = mount();
     const delivered: string[] = [];
     const errors: string[] = [];
@@ -197,7 +197,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     await until(async () => (await state(after.deviceId)) === 'done', 'the push after the restart to be journaled and done');
   });
 
-  it('kill -9 during an outage loses nothing: the spill survives and the next start moves and delivers it (issue 18, item 4)', async function () {
+  it('kill -9 during an outage loses nothing: the spill survives and the next start moves and delivers it', async function () {
     this.timeout(60_000);
     const spill = join(folder.dir, `spill-${randomUUID()}`);
     // The listener takes 3 s, so the kill falls before any delivery from memory could have finished.
@@ -238,7 +238,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     assert.deepEqual(readdirSync(spill), [], 'the spill is emptied once moved');
   });
 
-  it('replay of an entry another instance is delivering is refused; the count goes on after it (issue 18, item 2)', async () => {
+  it('replay of an entry another instance is delivering is refused; the count goes on after it', async () => {
     const starts = join(folder.dir, `starts-${randomUUID()}.txt`);
     const slow = await startReceiver({ DELAY_MS: '3000', START_FILE: starts });
     const notification = push();
@@ -255,7 +255,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     assert.deepEqual(readFileSync(starts, 'utf8').trim().split('\n'), [`${notification.deviceId} 1`, `${notification.deviceId} 2`]);
   });
 
-  it('the dashboard follows an entry committed far behind the last one it read (issue 18, item 11)', async () => {
+  it('the dashboard follows an entry committed far behind the last one it read', async () => {
     const { upgrades } = mount();
     const journal = postgresJournal({ connectionString: postgres.url, spill: false });
     const { createUpgradeDashboard } = await import('huawei-iot-upgrade-router');
@@ -279,7 +279,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     }
   });
 
-  it('prunes in batches of 1 000: never one statement over every old row (issue 18, item 10)', async () => {
+  it('prunes in batches of 1 000: never one statement over every old row', async () => {
     const journal = postgresJournal({ connectionString: postgres.url, spill: false });
     try {
       await journal.counts();
@@ -294,7 +294,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     }
   });
 
-  it('the journal command on Postgres: show, pending, stats --task, replay of an invalid push, discard (issue 18, items 6, 12 to 14)', async () => {
+  it('the journal command on Postgres: show, pending, stats --task, replay of an invalid push, discard', async () => {
     const { app, upgrades } = mount({ allow: { token: 'right' } });
     upgrades.on('invalid', () => {});
     const refused = push();
@@ -323,7 +323,7 @@ describe('the Postgres journal, shared by several instances (issue 10)', functio
     assert.match(duplicate.stderr, new RegExp(`the same push as entry ${id}`));
   });
 
-  it('keeps the duplicate window to dedupe.ttl, and answers the operator calls for entries that are not there (issue 18, items 8 and 2)', async () => {
+  it('keeps the duplicate window to dedupe.ttl, and answers the operator calls for entries that are not there', async () => {
     const { app, upgrades } = mount({ dedupe: { ttl: 800 } });
     const seen: string[] = [];
     upgrades.on('upgradeResult', (notification) => void seen.push(notification.deviceId));

@@ -1,4 +1,4 @@
-// The spill (issue 18, item 4), in one process: a journal whose commits fail, the pushes answered
+// The spill, in one process: a journal whose commits fail, the pushes answered
 // meanwhile kept in the spill folder and moved into the journal once it commits again; a file left
 // by a process that is gone (killed mid-line) moved at start.
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { tick, until } from './support/wait';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
-describe('the spill: pushes answered while the journal fails are kept, then moved into it (issue 18, item 4)', function () {
+describe('the spill: pushes answered while the journal fails are kept, then moved into it', function () {
   let folder: ReturnType<typeof tempFolder>;
   const routers: UpgradeRouter[] = [];
   const cleanups: Array<() => void> = [];

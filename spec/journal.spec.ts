@@ -15,7 +15,7 @@ const push = (name: 'success' | 'fail' = 'success'): SwUpgradeResultNotify => ({
 
 type Delivery = { deviceId: string; id: string | undefined; attempt: number | undefined; at: number };
 
-describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
+describe('the SQLite journal: at-least-once delivery', function () {
   this.timeout(20_000);
   let folder: ReturnType<typeof tempFolder>;
   let path: string;
@@ -178,7 +178,7 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
     const replayed = await runBin(['journal', '--db', path, 'replay', letter.id]);
     assert.equal(replayed.code, 0, replayed.stderr);
     await until(() => row(notification.deviceId)?.state === 'done', 'the replayed entry to be delivered');
-    // A replay continues the attempt count (issue 18, item 2), with a fresh set of attempts.
+    // A replay continues the attempt count, with a fresh set of attempts.
     assert.deepEqual(seen.at(-1), { ...seen.at(-1), id: letter.id, attempt: 4 });
     const again = await runBin(['journal', '--db', path, 'replay', letter.id]);
     assert.equal(again.code, 1);
@@ -283,7 +283,7 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
       server.close();
     }
     // How many commits they took depends on when each request was read (this assertion raced and
-    // failed on a busy machine, issue 18 item 20): grouping is proven with a held commit in
+    // failed on a busy machine): grouping is proven with a held commit in
     // journal-edges.spec.ts. Here: every push committed and delivered.
     assert.equal(upgrades.stats().journal?.committed, 60);
     await until(() => seen.length === 60, 'every delivery');
@@ -422,7 +422,7 @@ describe('the SQLite journal: at-least-once delivery (issue 10)', function () {
   it('refuses settings that cannot do what they say', () => {
     const journal = sqliteJournal({ path });
     try {
-      // dedupe.ttl is the journal's duplicate window (issue 18, item 8); max and store are the memory store's.
+      // dedupe.ttl is the journal's duplicate window; max and store are the memory store's.
       assert.throws(() => mountedApp({ journal, dedupe: { max: 5, ttl: 1000 } }), /dedupe.max does not apply with a journal/);
       assert.throws(() => mountedApp({ delivery: { attempts: 3 } }), /delivery needs a journal/);
       assert.throws(() => mountedApp({ onJournalError: 'refuse' }), /onJournalError needs a journal/);

@@ -239,7 +239,7 @@ describe('listeners', () => {
     });
   });
 
-  describe('the emitter as users know it (issue 9, item 10)', () => {
+  describe('the emitter as users know it', () => {
     it('a once listener runs once, with the router as this, like an on listener', () => {
       const upgrades = createUpgradeRouter({ dedupe: false });
       const thisValues: unknown[] = [];

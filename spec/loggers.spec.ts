@@ -35,7 +35,7 @@ async function failAndWarn(logger: Logger): Promise<{ deviceId: string }> {
   return notification;
 }
 
-// The logger option as people use it (issue 12): pino and winston instances get structured records,
+// The logger option as people use it: pino and winston instances get structured records,
 // the failure and the notification as fields a JSON pipeline can query, not flattened into a string.
 describe('loggers people use', () => {
   it('pino: the listener failure as a record with err and notification fields; warnings at warn level', async () => {

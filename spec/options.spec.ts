@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createUpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
 
-// Options are checked, not guessed (issue 14): each mistake a new user made, and each option given
+// Options are checked, not guessed: each mistake a new user made, and each option given
 // the wrong kind of value, is refused with a TypeError that names the option and shows how to write it.
 const refuse = (options: unknown, message: RegExp): void => {
   assert.throws(
@@ -11,7 +11,7 @@ const refuse = (options: unknown, message: RegExp): void => {
   );
 };
 
-describe('options are checked, not guessed (issue 14)', () => {
+describe('options are checked, not guessed', () => {
   describe('the mistakes that lost results', () => {
     const mistakes: Array<[string, unknown, RegExp]> = [
       ['allow: { ip: [...] }, a typo for ips', { allow: { ip: ['203.0.113.0/24'] } }, /^huawei-iot-upgrade-router: unknown option allow\.ip: did you mean allow\.ips\?$/],

@@ -189,7 +189,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           await waitForPort(port);
           const url = `http://127.0.0.1:${port}/v1.0.0/messageReceiver`;
           const ok = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: fixtureText('success') });
-          // A firmware campaign's result: the quick start hears the whole family (issue 14).
+          // A firmware campaign's result: the quick start hears the whole family.
           const firmware = await fetch(url, { method: 'POST', body: JSON.stringify(allFixtures.find((f) => f.type === 'fwUpgradeResultNotify')?.body) });
           const bad = await fetch(url, { method: 'POST', body: '{"notifyType": "swUpgradeResultNotify"' });
           assert.deepEqual([ok.status, firmware.status, bad.status], [200, 200, 200]);

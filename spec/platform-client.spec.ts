@@ -1,4 +1,4 @@
-// The northbound client, driven against the emulator over real HTTPS (issue 19): login rules, the
+// The northbound client, driven against the emulator over real HTTPS: login rules, the
 // token shared by concurrent calls, re-login once on 1010005 in either envelope, the rate limit,
 // retries, TLS verification and client certificates, paging, and every failure as a PlatformError.
 import assert from 'node:assert/strict';

@@ -21,7 +21,7 @@ function samples(text: string): Map<string, number> {
   return found;
 }
 
-describe('huawei-iot-upgrade-router/prometheus (issue 12)', () => {
+describe('huawei-iot-upgrade-router/prometheus', () => {
   it('a scrape over HTTP after a known mix of pushes: every series has the exact value', async () => {
     const { app, upgrades } = mountedApp({ limit: '1kb', logger: { error: () => {}, warn: () => {} } });
     upgrades.on('upgradeResult', (n) => {

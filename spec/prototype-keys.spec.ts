@@ -24,7 +24,7 @@ export const hostileWord: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 24 }) },
 );
 
-describe('request data that names Object.prototype properties (issue 9, item 1)', () => {
+describe('request data that names Object.prototype properties', () => {
   for (const encoding of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
     it(`Content-Encoding: ${encoding} under node:http: answered 200, invalid "malformed", the process lives`, async () => {
       const upgrades = createUpgradeRouter();

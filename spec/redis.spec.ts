@@ -192,7 +192,7 @@ describe('redisDedupeStore in one process', function () {
     }
   });
 
-  it('a client of your own created with lazyConnect: connected by the store, and duplicates are suppressed (issue 9, item 4)', async () => {
+  it('a client of your own created with lazyConnect: connected by the store, and duplicates are suppressed', async () => {
     const client = new Redis(redis.url, { lazyConnect: true });
     const store = redisDedupeStore({ client, prefix: `lazy-${randomUUID()}:`, timeoutMs: 2000 });
     try {
@@ -210,7 +210,7 @@ describe('redisDedupeStore in one process', function () {
     }
   });
 
-  it('fifty lookups while the client connects share one wait: no leak warning (issue 9, item 9)', async () => {
+  it('fifty lookups while the client connects share one wait: no leak warning', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error): number => warnings.push(warning);
     process.on('warning', onWarning);

@@ -185,7 +185,7 @@ describe('router over HTTP, mounted as the README shows', () => {
     assert.equal(notification.deviceId, fixture('success').deviceId);
   });
 
-  // The quick path to JSON.parse (issue 13) must not let an escaped spelling through, nor refuse a BOM.
+  // The quick path to JSON.parse must not let an escaped spelling through, nor refuse a BOM.
   for (const [spelling, key] of [
     ['\\u005f_proto__', '__proto__'],
     ['__pr\\u006fto__', '__proto__'],
@@ -210,7 +210,7 @@ describe('router over HTTP, mounted as the README shows', () => {
     assert.deepEqual(notificationOf(await outcome), fixture('success'));
   });
 
-  describe('a route matched before the mount is not the router\'s (issue 9, item 6)', () => {
+  describe('a route matched before the mount is not the router\'s', () => {
     // Express leaves req.route set after a route that called next(); a regular expression, because
     // Express 4 and 5 spell a wildcard path differently.
     const withCatchAll = (app: ReturnType<typeof express>) => app.all(/.*/, (_req, _res, next) => next());
@@ -242,7 +242,7 @@ describe('router over HTTP, mounted as the README shows', () => {
     });
   });
 
-  describe('receive() with bytes in other shapes and values JSON cannot hold (issue 9, item 12)', () => {
+  describe('receive() with bytes in other shapes and values JSON cannot hold', () => {
     const text = JSON.stringify(fresh('success'));
     it('a Uint8Array, a DataView and an ArrayBuffer are bytes to parse', () => {
       const upgrades = createUpgradeRouter({ dedupe: false });

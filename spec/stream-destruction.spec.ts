@@ -13,7 +13,7 @@ import { tick, until } from './support/wait';
 
 const RUNS = Number(process.env['HOSTILE_RUNS'] ?? 400) / 4;
 
-// The transport's invariant (issue 9, item 3): whatever happens to the request stream, destroyed
+// The transport's invariant: whatever happens to the request stream, destroyed
 // before the router, mid-body or after its last byte, by the sender or the host, with or without
 // gzip, it ends as exactly one outcome, counted.
 describe('a request stream destroyed at any point ends as exactly one outcome', function () {

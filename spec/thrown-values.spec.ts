@@ -5,7 +5,7 @@ import { createUpgradeRouter, type DedupeStore, type UpgradeRouterOptions } from
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
 
 // Listeners, error listeners, loggers and duplicate stores are the user's code: whatever they throw,
-// synchronously or as a rejection, the process survives and the failure is reported (issue 9, item 2).
+// synchronously or as a rejection, the process survives and the failure is reported.
 
 function revokedProxy(): object {
   const { proxy, revoke } = Proxy.revocable({}, {});

@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // `journal dead | head -1` closes the pipe after one line: the rest has nowhere to go, and that is
-// no error (an EPIPE thrown from a write crashed the command, issue 18 item 15).
+// no error (an EPIPE thrown from a write crashed the command).
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -1,6 +1,6 @@
 // `huawei-iot-upgrade-router journal …`: what an operator needs at 3 a.m. — how much is pending or
 // dead, what failed and why, and a way to deliver it again once the cause is fixed. It may run beside
-// the receiver: it never takes over a delivery in progress (issue 18, items 1 and 2).
+// the receiver: it never takes over a delivery in progress.
 import { parseArgs } from 'node:util';
 import type { JournalAdmin, JournalEntry, ReplayOutcome } from '../journal/journal';
 import { revalidate } from '../core/revalidate';
@@ -53,7 +53,7 @@ export async function openJournalAdmin({ db, postgres }: { db?: string | undefin
     try {
       return (module as typeof import('../sqlite.js')).inspectSqliteJournal({ path: db });
     } catch (error) {
-      // An operator's typo must not look like an empty journal, all clear (issue 18, item 15).
+      // An operator's typo must not look like an empty journal, all clear.
       if ((error as { code?: unknown }).code === 'SQLITE_CANTOPEN') throw new Error(`no journal at ${db}: the file does not exist or cannot be opened`, { cause: error });
       throw error;
     }
@@ -63,7 +63,7 @@ export async function openJournalAdmin({ db, postgres }: { db?: string | undefin
 
 /**
  * Device-supplied text with its control characters escaped: a push carrying terminal escape
- * sequences must not rewrite the operator's screen (issue 18, item 15).
+ * sequences must not rewrite the operator's screen.
  */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- finding control characters is the point

@@ -34,7 +34,7 @@ export const DEFAULT_DEDUPE_MAX = 10_000;
 /**
  * The default: in memory, by keyed 64-bit digest (digest.ts), each with its arrival time, in
  * generations turned over by count (recent-digests.ts). Not a DedupeStore: it never builds the string
- * key, which is what made duplicate suppression the dearest part of a push (issue 13).
+ * key, which is what made duplicate suppression the dearest part of a push.
  */
 export class MemoryDedupe {
   readonly #digest = new KeyedDigest();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * A keyed 64-bit digest of a notification's documented fields (issue 13), written without allocating:
+ * A keyed 64-bit digest of a notification's documented fields, written without allocating:
  * the generated `dedupeDigests` feed it each field's length and UTF-16 code units, and it leaves the
  * result in `hi` and `lo`. It is what the in-memory duplicate store keeps: two 32-bit numbers per
  * notification instead of a string, so a flood of new notifications gives the garbage collector

@@ -34,7 +34,7 @@ const journaledEvents: readonly JournaledEvent[] = [...notificationEvents, 'reco
 /**
  * The router's observer slot (the dashboard's): observers see every new valid notification once, as it
  * is accepted, but are not listeners. They do not silence the "no listener" warning, and with a journal
- * an entry nobody but an observer hears waits for a listener (issue 18, item 5).
+ * an entry nobody but an observer hears waits for a listener.
  */
 export const OBSERVE = Symbol.for('huawei-iot-upgrade-router.observe');
 
@@ -142,7 +142,7 @@ export class EventHub {
   /**
    * Calls every listener of `event`; failures become `error` events and never reach the caller. The
    * usual path allocates nothing: the listener list is a cached copy, and a failure handler is made
-   * only for a listener that returned something promise-like (issue 13).
+   * only for a listener that returned something promise-like.
    */
   dispatch<E extends UpgradeEventName>(event: E, args: UpgradeRouterEvents[E], notification?: Delivered): void {
     const listeners = this.#snapshot(event);
@@ -248,7 +248,7 @@ export class EventHub {
   }
 
   // A `once` listener is removed here and called as itself: its wrapper would call it with the
-  // hidden emitter as `this`, where `on` listeners get the router (issue 9, item 10).
+  // hidden emitter as `this`, where `on` listeners get the router.
   #unwrap(event: UpgradeEventName, listener: AnyListener): AnyListener {
     if (!isOnceWrapper(listener)) return listener;
     this.#listeners.removeListener(event, listener);
@@ -301,7 +301,7 @@ export class EventHub {
     }
   }
 
-  // Repeats of one failure are logged once, then counted (issue 18, item 18): an outage of the
+  // Repeats of one failure are logged once, then counted: an outage of the
   // listener's database wrote one stack per attempt, 58 MB in 2.5 minutes.
   #log(message: string, details: LogDetails & { error: Error }): void {
     this.#repeats.error(message, details);

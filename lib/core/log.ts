@@ -29,7 +29,7 @@ function methodOf(logger: Logger, level: 'error' | 'warn'): (first: unknown, ...
 
 /**
  * Each logger family's own way to take structured details, so that a JSON logger keeps them as
- * fields (issue 12): pino wants the object first (`err` gets its error serializer), winston wants it
+ * fields: pino wants the object first (`err` gets its error serializer), winston wants it
  * after the message with plain values, console prints the values after the message.
  */
 function writerFor(logger: Logger): Write {

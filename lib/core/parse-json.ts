@@ -15,7 +15,7 @@ const removePrototypeKeys = { protoAction: 'remove', constructorAction: 'remove'
 
 /**
  * secure-json-parse runs two regular expressions over every body, which cost more than the parse of a
- * notification (issue 13). A key can only spell __proto__ or constructor literally or with \u escapes,
+ * notification. A key can only spell __proto__ or constructor literally or with \u escapes,
  * so a body holding neither word nor a backslash-u, nor a byte-order mark (which JSON.parse refuses and
  * secure-json-parse strips), goes to JSON.parse directly.
  */
@@ -47,7 +47,7 @@ export function parseText(text: string, raw: Buffer = Buffer.from(text)): ParseR
 /**
  * For a body some other code already parsed: the same clean-up as parseText gives (`__proto__` and
  * `constructor.prototype` keys removed), in a walk that remembers what it has visited, so that a cycle
- * cannot hang it (secure-json-parse's own scan loops for ever on one: issue 9, item 12). A getter or
+ * cannot hang it (secure-json-parse's own scan loops for ever on one). A getter or
  * proxy that throws while it is read makes the body malformed instead of throwing at the caller.
  */
 export function parseValue(value: unknown): ParseResult {

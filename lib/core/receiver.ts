@@ -302,9 +302,9 @@ export class Receiver {
     return event;
   }
 
-  // Nothing arrives unheard (issue 14): the first of each event nobody listens to (observers such as
+  // Nothing arrives unheard: the first of each event nobody listens to (observers such as
   // the dashboard are not listeners) says so through the logger; later ones are counted. Without a
-  // journal it is gone for good; with one it waits there for a listener (issue 18, item 6).
+  // journal it is gone for good; with one it waits there for a listener.
   #noteUnheard(event: keyof NotificationEvents, journaled: boolean): void {
     if (this.#hub.listenerCount(event) > 0 || this.#hub.listenerCount('notification') > 0) return;
     this.#counters.unheard[event] += 1;

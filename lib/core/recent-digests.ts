@@ -1,5 +1,5 @@
 /**
- * The in-memory duplicate store (issue 13): the digests of recent notifications, each with the time it
+ * The in-memory duplicate store: the digests of recent notifications, each with the time it
  * arrived, in four generations of open-addressing tables. A digest counts as seen while it is younger
  * than `ttl`, to the millisecond. Inserts go into the newest generation; once it holds a third of
  * `max` the oldest is emptied and becomes the newest, so the last `max` digests are always held and

@@ -19,7 +19,7 @@ export class RepeatedLog {
   }
 
   error(message: string, details: LogDetails & { error: Error }): void {
-    // describeThrown never throws: an error's message getter may (issue 9, item 2).
+    // describeThrown never throws: an error's message getter may.
     const text = describeThrown(details.error);
     const key = `${message}\u0000${text.replace(/\d+/g, '#')}`;
     const seen = this.#seen.get(key);

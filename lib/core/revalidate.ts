@@ -1,5 +1,5 @@
 // A body kept as invalid, looked at again on the operator's word (`journal replay ID` of an invalid
-// entry, issue 18 item 13): a push refused by `allow` (a wrong token during a campaign) or by an older
+// entry): a push refused by `allow` (a wrong token during a campaign) or by an older
 // schema becomes a notification if it is one.
 import type { ErrorObject } from 'ajv';
 import { notificationTable, type Notification, type NotifyType } from '../notification-types';

@@ -1,7 +1,7 @@
 // Listeners, loggers and duplicate stores are the user's code and may throw anything: undefined, a
 // symbol, Object.create(null), an object whose toString or message getter throws, a revoked proxy
 // (on which even `instanceof` throws). Turning such a value into text must not throw in its turn:
-// that crashed the process (issue 9, item 2).
+// that crashed the process.
 
 const UNPRINTABLE = '(a value that cannot be converted to text)';
 

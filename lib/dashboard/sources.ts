@@ -11,7 +11,7 @@ type Apply = (notification: Delivered, at: Date) => void;
 
 /**
  * Follows the router's new valid notifications as an observer, not a listener: the dashboard must not
- * change delivery (issue 18, item 5), silence the "no listener" warning, or take a `once` listener's turn.
+ * change delivery, silence the "no listener" warning, or take a `once` listener's turn.
  */
 export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
   const observe = (router as unknown as Record<typeof OBSERVE, ((observer: Observer) => () => void) | undefined>)[OBSERVE];
@@ -22,7 +22,7 @@ export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
 const POLL_MS = 500;
 const BATCH = 5000;
 // Postgres hands out ids at insert and commits in any order: an id below the last one read may become
-// visible later, however many ids later (issue 18, item 11). Every id skipped is remembered and asked
+// visible later, however many ids later. Every id skipped is remembered and asked
 // for again until it appears or is this old: a transaction of the journal never outlives its 5 s
 // statement timeout, and ids that never appear (a duplicate's insert, a rolled-back one) are many.
 const GAP_MS = 60_000;

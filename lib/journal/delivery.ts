@@ -36,7 +36,7 @@ export interface DeliveryOptions {
 
 export const DEFAULT_DELIVERY = { ...DEFAULT_DELIVERY_TIMING, concurrency: 100, timeoutMs: 5 * 60_000, reviveDead: false } as const;
 
-/** The in-process monotonic clock: wake-ups must not follow steps of the wall clock (issue 18, item 3). */
+/** The in-process monotonic clock: wake-ups must not follow steps of the wall clock. */
 const now = (): number => performance.now();
 
 /** The journal's figures in stats(): read from the journal every few seconds, for every instance sharing it. */
@@ -271,7 +271,7 @@ export class JournalDelivery {
   #run(id: string, event: JournaledEvent, notification: Delivered, context: ReceiveContext & { id: string; attempt: number }, budgetAttempt = context.attempt): void {
     this.#running.add(id);
     let timer: NodeJS.Timeout | undefined;
-    // A listener that never settles must not hold a slot for ever (issue 18, item 7).
+    // A listener that never settles must not hold a slot for ever.
     const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(() => resolve(TIMED_OUT), this.#options.timeoutMs).unref();
     });
@@ -302,7 +302,7 @@ export class JournalDelivery {
   }
 
   // No listener was left when the delivery ran (a `once` listener taken by the entry before it): the
-  // entry waits for one, as any entry nobody listens to (issue 18, item 5).
+  // entry waits for one, as any entry nobody listens to.
   async #unheard(id: string, event: string): Promise<void> {
     await this.#journal.retry(id, `no listener for '${event}' when it was delivered`, 0);
     this.#backlog = true;
@@ -414,7 +414,7 @@ export class JournalDelivery {
       .catch((error: unknown) => this.failed(error, `the ${this.#journal.kind} journal could not be counted`));
   }
 
-  // In batches with a turn of the event loop between them, so that commits go in between (issue 18, item 10).
+  // In batches with a turn of the event loop between them, so that commits go in between.
   #prune(): void {
     if (this.#pruning) return;
     this.#pruning = true;

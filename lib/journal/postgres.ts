@@ -245,7 +245,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       }
     }
     // A key held by an entry received longer ago than the platform's re-send window is a new report
-    // (issue 18, item 8): the old entry gives the key up, and the record is inserted again.
+    // Past the window the old entry gives the key up, and the record is inserted again.
     const expired = rows.filter(({ record }) => {
       const holder = ids.get(record.key as string);
       return holder !== undefined && !fresh.has(record.key as string) && record.receivedAt.getTime() - holder.received_at.getTime() >= dedupeWindowMs;
@@ -313,7 +313,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     },
     async claim(events, limit, exclude): Promise<ClaimedEntry[]> {
       // `exclude`: a lease that ran out while this instance still delivers the entry (its renewal
-      // failed) must not make this instance start it a second time (issue 18, item 1).
+      // failed) must not make this instance start it a second time.
       const rows = await query<{ id: string; event: string; body: string; ip: string | null; received_at: Date; attempts: number; replay_base: number }>(
         `UPDATE ${TABLE} SET attempts = attempts + 1, lease_until = ${LEASE}, lease_owner = $2, updated_at = now()
          WHERE id IN (SELECT id FROM ${TABLE} WHERE state = 'pending' AND event = ANY($3::text[]) AND next_at <= now()
@@ -479,7 +479,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       return rows.map((row) => ({ id: row.id, body: row.body, receivedAt: row.received_at }));
     },
     async prune(days, limit) {
-      // A batch at a time (issue 18, item 10): one statement over millions of rows held commits up for
+      // A batch at a time: one statement over millions of rows held commits up for
       // seconds, or hit the statement timeout, rolled back, and the table never shrank.
       const rows = await query(
         `DELETE FROM ${TABLE} WHERE id IN (SELECT id FROM ${TABLE} WHERE state IN ('done', 'invalid', 'discarded') AND updated_at < now() - $1::int * interval '1 day'

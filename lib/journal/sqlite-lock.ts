@@ -1,4 +1,4 @@
-// One receiver per SQLite journal (issue 18, item 1): a second receiver on the same file would take
+// One receiver per SQLite journal: a second receiver on the same file would take
 // the first one's deliveries. The lock is SQLite's own exclusive lock on a small file beside the
 // journal, held by a connection for as long as the journal is open: the operating system drops it
 // when the process ends, even by SIGKILL, so a restart never waits for a stale lock.

@@ -4,7 +4,7 @@
 //
 // One receiver owns a file (sqlite-lock.ts): its leases are in-process marks, not clock times, and
 // retries are timed on this thread's monotonic clock, so that a step of the wall clock neither starts
-// a second delivery nor holds a retry back (issue 18, items 1 and 3). Times that outlive the process
+// a second delivery nor holds a retry back. Times that outlive the process
 // (received_at, updated_at) stay on the wall clock.
 import Database from 'better-sqlite3';
 import type { Appended, ClaimedEntry, EntryState, FinalResult, JournalCounts, JournalEntry, JournaledNotification, JournalRecord, ReplayOutcome, RevivedNotification } from './journal';
@@ -170,7 +170,7 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
       if (inserted === undefined) {
         const existing = findKey.get(record.key as string) as { id: number; received_at: number };
         // Duplicates are what the platform re-sends within its window: the same state reported again
-        // later is a new report (issue 18, item 8).
+        // later is a new report.
         if (receivedAt - existing.received_at < dedupeWindowMs) {
           answers[index] = { id: String(existing.id), duplicate: true };
           continue;

@@ -33,7 +33,7 @@ function stackHolds(stack: unknown, handlers: readonly unknown[], depth: number)
 
 // app.post(path, router): Express matched the path already, and req.route is that route. Express
 // leaves req.route set after an earlier route called next() (app.all('*', mw) before the mount), so
-// only a route whose own stack holds this router counts (issue 9, item 6).
+// only a route whose own stack holds this router counts.
 function isOwnRoute(req: ExpressRequest, own: readonly unknown[]): boolean {
   return stackHolds(req.route?.stack, own, MAX_DEPTH);
 }

@@ -13,7 +13,7 @@ export type BodyResult =
   | { kind: 'aborted'; message: string };
 
 // A Map, not an object literal: the header is the sender's, and `decoders['__proto__']` on a plain
-// object is Object.prototype, whose call crashed the host (issue 9, item 1).
+// object is Object.prototype, whose call crashed the host.
 const decoders = new Map<string, () => Readable & NodeJS.WritableStream>([
   ['gzip', createGunzip],
   ['x-gzip', createGunzip],
@@ -42,7 +42,7 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   }
   // Declared larger than the limit: answered at once, nothing read (a sender must not hold the
   // connection with a body that will be refused). A body found too large while reading keeps the
-  // bytes read up to the limit, with the rejection and in the journal (issue 18, item 17).
+  // bytes read up to the limit, with the rejection and in the journal.
   if (makeDecoder === undefined && encoding === 'identity' && Number(req.headers['content-length']) > limit) {
     done({ kind: 'too_large', complete: false });
     return;

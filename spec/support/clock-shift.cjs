@@ -1,7 +1,7 @@
 // Preloaded into a receiver process (NODE_OPTIONS=--require) to step its wall clock, as NTP or an
 // operator would: Date.now() and new Date() are shifted by the number of ms written in CLOCK_FILE,
 // in every thread (a worker thread inherits --require). performance.now() is left alone: it is the
-// monotonic clock that in-process timing must use (issue 18, item 3).
+// monotonic clock that in-process timing must use.
 const { readFileSync } = require('node:fs');
 
 const file = process.env.CLOCK_FILE;

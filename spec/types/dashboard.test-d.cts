@@ -1,4 +1,4 @@
-// Type tests for the dashboard (issue 11), against the built package's CommonJS types. Each line marked
+// Type tests for the dashboard, against the built package's CommonJS types. Each line marked
 // with the expect-error directive must NOT compile.
 import express = require('express');
 import { expectTypeOf } from 'expect-type';

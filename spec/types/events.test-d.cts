@@ -90,7 +90,7 @@ expectTypeOf(upgrades.setMaxListeners(20).on('invalid', () => {})).toEqualTypeOf
 expectTypeOf(upgrades.getMaxListeners()).toEqualTypeOf<number>();
 expectTypeOf(upgrades.listeners('upgradeResult')).toEqualTypeOf<Array<(notification: SwUpgradeResultNotify, context: ReceiveContext) => unknown>>();
 type OutcomeName = 'upgradeResult' | 'upgradeState' | 'firmwareUpgradeResult' | 'firmwareUpgradeState' | 'duplicate' | 'invalid';
-// 'refused' only with a failing journal and onJournalError 'refuse' (issue 10).
+// 'refused' only with a failing journal and onJournalError 'refuse'.
 expectTypeOf(upgrades.receive({})).toEqualTypeOf<OutcomeName | 'refused' | Promise<OutcomeName | 'refused'>>();
 
 // The rest of the family: one typed event per notifyType, and duplicate for any of them.
@@ -179,7 +179,7 @@ expectTypeOf<RedisDedupeStoreOptions['client']>().not.toBeAny();
 // @ts-expect-error the url is a string
 redisDedupeStore({ url: 6379 });
 
-// The whole family in one handler (issue 14): the union, narrowed by notifyType.
+// The whole family in one handler: the union, narrowed by notifyType.
 upgrades.on('notification', (notification, context) => {
   expectTypeOf(notification).toEqualTypeOf<Notification>();
   expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
@@ -205,7 +205,7 @@ createUpgradeRouter({ logger: console.log });
 expectTypeOf(upgrades.stats().unheard.firmwareUpgradeResult).toEqualTypeOf<number>();
 expectTypeOf(upgrades.stats().passedOn).toEqualTypeOf<number>();
 
-// The loggers people use type-check as they are (issue 12).
+// The loggers people use type-check as they are.
 import pino = require('pino');
 import winston = require('winston');
 createUpgradeRouter({ logger: pino() });

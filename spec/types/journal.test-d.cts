@@ -1,4 +1,4 @@
-// Type tests for the journal (issue 10), against the built package's CommonJS types. Each line marked
+// Type tests for the journal, against the built package's CommonJS types. Each line marked
 // with the expect-error directive must NOT compile.
 import { expectTypeOf } from 'expect-type';
 import { Pool } from 'pg';

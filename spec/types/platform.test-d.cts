@@ -1,4 +1,4 @@
-// Type tests for the platform client and the emulator (issue 19), against the built package's
+// Type tests for the platform client and the emulator, against the built package's
 // CommonJS types. Each line marked with the expect-error directive must NOT compile.
 import { expectTypeOf } from 'expect-type';
 import {
