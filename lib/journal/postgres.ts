@@ -244,8 +244,8 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
         ids.set(row.dedupe_key, { ...row, fresh: false });
       }
     }
-    // A key held by an entry received longer ago than the platform's re-send window is a new report
-    // Past the window the old entry gives the key up, and the record is inserted again.
+    // A key held by an entry received longer ago than the platform's re-send window is a new report:
+    // the old entry gives the key up, and the record is inserted again.
     const expired = rows.filter(({ record }) => {
       const holder = ids.get(record.key as string);
       return holder !== undefined && !fresh.has(record.key as string) && record.receivedAt.getTime() - holder.received_at.getTime() >= dedupeWindowMs;
