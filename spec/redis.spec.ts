@@ -100,7 +100,8 @@ describe('several instances sharing a real Redis (huawei-iot-upgrade-router/redi
     const during = [fresh('fail'), fresh('fail')];
     for (const n of during) assert.equal(await post(one.url, n), 200);
     assert.equal(await post(two.url, during[0]), 200); // a repeat nobody can recognise while Redis is away
-    await until(() => count(apps, 'error') === 3, reportOf);
+    // Each instance reports the store's failure, then emits the notification as new: wait for both.
+    await until(() => count(apps, 'error') === 3 && count(apps, 'upgradeResult') >= 4, reportOf);
     assert.equal(count(apps, 'upgradeResult'), 4, 'fail open: every notification emitted as new');
     assert.match(apps.flatMap((a) => a.events).find((e) => e.event === 'error')?.message ?? '', /duplicate store failed/);
 

@@ -37,7 +37,8 @@ export class RedisServer {
   /** Kills it at once, as a crash would. */
   async kill(): Promise<void> {
     const child = this.#process;
-    if (child === undefined || child.exitCode !== null) return;
+    // Killed by a signal, a process has no exit code: its signal says it is gone.
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
