@@ -1,11 +1,12 @@
 // `node scripts/node-matrix.mjs 22 24`: runs the specs (no coverage) on each given Node major, with the
 // official build from the npm registry (scripts/node-binary.mjs) first on the PATH, so that the
-// processes the specs start (the bin, npm, forked receivers) run on it too. One line at a time, each
-// with its spec files in parallel (side by side, two lines oversubscribed the 2-core machine: the
-// specs' child processes starved); Node 22, between the oldest and the newest line, runs the Express 5
-// pass only. Prints one line per version with its pass count; exits non-zero if
+// processes the specs start (the bin, npm, forked receivers) run on it too. The lines run side by
+// side, each with its spec files in parallel, sharing the machine's jobs: the specs mostly wait on the
+// processes they start, so one line alone leaves the CPU half idle. Node 22, between the oldest and
+// the newest line, runs the Express 5 pass only. Prints one line per version with its pass count; exits non-zero if
 // any version fails.
 import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withModernNativePeer } from './native-peer.mjs';
@@ -14,13 +15,14 @@ import { cacheFolder, nodeBinary } from './node-binary.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const majors = process.argv.slice(2);
 const nodes = majors.map((major) => ({ major, node: nodeBinary(major) }));
+const jobs = process.env.SPEC_JOBS ?? String(Math.max(2, Math.ceil((availableParallelism() * 3) / nodes.length)));
 
 function runLine({ major, node }) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   return new Promise((resolve) => {
     const child = spawn(node, [join(root, 'scripts', 'spec.mjs')], {
       cwd: root,
-      env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}`, ...(major === '22' ? { SPEC_EXPRESS: '5' } : {}) },
+      env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}`, SPEC_JOBS: jobs, ...(major === '22' ? { SPEC_EXPRESS: '5' } : {}) },
     });
     let stdout = '';
     let stderr = '';
@@ -30,11 +32,7 @@ function runLine({ major, node }) {
   });
 }
 
-const runs = await withModernNativePeer(majors, cacheFolder(), async () => {
-  const done = [];
-  for (const line of nodes) done.push(await runLine(line));
-  return done;
-});
+const runs = await withModernNativePeer(majors, cacheFolder(), () => Promise.all(nodes.map(runLine)));
 const results = [];
 for (const { version, status, stdout, stderr } of runs) {
   console.log(`\n##### specs on Node ${version}`);
