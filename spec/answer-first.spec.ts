@@ -11,7 +11,6 @@ import { until } from './support/wait';
 // stays free to read the answer while the receiver is blocked; its listener writes to stdout when it
 // ends, and the answer must arrive before that line.
 describe('the 200 goes out before any listener runs', function () {
-  this.timeout(20_000);
   for (const transport of ['express', 'node'] as const) {
     it(`${transport}: a listener blocking for a second runs after the sender has its 200`, async () => {
       const child = fork(join(__dirname, 'support', 'blocking-server.mjs'), {

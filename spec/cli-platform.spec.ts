@@ -14,7 +14,6 @@ import { startHttpsReceiver, testTls } from './support/platform';
 const bin = join(__dirname, '..', 'dist', 'cli', 'index.js');
 
 describe('the bin: huawei-iot-upgrade-router emulator', function () {
-  this.timeout(20_000);
 
   it('starts on HTTPS, prints its URL, credentials and CA; a client logs in with them; SIGINT stops it', async () => {
     const folder = tempFolder('emulator-cli-');
@@ -97,7 +96,6 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
 });
 
 describe('the bin: simulate over HTTPS', function () {
-  this.timeout(20_000);
 
   it('verifies the receiver with --ca, and without it refuses an unknown CA', async () => {
     const { certificates } = await testTls();

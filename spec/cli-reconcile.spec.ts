@@ -13,7 +13,6 @@ import { runBin, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 describe('the reconcile command', function () {
-  this.timeout(30_000);
   let emulator: PlatformEmulator;
   let platform: PlatformClient;
   let server: Server;

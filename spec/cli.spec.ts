@@ -25,7 +25,6 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 }
 
 describe('the bin: huawei-iot-upgrade-router simulate', function () {
-  this.timeout(30_000);
   let server: Server;
   let upgrades: UpgradeRouter;
   let seen: ReturnType<typeof recordEvents>;

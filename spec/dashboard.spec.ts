@@ -106,7 +106,6 @@ const pushArbitrary = fc
   );
 
 describe('the upgrade dashboard', function () {
-  this.timeout(30_000);
   const cleanup: Array<() => unknown> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

@@ -123,7 +123,6 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
   describe('server blocks answer the reference push and print what the docs show', () => {
     for (const block of blocks.filter((candidate) => isCode(candidate) && candidate.flags.includes('server'))) {
       it(`${where(block)} serves`, async function () {
-        this.timeout(30_000);
         const expected = outputOf(block);
         assert.ok(expected, `${where(block)} has no text output block after it`);
         const path = /app\.use\('(\/[^']*)'/.exec(block.code)?.[1];

@@ -8,7 +8,6 @@ import { createPlatformClient, type PlatformClient } from 'huawei-iot-upgrade-ro
 import { until } from './support/wait';
 
 describe('the emulator\'s control surface over HTTP', function () {
-  this.timeout(15_000);
   let emulator: PlatformEmulator;
   let platform: PlatformClient;
 

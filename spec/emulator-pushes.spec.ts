@@ -13,7 +13,6 @@ import { until } from './support/wait';
 const MINUTE = 60_000;
 
 describe('emulator pushes to a real receiver', function () {
-  this.timeout(30_000);
   let emulator: PlatformEmulator;
   let platform: PlatformClient;
   let receivers: HttpsReceiver[] = [];

@@ -21,7 +21,6 @@ const state = (): SwUpgradeStateChangeNotify => ({ ...(JSON.parse(stateFixture) 
 const quiet = { error: () => {}, warn: () => {} };
 
 describe('the journal at its edges', function () {
-  this.timeout(30_000);
   let folder: ReturnType<typeof tempFolder>;
   let path: string;
   const routers: UpgradeRouter[] = [];

@@ -28,7 +28,6 @@ function fillUp(file: string): void {
 // A real full disk: a small tmpfs. CI runs as root, where a read-only file or a deleted folder does
 // not stop SQLite from writing; a file system with no space left does.
 describe('a journal on a disk that fills up', function () {
-  this.timeout(20_000);
   let folder: ReturnType<typeof tempFolder>;
   let disk: string;
   let routers: UpgradeRouter[] = [];

@@ -16,7 +16,6 @@ import { fresh } from './helpers';
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
 
 describe('the journal: what the command prints, and how it fails', function () {
-  this.timeout(20_000);
   let folder: ReturnType<typeof tempFolder>;
   let path: string;
   const routers: UpgradeRouter[] = [];

@@ -16,7 +16,6 @@ const push = (name: 'success' | 'fail' = 'success'): SwUpgradeResultNotify => ({
 type Delivery = { deviceId: string; id: string | undefined; attempt: number | undefined; at: number };
 
 describe('the SQLite journal: at-least-once delivery', function () {
-  this.timeout(20_000);
   let folder: ReturnType<typeof tempFolder>;
   let path: string;
   const routers: UpgradeRouter[] = [];

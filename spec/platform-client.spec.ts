@@ -13,7 +13,6 @@ import { tick } from './support/wait';
 const devices = (n: number, prefix = 'meter'): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe('platform client against the emulator (HTTPS)', function () {
-  this.timeout(20_000);
   let emulator: PlatformEmulator;
   let clients: PlatformClient[] = [];
 

@@ -131,7 +131,6 @@ describe('several instances sharing a real Redis (huawei-iot-upgrade-router/redi
 });
 
 describe('redisDedupeStore in one process', function () {
-  this.timeout(30_000);
   let redis: RedisServer;
   before(async () => {
     redis = await RedisServer.start();
