@@ -48,24 +48,29 @@ describe('emulator pushes to a real receiver', function () {
     return (await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { devices } })).operationId;
   }
 
-  const results = (operationId: string): PushRecord[] => emulator.pushes({ operationId, notifyType: 'swUpgradeResultNotify' });
-
-  it('re-sends a push answered too late, the same body; the router takes the second for a duplicate', async () => {
-    let slow = 1;
-    await receiver(0, (app) => {
+  /** A host whose answers leave `ms` after the router wrote them: the first `times` (default all). */
+  const answeringLate =
+    (ms: number, times = Infinity) =>
+    (app: Express): void => {
+      let left = times;
       app.use((_req, res: Response, next) => {
-        if (slow > 0) {
-          slow -= 1;
-          // The router has the push; its 200 leaves 1.5 s later, past the time-out (750 ms here).
+        if (left > 0) {
+          left -= 1;
           const end = res.end.bind(res) as (...args: unknown[]) => Response;
           res.end = ((...args: unknown[]) => {
-            setTimeout(() => end(...args), 1_500);
+            setTimeout(() => end(...args), ms);
             return res;
           }) as Response['end'];
         }
         next();
       });
-    });
+    };
+
+  const results = (operationId: string): PushRecord[] => emulator.pushes({ operationId, notifyType: 'swUpgradeResultNotify' });
+
+  it('re-sends a push answered too late, the same body; the router takes the second for a duplicate', async () => {
+    // The router has the push; its 200 leaves 1.5 s later, past the time-out (750 ms here).
+    await receiver(0, answeringLate(1_500, 1));
     const operationId = await upgrade(1);
     await until(() => results(operationId)[0]?.lastError !== undefined, 'the first try to time out');
     assert.match(results(operationId)[0]?.lastError ?? '', /no answer within 0.75 s/);
@@ -80,16 +85,7 @@ describe('emulator pushes to a real receiver', function () {
     const fast = await startPlatformEmulator({ tls, receiverCa: certificates.ca, speed: 60, devices: { durationMs: 60_000, failureRatio: 0 } });
     const client = createPlatformClient({ url: fast.url, appId: fast.appId, secret: fast.secret, ca: certificates.ca });
     try {
-      await receiver(0, (app) => {
-        app.use((_req, res: Response, next) => {
-          const end = res.end.bind(res) as (...args: unknown[]) => Response;
-          res.end = ((...args: unknown[]) => {
-            setTimeout(() => end(...args), 400);
-            return res;
-          }) as Response['end'];
-          next();
-        });
-      });
+      await receiver(0, answeringLate(400));
       await client.subscribe('swUpgradeResultNotify', receivers[0]?.url ?? '');
       const { operationId } = await client.createSoftwareUpgradeTask({ fileId: fast.packages.software.fileId, targets: { devices: ['a', 'b', 'c'] } });
       fast.advance(2 * MINUTE);

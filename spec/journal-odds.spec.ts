@@ -51,6 +51,8 @@ describe('the journal: what the command prints, and how it fails', function () {
     const held = await runBin(['journal', '--db', path, 'show', '2']);
     assert.match(held.stdout, /^state\tpending \(being delivered now\)$/m);
     hold?.();
+    // The held delivery fails in turn: its retry is recorded before the operator's commands below.
+    await until(async () => (await runBin(['journal', '--db', path, 'show', '2'])).stdout.includes('last error\tthe database is down'), 'the held delivery to fail and wait for its retry');
 
     // A malformed push: no notifyType or deviceId to show, and raw bytes with control characters.
     const app = express();
@@ -64,7 +66,7 @@ describe('the journal: what the command prints, and how it fails', function () {
     assert.equal(await inspectSqliteJournal({ path }).replay('3'), 'invalid');
 
     const replayed = await runBin(['journal', '--db', path, 'replay', '1']);
-    assert.equal(replayed.stdout.trim(), 'replayed 1 (attempt 2 next)');
+    assert.equal(replayed.stdout.trim(), 'replayed 1 (attempt 2 next)', `exit ${replayed.code}: ${replayed.stderr}`);
     const missing = await runBin(['journal', '--db', path, 'replay', '77']);
     assert.match(missing.stderr, /cannot replay "77": there is no entry/);
   });
