@@ -94,8 +94,6 @@ export class Spill {
   /** Records written here, and moved into the journal, since start. */
   written = 0;
   moved = 0;
-  /** Writes that found their file taken by another mover, and were written again. */
-  rewritten = 0;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -127,7 +125,6 @@ export class Spill {
         await file.datasync();
         this.#bytes += Buffer.byteLength(text);
         if (await this.#stillMine(file)) break;
-        this.rewritten += 1;
         await this.#drop();
         if (attempt >= 2) throw Object.assign(new Error(`the spill file in ${this.dir} was taken away three times in a row`), { code: 'ERR_SPILL_TAKEN' });
       }

@@ -211,10 +211,8 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
   const { finals, now } = input;
   const counts = task.staResult;
   const listed = input.state.listed ?? new Set<string>();
-  let matched = 0;
-  for (const subOperationId of finals.keys()) if (listed.has(subOperationId)) matched += 1;
   // When every finished device the platform counts was listed here with a result, no page is read.
-  const read = inFull || counts.success + counts.fail > matched;
+  const read = inFull || counts.success + counts.fail > [...finals.keys()].filter((subOperationId) => listed.has(subOperationId)).length;
   if (read) {
     // A page's results are committed together (one group commit), not one commit each.
     // Each fill's outcome is taken at once (a rejection left waiting for the page's end would be unhandled).
