@@ -81,6 +81,7 @@ describe('several instances sharing a real Redis (huawei-iot-upgrade-router/redi
     const statuses = await Promise.all(notifications.flatMap((n) => apps.map((app) => post(app.url, n))));
     assert.ok(statuses.every((status) => status === 200));
     await until(() => count(apps, 'upgradeResult') + count(apps, 'duplicate') === 200, reportOf);
+    assert.equal(count(apps, 'error'), 0, 'no check failed open');
     assert.equal(count(apps, 'upgradeResult'), 100);
     assert.equal(count(apps, 'duplicate'), 100);
     const firsts = apps.flatMap((app) => app.events.filter((e) => e.event === 'upgradeResult').map((e) => e.subOperationId));
@@ -168,10 +169,8 @@ describe('redisDedupeStore in one process', function () {
     try {
       const upgrades = createUpgradeRouter({ dedupe: { store } });
       const seen = recordEvents(upgrades);
-      const started = Date.now();
+      // Without the time-out this would wait for ever (and mocha's time-out would say so).
       assert.equal(await upgrades.receive(fresh('fail')), 'upgradeResult');
-      // The 100 ms timeout, not a hang: generous, so that a busy machine does not fail it.
-      assert.ok(Date.now() - started < 5000);
       assert.deepEqual(seen.map((e) => e.event).sort(), ['error', 'upgradeResult']);
       assert.equal(upgrades.stats().storeErrors, 1);
     } finally {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Journal, SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
@@ -149,6 +149,61 @@ describe('a spill folder shared by several writers loses no answered push', func
       }
     });
   }
+
+  it('a writer whose lock was removed from under it takes it again at its next write, so no other journal takes its files', async () => {
+    const spill = join(folder.dir, 'spill-lock-removed');
+    const delivered = new Set<string>();
+    const down = [true, true];
+    const routers = [0, 1].map((i) => {
+      const real = sqliteJournal({ path: join(folder.dir, `lock-removed-${i}.db`) });
+      const journal: Journal = {
+        ...real,
+        spill,
+        append: (records, completed, window) => (down[i] === true ? Promise.reject(new Error('the database is down')) : real.append(records, completed, window)),
+      };
+      const { upgrades } = mountedApp({ journal });
+      upgrades.on('upgradeResult', (notification) => void delivered.add(notification.deviceId));
+      upgrades.on('error', () => {});
+      return upgrades;
+    }) as [UpgradeRouter, UpgradeRouter];
+    const tokens = (): Set<string> => new Set(readdirSync(spill).flatMap((name) => /^\d+-([0-9a-f]+)-\d+\.spill$/.exec(name)?.[1] ?? []));
+    try {
+      const answered: string[] = [];
+      const receive = async (router: UpgradeRouter, count: number): Promise<void> => {
+        for (let n = 0; n < count; n += 1) {
+          const notification = push();
+          await router.receive(notification);
+          answered.push(notification.deviceId);
+        }
+      };
+      await receive(routers[0], 20);
+      const first = [...tokens()];
+      await receive(routers[1], 20);
+      const second = [...tokens()].find((token) => !first.includes(token)) ?? '';
+      // An operator's clean-up, or a mover that misjudged the second writer gone, removes its lock.
+      unlinkSync(join(spill, `${second}.lock`));
+      await receive(routers[1], 1);
+      assert.ok(existsSync(join(spill, `${second}.lock`)), 'the second writer did not take its lock again');
+      down[0] = false;
+      await until(
+        () => routers[0].stats().journal?.moved === 20 && answered.slice(0, 20).every((id) => delivered.has(id)),
+        () => `the first journal's 20 to be moved and delivered (moved ${routers[0].stats().journal?.moved})`,
+      );
+      down[1] = false;
+      await receive(routers[1], 1);
+      await until(
+        () => answered.every((id) => delivered.has(id)),
+        () => `every answered push to be delivered: ${answered.filter((id) => !delivered.has(id)).length} of ${answered.length} missing`,
+      );
+      assert.deepEqual(
+        routers.map((router) => router.stats().journal?.moved),
+        [20, 22],
+        'each journal moved exactly its own spill',
+      );
+    } finally {
+      for (const router of routers) await router.close(2000);
+    }
+  });
 
   for (let run = 1; run <= 3; run += 1) {
     it(`two journals in one process on one folder, Postgres stopped and started under load: every answered push delivered (run ${run})`, async () => {

@@ -58,6 +58,8 @@ function deserialize(text: string): JournalRecord | undefined {
 }
 
 const errorCode = (error: unknown): unknown => (error as { code?: unknown }).code;
+/** What connecting to a lock answers when its writer is gone. */
+const GONE = new Set<unknown>(['ENOENT', 'ECONNREFUSED']);
 
 /** Whether a writer answers on the lock at `path`: only a live process can. */
 function held(path: string): Promise<boolean> {
@@ -68,8 +70,9 @@ function held(path: string): Promise<boolean> {
       resolve(true);
     });
     // ENOENT: no lock at all (a file of a previous release, or a writer that closed); ECONNREFUSED:
-    // the socket of a process that is gone.
-    socket.once('error', () => resolve(false));
+    // the socket of a process that is gone. Anything else (EAGAIN from a writer too busy to accept,
+    // EMFILE here) proves nothing: taken as held, the file waits for a later look.
+    socket.once('error', (error) => resolve(!GONE.has(errorCode(error))));
   });
 }
 
@@ -84,6 +87,8 @@ export class Spill {
   #bytes = 0;
   #sequence = 0;
   #lock: Server | undefined;
+  /** The lock's socket file as it was created: compared before each write (see #keepLock). */
+  #lockFile: Stats | undefined;
   /** The folder, held open when its path is too long for a socket's (see #lockPath). */
   #folder: FileHandle | undefined;
   /** Records written and not yet moved: while there are, new ones go straight here (in order, and without waiting on a journal known to fail). */
@@ -168,9 +173,13 @@ export class Spill {
 
   /** The file being written, opened (with the lock taken first) when there is none. */
   async #current(): Promise<FileHandle> {
+    if (this.#lock === undefined) {
+      await mkdir(this.dir, { recursive: true });
+      await this.#takeLock();
+    } else {
+      await this.#keepLock();
+    }
     if (this.#file !== undefined) return this.#file;
-    await mkdir(this.dir, { recursive: true });
-    await this.#takeLock();
     this.#name = `${process.pid}-${this.#token}-${(this.#sequence += 1)}.spill`;
     this.#file = await open(join(this.dir, this.#name), 'a');
     this.#bytes = 0;
@@ -208,6 +217,27 @@ export class Spill {
     // The lock must not keep a process alive that has nothing else to do.
     server.unref();
     this.#lock = server;
+    this.#lockFile = await stat(path);
+  }
+
+  /**
+   * Listens again if the lock's socket file is no longer ours: removed by hand, or by a mover that
+   * judged this writer gone. Without its lock every other mover would take each file it writes.
+   */
+  async #keepLock(): Promise<void> {
+    const path = await this.#lockPath(this.#token);
+    const now = await stat(path).catch((error: unknown) => {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (now !== undefined && this.#lockFile !== undefined && sameFile(now, this.#lockFile)) return;
+    const server = this.#lock;
+    this.#lock = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Closing may have removed a socket file that is not ours (another writer's with our token cannot
+    // exist: tokens are random), so the path is free either way.
+    await unlink(path).catch(() => {});
+    await this.#takeLock();
   }
 
   async #unlock(): Promise<void> {
