@@ -119,8 +119,8 @@ describe('the dashboard at fleet scale, safe to expose', function () {
     assert.equal(lines.length, 1 + expected);
     assert.ok(lines.slice(1).every((line) => /^csv-a,dev-1\d*,sub-csv-a-dev-1\d*,failed,FAIL,120006,battery too low,upgrade failed,battery below 20 %,,false,V1,V1,V2,9\d,false,/.test(line)), lines[1]);
     const tasks = (await request(app).get('/upgrades/api/tasks.csv').expect(200)).text.trimEnd().split('\r\n');
-    assert.equal(tasks[0], 'operationId,kind,devices,expected,notReported,succeeded,failed,reconciled,inProgress,stale,missing,stuck,resultsPerMinute,firstSeen,lastSeen,estimatedEnd');
-    assert.match(tasks.find((line) => line.startsWith('csv-a,')) ?? '', /^csv-a,software,3000,,,2000,1000,0,0,0,,,300,/);
+    assert.equal(tasks[0], 'operationId,kind,devices,expected,notReported,succeeded,failed,reconciled,inProgress,stale,staleAfterMs,missing,stuck,resultsPerMinute,firstSeen,lastSeen,lastPush,lastFilled,silent,estimatedEnd');
+    assert.match(tasks.find((line) => line.startsWith('csv-a,')) ?? '', /^csv-a,software,3000,,,2000,1000,0,0,0,3600000,,,300,/);
     const all = (await request(app).get('/upgrades/api/devices.csv').expect(200)).text.trimEnd().split('\r\n');
     assert.equal(all.length, 1 + 3001);
     assert.ok(all[1]?.startsWith('csv-b,other,'), 'most recently active task first');

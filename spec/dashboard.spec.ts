@@ -43,7 +43,7 @@ function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: str
 }
 
 /** The fold written the plain way, from the whole sequence at once: the oracle the dashboard must match. */
-function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId' | 'resultsPerMinute'>> {
+function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'lastPush' | 'lastFilled' | 'staleAfterMs' | 'operationId' | 'resultsPerMinute'>> {
   const seen = new Set<string>();
   type Device = { state: string | null; result: string | null; errorCode: string | null; target: string | null; source: string | null };
   const devices = new Map<string, Map<string, Device>>();
@@ -62,7 +62,7 @@ function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 
     if (push.notifyType === 'swUpgradeResultNotify') Object.assign(device, { result: push.swUpgradeResult, errorCode: push.swUpgradeResult === 'FAIL' ? push.errorCode : null, target: push.targetVersion, source: push.sourceVersion });
     if (push.notifyType === 'fwUpgradeResultNotify') Object.assign(device, { result: push.status, errorCode: push.status === 'FAIL' ? push.statusDesc : null, target: push.targetVersion, source: push.sourceVersion });
   }
-  const summaries = new Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'operationId' | 'resultsPerMinute'>>();
+  const summaries = new Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'lastPush' | 'lastFilled' | 'staleAfterMs' | 'operationId' | 'resultsPerMinute'>>();
   for (const [task, list] of devices) {
     const all = [...list.values()];
     const count = (values: Array<string | null>): Record<string, number> => {
@@ -136,7 +136,8 @@ describe('the upgrade dashboard', function () {
         for (const task of tasks) {
           assert.equal(task.succeeded + task.failed + task.inProgress, task.devices);
           assert.ok(task.stale <= task.inProgress);
-          const { operationId, firstSeen, lastSeen, resultsPerMinute, durationMs, estimatedEnd, expected: none, notReported, ...counts } = task;
+          const { operationId, firstSeen, lastSeen, lastPush, lastFilled, staleAfterMs, silent, resultsPerMinute, durationMs, estimatedEnd, expected: none, notReported, ...counts } = task;
+          assert.deepEqual([lastPush?.getTime(), lastFilled, staleAfterMs, silent], [lastSeen.getTime(), null, 60 * 60_000, 0], 'every result pushed, none silent');
           assert.deepEqual([none, notReported], [null, null], 'no reconciler, no list');
           assert.ok(firstSeen <= lastSeen);
           assert.equal(durationMs, lastSeen.getTime() - firstSeen.getTime());
@@ -196,8 +197,8 @@ describe('the upgrade dashboard', function () {
       tasks.map((task) => task.operationId),
       ['op-2', 'op-1'],
     );
-    const { firstSeen, lastSeen, durationMs, resultsPerMinute, estimatedEnd, expected, notReported, ...summary } = tasks[1] as Record<string, unknown>;
-    assert.deepEqual([expected, notReported], [null, null]);
+    const { firstSeen, lastSeen, lastPush, lastFilled, staleAfterMs, silent, durationMs, resultsPerMinute, estimatedEnd, expected, notReported, ...summary } = tasks[1] as Record<string, unknown>;
+    assert.deepEqual([expected, notReported, lastPush, lastFilled, staleAfterMs, silent], [null, null, lastSeen, null, 60 * 60_000, 0]);
     assert.match(String(firstSeen), /^\d{4}-\d\d-\d\dT/);
     assert.match(String(lastSeen), /^\d{4}-\d\d-\d\dT/);
     assert.equal(typeof durationMs, 'number');
@@ -292,6 +293,33 @@ describe('the upgrade dashboard', function () {
     // (each with its own appId: the same push twice would be a duplicate, never folded)
     for (let i = 0; i < 25; i += 1) await router.receive({ ...pushOf('swState', 'op-s', 'busy', 'downloading'), appId: `app-${i}` });
     assert.equal(dashboard.devices('op-s', { search: 'busy' })?.devices[0]?.history.length, 20);
+  });
+
+  it('a task of its own "silent for" threshold: stale devices, and the expected ones never heard, are left out of the estimate, which says so', async () => {
+    const { app, router, dashboard } = setUp();
+    for (const push of [pushOf('swState', 'op-q', 'quiet-1', 'downloading'), pushOf('swState', 'op-q', 'quiet-2', 'downloading'), pushOf('swResult', 'op-q', 'done', 'SUCCESS')]) {
+      await request(app).post(CALLBACK_PATH).send(push).expect(200);
+    }
+    await router.drain();
+    dashboard.expect('op-q', ['quiet-1', 'quiet-2', 'done', 'never-1', 'never-2']);
+    const task = () => dashboard.tasks().find((one) => one.operationId === 'op-q');
+    // Under the dashboard's hour nothing is silent: four devices left at one result a ten minutes.
+    assert.deepEqual([task()?.stale, task()?.silent, task()?.staleAfterMs], [0, 0, 60 * 60_000]);
+    assert.notEqual(task()?.estimatedEnd, null);
+    dashboard.staleAfter('op-q', 0);
+    await until(() => task()?.stale === 2, () => `both quiet devices stale under a threshold of 0 ms: ${JSON.stringify(task())}`);
+    assert.equal(task()?.staleAfterMs, 0);
+    assert.equal(task()?.silent, 4, 'two stale, two expected and never heard');
+    assert.equal(task()?.estimatedEnd, null, 'no device left to estimate once the silent are left out');
+    assert.equal(dashboard.devices('op-q', { filter: 'stale' })?.total, 2);
+    const csv = (await request(app).get('/upgrades/api/tasks.csv').expect(200)).text.split('\r\n');
+    const columns = (csv[0] ?? '').split(',');
+    const row = (csv.find((line) => line.startsWith('op-q,')) ?? '').split(',');
+    assert.deepEqual([row[columns.indexOf('staleAfterMs')], row[columns.indexOf('silent')]], ['0', '4']);
+    // Back to the dashboard's threshold.
+    dashboard.staleAfter('op-q', undefined);
+    assert.deepEqual([task()?.stale, task()?.silent], [0, 0]);
+    assert.throws(() => dashboard.staleAfter('op-q', -1), { code: 'ERR_INVALID_ARG_VALUE' });
   });
 
   it('works on plain node:http too (405 for other methods, 404 JSON elsewhere); a journal that cannot be read is logged once per outage', async () => {

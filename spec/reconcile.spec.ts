@@ -161,6 +161,10 @@ describe('reconciliation against the emulator', function () {
       const failed = reconciled?.devices.find((device) => device.result === 'FAIL');
       assert.ok(failed !== undefined && failed.errorCode !== null && failed.errorCode !== '', 'a reconciled failure shows the platform\'s detail text');
       assert.equal(reconciled?.total, lost);
+      // The pace and the last push are the pushes': the fills are shown apart.
+      const { lastPush, lastFilled, resultsPerMinute } = detail.task;
+      assert.ok(lastPush !== null && lastFilled !== null && lastFilled >= lastPush, `last push ${String(lastPush)}, last filled ${String(lastFilled)}`);
+      assert.equal(Math.round(resultsPerMinute * 10), 1_000 - lost, 'results pushed in the last ten minutes, fills left out');
     } finally {
       dashboard.close();
     }

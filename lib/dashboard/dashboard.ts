@@ -63,7 +63,12 @@ export interface DashboardTask extends TaskSummary {
   notReported: number | null;
   /** From the first push to the last. */
   durationMs: number;
-  /** Devices still to report a result (the platform's count when known, else the devices seen) at the last ten minutes' rate; null when none are left or no result came in that time. */
+  /**
+   * Devices the estimate leaves out as silent: the stale ones and, once the task is older than its
+   * threshold, the expected devices from which nothing arrived at all. The page says "all but N silent".
+   */
+  silent: number;
+  /** When the devices still to report a result (the platform's count when known, else the devices seen), silent ones left out, will have at the last ten minutes' pace of pushed results; null when none are left or no result was pushed in that time. */
   estimatedEnd: Date | null;
 }
 
@@ -99,6 +104,11 @@ export interface UpgradeDashboard {
    * list; the ids count in `limits.bytes`.
    */
   expect(operationId: string, deviceIds: Iterable<string>): void;
+  /**
+   * A task's own "silent for" threshold in ms, in place of `staleAfterMs` (a slow firmware, a fleet that
+   * wakes once a day); undefined goes back to `staleAfterMs`.
+   */
+  staleAfter(operationId: string, ms: number | undefined): void;
   /** A page of the listed devices of a task that never reported, in the list's order; undefined without a list. */
   notReported(operationId: string, page?: { offset?: number; limit?: number }): NotReportedPage | undefined;
   /** The journal's health (pending, retrying, dead, invalid) and what to do about it. */
@@ -138,7 +148,7 @@ const optionTable: OptionTable = {
 /** Devices of the reconciler's never-reported lists shown in a task's detail. */
 const NEVER_SHOWN = 1000;
 const DEVICE_COLUMNS = ['operationId', 'deviceId', 'subOperationId', 'state', 'result', 'errorCode', 'errorText', 'resultDesc', 'description', 'statusDesc', 'reconciled', 'sourceVersion', 'curVersion', 'targetVersion', 'upgradeTime', 'stale', 'firstSeen', 'lastSeen'] as const;
-const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'notReported', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'estimatedEnd'] as const;
+const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'notReported', 'succeeded', 'failed', 'reconciled', 'inProgress', 'stale', 'staleAfterMs', 'missing', 'stuck', 'resultsPerMinute', 'firstSeen', 'lastSeen', 'lastPush', 'lastFilled', 'silent', 'estimatedEnd'] as const;
 
 /** Creates the dashboard; mount it with `app.use('/upgrades', requireAuth, dashboard)` or give it `authorize`. */
 export function createUpgradeDashboard(options: UpgradeDashboardOptions): UpgradeDashboard {
@@ -155,7 +165,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   // A view read stale is rebuilt on the next read after its second: tell the pages to read again then.
   const retell = new Map<string, NodeJS.Timeout>();
   const views = new DeviceViews(
-    (device, now) => fold.isStale(device, now),
+    (task, device, now) => fold.isStale(task, device, now),
     (operationId, inMs) => {
       if (retell.has(operationId)) return;
       retell.set(
@@ -194,9 +204,11 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     const finals = summary.succeeded + summary.failed;
     const listed = fold.listed(task.operationId);
     const expected = report?.expected ?? listed?.expected ?? null;
-    const left = (expected ?? summary.devices) - finals;
+    const neverSeen = Math.max(0, (expected ?? summary.devices) - summary.devices);
+    const silent = summary.stale + (now - task.firstSeen > summary.staleAfterMs ? neverSeen : 0);
+    const left = (expected ?? summary.devices) - finals - silent;
     const estimatedEnd = left > 0 && summary.resultsPerMinute > 0 ? new Date(now + (left / summary.resultsPerMinute) * 60_000) : null;
-    const withTimes: DashboardTask = { ...summary, expected, notReported: listed?.notReported ?? null, durationMs: task.lastSeen - task.firstSeen, estimatedEnd };
+    const withTimes: DashboardTask = { ...summary, expected, notReported: listed?.notReported ?? null, durationMs: task.lastSeen - task.firstSeen, silent, estimatedEnd };
     if (report === undefined) return withTimes;
     const { status, received, filledIn, waiting, checkedAt } = report;
     return { ...withTimes, platform: { status, expected: report.expected, received, filledIn, missing: report.missing.length, waiting, stuck: report.stuck.length, checkedAt } };
@@ -220,7 +232,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     return detail;
   };
 
-  const row = (device: Device, now: number): DashboardDevice => rowOf(device, fold.isStale(device, now), device.errorCode === null ? null : (errorCodes.get(device.errorCode) ?? null));
+  const row = (found: Task, device: Device, now: number): DashboardDevice => rowOf(device, fold.isStale(found, device, now), device.errorCode === null ? null : (errorCodes.get(device.errorCode) ?? null));
 
   const devices = (operationId: string, query: DeviceQuery = {}): DevicePage | undefined => {
     const problem = checkQuery(query);
@@ -231,7 +243,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     const offset = query.offset ?? 0;
     const limit = Math.min(query.limit ?? 100, MAX_PAGE);
     const { total, rows } = views.page(found, query, offset, limit, now);
-    return { total, offset, limit, devices: rows.map((device) => row(device, now)) };
+    return { total, offset, limit, devices: rows.map((device) => row(found, device, now)) };
   };
 
   const expect = (operationId: string, deviceIds: Iterable<string>): void => {
@@ -239,6 +251,15 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       throw new TypeError('huawei-iot-upgrade-router: expect(operationId, deviceIds) takes a task id and an iterable of device ids');
     }
     fold.expect(operationId, [...deviceIds].map(String));
+    http.forget();
+    streams.changed(operationId);
+  };
+
+  const staleAfter = (operationId: string, ms: number | undefined): void => {
+    if (typeof operationId !== 'string' || (ms !== undefined && !(Number.isInteger(ms) && ms >= 0))) {
+      throw Object.assign(new TypeError('huawei-iot-upgrade-router: staleAfter(operationId, ms) takes a task id and a whole number of milliseconds (or undefined)'), { code: 'ERR_INVALID_ARG_VALUE' });
+    }
+    fold.staleAfter(operationId, ms);
     http.forget();
     streams.changed(operationId);
   };
@@ -272,7 +293,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     const now = Date.now();
     for (const one of found) {
       for (const device of views.rows(one, query, now)) {
-        const values = row(device, now);
+        const values = row(one, device, now);
         yield DEVICE_COLUMNS.map((column) => (column === 'operationId' ? one.operationId : values[column]));
       }
     }
@@ -318,6 +339,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     devices,
     versions,
     expect,
+    staleAfter,
     notReported,
     health,
     stats,

@@ -31,6 +31,8 @@ export interface TaskSummary {
   inProgress: number;
   /** Devices in progress from which nothing arrived for `staleAfterMs`. */
   stale: number;
+  /** The task's "silent for" threshold: the dashboard's `staleAfterMs`, or the one set with `staleAfter()`. */
+  staleAfterMs: number;
   /** Devices in progress, by their last reported state. */
   states: Record<string, number>;
   /** Failed devices, by errorCode (software) or statusDesc (firmware, which has no errorCode). */
@@ -40,8 +42,13 @@ export interface TaskSummary {
   /** Results by source and target version (devices with a pushed result; a reconciled one has no versions). */
   versions: VersionCounts[];
   firstSeen: Date;
+  /** The latest push or reconciled fill. */
   lastSeen: Date;
-  /** Results (succeeded or failed) a minute, over the last ten minutes. */
+  /** The latest push from the platform (fills left out); null when every result came from reconciliation. */
+  lastPush: Date | null;
+  /** The latest result filled in by the reconciler; null when none was. */
+  lastFilled: Date | null;
+  /** Results pushed (succeeded or failed) a minute, over the last ten minutes; reconciled fills are not a pace. */
   resultsPerMinute: number;
 }
 
@@ -129,6 +136,8 @@ export interface Task {
   kind: TaskKind;
   firstSeen: number;
   lastSeen: number;
+  lastPush: number | null;
+  lastFilled: number | null;
   /** Least recently active first (a device is moved to the end when a push arrives). */
   devices: Map<string, Device>;
   /** The devices in progress, least recently active first: the stale ones are at the front. */
@@ -182,6 +191,8 @@ export class UpgradeFold {
   readonly #maxBytes: number;
   readonly #staleAfterMs: number;
   readonly #shared: SharedStrings;
+  /** Thresholds given with `staleAfter()`, by task. */
+  readonly #staleAfter = new Map<string, number>();
   /** The device lists given with `expect()`, by task; weighed with the rest. */
   readonly #listed = new Map<string, Set<string>>();
   #listedBytes = 0;
@@ -242,7 +253,7 @@ export class UpgradeFold {
     task.active.delete(deviceId);
     if (device.result === null) task.active.set(deviceId, device);
     this.#count(task, device, 1);
-    if (device.result !== null && device.result !== resultBefore) this.#rate(task, time);
+    if (device.result !== null && device.result !== resultBefore && notification.notifyType !== 'reconciledResult') this.#rate(task, time);
     device.bytes = weigh(device);
     this.#bytes += device.bytes;
     task.version += 1;
@@ -314,8 +325,21 @@ export class UpgradeFold {
     return { total: listed.size - (this.#tasks.get(operationId)?.listedSeen ?? 0), deviceIds };
   }
 
-  isStale(device: Device, now: number): boolean {
-    return device.result === null && device.lastSeen < now - this.#staleAfterMs;
+  /** A task's own "silent for" threshold, in place of the dashboard's; undefined goes back to the dashboard's. */
+  staleAfter(operationId: string, ms: number | undefined): void {
+    const id = cut(operationId);
+    if (ms === undefined) this.#staleAfter.delete(id);
+    else this.#staleAfter.set(id, ms);
+    const task = this.#tasks.get(id);
+    if (task !== undefined) task.version += 1;
+  }
+
+  staleAfterMs(task: Task): number {
+    return this.#staleAfter.get(task.operationId) ?? this.#staleAfterMs;
+  }
+
+  isStale(task: Task, device: Device, now: number): boolean {
+    return device.result === null && device.lastSeen < now - this.staleAfterMs(task);
   }
 
   // What one push says about its device, written into it; returns the push's history entry. Written
@@ -376,6 +400,8 @@ export class UpgradeFold {
         kind: notification.notifyType === 'reconciledResult' ? (notification.operateType === 'software_upgrade' ? 'software' : 'firmware') : notification.notifyType.startsWith('sw') ? 'software' : 'firmware',
         firstSeen: time,
         lastSeen: time,
+        lastPush: null,
+        lastFilled: null,
         devices: new Map(),
         active: new Map(),
         succeeded: 0,
@@ -393,6 +419,8 @@ export class UpgradeFold {
       this.#bytes += TASK_BYTES + weighText(operationId);
     }
     task.lastSeen = Math.max(task.lastSeen, time);
+    if (notification.notifyType === 'reconciledResult') task.lastFilled = Math.max(task.lastFilled ?? time, time);
+    else task.lastPush = Math.max(task.lastPush ?? time, time);
     this.#tasks.delete(task.operationId);
     this.#tasks.set(task.operationId, task);
     return task;
@@ -474,7 +502,7 @@ export class UpgradeFold {
     let stale = 0;
     // Least recently active first: stop at the first device that is not stale.
     for (const device of task.active.values()) {
-      if (!this.isStale(device, now)) break;
+      if (!this.isStale(task, device, now)) break;
       stale += 1;
     }
     const devices = task.devices.size;
@@ -489,12 +517,15 @@ export class UpgradeFold {
       reconciled: task.reconciled,
       inProgress: devices - task.succeeded - task.failed,
       stale,
+      staleAfterMs: this.staleAfterMs(task),
       states: record(task.states),
       errorCodes: record(task.errorCodes),
       targetVersions: record(task.targetVersions),
       versions: [...task.versions.values()].map((counts) => ({ ...counts })),
       firstSeen: new Date(task.firstSeen),
       lastSeen: new Date(task.lastSeen),
+      lastPush: task.lastPush === null ? null : new Date(task.lastPush),
+      lastFilled: task.lastFilled === null ? null : new Date(task.lastFilled),
       resultsPerMinute: recent.reduce((sum, count) => sum + count, 0) / RATE_MINUTES,
     };
   }

@@ -130,12 +130,12 @@ interface View {
 /** Views of tasks' devices, each rebuilt at most once a second while its task changes. */
 export class DeviceViews {
   readonly #views = new Map<string, View>();
-  readonly #isStale: (device: Device, now: number) => boolean;
+  readonly #isStale: (task: Task, device: Device, now: number) => boolean;
 
   readonly #stale: (operationId: string, inMs: number) => void;
 
   /** `staleRead` hears of a view served older than its task, and when it can be rebuilt. */
-  constructor(isStale: (device: Device, now: number) => boolean, staleRead: (operationId: string, inMs: number) => void) {
+  constructor(isStale: (task: Task, device: Device, now: number) => boolean, staleRead: (operationId: string, inMs: number) => void) {
     this.#isStale = isStale;
     this.#stale = staleRead;
   }
@@ -158,7 +158,7 @@ export class DeviceViews {
         return held.rows;
       }
     }
-    const keep = matcher(query, (device) => this.#isStale(device, now));
+    const keep = matcher(query, (device) => this.#isStale(task, device, now));
     // The map's order is least recently active first: most recently active first is its reverse.
     let rows = keep === undefined ? [...task.devices.values()] : [...task.devices.values()].filter(keep);
     if (sort !== 'lastSeen') rows.sort(comparator(sort));

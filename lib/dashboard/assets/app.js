@@ -58,7 +58,10 @@ function bar(task) {
   return box;
 }
 
-const pace = (task) => (task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)}/min${task.estimatedEnd ? `, ends ~${time(task.estimatedEnd)}` : ''}` : '');
+// The estimate leaves out the silent devices, and says so: an end time alone passed with 2 % of a fleet silent.
+const butSilent = (task) => (task.silent > 0 ? ` (all but ${number(task.silent)} silent)` : '');
+const pace = (task) => (task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)}/min${task.estimatedEnd ? `, ends ~${time(task.estimatedEnd)}${butSilent(task)}` : ''}` : '');
+const silentFor = (task) => `silent for over ${duration(task.staleAfterMs)}`;
 
 function renderTasks() {
   $('#empty').hidden = tasks.length > 0;
@@ -75,12 +78,13 @@ function renderTasks() {
         cell(task.expected === null ? '' : number(task.expected), 'n'),
         cell(number(task.succeeded), 'n'),
         cell(number(task.failed), 'n'),
+        cell(number(task.reconciled), 'n'),
         cell(number(task.inProgress), 'n'),
-        cell(number(task.stale), 'n'),
+        Object.assign(cell(number(task.stale), 'n'), { title: silentFor(task) }),
         barCell,
         cell(largest(task.errorCodes), 'reasons'),
         cell(pace(task), 'reasons'),
-        time(task.lastSeen),
+        time(task.lastPush),
       ]);
       row.dataset.operationId = task.operationId;
       if (task.operationId === selected) row.className = 'selected';
@@ -129,9 +133,10 @@ function renderDetail() {
   const silent = task.notReported ? `, ${number(task.notReported)} of the listed devices never reported` : '';
   $('#detail-summary').textContent =
     `${number(task.devices)} devices reported${of}${silent}: ${number(task.succeeded)} succeeded, ${number(task.failed)} failed ` +
-    `(${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale). ` +
-    `Started ${time(task.firstSeen)}, ${duration(task.durationMs)} so far; ${task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)} results a minute` : 'no result in the last ten minutes'}` +
-    `${task.estimatedEnd ? `, ending about ${time(task.estimatedEnd)}` : ''}. Target versions: ${largest(task.targetVersions) || 'none yet'}.`;
+    `(${number(task.reconciled)} of these filled in from the platform), ${number(task.inProgress)} in progress (${number(task.stale)} stale: ${silentFor(task)}). ` +
+    `Started ${time(task.firstSeen)}, ${duration(task.durationMs)} so far; last push ${task.lastPush ? time(task.lastPush) : 'none'}${task.lastFilled ? `, last filled in ${time(task.lastFilled)}` : ''}; ` +
+    `${task.resultsPerMinute > 0 ? `${number(Math.round(task.resultsPerMinute * 10) / 10)} results pushed a minute` : 'no result pushed in the last ten minutes'}` +
+    `${task.estimatedEnd ? `, ending about ${time(task.estimatedEnd)}${butSilent(task)}` : ''}. Target versions: ${largest(task.targetVersions) || 'none yet'}.`;
   $('#reasons tbody').replaceChildren(
     ...Object.entries(task.errorCodes)
       .sort((a, b) => b[1] - a[1])
