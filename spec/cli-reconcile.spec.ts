@@ -87,4 +87,29 @@ describe('the reconcile command', function () {
     assert.equal(noTask.code, 2);
     assert.match(noTask.stderr, /--task, --url and --app-id are needed/);
   });
+
+  it("reads the platform's clock from the emulator (or an offset): silent devices are stuck by the platform's time, not this machine's", async () => {
+    emulator.setBehaviour({ silentRatio: 1 });
+    emulator.addDeviceGroup('quiet', ['quiet-1', 'quiet-2']);
+    const quiet = await platform.createSoftwareUpgradeTask({
+      fileId: emulator.packages.software.fileId,
+      targets: { deviceGroups: ['quiet'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' },
+    });
+    // Two hours pass on the platform; on this machine, seconds.
+    emulator.advance(2 * 60 * 60_000);
+    const reportWith = async (...clock: string[]): Promise<TaskReport> => {
+      const { code, stdout, stderr } = await runBin(['reconcile', '--task', quiet.operationId, '--url', emulator.url, '--app-id', emulator.appId, '--stuck-after', '3600000', '--json', ...clock], {
+        HUAWEI_IOT_SECRET: emulator.secret,
+        DATABASE_URL: '',
+      });
+      assert.equal(code, 1, stderr);
+      return JSON.parse(stdout) as TaskReport;
+    };
+    assert.equal((await reportWith()).stuck.length, 0, "by this machine's clock the task is seconds old");
+    assert.equal((await reportWith('--emulator-clock')).stuck.length, 2);
+    assert.equal((await reportWith('--clock-offset', String(3 * 60 * 60_000))).stuck.length, 2);
+    const both = await runBin(['reconcile', '--task', quiet.operationId, '--url', emulator.url, '--app-id', emulator.appId, '--emulator-clock', '--clock-offset', '5'], { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /leave out --clock-offset/);
+  });
 });

@@ -105,8 +105,13 @@ describe('the emulator\'s control surface over HTTP', function () {
     assert.equal((await call('POST', '/_emulator/groups', { name: 'north', deviceIds: ['n1', 'n2'] })).status, 201);
     assert.equal((await call('POST', '/_emulator/groups', { name: 'south' })).status, 400);
     const behaviour = await call('PUT', '/_emulator/devices', { failureRatio: 1 });
-    assert.deepEqual(behaviour.body, { durationMs: 1_000, failureRatio: 1, silentRatio: 0 });
+    assert.deepEqual(behaviour.body, { durationMs: 1_000, failureRatio: 1, silentRatio: 0, startSpread: 0.1, durationSpread: 0.2 });
     assert.equal((await call('PUT', '/_emulator/devices', { failureRatio: 2 })).status, 400);
+    // A misspelt key is refused with the nearest known one, and changes nothing.
+    const misspelt = await call('PUT', '/_emulator/devices', { failureRatio: 0, silentRatoi: 0.5 });
+    assert.equal(misspelt.status, 400);
+    assert.match(JSON.stringify(misspelt.body), /did you mean silentRatio/);
+    assert.equal(emulator.behaviour.failureRatio, 1);
     const { operationId } = await platform.createSoftwareUpgradeTask({ fileId, targets: { deviceGroups: ['north'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' } });
     await emulator.settled();
     const task = await platform.getTask(operationId);
@@ -162,6 +167,9 @@ describe('the emulator\'s control surface over HTTP', function () {
 
   it('refuses options it cannot use at start', async () => {
     await assert.rejects(startPlatformEmulator({ speed: 0 }), /speed must be a positive number/);
-    await assert.rejects(startPlatformEmulator({ devices: { silentRatio: -1 } }), /failureRatio and silentRatio between 0 and 1/);
+    await assert.rejects(startPlatformEmulator({ devices: { silentRatio: -1 } }), /devices\.silentRatio must be a number from 0 to 1, got -1/);
+    // Misspelt, as the router's options are: with the nearest known name.
+    await assert.rejects(startPlatformEmulator({ sped: 60 } as never), /unknown option sped: did you mean speed\?/);
+    await assert.rejects(startPlatformEmulator({ pushRules: { timeOutMs: 1000 } } as never), /did you mean pushRules\.timeoutMs\?/);
   });
 });

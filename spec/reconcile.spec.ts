@@ -115,8 +115,12 @@ describe('reconciliation against the emulator', function () {
 
     const restarted = await startReceiver(port);
     reconciler = createReconciler({ router: restarted.upgrades, client: platform, now: () => emulator.now(), schedule: false });
+    const checkedFrom = Date.now();
     const [report] = (await reconciler.reconcileAll()) ?? [];
     assert.ok(report !== undefined);
+    // The platform's clock runs 13 minutes ahead here; when the check ran is told by this machine's.
+    assert.ok(emulator.now() - Date.now() > 12 * MINUTE);
+    assert.ok(report.checkedAt.getTime() >= checkedFrom && report.checkedAt.getTime() <= Date.now(), `checked at ${report.checkedAt.toISOString()}`);
     const finished = await finishedOnPlatform(platform, operationId);
     assert.equal(finished.size, 1_000);
     await until(() => outcomes.bySubTask.size === 1_000, 'every device to have an outcome');

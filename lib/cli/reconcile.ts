@@ -3,6 +3,7 @@
 // the journal and its lock. Its login replaces the receivers' token once (they log in again).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Agent, fetch } from 'undici';
 import { checkTask, finalsFrom, type TaskReport } from '../reconcile/check';
 import { createPlatformClient } from '../platform/client';
 import { openJournalAdmin } from './journal';
@@ -19,7 +20,11 @@ journal holds: expected, received, filled in, missing, still waiting, stuck. Rea
   --ca FILE                  the CA that signed the platform's certificate
   --db FILE | --postgres URL the receiver's journal (default: $DATABASE_URL); without one, nothing counts as received
   --resend-window MS         a device finished less than this ago may still be pushed (default 720000)
-  --stuck-after MS           waiting or in progress this long is stuck (default 86400000)
+  --stuck-after MS           waiting or in progress this long is stuck: the task's "silent for"
+                             threshold (default 86400000)
+  --clock-offset MS          the platform's clock minus this machine's, when they differ (default 0)
+  --emulator-clock           read the platform's clock from the emulator (GET /_emulator): its time
+                             runs --speed times faster than this machine's
   --json                     the report as JSON (with waitingDevices)
 
 Exits 0 only when every device of the task has a final outcome here; 1 while any is missing, waiting
@@ -67,6 +72,8 @@ export async function reconcile(argv: string[]): Promise<number> {
       postgres: { type: 'string' },
       'resend-window': { type: 'string' },
       'stuck-after': { type: 'string' },
+      'clock-offset': { type: 'string' },
+      'emulator-clock': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -75,12 +82,18 @@ export async function reconcile(argv: string[]): Promise<number> {
   if (secret === undefined || secret === '') throw new UsageError("the application's secret goes in $HUAWEI_IOT_SECRET (not on the command line, where ps shows it)");
   const resendWindowMs = number(values['resend-window'], 'resend-window', 12 * 60_000);
   const stuckAfterMs = number(values['stuck-after'], 'stuck-after', 24 * 60 * 60_000);
+  const offset = values['clock-offset'] === undefined ? 0 : Number(values['clock-offset']);
+  if (!Number.isInteger(offset)) throw new UsageError(`--clock-offset takes milliseconds (negative when the platform's clock is behind), got ${JSON.stringify(values['clock-offset'])}`);
+  if (values['emulator-clock'] && values['clock-offset'] !== undefined) throw new UsageError('--emulator-clock reads the clock itself: leave out --clock-offset');
+  const ca = values.ca === undefined ? undefined : readFileSync(values.ca);
   const journal = values.db !== undefined || values.postgres !== undefined || process.env['DATABASE_URL'] ? await openJournalAdmin(values) : undefined;
-  const client = createPlatformClient({ url: values.url, appId: values['app-id'], secret, ...(values.ca !== undefined && { ca: readFileSync(values.ca) }) });
+  const client = createPlatformClient({ url: values.url, appId: values['app-id'], secret, ...(ca !== undefined && { ca }) });
   try {
+    // The re-send window and the stuck threshold are compared with the platform's times.
+    const now = values['emulator-clock'] ? await emulatorNow(values.url, ca) : Date.now() + offset;
     const finals = finalsFrom(journal === undefined ? [] : await journal.finalResults(values.task));
     const task = await client.getTask(values.task);
-    const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now: Date.now(), resendWindowMs, stuckAfterMs, recheckMs: 0, state: { seenFinished: new Map() } }, task);
+    const report = await checkTask({ client, call: (work) => work(), finals, fill: undefined, now, resendWindowMs, stuckAfterMs, recheckMs: 0, state: { seenFinished: new Map() } }, task);
     // A device with no final outcome yet is not done, whatever its age: a script waiting on this
     // command must not take a rollout with silent devices for finished.
     const waitingDevices: Array<{ deviceId: string; subOperationId: string; status: 'wait' | 'processing' }> = [];
@@ -100,5 +113,19 @@ export async function reconcile(argv: string[]): Promise<number> {
   } finally {
     await client.close();
     await journal?.close();
+  }
+}
+
+/** The emulator's clock, from its control surface. */
+async function emulatorNow(url: string, ca: Buffer | undefined): Promise<number> {
+  const dispatcher = new Agent(ca === undefined ? {} : { connect: { ca } });
+  try {
+    const answer = await fetch(new URL('/_emulator', url), { dispatcher, signal: AbortSignal.timeout(10_000) });
+    const body = (await answer.json()) as { now?: unknown };
+    const now = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
+    if (!answer.ok || Number.isNaN(now)) throw new Error(`GET /_emulator answered ${answer.status} without its clock: is ${url} the emulator?`);
+    return now;
+  } finally {
+    await dispatcher.close();
   }
 }

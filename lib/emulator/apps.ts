@@ -44,7 +44,9 @@ export interface AppsOptions {
   rateLimit: { calls: number; windowMs: number };
 }
 
-const secretText = (bytes: number): string => randomBytes(bytes).toString('base64url');
+// Letters and digits only, as the platform's are: a base64url id that began with "-" (one in 64) was
+// taken by a command line for an option (--app-id -x...).
+const secretText = (bytes: number): string => randomBytes(bytes).toString('base64url').replace(/[-_]/g, (c) => (c === '-' ? 'A' : 'B'));
 
 export class Apps {
   readonly #apps = new Map<string, App>();

@@ -26,7 +26,19 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
     case 'GET /_emulator':
       return {
         status: 200,
-        body: { now: new Date(emulator.now()).toISOString(), speed: emulator.speed, appId: emulator.appId, packages: emulator.packages, pushes: emulator.pushSummary(), callbacks: emulator.callbacks(), sessions: emulator.sessions(), faults: emulator.faults() },
+        body: {
+          now: new Date(emulator.now()).toISOString(),
+          speed: emulator.speed,
+          appId: emulator.appId,
+          packages: emulator.packages,
+          devices: emulator.behaviour,
+          rateLimit: emulator.rateLimit,
+          pushRules: emulator.pushRules,
+          pushes: emulator.pushSummary(),
+          callbacks: emulator.callbacks(),
+          sessions: emulator.sessions(),
+          faults: emulator.faults(),
+        },
       };
     case 'GET /_emulator/pushes': {
       const filter = fromQuery(request);

@@ -13,6 +13,7 @@ import { control } from './control';
 import { Faults, type EmulatorFault } from './faults';
 import { matching, northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
 import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
+import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
 import { Tasks, seeded, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 
 type Pem = string | Buffer;
@@ -61,6 +62,34 @@ const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package
 export const EMULATOR_VERSION = version;
 const MAX_BODY = 1024 * 1024;
 
+const pem = (value: unknown): string | undefined => (typeof value === 'string' || Buffer.isBuffer(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
+const port = (value: unknown): string | undefined => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535 ? undefined : `must be a port from 0 to 65535, got ${kindOf(value)}`);
+const share = (value: unknown): string | undefined => (typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `must be a number from 0 to 1, got ${kindOf(value)}`);
+const BEHAVIOUR_OPTIONS: OptionTable = {
+  durationMs: { check: checks.wholeNumber, example: '{ "durationMs": 60000 } (emulated milliseconds)' },
+  failureRatio: { check: share, example: '{ "failureRatio": 0.1 }' },
+  silentRatio: { check: share, example: '{ "silentRatio": 0.02 }' },
+  startSpread: { check: (value) => (typeof value === 'number' && value >= 0 && value <= 1000 ? undefined : `must be a number from 0 to 1000, got ${kindOf(value)}`), example: '{ "startSpread": 0.1 } (a share of durationMs)' },
+  durationSpread: { check: (value) => (typeof value === 'number' && value >= 0 && value < 1 ? undefined : `must be a number from 0 to under 1, got ${kindOf(value)}`), example: '{ "durationSpread": 0.2 } (80 % to 120 % of durationMs)' },
+};
+const EMULATOR_OPTIONS: OptionTable = {
+  port: { check: port, example: 'startPlatformEmulator({ port: 8743 })' },
+  host: { check: checks.nonEmptyString, example: "startPlatformEmulator({ host: '127.0.0.1' })" },
+  tls: { check: checks.object, example: 'startPlatformEmulator({ tls: { cert, key } })', keys: { cert: { check: pem, example: '{ cert, key }' }, key: { check: pem, example: '{ cert, key }' }, ca: { check: pem, example: '{ cert, key, ca }' }, requestCert: { check: checks.oneOf(true, false), example: '{ cert, key, requestCert: true }' } } },
+  receiverCa: { check: pem, example: 'startPlatformEmulator({ receiverCa: readFileSync(\'receiver-ca.pem\') })' },
+  speed: { check: (value) => (typeof value === 'number' && value > 0 && Number.isFinite(value) ? undefined : `must be a positive number, got ${kindOf(value)}`), example: 'startPlatformEmulator({ speed: 60 })' },
+  seed: { check: (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : `must be a number, got ${kindOf(value)}`), example: 'startPlatformEmulator({ seed: 7 })' },
+  devices: { check: checks.object, example: 'startPlatformEmulator({ devices: { durationMs: 60_000, failureRatio: 0.1 } })', keys: BEHAVIOUR_OPTIONS },
+  app: { check: checks.object, example: "startPlatformEmulator({ app: { appId: 'my-app', secret } })", keys: { appId: { check: checks.nonEmptyString, example: '{ appId, secret }' }, secret: { check: checks.nonEmptyString, example: '{ appId, secret }' } } },
+  tokenLifetimeS: { check: checks.wholeNumber, example: 'startPlatformEmulator({ tokenLifetimeS: 3600 })' },
+  rateLimit: { check: checks.object, example: 'startPlatformEmulator({ rateLimit: { calls: 100, windowMs: 60_000 } })', keys: { calls: { check: checks.wholeNumber, example: '{ calls: 100, windowMs: 60_000 }' }, windowMs: { check: checks.wholeNumber, example: '{ calls: 100, windowMs: 60_000 }' } } },
+  pushRules: {
+    check: checks.object,
+    example: 'startPlatformEmulator({ pushRules: { timeoutMs: 15_000 } })',
+    keys: Object.fromEntries((['timeoutMs', 'keepMs', 'resendMs', 'invalidAfter', 'concurrency'] as const).map((key) => [key, { check: checks.wholeNumber, example: `{ pushRules: { ${key}: ${DEFAULT_PUSH_RULES[key]} } }` }])),
+  },
+};
+
 export class PlatformEmulator {
   /** The northbound base URL, e.g. `https://127.0.0.1:41234`. */
   readonly url: string;
@@ -69,6 +98,10 @@ export class PlatformEmulator {
   readonly secret: string;
   /** The version packages the emulator starts with: one software, one firmware. */
   readonly packages: { software: EmulatedPackage; firmware: EmulatedPackage };
+  /** Flow control per application, as started. */
+  readonly rateLimit: Readonly<{ calls: number; windowMs: number }>;
+  /** The push rules' timings, as started. */
+  readonly pushRules: Readonly<PushRules>;
   readonly #server: Server;
   readonly #clock: EmulatedClock;
   readonly #seed: number;
@@ -87,18 +120,20 @@ export class PlatformEmulator {
     this.url = `${protocol}://${host}:${address.port}`;
     this.#clock = new EmulatedClock(options.speed ?? 1);
     this.#seed = options.seed ?? 1;
-    this.#apps = new Apps(this.#clock, { tokenLifetimeS: options.tokenLifetimeS ?? 3600, refreshLifetimeS: 86_400, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+    this.rateLimit = { ...(options.rateLimit ?? DEFAULT_RATE_LIMIT) };
+    this.pushRules = { ...DEFAULT_PUSH_RULES, ...options.pushRules };
+    this.#apps = new Apps(this.#clock, { tokenLifetimeS: options.tokenLifetimeS ?? 3600, refreshLifetimeS: 86_400, rateLimit: this.rateLimit });
     this.#app = this.#apps.create(options.app?.appId, options.app?.secret);
     this.appId = this.#app.appId;
     this.secret = this.#app.secret;
-    this.#pusher = new Pusher(this.#clock, { ...DEFAULT_PUSH_RULES, ...options.pushRules }, options.receiverCa);
+    this.#pusher = new Pusher(this.#clock, this.pushRules, options.receiverCa);
     this.#tasks = new Tasks(
       this.#clock,
       (appId, body) => {
         const subscription = this.#subscriptions.get(appId)?.get(body.notifyType);
         if (subscription !== undefined) this.#pusher.send(appId, subscription.callbackUrl, body);
       },
-      { seed: this.#seed, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0 } },
+      { seed: this.#seed, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0, startSpread: 0.1, durationSpread: 0.2 } },
     );
     this.setBehaviour(options.devices ?? {});
     this.packages = {
@@ -131,12 +166,16 @@ export class PlatformEmulator {
     return this.#clock.speed;
   }
 
+  /** How the devices of the next tasks behave. */
+  get behaviour(): DeviceBehaviour {
+    return { ...this.#tasks.behaviour };
+  }
+
   /** Changes how the devices of the next tasks behave. */
   setBehaviour(behaviour: Partial<DeviceBehaviour>): DeviceBehaviour {
+    // The control API hands over whatever JSON it was sent: a misspelt key must not pass unnoticed.
+    checkOptions(behaviour, BEHAVIOUR_OPTIONS);
     const next = { ...this.#tasks.behaviour, ...behaviour };
-    if (!(next.durationMs > 0) || !(next.failureRatio >= 0 && next.failureRatio <= 1) || !(next.silentRatio >= 0 && next.silentRatio <= 1)) {
-      throw new TypeError('durationMs must be above 0, failureRatio and silentRatio between 0 and 1');
-    }
     this.#tasks.behaviour = next;
     return next;
   }
@@ -171,9 +210,9 @@ export class PlatformEmulator {
     this.#pusher.dropShare({ ratio: fault.ratio, notifyType: fault.notifyType, random: seeded(this.#seed) });
   }
 
-  /** The faults still to apply to northbound calls, and how many times each. */
-  faults(): Array<EmulatorFault & { left: number }> {
-    return this.#faults.list();
+  /** The faults armed now, and how many times each still applies (`null`: a share of pushes dropped until `clearFaults()`). */
+  faults(): Array<EmulatorFault & { left: number | null }> {
+    return [...this.#faults.list(), ...this.#pusher.drops()];
   }
 
   clearFaults(): void {
@@ -265,6 +304,8 @@ async function readRequest(request: IncomingMessage): Promise<EmulatorRequest> {
 
 /** Starts an emulator; resolves once it listens. */
 export async function startPlatformEmulator(options: PlatformEmulatorOptions = {}): Promise<PlatformEmulator> {
+  // The same checks as the router's options: a misspelt `sped: 60` used to run the emulator at 1x.
+  checkOptions(options, EMULATOR_OPTIONS);
   const speed = options.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new TypeError('startPlatformEmulator: speed must be a positive number');
   const tls = options.tls;

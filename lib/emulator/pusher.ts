@@ -83,6 +83,15 @@ export class Pusher {
     this.#dropShare = share;
   }
 
+  /** The drops armed now: a count of next pushes, a share until cleared (`left: null`). */
+  drops(): Array<{ kind: 'dropPushes'; times?: number; ratio?: number; notifyType?: string; left: number | null }> {
+    const armed: Array<{ kind: 'dropPushes'; times?: number; ratio?: number; notifyType?: string; left: number | null }> = [];
+    if (this.#dropNext > 0) armed.push({ kind: 'dropPushes', times: this.#dropNext, left: this.#dropNext });
+    const share = this.#dropShare;
+    if (share !== undefined) armed.push({ kind: 'dropPushes', ratio: share.ratio, ...(share.notifyType !== undefined && { notifyType: share.notifyType }), left: null });
+    return armed;
+  }
+
   /** The next `count` pushes are lost on the platform's side: never sent. */
   drop(count: number): void {
     this.#dropNext += count;

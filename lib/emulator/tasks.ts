@@ -29,6 +29,10 @@ export interface DeviceBehaviour {
   failureRatio: number;
   /** Share of devices that start, then never answer again: no result, sub-task stays processing (default 0). */
   silentRatio: number;
+  /** Devices start at random within this share of `durationMs` after the task is created (default 0.1). */
+  startSpread: number;
+  /** Each device takes `durationMs`, give or take this share of it, at random (default 0.2: 80 % to 120 %). */
+  durationSpread: number;
 }
 
 export type UpgradePush = NotificationTypes[keyof NotificationTypes];
@@ -200,13 +204,13 @@ export class Tasks {
 
   /** The device's timeline: its states, then its result, as pushes on the emulated clock. */
   #schedule(task: Task, subTask: SubTask, device: Device, file: EmulatedPackage): void {
-    const { durationMs, failureRatio, silentRatio } = this.behaviour;
+    const { durationMs, failureRatio, silentRatio, startSpread, durationSpread } = this.behaviour;
     const random = this.#random;
     const silent = random() < silentRatio;
     const fails = !silent && random() < failureRatio;
     const failure = random();
-    const start = this.clock.now() + random() * durationMs * 0.1;
-    const took = durationMs * (0.8 + random() * 0.4);
+    const start = this.clock.now() + random() * durationMs * startSpread;
+    const took = durationMs * (1 - durationSpread + random() * 2 * durationSpread);
     const software = task.task.operateType === 'software_upgrade';
     const ids = { deviceId: device.deviceId, appId: task.appId, operationId: task.task.operationId, subOperationId: subTask.subOperationId };
     const steps = software

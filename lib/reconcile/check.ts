@@ -65,8 +65,9 @@ export interface TaskReport {
   unknown: string[];
   /** The task has ended, its finished sub-tasks were read in full since, its re-send window has passed, and every finished device has a result here. */
   complete: boolean;
+  /** When the check ran, by this machine's clock (the platform's clock, `now`, may run ahead: the emulator at speed 60). */
   checkedAt: Date;
-  /** When the devices (`missing`, `stuck`) were last read from the platform: while a task runs, not at every check. */
+  /** When the devices (`missing`, `stuck`) were last read from the platform, by this machine's clock: while a task runs, not at every check. */
   devicesReadAt?: Date;
 }
 
@@ -107,7 +108,8 @@ export interface TaskState {
   readAfterEnd?: boolean;
   endedAt?: number;
   /** The last reading of the task's devices: reused while a running task's pages are not read again. */
-  devices?: { at: number; missing: MissingDevice[]; stuck: StuckDevice[] };
+  /** `at` by the platform's clock (compared with `now`), `readAt` by this machine's (shown). */
+  devices?: { at: number; readAt: number; missing: MissingDevice[]; stuck: StuckDevice[] };
 }
 
 const TERMINAL: readonly TaskStatus[] = ['success', 'failed', 'stop'];
@@ -154,7 +156,7 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
     stuck: [],
     unknown: [],
     complete: false,
-    checkedAt: new Date(now),
+    checkedAt: new Date(),
   };
   if (task.startTime !== undefined) report.startTime = task.startTime;
   if (task.stopTime !== undefined) report.stopTime = task.stopTime;
@@ -166,14 +168,14 @@ export async function checkTask(input: CheckInput, task: UpgradeTask): Promise<T
     // Devices filled in or pushed since the last reading are no longer missing.
     report.missing = last.missing.filter((device) => !finals.has(device.subOperationId));
     report.stuck = last.stuck;
-    report.devicesReadAt = new Date(last.at);
+    report.devicesReadAt = new Date(last.readAt);
     tally(report, finals, listed, false);
     return report;
   }
   const readInFull = await readDevices(input, task, report, ended && input.state.readAfterEnd !== true);
   if (ended && readInFull) input.state.readAfterEnd = true;
-  input.state.devices = { at: now, missing: report.missing, stuck: report.stuck };
-  report.devicesReadAt = new Date(now);
+  input.state.devices = { at: now, readAt: report.checkedAt.getTime(), missing: report.missing, stuck: report.stuck };
+  report.devicesReadAt = report.checkedAt;
   if (ended) input.state.endedAt ??= parsePlatformTime(task.stopTime) ?? now;
   const matched = tally(report, finals, listed, ended && input.state.readAfterEnd === true);
   report.complete =
