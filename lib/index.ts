@@ -3,7 +3,7 @@ export type { NextFunction, UpgradeRouter } from './router';
 export type { UpgradeRouterOptions } from './options';
 export type { DrainResult, UpgradeEmitter } from './core/emitter';
 export type { Logger } from './core/log';
-export type { OutcomeEvent, ReconcilerStats, UpgradeRouterStats } from './core/stats';
+export type { OutcomeEvent, ReconcileProgress, ReconcilerStats, UpgradeRouterStats } from './core/stats';
 export type { Outcome } from './core/receiver';
 export type { DedupeOptions, DedupeStore } from './core/dedupe';
 export type { AllowOptions } from './transport/access';

@@ -3,5 +3,5 @@
 export { createReconciler } from './reconcile/reconciler';
 export type { Reconciler, ReconcilerOptions } from './reconcile/reconciler';
 export type { MissingDevice, StuckDevice, TaskReport } from './reconcile/check';
-export type { ReconcilerStats } from './core/stats';
+export type { ReconcileProgress, ReconcilerStats } from './core/stats';
 export type { ReconciledResult } from './events';

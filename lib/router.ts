@@ -90,6 +90,8 @@ export interface ReconcileAccess {
   fill(result: ReconciledResult): Promise<boolean>;
   /** Reports a reconciler's failure as the router's `error` event. */
   report(error: Error): void;
+  /** A warning through the router's logger. */
+  warn(message: string): void;
   /** The reconciler, attached: its figures go into the router's stats(), its reports into the dashboard. */
   attach(reconciler: AttachedReconciler): void;
   /** The attached reconciler, if any. */
@@ -293,6 +295,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     journal: journal?.journal,
     fill,
     report: (error) => hub.report(error, undefined),
+    warn: (message) => hub.warn(message),
     attach: (reconciler) => {
       attached = reconciler;
     },

@@ -160,4 +160,50 @@ describe('reconciliation and what anyone can push to the callback', function () 
       await reconciler.close();
     }
   });
+
+  it('a pass shows its progress as it goes, and a pass cut off half-way is taken up from the page after the last one committed', async () => {
+    const operationId = await finishedTaskWithLostResults(300);
+    const listing = `/iodm/northbound/v1.5.0/operations/${operationId}/subOperations`;
+    // The fourth page of the finished sub-tasks fails (500, and on each retry); pages are 50 long.
+    emulator.inject({ kind: 'status', status: 500, times: 4, after: 3, path: listing });
+    emulator.inject({ kind: 'pageCap', pageSize: 50, times: 1000, path: listing });
+    const errors: Error[] = [];
+    upgrades.on('error', (error) => void errors.push(error));
+    const reconciler = createReconciler({ router: upgrades, client: platform, schedule: false, resendWindowMs: 1, now: () => emulator.now(), tasks: [operationId] });
+    // What the pass says of itself while its fills are delivered.
+    const seen: Array<NonNullable<ReturnType<typeof reconciler.stats>['progress']>> = [];
+    upgrades.on('reconciledResult', () => {
+      const { progress } = reconciler.stats();
+      if (progress !== undefined) seen.push(progress);
+    });
+    try {
+      assert.equal(reconciler.stats().progress, undefined, 'no pass under way');
+      assert.deepEqual(await reconciler.reconcileAll(), [], 'the task check failed half-way');
+      assert.match(errors[0]?.message ?? '', /reconciliation: task .*500/);
+      // Three pages were read and their fills committed before the fourth failed: counted, and kept.
+      assert.equal(reconciler.stats().filledIn, 150);
+      assert.equal(reconciler.stats().progress, undefined);
+      const during = seen.find((progress) => progress.pagesRead >= 1 && progress.pagesRead < progress.pages);
+      assert.ok(during !== undefined, `no progress seen mid-pass: ${JSON.stringify(seen.slice(0, 3))}`);
+      assert.deepEqual([during.operationId, during.listing, during.pages, during.tasks], [operationId, 'success', 6, 1]);
+      assert.ok(during.filledIn >= 50 * during.pagesRead - 50, JSON.stringify(during));
+
+      // The next pass goes on from the fourth page: three pages of the listing, not six.
+      const callsBefore = reconciler.stats().calls;
+      const [resumed] = (await reconciler.reconcileAll()) ?? [];
+      const resumedCalls = reconciler.stats().calls - callsBefore;
+      assert.equal(resumed?.filledNow, 150);
+      assert.equal(resumed.complete, false, 'a resumed read is not a full one: the pages may have moved');
+      await until(() => filled.length === 300, 'the 300 lost results to be filled in and delivered');
+      // Then one full read, which finds nothing more, completes the task.
+      const callsThen = reconciler.stats().calls;
+      const [full] = (await reconciler.reconcileAll()) ?? [];
+      const fullCalls = reconciler.stats().calls - callsThen;
+      assert.deepEqual([full?.filledNow, full?.complete], [0, true]);
+      assert.equal(fullCalls - resumedCalls, 3, `the resumed pass made ${resumedCalls} calls, a full one ${fullCalls}: three pages of 50 fewer`);
+      assert.equal(new Set(filled.map((result) => result.subOperationId)).size, 300);
+    } finally {
+      await reconciler.close();
+    }
+  });
 });

@@ -61,6 +61,25 @@ export interface ReconcilerStats {
   stuck: number;
   lastPassAt: Date | undefined;
   lastError: string | undefined;
+  /** The pass under way, as it goes (a pass over a big task takes minutes at the call budget); undefined between passes. */
+  progress: ReconcileProgress | undefined;
+}
+
+/** Where a pass is: a pass that looks stalled says what it waits for. */
+export interface ReconcileProgress {
+  startedAt: Date;
+  /** Tasks checked this pass, of those it will check. */
+  tasksChecked: number;
+  tasks: number;
+  /** The task being checked, the listing of its sub-tasks being read, pages read of how many (as the platform counts them now). */
+  operationId: string | undefined;
+  listing: 'wait' | 'processing' | 'success' | 'fail' | 'stop' | undefined;
+  pagesRead: number;
+  pages: number;
+  /** Results filled in (committed to the journal) this pass, so far. */
+  filledIn: number;
+  /** When calls held back by flow control may go on (the reconciler's `callsPerMinute`, or the platform's 1010009); undefined when none waits. */
+  waitingForCallsUntil: Date | undefined;
 }
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);

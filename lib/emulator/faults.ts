@@ -1,17 +1,18 @@
 // Faults a test asks for: the next matching northbound calls (or pushes) fail the way the platform
-// can fail. Each fault applies `times` times (default 1), to calls whose path starts with `path`.
+// can fail. Each fault applies `times` times (default 1), to calls whose path starts with `path`,
+// after letting `after` of them pass (default 0: the fourth page of a listing fails with `after: 3`).
 
 export type EmulatorFault =
   /** 403 1010005, in either envelope the platform is seen to use (default `resultcode`). */
-  | { kind: 'expiredToken'; envelope?: 'error_code' | 'resultcode'; times?: number; path?: string }
+  | { kind: 'expiredToken'; envelope?: 'error_code' | 'resultcode'; times?: number; after?: number; path?: string }
   /** 403 1010009, as when the application's 100 calls a minute are spent. */
-  | { kind: 'throttle'; times?: number; path?: string }
+  | { kind: 'throttle'; times?: number; after?: number; path?: string }
   /** This HTTP status with the platform's internal-error body. */
-  | { kind: 'status'; status: number; times?: number; path?: string }
+  | { kind: 'status'; status: number; times?: number; after?: number; path?: string }
   /** The answer comes `delayMs` real milliseconds late. */
-  | { kind: 'slow'; delayMs: number; times?: number; path?: string }
+  | { kind: 'slow'; delayMs: number; times?: number; after?: number; path?: string }
   /** Listings answer pages of at most `pageSize` entries (numbered in pages of that size), whatever was asked for. */
-  | { kind: 'pageCap'; pageSize: number; times?: number; path?: string }
+  | { kind: 'pageCap'; pageSize: number; times?: number; after?: number; path?: string }
   /**
    * Pushes lost on the platform's side: never sent, recorded as `dropped`. The next `times` pushes; or,
    * with `ratio`, that share of pushes (of `notifyType`, when given) drawn at random from the seed,
@@ -22,7 +23,7 @@ export type EmulatorFault =
 type CallFault = Exclude<EmulatorFault, { kind: 'dropPushes' }>;
 
 export class Faults {
-  #active: Array<{ fault: CallFault; left: number }> = [];
+  #active: Array<{ fault: CallFault; left: number; passing: number }> = [];
 
   add(fault: CallFault): void {
     if (!['expiredToken', 'throttle', 'status', 'slow', 'pageCap'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, pageCap, dropPushes)`);
@@ -32,7 +33,9 @@ export class Faults {
     if (fault.kind === 'slow' && !(Number.isInteger(fault.delayMs) && fault.delayMs >= 0 && fault.delayMs <= 2_147_483_647)) throw new TypeError('a slow fault needs delayMs, a whole number of milliseconds from 0 to 2147483647');
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError('a fault applies a whole number of times, at least 1');
-    this.#active.push({ fault, left: times });
+    const after = fault.after ?? 0;
+    if (!Number.isInteger(after) || after < 0) throw new TypeError('a fault lets a whole number of calls pass first (after), at least 0');
+    this.#active.push({ fault, left: times, passing: after });
   }
 
   clear(): void {
@@ -41,7 +44,10 @@ export class Faults {
 
   /** The fault for this call, if one applies (then spent once). A login is never told its token expired or its calls are spent. */
   take(path: string, login: boolean): CallFault | undefined {
-    const found = this.#active.find(({ fault }) => path.startsWith(fault.path ?? '/') && !(login && (fault.kind === 'expiredToken' || fault.kind === 'throttle')));
+    const matching = this.#active.filter(({ fault }) => path.startsWith(fault.path ?? '/') && !(login && (fault.kind === 'expiredToken' || fault.kind === 'throttle')));
+    // Each fault still letting calls pass counts this one; the first that lets none pass applies.
+    const found = matching.find((active) => active.passing === 0);
+    for (const active of matching) if (active.passing > 0) active.passing -= 1;
     if (found === undefined) return undefined;
     found.left -= 1;
     if (found.left === 0) this.#active = this.#active.filter((active) => active !== found);

@@ -152,6 +152,15 @@ export class PlatformClient {
     return this.#options.appId;
   }
 
+  /**
+   * When calls held back by flow control (this process's share of the application's budget, or a whole
+   * window after the platform answered 1010009) may go on; undefined when none is held back.
+   */
+  waitingUntil(): Date | undefined {
+    const times = this.#windows.flatMap((window) => window.waitingUntil() ?? []);
+    return times.length === 0 ? undefined : new Date(Math.max(...times.map((time) => time.getTime())));
+  }
+
   stats(): { calls: number; logins: number; refreshes: number } {
     return { calls: this.#calls, logins: this.#session.logins, refreshes: this.#session.refreshes };
   }

@@ -4,6 +4,8 @@
 export class SlidingWindow {
   readonly #starts: number[] = [];
   #queue: Promise<void> = Promise.resolve();
+  /** When the call waiting for room may start (epoch ms); undefined while none waits. */
+  #waitingUntil: number | undefined;
 
   constructor(
     readonly calls: number,
@@ -15,6 +17,11 @@ export class SlidingWindow {
     const turn = this.#queue.then(() => this.#wait());
     this.#queue = turn;
     return turn;
+  }
+
+  /** When a call held back may start; undefined when none is held back. */
+  waitingUntil(): Date | undefined {
+    return this.#waitingUntil === undefined ? undefined : new Date(this.#waitingUntil);
   }
 
   /** After a 1010009 the platform's window is full whatever ours says: wait a whole window. */
@@ -30,9 +37,12 @@ export class SlidingWindow {
       while (this.#starts.length > 0 && (this.#starts[0] as number) <= now - this.windowMs) this.#starts.shift();
       if (this.#starts.length < this.calls) {
         this.#starts.push(now);
+        this.#waitingUntil = undefined;
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, (this.#starts[0] as number) + this.windowMs - now));
+      const waitMs = (this.#starts[0] as number) + this.windowMs - now;
+      this.#waitingUntil = Date.now() + waitMs;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 }

@@ -7,8 +7,8 @@
 // the task ended; while the task runs (results in flight always make its counts differ a little), its
 // pages are read at most every `recheckMs`.
 import type { ReconciledResult } from '../events';
-import { pages } from '../platform/paging';
-import { MAX_PAGE_SIZE, parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
+import { pageByPage, pages, type PagePosition } from '../platform/paging';
+import { parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
 import type { PlatformClient } from '../platform/client';
 import type { FinalResult } from '../journal/journal';
 
@@ -97,6 +97,17 @@ export interface CheckInput {
   recheckMs: number;
   /** What the caller keeps of this task between checks. */
   state: TaskState;
+  /** Hears of each page of a listing read (and its fills committed). */
+  progress?: (page: CheckProgress) => void;
+}
+
+/** Where a check is: which listing of the task, pages read of how many, results filled in so far. */
+export interface CheckProgress {
+  operationId: string;
+  listing: SubTaskStatus;
+  pagesRead: number;
+  pages: number;
+  filledNow: number;
 }
 
 /** Kept between checks: when finished sub-tasks and the task itself were first seen finished (for times the platform leaves out). */
@@ -110,6 +121,12 @@ export interface TaskState {
   /** The last reading of the task's devices: reused while a running task's pages are not read again. */
   /** `at` by the platform's clock (compared with `now`), `readAt` by this machine's (shown). */
   devices?: { at: number; readAt: number; missing: MissingDevice[]; stuck: StuckDevice[] };
+  /**
+   * A read of the finished sub-tasks cut off half-way (a call that failed, a pass closed): the next
+   * check goes on from the page after the last one whose fills were committed, with the devices found
+   * missing before it. Such a read is not a full one: pages may have moved meanwhile.
+   */
+  resume?: { listing: 'success' | 'fail'; at: PagePosition; missing: MissingDevice[] };
 }
 
 const TERMINAL: readonly TaskStatus[] = ['success', 'failed', 'stop'];
@@ -210,6 +227,7 @@ function tally(report: TaskReport, finals: FinalsBySubTask, listed: ReadonlySet<
 // after the task ended), waiting ones when some may be stuck. Resolves whether the finished devices
 // were read in full.
 async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskReport, inFull: boolean): Promise<boolean> {
+  let resumed = false;
   const { finals, now } = input;
   const counts = task.staResult;
   const listed = input.state.listed ?? new Set<string>();
@@ -228,26 +246,40 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
         report.filledIn += 1;
       }
     };
+    const resume = input.state.resume;
+    if (resume !== undefined) {
+      // Devices filled in or pushed since are no longer missing.
+      report.missing.push(...resume.missing.filter((device) => !finals.has(device.subOperationId)));
+      resumed = true;
+    }
     for (const status of ['success', 'fail'] as const) {
-      for await (const sub of subTasksOf(input, task.operationId, status)) {
-        listed.add(sub.subOperationId);
-        if (finals.has(sub.subOperationId)) continue;
-        const result = status === 'success' ? 'SUCCESS' : 'FAIL';
-        // The platform's stop time when it gives one; else when this reconciler first saw it finished.
-        const stoppedAt = parsePlatformTime(sub.stopTime) ?? input.state.seenFinished.get(sub.subOperationId) ?? now;
-        if (!input.state.seenFinished.has(sub.subOperationId)) input.state.seenFinished.set(sub.subOperationId, stoppedAt);
-        const missing: MissingDevice = { deviceId: sub.deviceId, subOperationId: sub.subOperationId, result, why: input.fill === undefined ? 'report-only' : 'resend-window' };
-        if (sub.stopTime !== undefined) missing.stopTime = sub.stopTime;
-        if (input.fill === undefined || now - stoppedAt < input.resendWindowMs) {
-          report.missing.push(missing);
-          continue;
+      if (resume?.listing === 'fail' && status === 'success') continue;
+      const from = resume?.listing === status ? resume.at : undefined;
+      const listing = pageByPage((pageNo, pageSize) => input.call(() => input.client.listSubTasks(task.operationId, { status, pageNo, pageSize })), from);
+      for await (const page of listing) {
+        for (const sub of page.data) {
+          listed.add(sub.subOperationId);
+          if (finals.has(sub.subOperationId)) continue;
+          const result = status === 'success' ? 'SUCCESS' : 'FAIL';
+          // The platform's stop time when it gives one; else when this reconciler first saw it finished.
+          const stoppedAt = parsePlatformTime(sub.stopTime) ?? input.state.seenFinished.get(sub.subOperationId) ?? now;
+          if (!input.state.seenFinished.has(sub.subOperationId)) input.state.seenFinished.set(sub.subOperationId, stoppedAt);
+          const missing: MissingDevice = { deviceId: sub.deviceId, subOperationId: sub.subOperationId, result, why: input.fill === undefined ? 'report-only' : 'resend-window' };
+          if (sub.stopTime !== undefined) missing.stopTime = sub.stopTime;
+          if (input.fill === undefined || now - stoppedAt < input.resendWindowMs) {
+            report.missing.push(missing);
+            continue;
+          }
+          finals.set(sub.subOperationId, 'reconciled');
+          filling.push(input.fill(reconciled(input.client.appId, task, sub, result)).then((filled) => ({ filled }), (error: unknown) => ({ error })));
         }
-        finals.set(sub.subOperationId, 'reconciled');
-        filling.push(input.fill(reconciled(input.client.appId, task, sub, result)).then((filled) => ({ filled }), (error: unknown) => ({ error })));
-        if (filling.length >= MAX_PAGE_SIZE) await settle();
+        await settle();
+        // This page is done, its fills committed: a read cut off after it goes on from the next.
+        input.state.resume = { listing: status, at: { pageNo: page.pageNo + 1, pageSize: page.pageSize }, missing: [...report.missing] };
+        input.progress?.({ operationId: task.operationId, listing: status, pagesRead: page.pageNo + 1, pages: page.pages, filledNow: report.filledNow });
       }
     }
-    await settle();
+    input.state.resume = undefined;
   }
 
   const taskStart = parsePlatformTime(task.startTime) ?? parsePlatformTime(task.createTime);
@@ -261,5 +293,5 @@ async function readDevices(input: CheckInput, task: UpgradeTask, report: TaskRep
       }
     }
   }
-  return read;
+  return read && !resumed;
 }

@@ -10,7 +10,7 @@
 // remembered as unknown and cost nothing again.
 import { OBSERVE, type Observer } from '../core/emitter';
 import { ignore, describeThrown } from '../core/thrown';
-import type { ReconcilerStats } from '../core/stats';
+import type { ReconcileProgress, ReconcilerStats } from '../core/stats';
 import type { ReconciledResult } from '../events';
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../option-checks';
 import { pages } from '../platform/paging';
@@ -18,7 +18,7 @@ import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
 import { RECONCILE, type ReconcileAccess, type UpgradeRouter } from '../router';
-import { checkTask, finalsFrom, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
+import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
 
 export interface ReconcilerOptions {
   /** The router whose results are completed; it needs a journal to fill any in (without one, the reconciler reports only). */
@@ -73,6 +73,8 @@ const HINTS_PER_PASS = 10;
 const UNKNOWN_KEPT = 10_000;
 /** Pushed final results a hinted task keeps before it is followed. */
 const HINTED_PUSHES_KEPT = 1000;
+/** A call held back this long by flow control is said in the log (once per call): the reconciler looks hung otherwise. */
+const HELD_BACK_WARN_MS = 30_000;
 
 const optionTable: OptionTable = {
   router: { check: (value) => (typeof value === 'function' && RECONCILE in value ? undefined : `must be a router made by createUpgradeRouter(), got ${kindOf(value)}`), example: 'createReconciler({ router, client })' },
@@ -134,7 +136,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     stuck: 0,
     lastPassAt: undefined,
     lastError: undefined,
+    progress: undefined,
   };
+  /** The pass under way (see ReconcileProgress); its flow-control wait is read when asked for. */
+  let progress: Omit<ReconcileProgress, 'waitingForCallsUntil'> | undefined;
+  const waitingForCalls = (): Date | undefined => {
+    const times = [budget.waitingUntil(), client.waitingUntil()].flatMap((time) => time ?? []);
+    return times.length === 0 ? undefined : new Date(Math.max(...times.map((time) => time.getTime())));
+  };
+  const statsNow = (): ReconcilerStats => ({ ...stats, progress: progress === undefined ? undefined : { ...progress, waitingForCallsUntil: waitingForCalls() } });
   let closed = false;
   // One pass or check at a time, in order.
   let queue: Promise<unknown> = Promise.resolve();
@@ -187,9 +197,25 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   });
 
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
-    await budget.acquire();
-    stats.calls += 1;
-    return work();
+    const held = setTimeout(() => {
+      const until = waitingForCalls();
+      if (until !== undefined) access.warn(`reconciliation waits for flow control until ${until.toISOString()} (callsPerMinute ${budget.calls}, or a 1010009 from the platform): no platform call meanwhile`);
+    }, HELD_BACK_WARN_MS).unref();
+    try {
+      await budget.acquire();
+      stats.calls += 1;
+      return await work();
+    } finally {
+      clearTimeout(held);
+    }
+  };
+
+  const onPage = (page: CheckProgress): void => {
+    if (progress === undefined) return;
+    progress.operationId = page.operationId;
+    progress.listing = page.listing;
+    progress.pagesRead = page.pagesRead;
+    progress.pages = page.pages;
   };
 
   const finalsOf = async (operationId: string, task: Followed): Promise<FinalsBySubTask> => {
@@ -203,9 +229,20 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const task = follow(operationId);
     const platformTask = await call(() => client.getTask(operationId));
     const finals = await finalsOf(operationId, task);
-    const fill = journal === undefined ? undefined : (result: ReconciledResult) => access.fill(result);
-    const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, recheckMs, state: task }, platformTask);
-    stats.filledIn += report.filledNow;
+    // Counted as each is committed, not when the check ends: a check of a big task takes minutes.
+    const fill =
+      journal === undefined
+        ? undefined
+        : async (result: ReconciledResult): Promise<boolean> => {
+            const filled = await access.fill(result);
+            if (filled) {
+              stats.filledIn += 1;
+              if (progress !== undefined) progress.filledIn += 1;
+            }
+            return filled;
+          };
+    if (progress !== undefined) Object.assign(progress, { operationId, listing: undefined, pagesRead: 0, pages: 0 });
+    const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, recheckMs, state: task, progress: onPage }, platformTask);
     task.report = report;
     if (report.complete) {
       followed.delete(operationId);
@@ -250,11 +287,21 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
 
   const pass = async (): Promise<TaskReport[]> => {
+    progress = { startedAt: new Date(), tasksChecked: 0, tasks: followed.size, operationId: undefined, listing: undefined, pagesRead: 0, pages: 0, filledIn: 0 };
+    try {
+      return await passOver();
+    } finally {
+      progress = undefined;
+    }
+  };
+
+  const passOver = async (): Promise<TaskReport[]> => {
     await remember().catch((error: unknown) => failed(error, 'the journal could not be read for tasks'));
     await discover().catch((error: unknown) => failed(error, 'the running tasks could not be listed'));
     await askAboutHints().catch((error: unknown) => failed(error, 'a task named by pushes could not be looked up'));
     const reports: TaskReport[] = [];
     const order = [...followed].sort((a, b) => b[1].activeAt - a[1].activeAt).map(([operationId]) => operationId);
+    if (progress !== undefined) progress.tasks = order.length;
     for (const operationId of order) {
       if (closed) break;
       try {
@@ -264,6 +311,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         if (error instanceof PlatformError && error.code === '123009') followed.delete(operationId);
         failed(error, `task ${operationId}`);
       }
+      if (progress !== undefined) progress.tasksChecked += 1;
     }
     stats.passes += 1;
     stats.lastPassAt = new Date();
@@ -313,7 +361,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }, options.intervalMs ?? 5 * MINUTE).unref();
   }
   const latest = (operationId: string): TaskReport | undefined => followed.get(operationId)?.report ?? completed.findLast((report) => report.operationId === operationId);
-  access.attach({ stats: () => ({ ...stats }), report: latest });
+  access.attach({ stats: statsNow, report: latest });
 
   return {
     reconcileAll,
@@ -325,7 +373,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }),
     track: (operationId) => void follow(operationId),
     reports: () => [...completed, ...[...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]))],
-    stats: () => ({ ...stats }),
+    stats: statsNow,
     close: async () => {
       closed = true;
       clearInterval(timer);
