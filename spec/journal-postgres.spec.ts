@@ -354,6 +354,58 @@ describe('the Postgres journal, shared by several instances', function () {
       await journal.close();
     }
   });
+  it('reconciliation: one instance calls the platform, pass after pass; a lock whose connection ends is dropped at once and taken over', async () => {
+    const emulator = await startPlatformEmulator({ speed: 50, devices: { durationMs: 10_000, failureRatio: 0.2 } });
+    const clients = [0, 1].map(() => createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret }));
+    const errors: Error[] = [];
+    const reconcilers = clients.map((client) => {
+      const { upgrades } = mount();
+      upgrades.on('error', (error) => void errors.push(error));
+      return createReconciler({ router: upgrades, client, now: () => emulator.now(), schedule: false });
+    });
+    const [first, second] = reconcilers as [Reconciler, Reconciler];
+    const lockHolders = async (): Promise<number[]> =>
+      (
+        await postgres.query<{ pid: number }>(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtext('huawei_iot_upgrade_journal:reconcile')::bigint & 4294967295)`,
+        )
+      ).map((row) => row.pid);
+    try {
+      emulator.addDeviceGroup('g', Array.from({ length: 30 }, (_, i) => `meter-${i}`));
+      const { operationId } = await clients[0]?.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['g'], deviceType: 'WaterMeter', model: 'NBIoTDevice', manufacturerName: 'Huawei' } }) ?? { operationId: '' };
+      // Pass after pass, the first instance keeps the lock: the second never calls the platform.
+      for (let pass = 0; pass < 3; pass += 1) {
+        assert.ok((await first.reconcileAll()) !== undefined, `pass ${pass} of the first instance ran`);
+        assert.equal(await second.reconcileAll(), undefined, `pass ${pass} of the second instance was skipped`);
+      }
+      // (In one process the two clients share a session anyway; across processes each would log in.)
+      assert.equal(second.stats().calls, 0, 'the second instance never called the platform');
+      assert.equal((await lockHolders()).length, 1);
+
+      // The lock's connection ends while a pass waits on a slow platform: the pass stops calling at once.
+      first.track(operationId);
+      emulator.inject({ kind: 'slow', delayMs: 1500, path: `/iodm/northbound/v1.5.0/operations/${operationId}` });
+      const cut = first.reconcileAll();
+      await until(() => first.stats().progress?.operationId === operationId, 'the first pass to reach the task');
+      await postgres.query('SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = $1 AND granted', ['advisory']);
+      await cut;
+      await until(
+        () => errors.some((error) => /the reconciliation lock was lost/.test(error.message)),
+        () => `the lost lock to be reported: ${JSON.stringify({ errors: errors.map((error) => error.message), stats: first.stats() })}`,
+      );
+      const callsAfterLoss = first.stats().calls;
+      // The second instance takes the lock over; the first is now the one skipped.
+      second.track(operationId);
+      assert.ok((await second.reconcileAll()) !== undefined, 'the second instance took over');
+      assert.equal(await first.reconcileAll(), undefined);
+      assert.equal(first.stats().calls, callsAfterLoss, 'no platform call without the lock');
+    } finally {
+      for (const reconciler of reconcilers) await reconciler.close();
+      for (const client of clients) await client.close();
+      await emulator.close();
+    }
+  });
+
   it('reconciliation: one instance at a time (an advisory lock), each device filled in once across instances', async () => {
     const emulator = await startPlatformEmulator({ speed: 50, devices: { durationMs: 10_000, failureRatio: 0.2 } });
     const client = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret });
@@ -377,7 +429,10 @@ describe('the Postgres journal, shared by several instances', function () {
       await assert.rejects(second.reconcile(operationId), /another instance holds the reconciliation lock/);
       const [report] = (await firstPass) ?? [];
       assert.equal(report?.filledNow, 150);
-      // Later, the second instance finds every result in the shared journal: nothing twice.
+      // The first keeps the lock between passes (one northbound session), until its reconciler closes.
+      assert.equal(await second.reconcileAll(), undefined);
+      await first.close();
+      // Then the second takes over and finds every result in the shared journal: nothing twice.
       const [again] = (await second.reconcileAll()) ?? [];
       assert.equal(again?.filledNow, 0);
       assert.equal(again.filledIn, 150);

@@ -188,10 +188,15 @@ export interface Journal extends JournalAdmin {
   /** The dead entries of `event` made due again with a fresh set of attempts (delivery.reviveDead); how many. */
   reviveDead(event: string): Promise<number>;
   /**
-   * Runs `work` unless another instance runs work under the same lock now (Postgres: an advisory lock
-   * held by one connection for the duration, released if the process dies; SQLite: one owner per file).
+   * Runs `work` when this instance holds the reconciliation lock, taking it if it is free; `{ ran: false }`
+   * when another instance holds it. Postgres: an advisory lock on a connection of its own, kept between
+   * calls (one instance calls the platform, so one northbound session: each login replaces the others'
+   * tokens) until `relinquish()`, `close()` or the connection's end, which the server releases it on and
+   * which aborts `signal` at once. SQLite: one owner per file.
    */
-  exclusive<T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+  exclusive<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+  /** Gives up the reconciliation lock kept by `exclusive` (a reconciler that closes), for another instance to take. */
+  relinquish?(): Promise<void>;
   /** Deletes up to `limit` done, discarded and invalid entries last changed more than `retainDays` ago; how many. */
   prune(retainDays: number, limit: number): Promise<number>;
 }

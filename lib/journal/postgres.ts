@@ -8,6 +8,7 @@ import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { checkOptions, checks, type OptionTable } from '../option-checks';
 import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
+import { Leadership } from './leadership';
 
 export interface PostgresJournalOptions {
   /** postgres://user:password@host:port/database; default: pg's environment variables (PGHOST, ...). */
@@ -108,6 +109,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
   // Created once, under a lock: two instances starting together must not race on CREATE TABLE.
   let ready: Promise<void> | undefined;
   let indexing: Promise<void> | undefined;
+  const leadership = new Leadership(pool, `hashtext('${TABLE}:reconcile')`);
   const prepared = (): Promise<void> => {
     ready ??= transaction(async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('${TABLE}'))`);
@@ -400,16 +402,11 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
     // this process dies (its connection closes), so a killed instance never blocks the others.
     async exclusive(work) {
       await prepared();
-      return held(async (client) => {
-        const [row] = (await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('${TABLE}:reconcile')) AS locked`)).rows;
-        if (row?.locked !== true) return { ran: false as const };
-        try {
-          return { ran: true as const, value: await work() };
-        } finally {
-          await client.query(`SELECT pg_advisory_unlock(hashtext('${TABLE}:reconcile'))`).catch(() => {});
-        }
-      });
+      const held = await leadership.take();
+      if (held === undefined) return { ran: false as const };
+      return { ran: true as const, value: await work(held) };
     },
+    relinquish: () => leadership.release(),
     async list(state, limit) {
       return (await query<PgEntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ${TABLE} WHERE state = $1 ORDER BY id LIMIT $2`, [state, limit])).map(pgEntry);
     },
@@ -489,6 +486,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       return rows.length;
     },
     async close() {
+      await leadership.release();
       if (ownPool) await pool.end();
     },
   };

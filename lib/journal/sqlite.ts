@@ -153,7 +153,7 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
     finalResults: (operationId) => call('finalResults', operationId),
     tasksSince: (since) => call('tasksSince', since),
     // One receiver owns the file: nothing else can reconcile into it.
-    exclusive: async (work) => ({ ran: true, value: await work() }),
+    exclusive: async (work) => ({ ran: true, value: await work(new AbortController().signal) }),
     get: (id) => call('get', id),
     replay: (id, again = false) => call('replay', id, again),
     replayDead: () => call('replayDead'),

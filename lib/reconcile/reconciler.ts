@@ -196,13 +196,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     if (entry !== undefined && final && entry.pushed.size < HINTED_PUSHES_KEPT) entry.pushed.add(notification.subOperationId);
   });
 
+  /** Aborted when the reconciliation lock is lost mid-pass: no platform call is made without it. */
+  let lock: AbortSignal | undefined;
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    lock?.throwIfAborted();
     const held = setTimeout(() => {
       const until = waitingForCalls();
       if (until !== undefined) access.warn(`reconciliation waits for flow control until ${until.toISOString()} (callsPerMinute ${budget.calls}, or a 1010009 from the platform): no platform call meanwhile`);
     }, HELD_BACK_WARN_MS).unref();
     try {
       await budget.acquire();
+      lock?.throwIfAborted();
       stats.calls += 1;
       return await work();
     } finally {
@@ -227,6 +231,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   const check = async (operationId: string): Promise<TaskReport> => {
     const task = follow(operationId);
+    if (progress !== undefined) Object.assign(progress, { operationId, listing: undefined, pagesRead: 0, pages: 0 });
     const platformTask = await call(() => client.getTask(operationId));
     const finals = await finalsOf(operationId, task);
     // Counted as each is committed, not when the check ends: a check of a big task takes minutes.
@@ -241,7 +246,6 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
             }
             return filled;
           };
-    if (progress !== undefined) Object.assign(progress, { operationId, listing: undefined, pagesRead: 0, pages: 0 });
     const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, recheckMs, state: task, progress: onPage }, platformTask);
     task.report = report;
     if (report.complete) {
@@ -303,7 +307,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const order = [...followed].sort((a, b) => b[1].activeAt - a[1].activeAt).map(([operationId]) => operationId);
     if (progress !== undefined) progress.tasks = order.length;
     for (const operationId of order) {
-      if (closed) break;
+      if (closed || lock?.aborted === true) break;
       try {
         reports.push(await check(operationId));
       } catch (error) {
@@ -325,9 +329,19 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return reports;
   };
 
-  // Only one instance reconciles at a time: each one's logins would invalidate the others' tokens.
-  const exclusive = <T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> =>
-    journal === undefined ? work().then((value) => ({ ran: true as const, value })) : journal.exclusive(work);
+  // Only one instance reconciles: each one's logins would invalidate the others' tokens. The journal
+  // keeps the lock between passes, and aborts its signal the moment it is lost.
+  const exclusive = async <T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> => {
+    if (journal === undefined) return { ran: true, value: await work() };
+    return journal.exclusive(async (signal) => {
+      lock = signal;
+      try {
+        return await work();
+      } finally {
+        lock = undefined;
+      }
+    });
+  };
 
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
     const turn = queue.then(work);
@@ -380,6 +394,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       unobserve();
       await started;
       await queue;
+      // Another instance's reconciler may take over now.
+      await journal?.relinquish?.();
     },
   };
 }
