@@ -59,9 +59,10 @@ export class Leadership {
 
   /** Gives the lock up: the connection is closed, and the server releases the lock with it. */
   release(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#serial(() => {
       const held = this.#held;
       if (held !== undefined) this.#lose(held, 'given up');
+      return Promise.resolve();
     });
   }
 
