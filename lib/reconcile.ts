@@ -2,6 +2,6 @@
 // sub-task lists. It loads the platform client (undici); the router's own entry stays free of it.
 export { createReconciler } from './reconcile/reconciler';
 export type { Reconciler, ReconcilerOptions } from './reconcile/reconciler';
-export type { MissingDevice, StuckDevice, TaskReport } from './reconcile/check';
+export type { MissingDevice, StuckDevice, TaskReport, WaitingDevice } from './reconcile/check';
 export type { ReconcileProgress, ReconcilerStats } from './core/stats';
 export type { ReconciledResult } from './events';

@@ -4,6 +4,7 @@ import type { ParseResult } from './core/parse-json';
 import { Receiver, type Ack, type Outcome } from './core/receiver';
 import { JournalDelivery } from './journal/delivery';
 import type { ReconcilerStats, UpgradeRouterStats } from './core/stats';
+import type { WaitingDevice } from './reconcile/check';
 import type { ReceiveContext, ReconciledResult } from './events';
 import type { Journal, NotificationRecord } from './journal/journal';
 import type { TaskReport } from './reconcile/check';
@@ -102,6 +103,8 @@ export interface AttachedReconciler {
   stats(): ReconcilerStats;
   /** The latest report of a task. */
   report(operationId: string): TaskReport | undefined;
+  /** The task's devices waiting or in progress on the platform, read now (the first `limit`); undefined when another instance holds the lock. */
+  waiting(operationId: string, limit: number): Promise<WaitingDevice[] | undefined>;
 }
 
 /** The journal key of a filled-in result: one per sub-task, whoever fills it. */

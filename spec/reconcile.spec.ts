@@ -15,6 +15,8 @@ import { tick, until } from './support/wait';
 import { mountedApp } from './helpers';
 import { createUpgradeDashboard, type Journal, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
 import { Registry } from 'prom-client';
+import request from 'supertest';
+import express from './express';
 import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 
 const fleet = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`);
@@ -274,6 +276,45 @@ describe('reconciliation against the emulator', function () {
       assert.ok(platformView.stuck > 0, 'the silent devices');
       assert.equal(platformView.stuck, detail.neverReported?.stuck.length);
       assert.equal(dashboard.tasks().find((task) => task.operationId === operationId)?.platform?.expected, 60);
+    } finally {
+      dashboard.close();
+    }
+  });
+
+  it('without a list, the dashboard names the devices still waiting on the platform that never sent a push, read through the reconciler', async () => {
+    // Devices start at random within an hour: ten minutes on, most have not started, and sent nothing.
+    emulator.setBehaviour({ durationMs: 3_600_000, startSpread: 1, failureRatio: 0, silentRatio: 0 });
+    const { url, upgrades } = await startReceiver();
+    const heard = new Set<string>();
+    upgrades.on('upgradeState', (notification) => void heard.add(notification.deviceId));
+    const dashboard = createUpgradeDashboard({ router: upgrades });
+    try {
+      await platform.ensureSubscriptions(url);
+      emulator.addDeviceGroup('district-9', fleet('meter', 40));
+      const { operationId } = await platform.createSoftwareUpgradeTask({ fileId: emulator.packages.software.fileId, targets: { deviceGroups: ['district-9'], ...group } });
+      emulator.advance(10 * MINUTE);
+      await until(
+        () => emulator.pushSummary({ operationId, status: 'pending' }).total === 0 && dashboard.task(operationId)?.task.devices === heard.size,
+        () => `the pushes of the devices that started to be answered and folded (${heard.size} heard)`,
+      );
+      assert.equal(await dashboard.neverPushed(operationId), undefined, 'no reconciler: nothing to read the platform with');
+      reconciler = createReconciler({ router: upgrades, client: platform, now: () => emulator.now(), schedule: false });
+      const page = await dashboard.neverPushed(operationId, { limit: 1000 });
+      const waitingThere: string[] = [];
+      for await (const sub of platform.subTasks(operationId)) if (sub.status === 'wait' || sub.status === 'processing') waitingThere.push(sub.deviceId);
+      const never = waitingThere.filter((deviceId) => !heard.has(deviceId));
+      assert.ok(page !== undefined && never.length > 0 && heard.size > 0, `${heard.size} heard, ${never.length} never`);
+      assert.deepEqual([...page.deviceIds].sort(), never.sort());
+      assert.equal(page.total, 40 - heard.size);
+      // Read once a minute, whatever the pages ask.
+      const calls = reconciler.stats().calls;
+      assert.equal((await dashboard.neverPushed(operationId, { offset: 1, limit: 2 }))?.deviceIds.length, 2);
+      assert.equal(reconciler.stats().calls, calls);
+      // Over HTTP, as the page asks.
+      const app = express();
+      app.use('/upgrades', dashboard);
+      const answered = await request(app).get(`/upgrades/api/tasks/${encodeURIComponent(operationId)}/not-reported?limit=5`).expect(200);
+      assert.deepEqual([(answered.body as { total: number }).total, (answered.body as { deviceIds: string[] }).deviceIds.length], [never.length, 5]);
     } finally {
       dashboard.close();
     }

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
 import type { Journal } from '../journal/journal';
 import { RECONCILE, type NextFunction, type ReconcileAccess, type UpgradeRouter } from '../router';
-import type { MissingDevice, StuckDevice, TaskReport } from '../reconcile/check';
+import type { MissingDevice, StuckDevice, TaskReport, WaitingDevice } from '../reconcile/check';
+import { cut } from './strings';
 import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
 import { streamCsv, type CsvValue } from './csv';
@@ -109,6 +110,13 @@ export interface UpgradeDashboard {
    * wakes once a day); undefined goes back to `staleAfterMs`.
    */
   staleAfter(operationId: string, ms: number | undefined): void;
+  /**
+   * Without a list, with a reconciler on the router: the task's devices waiting or in progress on the
+   * platform from which no push arrived here, in the platform's order. Read through the reconciler
+   * (within its call budget, the first 1 000 devices) and kept a minute; undefined without a
+   * reconciler. Rejects with code ERR_RECONCILE_LOCK_HELD while another instance holds the lock.
+   */
+  neverPushed(operationId: string, page?: { offset?: number; limit?: number }): Promise<NotReportedPage | undefined>;
   /** A page of the listed devices of a task that never reported, in the list's order; undefined without a list. */
   notReported(operationId: string, page?: { offset?: number; limit?: number }): NotReportedPage | undefined;
   /** The journal's health (pending, retrying, dead, invalid) and what to do about it. */
@@ -145,6 +153,10 @@ const optionTable: OptionTable = {
   },
 };
 
+/** Waiting devices read from the platform for `neverPushed`, kept this long, for this many tasks. */
+const WAITING_READ = 1000;
+const WAITING_FRESH_MS = 60_000;
+const WAITING_TASKS = 100;
 /** Devices of the reconciler's never-reported lists shown in a task's detail. */
 const NEVER_SHOWN = 1000;
 const DEVICE_COLUMNS = ['operationId', 'deviceId', 'subOperationId', 'state', 'result', 'errorCode', 'errorText', 'resultDesc', 'description', 'statusDesc', 'reconciled', 'sourceVersion', 'curVersion', 'targetVersion', 'upgradeTime', 'stale', 'firstSeen', 'lastSeen'] as const;
@@ -264,6 +276,34 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     streams.changed(operationId);
   };
 
+  // The platform's waiting devices, per task, read at most once a minute: every open page asks.
+  const waitingRead = new Map<string, { at: number; devices: Promise<WaitingDevice[] | undefined> }>();
+  const neverPushed = async (operationId: string, page: { offset?: number; limit?: number } = {}): Promise<NotReportedPage | undefined> => {
+    const problem = checkQuery(page);
+    if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
+    const reconciler = access?.reconciler;
+    if (reconciler === undefined) return undefined;
+    let read = waitingRead.get(operationId);
+    if (read === undefined || Date.now() - read.at > WAITING_FRESH_MS) {
+      read = { at: Date.now(), devices: reconciler.waiting(operationId, WAITING_READ) };
+      waitingRead.set(operationId, read);
+      if (waitingRead.size > WAITING_TASKS) waitingRead.delete(waitingRead.keys().next().value as string);
+    }
+    const devices = await read.devices.catch((error: unknown) => {
+      waitingRead.delete(operationId);
+      throw error;
+    });
+    if (devices === undefined) {
+      waitingRead.delete(operationId);
+      throw Object.assign(new Error('another instance holds the reconciliation lock: it reads the platform, this one does not'), { code: 'ERR_RECONCILE_LOCK_HELD' });
+    }
+    const heard = fold.get(operationId)?.devices;
+    const never = devices.filter((device) => heard?.has(cut(device.deviceId)) !== true).map((device) => device.deviceId);
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? 100;
+    return { total: never.length, offset, limit, deviceIds: never.slice(offset, offset + limit) };
+  };
+
   const notReported = (operationId: string, page: { offset?: number; limit?: number } = {}): NotReportedPage | undefined => {
     const problem = checkQuery(page);
     if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
@@ -319,7 +359,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   };
 
   const http = dashboardHandler({
-    api: { tasks, task, devices, versions, health, notReported },
+    api: { tasks, task, devices, versions, health, notReported, neverPushed },
     has: (operationId) => fold.get(operationId) !== undefined,
     csv: {
       tasks: (res) => exportCsv(res, 'tasks.csv', TASK_COLUMNS, taskLines()),
@@ -341,6 +381,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     expect,
     staleAfter,
     notReported,
+    neverPushed,
     health,
     stats,
     close: () => {
@@ -350,6 +391,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
       http.forget();
       for (const timer of retell.values()) clearTimeout(timer);
       retell.clear();
+      waitingRead.clear();
     },
   });
 }

@@ -31,7 +31,7 @@ const json = (res: ServerResponse, status: number, value: unknown): void => send
 
 /** What the HTTP side reads: the dashboard's own methods, its exports and its streams. */
 export interface HandlerParts {
-  api: Pick<UpgradeDashboard, 'tasks' | 'task' | 'devices' | 'versions' | 'health' | 'notReported'>;
+  api: Pick<UpgradeDashboard, 'tasks' | 'task' | 'devices' | 'versions' | 'health' | 'notReported' | 'neverPushed'>;
   /** Whether the fold holds the task. */
   has(operationId: string): boolean;
   /** Streams a CSV: every task's summary, or the devices `query` picks (of one task, or of all). */
@@ -118,7 +118,20 @@ export function dashboardHandler(parts: HandlerParts): { handle: (req: IncomingM
       const problem = checkQuery(query);
       if (problem !== undefined) return json(res, 400, { error: problem });
       const listed = api.notReported(operationId, query);
-      return listed === undefined ? json(res, 404, { error: `no list of devices for task ${JSON.stringify(operationId)}: give one with dashboard.expect()` }) : json(res, 200, listed);
+      if (listed !== undefined) return json(res, 200, listed);
+      // Without a list, the platform's own: its devices still waiting, less those heard from here.
+      api.neverPushed(operationId, query).then(
+        (found) =>
+          found === undefined
+            ? json(res, 404, { error: `no list of devices for task ${JSON.stringify(operationId)}: give one with dashboard.expect(), or attach a reconciler (createReconciler) to read the platform's` })
+            : json(res, 200, found),
+        (error: unknown) => {
+          if ((error as { code?: unknown }).code === 'ERR_RECONCILE_LOCK_HELD') return json(res, 503, { error: (error as Error).message });
+          log(logger, 'error', `the upgrade dashboard could not read the platform's waiting devices: ${describeThrown(error)}`, { error: asError(error, 'the read threw') });
+          json(res, 503, { error: "the platform's waiting devices could not be read now; try again" });
+        },
+      );
+      return;
     }
     if (!parts.has(operationId)) return json(res, 404, { error: `no task ${JSON.stringify(operationId)}` });
     if (rest === undefined) return answer(res, key, () => api.task(operationId));

@@ -101,6 +101,15 @@ export interface CheckInput {
   progress?: (page: CheckProgress) => void;
 }
 
+/** A device of a task still waiting or in progress on the platform. */
+export interface WaitingDevice {
+  deviceId: string;
+  subOperationId: string;
+  status: 'wait' | 'processing';
+  /** When it started, as the platform writes it (absent while it waits). */
+  startTime?: string;
+}
+
 /** Where a check is: which listing of the task, pages read of how many, results filled in so far. */
 export interface CheckProgress {
   operationId: string;

@@ -18,7 +18,7 @@ import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
 import { RECONCILE, type ReconcileAccess, type UpgradeRouter } from '../router';
-import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState } from './check';
+import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState, type WaitingDevice } from './check';
 
 export interface ReconcilerOptions {
   /** The router whose results are completed; it needs a journal to fill any in (without one, the reconciler reports only). */
@@ -58,6 +58,12 @@ export interface Reconciler {
   reconcile(operationId: string): Promise<TaskReport>;
   /** Follows a task from now on. */
   track(operationId: string): void;
+  /**
+   * The task's devices waiting or in progress on the platform, read now (the first `limit`, default
+   * 1 000; a call per 100), within the reconciler's call budget; undefined when another instance holds
+   * the reconciliation lock (its calls would log this instance in and out of the platform's session).
+   */
+  waiting(operationId: string, limit?: number): Promise<WaitingDevice[] | undefined>;
   /** The latest report of each task followed, and of the last 100 completed. */
   reports(): TaskReport[];
   stats(): ReconcilerStats;
@@ -374,8 +380,23 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       reconcileAll().catch((error: unknown) => failed(error, 'a pass failed'));
     }, options.intervalMs ?? 5 * MINUTE).unref();
   }
+  const waiting = (operationId: string, limit = 1000): Promise<WaitingDevice[] | undefined> =>
+    serial(async () => {
+      const outcome = await exclusive(async () => {
+        const devices: WaitingDevice[] = [];
+        for (const status of ['wait', 'processing'] as const) {
+          for await (const sub of pages((pageNo, pageSize) => call(() => client.listSubTasks(operationId, { status, pageNo, pageSize })))) {
+            if (devices.length >= limit) break;
+            devices.push({ deviceId: sub.deviceId, subOperationId: sub.subOperationId, status, ...(sub.startTime !== undefined && { startTime: sub.startTime }) });
+          }
+          if (devices.length >= limit) break;
+        }
+        return devices;
+      });
+      return outcome.ran ? outcome.value : undefined;
+    });
   const latest = (operationId: string): TaskReport | undefined => followed.get(operationId)?.report ?? completed.findLast((report) => report.operationId === operationId);
-  access.attach({ stats: statsNow, report: latest });
+  access.attach({ stats: statsNow, report: latest, waiting });
 
   return {
     reconcileAll,
@@ -386,6 +407,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         return outcome.value;
       }),
     track: (operationId) => void follow(operationId),
+    waiting,
     reports: () => [...completed, ...[...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]))],
     stats: statsNow,
     close: async () => {

@@ -168,10 +168,11 @@ function renderDetail() {
 }
 
 // With a list given to dashboard.expect(): the listed devices nothing arrived from (the first 100).
-function renderUnreported(page) {
+function renderUnreported(page, fromPlatform) {
   $('#unreported').hidden = !page || page.total === 0;
   if (!page) return;
-  $('#unreported-title').textContent = `${number(page.total)} listed devices never reported${page.total > page.deviceIds.length ? ` (the first ${number(page.deviceIds.length)} shown)` : ''}`;
+  const what = fromPlatform ? 'devices waiting on the platform never sent a push' : 'listed devices never reported';
+  $('#unreported-title').textContent = `${number(page.total)} ${what}${page.total > page.deviceIds.length ? ` (the first ${number(page.deviceIds.length)} shown)` : ''}`;
   $('#unreported-devices').textContent = page.deviceIds.join(', ');
 }
 
@@ -236,7 +237,9 @@ async function loadDetail() {
   detail = found;
   renderDetail();
   if (page !== null) renderDevices(page);
-  renderUnreported(found && found.task.notReported ? await json(`api/tasks/${id}/not-reported?limit=100`).catch(() => null) : null);
+  // The listed devices never heard from; without a list, those the platform says still wait (read through the reconciler).
+  const unheard = found && (found.task.notReported || (found.task.notReported === null && found.task.platform && found.task.platform.expected > found.task.devices));
+  renderUnreported(unheard ? await json(`api/tasks/${id}/not-reported?limit=100`).catch(() => null) : null, found && found.task.notReported === null);
 }
 
 async function load(names) {
