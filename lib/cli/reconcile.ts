@@ -42,8 +42,10 @@ const number = (value: string | undefined, name: string, fallback: number): numb
   return parsed;
 };
 
+const hours = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms} ms`);
+
 /** The report as an operator reads it. */
-export function describeReport(report: TaskReport): string {
+export function describeReport(report: TaskReport, stuckAfterMs: number): string {
   const { platform } = report;
   const lines = [
     `task ${report.operationId} (${report.operateType}, ${report.status} on the platform${report.stopTime === undefined ? '' : `, ended ${report.stopTime}`})`,
@@ -52,7 +54,7 @@ export function describeReport(report: TaskReport): string {
     `  filled in    ${report.filledIn}  (by reconciliation)`,
     `  missing      ${report.missing.length}  (finished on the platform, no result here)`,
     `  waiting      ${report.waiting}`,
-    `  stuck        ${report.stuck.length}`,
+    `  stuck        ${report.stuck.length}  (waiting or in progress for over ${hours(stuckAfterMs)}: --stuck-after)`,
   ];
   for (const device of report.missing) lines.push(`  missing ${device.deviceId} ${device.subOperationId} ${device.result}${device.stopTime === undefined ? '' : ` ${device.stopTime}`}`);
   for (const device of report.stuck) lines.push(`  stuck   ${device.deviceId} ${device.subOperationId} ${device.status} since ${device.since ?? 'unknown'}`);
@@ -107,7 +109,7 @@ export async function reconcile(argv: string[]): Promise<number> {
     console.log(
       values.json
         ? JSON.stringify({ ...report, waitingDevices }, null, 2)
-        : [describeReport(report), ...waitingDevices.map((device) => `  waiting ${device.deviceId} ${device.status}`)].join('\n'),
+        : [describeReport(report, stuckAfterMs), ...waitingDevices.map((device) => `  waiting ${device.deviceId} ${device.status}`)].join('\n'),
     );
     return report.missing.length > 0 || report.stuck.length > 0 || report.waiting > 0 ? 1 : 0;
   } finally {
