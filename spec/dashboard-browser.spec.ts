@@ -98,7 +98,7 @@ describe('the dashboard page in a real browser', function () {
     // The 'expected' column is empty without a reconciler; nothing was filled in.
     assert.deepEqual(row.slice(0, 9), ['rollout-1', 'software', '6', '', '3', '1', '0', '2', '0']);
     assert.equal(row[10], '<b>120006</b> × 1');
-    assert.equal(await page.$eval('#tasks tbody tr td:nth-child(9)', (cell) => cell.getAttribute('title')), 'silent for over 1 h 0 min', "the stale count says the task's threshold");
+    assert.equal(await page.$eval('#tasks tbody tr td:nth-child(9)', (cell) => cell.getAttribute('title')), 'silent for over 1 h', "the stale count says the task's threshold");
     const widths = await page.$$eval('#tasks tbody tr .bar span', (spans) => spans.map((span) => [span.className, (span).style.width]));
     // The browser rounds the widths to six significant digits.
     assert.deepEqual(widths, [

@@ -29,7 +29,7 @@ const number = (n) => n.toLocaleString('en-US');
 const time = (iso) => (iso ? new Date(iso).toLocaleString() : '');
 const duration = (ms) => {
   const minutes = Math.round(ms / 60_000);
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h${minutes % 60 === 0 ? '' : ` ${minutes % 60} min`}`;
 };
 const largest = (counts, n = 3) =>
   Object.entries(counts)
