@@ -76,7 +76,7 @@ describe('the reconcile command', function () {
     const { code, stdout, stderr } = await runBin(args(), { HUAWEI_IOT_SECRET: emulator.secret });
     assert.equal(code, 1, stderr);
     assert.match(stdout, /expected\s+40/);
-    assert.match(stdout, /stuck\s+0  \(waiting or in progress for over 24 h: --stuck-after\)/);
+    assert.match(stdout, /stuck\s+0 {2}\(waiting or in progress for over 24 h: --stuck-after\)/);
     assert.match(stdout, /missing meter-\d+ \w+ (SUCCESS|FAIL)/);
     const refused = await runBin(args(), { HUAWEI_IOT_SECRET: '' });
     assert.equal(refused.code, 2);

@@ -57,12 +57,17 @@ export class Leadership {
     });
   }
 
-  /** Gives the lock up: the connection is closed, and the server releases the lock with it. */
+  /**
+   * Gives the lock up, unlocked before it resolves (another instance may take it at once), then closes
+   * its connection. A connection closed without the unlock frees the lock only once the server has
+   * seen it go: a moment later.
+   */
   release(): Promise<void> {
-    return this.#serial(() => {
+    return this.#serial(async () => {
       const held = this.#held;
-      if (held !== undefined) this.#lose(held, 'given up');
-      return Promise.resolve();
+      if (held === undefined) return;
+      await held.client.query(`SELECT pg_advisory_unlock(${this.lock})`).catch(() => {});
+      this.#lose(held, 'given up');
     });
   }
 
