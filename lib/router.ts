@@ -3,11 +3,10 @@ import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter'
 import type { ParseResult } from './core/parse-json';
 import { Receiver, type Ack, type Outcome } from './core/receiver';
 import { JournalDelivery } from './journal/delivery';
-import type { ReconcilerStats, UpgradeRouterStats } from './core/stats';
-import type { WaitingDevice } from './reconcile/check';
+import type { UpgradeRouterStats } from './core/stats';
+import { registerExtension, type AttachedReconciler, type RouterExtension } from './extension';
 import type { ReceiveContext, ReconciledResult } from './events';
-import type { Journal, NotificationRecord } from './journal/journal';
-import type { TaskReport } from './reconcile/check';
+import type { NotificationRecord } from './journal/journal';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { asError, describeThrown } from './core/thrown';
 import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from './transport/express-hints';
@@ -77,34 +76,6 @@ function bodyParserError(error: unknown): BodyParserError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const { type, status } = error as { type?: unknown; status?: unknown };
   return typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500 ? (error as BodyParserError) : undefined;
-}
-
-/**
- * What the reconciler needs of a router, behind a symbol (not part of the router's typed surface):
- * its journal, and a way to commit and deliver a result it filled in.
- */
-export const RECONCILE = Symbol.for('huawei-iot-upgrade-router.reconcile');
-
-export interface ReconcileAccess {
-  journal: Journal | undefined;
-  /** Commits `result` to the journal and delivers it as `reconciledResult`; false when its key was there (a duplicate). */
-  fill(result: ReconciledResult): Promise<boolean>;
-  /** Reports a reconciler's failure as the router's `error` event. */
-  report(error: Error): void;
-  /** A warning through the router's logger. */
-  warn(message: string): void;
-  /** The reconciler, attached: its figures go into the router's stats(), its reports into the dashboard. */
-  attach(reconciler: AttachedReconciler): void;
-  /** The attached reconciler, if any. */
-  readonly reconciler: AttachedReconciler | undefined;
-}
-
-export interface AttachedReconciler {
-  stats(): ReconcilerStats;
-  /** The latest report of a task. */
-  report(operationId: string): TaskReport | undefined;
-  /** The task's devices waiting or in progress on the platform, read now (the first `limit`); undefined when another instance holds the lock. */
-  waiting(operationId: string, limit: number): Promise<WaitingDevice[] | undefined>;
 }
 
 /** The journal key of a filled-in result: one per sub-task, whoever fills it. */
@@ -294,8 +265,9 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     return !duplicate;
   };
   let attached: AttachedReconciler | undefined;
-  const reconcileAccess: ReconcileAccess = {
+  const extension: RouterExtension = {
     journal: journal?.journal,
+    observe: (observer) => hub.addObserver(observer),
     fill,
     report: (error) => hub.report(error, undefined),
     warn: (message) => hub.warn(message),
@@ -325,6 +297,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
       await delivery?.close();
     },
   });
-  Object.defineProperty(router, RECONCILE, { value: reconcileAccess, enumerable: false });
-  return hub.bindTo(router);
+  const bound = hub.bindTo(router);
+  registerExtension(bound, extension);
+  return bound;
 }

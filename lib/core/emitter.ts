@@ -31,13 +31,6 @@ export type JournaledEvent = keyof NotificationEvents | 'reconciledResult';
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
 const journaledEvents: readonly JournaledEvent[] = [...notificationEvents, 'reconciledResult'];
 
-/**
- * The router's observer slot (the dashboard's): observers see every new valid notification once, as it
- * is accepted, but are not listeners. They do not silence the "no listener" warning, and with a journal
- * an entry nobody but an observer hears waits for a listener.
- */
-export const OBSERVE = Symbol.for('huawei-iot-upgrade-router.observe');
-
 export type Observer = (notification: Notification, context: ReceiveContext) => void;
 
 /** What one journaled delivery came to: whether any listener ran, and the first failure. */
@@ -117,13 +110,16 @@ export class EventHub {
         return target;
       };
     }
-    // A symbol key stays out of the router's enumerable surface and its types.
-    const observe = (observer: Observer): (() => void) => {
-      this.#observers.add(observer);
-      return () => this.#observers.delete(observer);
-    };
-    Object.defineProperty(target, OBSERVE, { value: observe, enumerable: false });
     return Object.assign(target, methods) as T & UpgradeEmitter;
+  }
+
+  /**
+   * Adds an observer (the dashboard's, the reconciler's): it sees every new valid notification once,
+   * as it is accepted, but is not a listener. Returns the way to remove it.
+   */
+  addObserver(observer: Observer): () => void {
+    this.#observers.add(observer);
+    return () => void this.#observers.delete(observer);
   }
 
   /** A new valid notification was accepted: each observer sees it once; one that throws is logged, never more. */

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
 import type { Journal } from '../journal/journal';
-import { RECONCILE, type NextFunction, type ReconcileAccess, type UpgradeRouter } from '../router';
+import type { NextFunction, UpgradeRouter } from '../router';
+import { extensionOf } from '../extension';
 import type { MissingDevice, StuckDevice, TaskReport, WaitingDevice } from '../reconcile/check';
 import { cut } from './strings';
 import { log, type Logger } from '../core/log';
@@ -208,7 +209,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
         );
 
   // The reconciler, when one is attached to the router (now or later): its latest report per task.
-  const access = (options.router as unknown as Partial<Record<typeof RECONCILE, ReconcileAccess>>)[RECONCILE];
+  const access = extensionOf(options.router);
   const reportOf = (operationId: string): TaskReport | undefined => access?.reconciler?.report(operationId);
   const summaryOf = (task: Task, now: number): DashboardTask => {
     const summary = fold.summary(task, now);

@@ -4,7 +4,7 @@
 import type { Journal } from '../journal/journal';
 import type { Delivered } from '../events';
 import type { UpgradeRouter } from '../router';
-import { OBSERVE, type Observer } from '../core/emitter';
+import { extensionOf } from '../extension';
 import { ignore } from '../core/thrown';
 
 type Apply = (notification: Delivered, at: Date) => void;
@@ -14,9 +14,9 @@ type Apply = (notification: Delivered, at: Date) => void;
  * change delivery, silence the "no listener" warning, or take a `once` listener's turn.
  */
 export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
-  const observe = (router as unknown as Record<typeof OBSERVE, ((observer: Observer) => () => void) | undefined>)[OBSERVE];
-  if (observe === undefined) throw new TypeError('huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package');
-  return observe((notification, context) => apply(notification, context.receivedAt));
+  const extension = extensionOf(router);
+  if (extension === undefined) throw new TypeError('huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package');
+  return extension.observe((notification, context) => apply(notification, context.receivedAt));
 }
 
 const POLL_MS = 500;

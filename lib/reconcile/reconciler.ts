@@ -8,7 +8,6 @@
 // pushes naming tasks that do not exist must not spend the platform's call budget. A few hinted
 // tasks a pass, the most active first, are asked about; those the platform does not know are
 // remembered as unknown and cost nothing again.
-import { OBSERVE, type Observer } from '../core/emitter';
 import { ignore, describeThrown } from '../core/thrown';
 import type { ReconcileProgress, ReconcilerStats } from '../core/stats';
 import type { ReconciledResult } from '../events';
@@ -17,7 +16,8 @@ import { pages } from '../platform/paging';
 import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
-import { RECONCILE, type ReconcileAccess, type UpgradeRouter } from '../router';
+import type { UpgradeRouter } from '../router';
+import { extensionOf } from '../extension';
 import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState, type WaitingDevice } from './check';
 
 export interface ReconcilerOptions {
@@ -83,7 +83,7 @@ const HINTED_PUSHES_KEPT = 1000;
 const HELD_BACK_WARN_MS = 30_000;
 
 const optionTable: OptionTable = {
-  router: { check: (value) => (typeof value === 'function' && RECONCILE in value ? undefined : `must be a router made by createUpgradeRouter(), got ${kindOf(value)}`), example: 'createReconciler({ router, client })' },
+  router: { check: (value) => (extensionOf(value) !== undefined ? undefined : `must be a router made by createUpgradeRouter(), got ${kindOf(value)}`), example: 'createReconciler({ router, client })' },
   client: { check: (value) => (value instanceof PlatformClient ? undefined : `must be a client made by createPlatformClient(), got ${kindOf(value)}`), example: 'createReconciler({ router, client: createPlatformClient({ url, appId, secret }) })' },
   tasks: { check: checks.arrayOf(checks.nonEmptyString), example: "createReconciler({ router, client, tasks: ['<operationId>'] })" },
   intervalMs: { check: checks.wholeNumber, example: 'createReconciler({ router, client, intervalMs: 5 * 60_000 })' },
@@ -119,7 +119,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   requireOption(options.router, 'router', 'createReconciler({ router, client })');
   requireOption(options.client, 'client', 'createReconciler({ router, client })');
   const { router, client } = options;
-  const access = (router as unknown as Record<typeof RECONCILE, ReconcileAccess>)[RECONCILE];
+  const access = extensionOf(router);
+  if (access === undefined) throw new TypeError('huawei-iot-upgrade-router: router must be a router made by createUpgradeRouter()');
   const journal = access.journal;
   const now = options.now ?? Date.now;
   const resendWindowMs = options.resendWindowMs ?? 12 * MINUTE;
@@ -188,8 +189,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return entry;
   };
 
-  const observe = (router as unknown as Record<typeof OBSERVE, (observer: Observer) => () => void>)[OBSERVE];
-  const unobserve = observe((notification) => {
+  const unobserve = access.observe((notification) => {
     const at = Date.now();
     const task = followed.get(notification.operationId);
     const final = isFinalPush(notification.notifyType);

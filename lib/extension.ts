@@ -1,0 +1,52 @@
+// How a capability attaches to a router (the reconciler, the dashboard, the next ones): one typed
+// extension point, found by the router object, instead of properties under well-known symbols read
+// through casts. The package loads one copy of this module (its ES entries re-export the CommonJS
+// ones), so a router made through either entry is found from both.
+import type { Observer } from './core/emitter';
+import type { ReconcilerStats } from './core/stats';
+import type { ReconciledResult } from './events';
+import type { Journal } from './journal/journal';
+import type { TaskReport, WaitingDevice } from './reconcile/check';
+
+/** A reconciler attached to a router: its figures go into the router's stats(), its reports into the dashboard. */
+export interface AttachedReconciler {
+  stats(): ReconcilerStats;
+  /** The latest report of a task. */
+  report(operationId: string): TaskReport | undefined;
+  /** The task's devices waiting or in progress on the platform, read now (the first `limit`); undefined when another instance holds the lock. */
+  waiting(operationId: string, limit: number): Promise<WaitingDevice[] | undefined>;
+}
+
+/** What a router offers the capabilities that attach to it. */
+export interface RouterExtension {
+  /** The router's journal, if it has one. */
+  readonly journal: Journal | undefined;
+  /**
+   * Sees every new valid notification once, as it is accepted; returns the way to stop. An observer is
+   * not a listener: it does not silence the "no listener" warning, and with a journal an entry nobody
+   * but an observer hears waits for a listener.
+   */
+  observe(observer: Observer): () => void;
+  /** Commits `result` to the journal and delivers it as `reconciledResult`; false when its key was there (a duplicate). */
+  fill(result: ReconciledResult): Promise<boolean>;
+  /** Reports a capability's failure as the router's `error` event. */
+  report(error: Error): void;
+  /** A warning through the router's logger. */
+  warn(message: string): void;
+  /** Attaches the reconciler (one a router; a second replaces the first). */
+  attach(reconciler: AttachedReconciler): void;
+  /** The attached reconciler, if any. */
+  readonly reconciler: AttachedReconciler | undefined;
+}
+
+const extensions = new WeakMap<object, RouterExtension>();
+
+/** Called once by createUpgradeRouter for the router it makes. */
+export function registerExtension(router: object, extension: RouterExtension): void {
+  extensions.set(router, extension);
+}
+
+/** The extension point of a router made by createUpgradeRouter; undefined for anything else. */
+export function extensionOf(router: unknown): RouterExtension | undefined {
+  return (typeof router === 'function' || typeof router === 'object') && router !== null ? extensions.get(router) : undefined;
+}
