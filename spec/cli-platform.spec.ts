@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { request } from 'undici';
 import { runBin, tempFolder } from './support/journal';
@@ -120,6 +121,16 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
       const { code, stderr } = await runBin(['emulator', '--port', '0', ...args], { HUAWEI_IOT_SECRET: '' });
       assert.equal(code, 2);
       assert.match(stderr, message);
+    }
+    // A port in use: said in one line, nothing left running.
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const { code, stderr } = await runBin(['emulator', '--port', String((taken.address() as AddressInfo).port), '--drop-ratio', '0.1']);
+      assert.equal(code, 2);
+      assert.match(stderr, /EADDRINUSE/);
+    } finally {
+      taken.close();
     }
   });
 });

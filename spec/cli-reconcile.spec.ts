@@ -87,6 +87,13 @@ describe('the reconcile command', function () {
     const noTask = await runBin(['reconcile', '--url', emulator.url, '--app-id', emulator.appId], { HUAWEI_IOT_SECRET: emulator.secret });
     assert.equal(noTask.code, 2);
     assert.match(noTask.stderr, /--task, --url and --app-id are needed/);
+    const badOffset = await runBin([...args(), '--clock-offset', '1.5'], { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.deepEqual([badOffset.code, /--clock-offset takes milliseconds/.test(badOffset.stderr)], [2, true], badOffset.stderr);
+    // The threshold is said in the unit it was given in.
+    for (const [after, said] of [['120000', '2 min'], ['90500', '90500 ms']] as const) {
+      const { stdout } = await runBin([...args(), '--stuck-after', after], { HUAWEI_IOT_SECRET: emulator.secret });
+      assert.match(stdout, new RegExp(`for over ${said}: --stuck-after`));
+    }
   });
 
   it("reads the platform's clock from the emulator (or an offset): silent devices are stuck by the platform's time, not this machine's", async () => {
@@ -112,5 +119,10 @@ describe('the reconcile command', function () {
     const both = await runBin(['reconcile', '--task', quiet.operationId, '--url', emulator.url, '--app-id', emulator.appId, '--emulator-clock', '--clock-offset', '5'], { HUAWEI_IOT_SECRET: emulator.secret });
     assert.equal(both.code, 2);
     assert.match(both.stderr, /leave out --clock-offset/);
+    // A platform that is not the emulator has no clock to read.
+    const receiver = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const notEmulator = await runBin(['reconcile', '--task', quiet.operationId, '--url', receiver, '--app-id', emulator.appId, '--emulator-clock'], { HUAWEI_IOT_SECRET: emulator.secret });
+    assert.equal(notEmulator.code, 2);
+    assert.match(notEmulator.stderr, /GET \/_emulator answered 404 without its clock: is http:\/\/127\.0\.0\.1:\d+ the emulator\?/);
   });
 });

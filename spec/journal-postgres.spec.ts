@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, type SwUpgradeResultNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
 import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
@@ -358,8 +358,9 @@ describe('the Postgres journal, shared by several instances', function () {
     const emulator = await startPlatformEmulator({ speed: 50, devices: { durationMs: 10_000, failureRatio: 0.2 } });
     const clients = [0, 1].map(() => createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret }));
     const errors: Error[] = [];
-    const reconcilers = clients.map((client) => {
-      const { upgrades } = mount();
+    const mounted = clients.map(() => mount());
+    const reconcilers = clients.map((client, i) => {
+      const { upgrades } = mounted[i] as ReturnType<typeof mount>;
       upgrades.on('error', (error) => void errors.push(error));
       return createReconciler({ router: upgrades, client, now: () => emulator.now(), schedule: false });
     });
@@ -380,6 +381,19 @@ describe('the Postgres journal, shared by several instances', function () {
       }
       // (In one process the two clients share a session anyway; across processes each would log in.)
       assert.equal(second.stats().calls, 0, 'the second instance never called the platform');
+      // Nor does its dashboard: the devices waiting on the platform are the first instance's to read.
+      const secondApp = mounted[1]?.app;
+      assert.ok(secondApp !== undefined);
+      const dashboard = createUpgradeDashboard({ router: mounted[1]?.upgrades as UpgradeRouter });
+      secondApp.use('/upgrades', dashboard);
+      try {
+        await assert.rejects(dashboard.neverPushed(operationId), { code: 'ERR_RECONCILE_LOCK_HELD' });
+        const answered = await request(secondApp).get(`/upgrades/api/tasks/${operationId}/not-reported`).expect(503);
+        assert.match((answered.body as { error: string }).error, /another instance holds the reconciliation lock/);
+        assert.equal(second.stats().calls, 0);
+      } finally {
+        dashboard.close();
+      }
       assert.equal((await lockHolders()).length, 1);
 
       // The lock's connection ends while a pass waits on a slow platform: the pass stops calling at once.

@@ -298,6 +298,7 @@ describe('reconciliation against the emulator', function () {
         () => `the pushes of the devices that started to be answered and folded (${heard.size} heard)`,
       );
       assert.equal(await dashboard.neverPushed(operationId), undefined, 'no reconciler: nothing to read the platform with');
+      await assert.rejects(dashboard.neverPushed(operationId, { limit: -1 }), TypeError);
       reconciler = createReconciler({ router: upgrades, client: platform, now: () => emulator.now(), schedule: false });
       const page = await dashboard.neverPushed(operationId, { limit: 1000 });
       const waitingThere: string[] = [];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Journal, SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
@@ -184,6 +184,11 @@ describe('a spill folder shared by several writers loses no answered push', func
       unlinkSync(join(spill, `${second}.lock`));
       await receive(routers[1], 1);
       assert.ok(existsSync(join(spill, `${second}.lock`)), 'the second writer did not take its lock again');
+      // A plain file in its place is no lock either: replaced by a listening socket at the next write.
+      unlinkSync(join(spill, `${second}.lock`));
+      writeFileSync(join(spill, `${second}.lock`), 'not a socket');
+      await receive(routers[1], 1);
+      assert.ok(statSync(join(spill, `${second}.lock`)).isSocket(), 'the second writer did not listen on its lock again');
       down[0] = false;
       await until(
         () => routers[0].stats().journal?.moved === 20 && answered.slice(0, 20).every((id) => delivered.has(id)),
@@ -197,7 +202,7 @@ describe('a spill folder shared by several writers loses no answered push', func
       );
       assert.deepEqual(
         routers.map((router) => router.stats().journal?.moved),
-        [20, 22],
+        [20, 23],
         'each journal moved exactly its own spill',
       );
     } finally {

@@ -123,7 +123,7 @@ async function emulatorNow(url: string, ca: Buffer | undefined): Promise<number>
   const dispatcher = new Agent(ca === undefined ? {} : { connect: { ca } });
   try {
     const answer = await fetch(new URL('/_emulator', url), { dispatcher, signal: AbortSignal.timeout(10_000) });
-    const body = (await answer.json()) as { now?: unknown };
+    const body = (await answer.json().catch(() => ({}))) as { now?: unknown };
     const now = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
     if (!answer.ok || Number.isNaN(now)) throw new Error(`GET /_emulator answered ${answer.status} without its clock: is ${url} the emulator?`);
     return now;
