@@ -88,16 +88,16 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
   });
 
   it('takes drops, flow control, push rules and device timing from flags, and shows them on GET /_emulator', async () => {
-    const args = ['--drop-ratio', '0.25', '--drop-type', 'swUpgradeResultNotify', '--rate-limit', '7', '--rate-window', '1000', '--push-timeout', '2000', '--resend-every', '5000', '--resend-for', '30000', '--invalid-after', '3', '--start-spread', '0', '--duration-spread', '0'];
+    const args = ['--drop-ratio', '0.25', '--rate-limit', '7', '--rate-window', '1000', '--push-timeout', '2000', '--resend-every', '5000', '--resend-for', '30000', '--invalid-after', '3', '--start-spread', '0', '--duration-spread', '0'];
     const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
       await until(() => out.includes('control'), 'the emulator to print where it listens');
-      assert.match(out, /dropping 25 % of swUpgradeResultNotify pushes/);
+      assert.match(out, /dropping 25 % of all pushes/);
       const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
       const state = (await (await fetch(`${url}/_emulator`)).json()) as Record<string, unknown>;
-      assert.deepEqual(state['faults'], [{ kind: 'dropPushes', ratio: 0.25, notifyType: 'swUpgradeResultNotify', left: null }]);
+      assert.deepEqual(state['faults'], [{ kind: 'dropPushes', ratio: 0.25, left: null }]);
       assert.deepEqual(state['rateLimit'], { calls: 7, windowMs: 1000 });
       assert.deepEqual(state['pushRules'], { timeoutMs: 2000, keepMs: 30_000, resendMs: 5000, invalidAfter: 3, concurrency: 16 });
       assert.deepEqual(state['devices'], { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0, startSpread: 0, durationSpread: 0 });
@@ -113,7 +113,7 @@ describe('the bin: huawei-iot-upgrade-router emulator', function () {
       [['--app-id', 'a'], /--app-id needs its secret in \$HUAWEI_IOT_SECRET/],
       [['--app-id', 'a', '--secret', 's'], /secret goes in \$HUAWEI_IOT_SECRET/],
       [['--speed', 'fast'], /--speed must be a number of at least 0/],
-      [['--drop-ratio', '2'], /ratio is between 0 and 1/],
+      [['--drop-ratio', '2', '--drop-type', 'swUpgradeResultNotify'], /ratio is between 0 and 1/],
       [['--drop-type', 'swUpgradeResultNotify'], /give --drop-ratio too/],
       [['--failure-ratio', '1.5'], /failureRatio must be a number from 0 to 1/],
       [['--rate-limit', '2.5'], /--rate-limit must be a whole number above 0/],

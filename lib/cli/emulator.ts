@@ -97,7 +97,6 @@ export async function emulator(argv: string[]): Promise<number> {
   const secret = process.env['HUAWEI_IOT_SECRET'];
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
   if (values.tls === true && values.cert !== undefined) throw new UsageError('--tls makes its own certificate: leave out --cert and --key');
-  if (values['app-id'] !== undefined && (secret === undefined || secret === '')) throw new UsageError('--app-id needs its secret in $HUAWEI_IOT_SECRET');
   const options: PlatformEmulatorOptions = { port: number(values.port, '--port') ?? 8743, host: values.host ?? '127.0.0.1' };
   let caFile: string | undefined;
   if (values.cert !== undefined && values.key !== undefined) options.tls = { cert: readFileSync(values.cert), key: readFileSync(values.key) };
@@ -135,7 +134,11 @@ export async function emulator(argv: string[]): Promise<number> {
   ]);
   const dropRatio = number(values['drop-ratio'], '--drop-ratio');
   if (values['drop-type'] !== undefined && dropRatio === undefined) throw new UsageError('--drop-type says which pushes --drop-ratio drops: give --drop-ratio too');
-  if (values['app-id'] !== undefined && secret !== undefined) options.app = { appId: values['app-id'], secret };
+  const appId = values['app-id'];
+  if (appId !== undefined) {
+    if (secret === undefined || secret === '') throw new UsageError('--app-id needs its secret in $HUAWEI_IOT_SECRET');
+    options.app = { appId, secret };
+  }
   let started: PlatformEmulator | undefined;
   try {
     started = await startPlatformEmulator(options);

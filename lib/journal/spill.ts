@@ -226,10 +226,8 @@ export class Spill {
    */
   async #keepLock(): Promise<void> {
     const path = await this.#lockPath(this.#token);
-    const now = await stat(path).catch((error: unknown) => {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    });
+    // Gone, or unreadable: listen again (which says what is wrong if it cannot).
+    const now = await stat(path).catch(() => undefined);
     if (now !== undefined && this.#lockFile !== undefined && sameFile(now, this.#lockFile)) return;
     const server = this.#lock;
     this.#lock = undefined;
