@@ -91,6 +91,36 @@ describe('a spill folder shared by several writers loses no answered push', func
     return { answered };
   }
 
+  /**
+   * Two routers in this process, each on a SQLite journal of its own that fails its commits while
+   * `down[i]`, sharing one spill folder; `receive` pushes and remembers what was answered.
+   */
+  function twoJournalsOnOneSpill(spill: string, name: string) {
+    const delivered = new Set<string>();
+    const down = [true, true];
+    const routers = [0, 1].map((i) => {
+      const real = sqliteJournal({ path: join(folder.dir, `${name}-${i}.db`) });
+      const journal: Journal = {
+        ...real,
+        spill,
+        append: (records, completed, window) => (down[i] === true ? Promise.reject(new Error('the database is down')) : real.append(records, completed, window)),
+      };
+      const { upgrades } = mountedApp({ journal });
+      upgrades.on('upgradeResult', (notification) => void delivered.add(notification.deviceId));
+      upgrades.on('error', () => {});
+      return upgrades;
+    }) as [UpgradeRouter, UpgradeRouter];
+    const answered: string[] = [];
+    const receive = async (router: UpgradeRouter, count: number): Promise<void> => {
+      for (let n = 0; n < count; n += 1) {
+        const notification = push();
+        await router.receive(notification);
+        answered.push(notification.deviceId);
+      }
+    };
+    return { delivered, down, routers, answered, receive };
+  }
+
   for (const [what, name] of [
     ['', 'spill-one-up'],
     // Past a Unix socket's 107 bytes: the lock is reached through a descriptor of the folder.
@@ -98,31 +128,8 @@ describe('a spill folder shared by several writers loses no answered push', func
   ] as const) {
     it(`a journal that commits again never takes the file of a writer still spilling beside it in the same process${what}`, async () => {
       const spill = join(folder.dir, name);
-      const delivered = new Set<string>();
-      const down = [true, true];
-      const routers = [0, 1].map((i) => {
-        const real = sqliteJournal({
-          path: join(folder.dir, `one-up-${i}.db`),
-        });
-        const journal: Journal = {
-          ...real,
-          spill,
-          append: (records, completed, window) => (down[i] === true ? Promise.reject(new Error('the database is down')) : real.append(records, completed, window)),
-        };
-        const { upgrades } = mountedApp({ journal });
-        upgrades.on('upgradeResult', (notification) => void delivered.add(notification.deviceId));
-        upgrades.on('error', () => {});
-        return upgrades;
-      }) as [UpgradeRouter, UpgradeRouter];
+      const { delivered, down, routers, answered, receive } = twoJournalsOnOneSpill(spill, 'one-up');
       try {
-        const answered: string[] = [];
-        const receive = async (router: UpgradeRouter, count: number): Promise<void> => {
-          for (let n = 0; n < count; n += 1) {
-            const notification = push();
-            await router.receive(notification);
-            answered.push(notification.deviceId);
-          }
-        };
         await receive(routers[0], 20);
         await receive(routers[1], 20);
         // The first journal commits again and moves what is its to move, while the second is still down.
@@ -152,30 +159,9 @@ describe('a spill folder shared by several writers loses no answered push', func
 
   it('a writer whose lock was removed from under it takes it again at its next write, so no other journal takes its files', async () => {
     const spill = join(folder.dir, 'spill-lock-removed');
-    const delivered = new Set<string>();
-    const down = [true, true];
-    const routers = [0, 1].map((i) => {
-      const real = sqliteJournal({ path: join(folder.dir, `lock-removed-${i}.db`) });
-      const journal: Journal = {
-        ...real,
-        spill,
-        append: (records, completed, window) => (down[i] === true ? Promise.reject(new Error('the database is down')) : real.append(records, completed, window)),
-      };
-      const { upgrades } = mountedApp({ journal });
-      upgrades.on('upgradeResult', (notification) => void delivered.add(notification.deviceId));
-      upgrades.on('error', () => {});
-      return upgrades;
-    }) as [UpgradeRouter, UpgradeRouter];
+    const { delivered, down, routers, answered, receive } = twoJournalsOnOneSpill(spill, 'lock-removed');
     const tokens = (): Set<string> => new Set(readdirSync(spill).flatMap((name) => /^\d+-([0-9a-f]+)-\d+\.spill$/.exec(name)?.[1] ?? []));
     try {
-      const answered: string[] = [];
-      const receive = async (router: UpgradeRouter, count: number): Promise<void> => {
-        for (let n = 0; n < count; n += 1) {
-          const notification = push();
-          await router.receive(notification);
-          answered.push(notification.deviceId);
-        }
-      };
       await receive(routers[0], 20);
       const first = [...tokens()];
       await receive(routers[1], 20);
