@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { createUpgradeRouter } from 'huawei-iot-upgrade-router';
-import { listenOn, rawRequest } from './support/raw-http';
+import { listenOn } from './support/raw-http';
 import { CALLBACK_PATH, fixture, mountedApp } from './helpers';
-import { tick } from './support/wait';
+import { tick, until } from './support/wait';
 
 describe('stats()', () => {
   it('starts at zero, in the documented shape', () => {
@@ -71,10 +73,25 @@ describe('stats()', () => {
   it('times each answer from the request\'s arrival: a body that takes 150 ms to arrive is answered after that', async () => {
     const { app, upgrades } = mountedApp();
     const { server, port } = await listenOn(app);
+    let heads = 0;
+    server.on('request', () => (heads += 1));
     try {
       const body = JSON.stringify(fixture('fail'));
       const head = `POST ${CALLBACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-      await rawRequest(port, [head + body.slice(0, 10), body.slice(10)], { pauseMs: 150 });
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      let reply = '';
+      socket.on('data', (data: Buffer) => (reply += data.toString('latin1')));
+      const closed = once(socket, 'close');
+      socket.write(head + body.slice(0, 10));
+      // The rest only once the server has read the head: on a busy machine a pause alone could pass
+      // before the server reads anything, and both parts would arrive together.
+      await until(() => heads === 1, 'the server to read the request head');
+      // eslint-disable-next-line no-restricted-syntax -- a body that takes 150 ms to arrive after its head is the case under test
+      await tick(150);
+      socket.write(body.slice(10));
+      await closed;
+      assert.match(reply, /^HTTP\/1\.1 200 /);
       const { count, buckets } = upgrades.stats().ackSeconds;
       assert.equal(count, 1);
       // At least 150 ms: nothing in the buckets up to 0.1 s, everything by the last one.
