@@ -24,7 +24,7 @@ import {
 import { checkClientOptions } from './client-options';
 import { PlatformError, errorEnvelope } from './errors';
 import { pages } from './paging';
-import { budgetOf, type SlidingWindow } from './rate-limit';
+import { budgetOf, latest, type SlidingWindow } from './rate-limit';
 import { credentialsDigest, sessionOf, type Session, type TokenCalls } from './session';
 
 type Pem = string | Buffer;
@@ -157,8 +157,7 @@ export class PlatformClient {
    * window after the platform answered 1010009) may go on; undefined when none is held back.
    */
   waitingUntil(): Date | undefined {
-    const times = this.#windows.flatMap((window) => window.waitingUntil() ?? []);
-    return times.length === 0 ? undefined : new Date(Math.max(...times.map((time) => time.getTime())));
+    return latest(this.#windows.map((window) => window.waitingUntil()));
   }
 
   stats(): { calls: number; logins: number; refreshes: number } {

@@ -47,6 +47,12 @@ export class SlidingWindow {
   }
 }
 
+/** The latest of some waits (undefined ones are none): when every call held back may go on. */
+export function latest(times: ReadonlyArray<Date | undefined>): Date | undefined {
+  const known = times.flatMap((time) => time ?? []);
+  return known.length === 0 ? undefined : new Date(Math.max(...known.map((time) => time.getTime())));
+}
+
 const windows = new Map<string, SlidingWindow>();
 
 /**

@@ -15,7 +15,7 @@ import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '.
 import { pages } from '../platform/paging';
 import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
-import { SlidingWindow } from '../platform/rate-limit';
+import { SlidingWindow, latest as latestWait } from '../platform/rate-limit';
 import type { UpgradeRouter } from '../router';
 import { extensionOf } from '../extension';
 import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState, type WaitingDevice } from './check';
@@ -147,10 +147,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
   /** The pass under way (see ReconcileProgress); its flow-control wait is read when asked for. */
   let progress: Omit<ReconcileProgress, 'waitingForCallsUntil'> | undefined;
-  const waitingForCalls = (): Date | undefined => {
-    const times = [budget.waitingUntil(), client.waitingUntil()].flatMap((time) => time ?? []);
-    return times.length === 0 ? undefined : new Date(Math.max(...times.map((time) => time.getTime())));
-  };
+  const waitingForCalls = (): Date | undefined => latestWait([budget.waitingUntil(), client.waitingUntil()]);
   const statsNow = (): ReconcilerStats => ({ ...stats, progress: progress === undefined ? undefined : { ...progress, waitingForCallsUntil: waitingForCalls() } });
   let closed = false;
   // One pass or check at a time, in order.
