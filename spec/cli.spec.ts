@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createUpgradeRouter, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, recordEvents } from './helpers';
 import { runBin } from './support/journal';
-import { freePort } from './support/free-port';
+import { REFUSING_PORT } from './support/free-port';
 
 const bin = join(__dirname, '..', 'dist', 'cli', 'index.js');
 
@@ -91,7 +91,7 @@ describe('the bin: huawei-iot-upgrade-router simulate', function () {
   });
 
   it('exits 3 when the platform or the journal cannot be reached, 2 on a usage error', async () => {
-    const closed = await freePort();
+    const closed = REFUSING_PORT;
     const platform = await runBin(['reconcile', '--task', 'op-1', '--url', `http://127.0.0.1:${closed}`, '--app-id', 'app', '--json'], { HUAWEI_IOT_SECRET: 's', DATABASE_URL: '' });
     assert.equal(platform.code, 3, platform.stderr);
     assert.match(platform.stderr, /ECONNREFUSED/);
@@ -104,8 +104,7 @@ describe('the bin: huawei-iot-upgrade-router simulate', function () {
   });
 
   it('exits 1 when nothing answers, or the answer is not 200', async () => {
-    server.close();
-    const refused = await cli(['simulate', '--url', url]);
+    const refused = await cli(['simulate', '--url', `http://127.0.0.1:${REFUSING_PORT}${CALLBACK_PATH}`]);
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /no answer from/);
 

@@ -9,3 +9,10 @@ export async function freePort(): Promise<number> {
   probe.close();
   return typeof address === 'object' && address !== null ? address.port : 0;
 }
+
+/**
+ * A loopback port that refuses every connection, for specs about "cannot be reached". A port freed by
+ * `freePort()` would not do: a spec running beside this one can be given it a moment later.
+ * listen(0) only hands out ports of the ephemeral range, so nothing a spec starts takes port 1.
+ */
+export const REFUSING_PORT = 1;
