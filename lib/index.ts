@@ -1,6 +1,6 @@
-export { createUpgradeRouter } from './router';
-export type { NextFunction, UpgradeRouter } from './router';
-export type { UpgradeRouterOptions } from './options';
+export { createUpgradeRouter } from './router/router';
+export type { NextFunction, UpgradeRouter } from './router/router';
+export type { UpgradeRouterOptions } from './router/options';
 export type { DrainResult, UpgradeEmitter } from './core/emitter';
 export type { Logger } from './core/log';
 export type { OutcomeEvent, ReconcileProgress, ReconcilerStats, UpgradeRouterStats } from './core/stats';
@@ -27,15 +27,15 @@ export type {
   UnknownTypeRejection,
   UpgradeEventName,
   UpgradeRouterEvents,
-} from './events';
-export type { Notification, NotificationTypes, NotifyType } from './notification-types';
+} from './core/events';
+export type { Notification, NotificationTypes, NotifyType } from './core/notification-types';
 export type {
   FwUpgradeResultNotify,
   FwUpgradeStateChangeNotify,
   SwUpgradeResultNotify,
   SwUpgradeStateChangeNotify,
 } from './generated/notifications';
-export { schemas } from './schemas';
+export { schemas } from './core/schemas';
 export { createUpgradeDashboard } from './dashboard/dashboard';
 export type { DashboardTask, DashboardTaskDetail, NotReportedPage, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './dashboard/dashboard';
 export type { DeviceHistoryEntry, DeviceRow, FoldLimits, FoldStats, TaskKind, TaskSummary, UpgradeResult, VersionCounts } from './dashboard/fold';

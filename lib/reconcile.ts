@@ -4,4 +4,4 @@ export { createReconciler } from './reconcile/reconciler';
 export type { Reconciler, ReconcilerOptions } from './reconcile/reconciler';
 export type { MissingDevice, StuckDevice, TaskReport, WaitingDevice } from './reconcile/check';
 export type { ReconcileProgress, ReconcilerStats } from './core/stats';
-export type { ReconciledResult } from './events';
+export type { ReconciledResult } from './core/events';

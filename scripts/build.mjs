@@ -22,7 +22,7 @@ execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
 cpSync(join(root, 'lib', 'dashboard', 'assets'), join(dist, 'dashboard', 'assets'), { recursive: true });
 
 const requireDist = createRequire(import.meta.url);
-writeFileSync(join(dist, 'core', 'precompiled-validators.js'), precompile(requireDist(join(dist, 'schemas.js')).schemas));
+writeFileSync(join(dist, 'core', 'precompiled-validators.js'), precompile(requireDist(join(dist, 'core', 'schemas.js')).schemas));
 
 // Each entry point gets an ES module wrapper re-exporting the CommonJS module's names.
 for (const entry of ['index', 'redis', 'prometheus', 'sqlite', 'postgres', 'platform', 'emulator', 'reconcile']) {

@@ -1,5 +1,5 @@
 // `npm test` after the build: the specs (under c8, their output live) and, beside them, the checks
-// that do not need them (types, lint, the package, the type tests), whose output is printed when each
+// that do not need them (types, lint, the import graph, the package, the type tests), whose output is printed when each
 // ends. The specs mostly wait on the processes they start; the checks fill the idle CPU. Exits
 // non-zero if anything failed.
 import { spawn } from 'node:child_process';
@@ -25,7 +25,7 @@ function run(script, live) {
 // The checks one after the other (together they would only compete with the specs for the CPU).
 const checks = (async () => {
   const results = [];
-  for (const script of ['typecheck', 'lint', 'check:package', 'test:types']) results.push(await run(script, false));
+  for (const script of ['typecheck', 'lint', 'check:imports', 'check:package', 'test:types']) results.push(await run(script, false));
   return results;
 })();
 const results = [await run('spec', true), ...(await checks)];

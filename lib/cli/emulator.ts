@@ -4,7 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createTestCertificates } from '../emulator/certificates';
-import { EMULATOR_VERSION, startPlatformEmulator, type PlatformEmulator, type PlatformEmulatorOptions } from '../emulator/emulator';
+import { EMULATOR_VERSION, type PlatformEmulator, type PlatformEmulatorOptions } from '../emulator/emulator';
+import { startPlatformEmulator } from '../emulator/http';
 import { UsageError } from './usage';
 
 export const emulatorHelp = `Usage: huawei-iot-upgrade-router emulator [options]

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { JournalAdmin, JournalEntry, ReplayOutcome } from '../journal/journal';
 import { revalidate } from '../core/revalidate';
-import { notificationTable } from '../notification-types';
+import { notificationTable } from '../core/notification-types';
 import { UsageError } from './usage';
 
 export const journalHelp = `Usage: huawei-iot-upgrade-router journal (--db FILE | --postgres URL) COMMAND

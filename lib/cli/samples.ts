@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NotificationTypes, NotifyType } from '../notification-types';
+import type { NotificationTypes, NotifyType } from '../core/notification-types';
 
 export type Result = 'SUCCESS' | 'FAIL';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, fetch } from 'undici';
-import { notifyTypes, type NotifyType } from '../notification-types';
+import { notifyTypes, type NotifyType } from '../core/notification-types';
 import { referenceExample, samples } from './samples';
 import { taskPushes } from './task';
 import { UsageError } from './usage';

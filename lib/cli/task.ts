@@ -4,7 +4,7 @@
 // (no result yet), so that a rollout shows on the dashboard in seconds.
 import { randomUUID } from 'node:crypto';
 import { firmwareFailures, softwareFailures } from '../emulator/failures';
-import type { Notification } from '../notification-types';
+import type { Notification } from '../core/notification-types';
 import { samples } from './samples';
 
 const SOFTWARE_STATES = ['downloading', 'downloaded', 'updating'] as const;

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { dedupeDigests, dedupeKeys } from '../generated/dedupe-keys';
-import type { Notification, NotifyType } from '../notification-types';
+import type { Notification, NotifyType } from './notification-types';
 import { KeyedDigest } from './digest';
 import { RecentDigests } from './recent-digests';
 

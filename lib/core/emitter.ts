@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Delivered, Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from '../events';
-import { notificationTable, type Notification } from '../notification-types';
+import type { Delivered, Listener, NotificationEvents, ReceiveContext, UpgradeEventName, UpgradeRouterEvents } from './events';
+import { notificationTable, type Notification } from './notification-types';
 import { log, type LogDetails, type Logger } from './log';
 import { RepeatedLog } from './repeated-log';
 import { asError, ignore, mayBeThenable, settle } from './thrown';

@@ -1,14 +1,12 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from '../events';
-import { notificationTable, type Notification, type NotifyType } from '../notification-types';
-import { dedupeKey, type ResolvedDedupe } from './dedupe';
+import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from './events';
+import { notificationTable, type Notification, type NotifyType } from './notification-types';
 import type { EventHub } from './emitter';
+import type { Intake, Kept, RejectedPush } from './intake';
 import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
-import { describeThrown, settle } from './thrown';
+import { describeThrown } from './thrown';
 import { validators } from './validators';
-import type { JournalDelivery } from '../journal/delivery';
-import type { InvalidRecord, NotificationRecord } from '../journal/journal';
 
 /**
  * What receive() returns: the event emitted, or a promise of it while a shared duplicate store or the
@@ -22,9 +20,8 @@ export type Ack = (refused: boolean) => void;
 
 export interface ReceiverOptions {
   types: readonly NotifyType[];
-  dedupe: ResolvedDedupe | undefined;
-  /** With a journal: where pushes are committed before their answer; `keyed` false with `dedupe: false`. */
-  journal: { delivery: JournalDelivery; refuse: boolean; keyed: boolean } | undefined;
+  /** Where each checked push goes before its answer: memory, or a journal. */
+  intake: Intake;
 }
 
 interface Route {
@@ -35,9 +32,7 @@ interface Route {
 
 const MAX_QUOTED = 80;
 
-
-
-function invalidRecord(rejection: Rejection): InvalidRecord {
+function rejectedPush(rejection: Rejection): RejectedPush {
   const body = 'body' in rejection && rejection.body !== undefined ? rejection.body : undefined;
   const fields = isJsonObject(body) ? body : {};
   let text: string | null = null;
@@ -48,7 +43,6 @@ function invalidRecord(rejection: Rejection): InvalidRecord {
     // A value a host parser made that JSON cannot hold (a BigInt, a cycle): the raw bytes remain.
   }
   return {
-    kind: 'invalid',
     reason: rejection.reason,
     message: rejection.message,
     notifyType: typeof fields.notifyType === 'string' ? fields.notifyType : null,
@@ -76,13 +70,11 @@ export class Receiver {
   readonly #routes = new Map<string, Route>();
   readonly #counters = new OutcomeCounters();
 
-  readonly #dedupe: ReceiverOptions['dedupe'];
-  readonly #journal: ReceiverOptions['journal'];
+  readonly #intake: Intake;
 
-  constructor(hub: EventHub, { types, dedupe, journal }: ReceiverOptions) {
+  constructor(hub: EventHub, { types, intake }: ReceiverOptions) {
     this.#hub = hub;
-    this.#dedupe = dedupe;
-    this.#journal = journal;
+    this.#intake = intake;
     for (const type of types) {
       this.#routes.set(type, { type, event: notificationTable[type].event, validate: validators[type] });
     }
@@ -154,17 +146,8 @@ export class Receiver {
    * sending it again would not make it valid.
    */
   reject(rejection: Rejection, ack?: Ack): Outcome {
-    const journal = this.#journal;
-    if (journal === undefined) return this.#invalid(rejection);
-    return this.#hub.track(
-      journal.delivery.commit.add(invalidRecord(rejection)).then(
-        () => this.#invalid(rejection, ack),
-        (error: unknown) => {
-          journal.delivery.failed(error, `the ${journal.delivery.kind} journal could not record an invalid push`);
-          return this.#invalid(rejection, ack);
-        },
-      ),
-    );
+    if (!this.#intake.durable) return this.#invalid(rejection);
+    return this.#hub.track(this.#intake.keepRejected(rejectedPush(rejection)).then(() => this.#invalid(rejection, ack)));
   }
 
   #invalid(rejection: Rejection, ack?: Ack): 'invalid' {
@@ -202,88 +185,44 @@ export class Receiver {
       const message = `${route.type} fails its schema: ${errors[0].instancePath || '(root)'} ${errors[0].message}`;
       return this.reject({ reason: 'schema', message, body, errors, context }, ack);
     }
-    if (this.#journal !== undefined) return this.#journaled(this.#journal, route, body as unknown as Notification, context, ack);
-    return this.#deduplicate(route, body as unknown as Notification, context);
-  }
-
-  // The answer waits for the commit; listeners run after it. The journal decides duplicates (its
-  // unique key), across restarts and instances. A journal that fails must not lose the push: it is
-  // delivered from memory and reported, or, with onJournalError 'refuse', answered 503.
-  #journaled(journal: NonNullable<ReceiverOptions['journal']>, route: Route, notification: Notification, context: ReceiveContext, ack: Ack | undefined): Promise<OutcomeEvent | 'refused'> {
-    const { delivery } = journal;
-    const record: NotificationRecord = {
-      kind: 'notification',
-      key: journal.keyed ? dedupeKey(route.type, notification) : null,
-      event: route.event,
-      notifyType: route.type,
-      deviceId: notification.deviceId,
-      body: JSON.stringify(notification),
-      ip: context.ip ?? null,
-      receivedAt: context.receivedAt,
-      leased: false,
-    };
-    return this.#hub.track(
-      delivery.commit.add(record).then(
-        ({ id, duplicate, spilled }) => {
-          ack?.(false);
-          if (duplicate) {
-            if (record.leased) delivery.released(1);
-            return this.#deliver(route, notification, { ...context, id }, true);
-          }
-          this.#counters.count(route.event);
-          this.#noteUnheard(route.event, true);
-          this.#hub.observe(notification, context);
-          // Kept in the spill while the journal fails: delivered once it is moved into the journal.
-          if (spilled === true) {
-            if (record.leased) delivery.released(1);
-            return route.event;
-          }
-          if (record.leased) delivery.start(id, route.event, notification, context);
-          return route.event;
-        },
-        (error: unknown) => {
-          if (record.leased) delivery.released(1);
-          const fallback = journal.refuse ? 'answered 503: the platform will send it again' : 'delivered from memory, once';
-          delivery.failed(error, `the ${delivery.kind} journal could not record a push (${fallback})`, notification);
-          if (!journal.refuse) {
-            ack?.(false);
-            return this.#deliver(route, notification, context, false);
-          }
-          ack?.(true);
-          delivery.refused += 1;
-          return 'refused' as const;
-        },
-      ),
+    const notification = body as unknown as Notification;
+    const outcome = this.#intake.keep({ event: route.event, notifyType: route.type, deviceId: notification.deviceId, notification, context }, (kept) =>
+      this.#settle(route, notification, context, kept, ack),
     );
+    return typeof outcome === 'string' ? outcome : this.#hub.track(outcome);
   }
 
-  // A store that throws, rejects or is unreachable must not lose the notification: it is emitted as
-  // new (fail open) and the failure is reported as `error`.
-  #deduplicate(route: Route, notification: Notification, context: ReceiveContext): Outcome {
-    const dedupe = this.#dedupe;
-    if (dedupe === undefined) return this.#deliver(route, notification, context, false);
-    if ('memory' in dedupe) return this.#deliver(route, notification, context, dedupe.memory.seen(route.type, notification));
-    let seen: unknown;
-    try {
-      seen = dedupe.store.seen(dedupeKey(route.type, notification), dedupe.ttl);
-    } catch (error) {
-      this.#storeFailed(error, notification);
-      seen = false;
+  // The answer goes with what the intake did: with a journal, after the commit; listeners run after
+  // it. A journal that fails must not lose the push: it is delivered from memory, or, with
+  // onJournalError 'refuse', answered 503.
+  #settle(route: Route, notification: Notification, context: ReceiveContext, kept: Kept, ack: Ack | undefined): OutcomeEvent | 'refused' {
+    switch (kept.kept) {
+      case 'memory':
+        ack?.(false);
+        return this.#deliver(route, notification, context, kept.duplicate);
+      case 'journal':
+        ack?.(false);
+        if (kept.duplicate) return this.#deliver(route, notification, { ...context, id: kept.id }, true);
+        return this.#kept(route, notification, context);
+      case 'spill':
+        ack?.(false);
+        return this.#kept(route, notification, context);
+      case 'lost':
+        ack?.(kept.refuse);
+        return kept.refuse ? 'refused' : this.#deliver(route, notification, context, false);
     }
-    if (typeof seen === 'boolean') return this.#deliver(route, notification, context, seen);
-    return this.#hub.track(
-      settle(seen).then(
-        // A store written in JavaScript may answer anything; only true means "seen before".
-        (answer) => this.#deliver(route, notification, context, answer === true),
-        (error: unknown) => {
-          this.#storeFailed(error, notification);
-          return this.#deliver(route, notification, context, false);
-        },
-      ),
-    );
   }
 
-  #storeFailed(error: unknown, notification: Notification): void {
+  // Kept for delivery by the intake (now, or once it is moved out of the spill).
+  #kept(route: Route, notification: Notification, context: ReceiveContext): OutcomeEvent {
+    this.#counters.count(route.event);
+    this.#noteUnheard(route.event, true);
+    this.#hub.observe(notification, context);
+    return route.event;
+  }
+
+  /** The duplicate store failed: the push went out as new. */
+  storeFailed(error: unknown, notification: Notification): void {
     this.#counters.storeErrors += 1;
     const message = `duplicate store failed, notification emitted as new: ${describeThrown(error)}`;
     this.#hub.report(new Error(message, { cause: error }), notification);

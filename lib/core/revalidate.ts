@@ -2,14 +2,14 @@
 // entry): a push refused by `allow` (a wrong token during a campaign) or by an older
 // schema becomes a notification if it is one.
 import type { ErrorObject } from 'ajv';
-import { notificationTable, type Notification, type NotifyType } from '../notification-types';
-import type { RevivedNotification } from '../journal/journal';
+import { notificationTable, type Notification, type NotifyType } from './notification-types';
+import type { RecheckedPush } from './intake';
 import { dedupeKey } from './dedupe';
 import { isJsonObject } from './parse-json';
 import { Receiver } from './receiver';
 import { validators } from './validators';
 
-export type Revalidated = { ok: true; notification: RevivedNotification } | { ok: false; why: string };
+export type Revalidated = { ok: true; notification: RecheckedPush } | { ok: false; why: string };
 
 /** `text` (the body kept, or the bytes received) checked as the router checks a push. */
 export function revalidate(body: string | Buffer, keyed = true): Revalidated {

@@ -1,7 +1,40 @@
-import type { NotificationEvents, RejectionReason } from '../events';
-import { notificationTable } from '../notification-types';
+import type { NotificationEvents, RejectionReason } from './events';
+import { notificationTable } from './notification-types';
 import { AckHistogram, type AckTimes } from './histogram';
-import type { JournalStats } from '../journal/delivery';
+
+/** What a journal counts, read by every instance sharing it. */
+export interface JournalCounts {
+  /** Entries waiting for a first or a later delivery, or being delivered. */
+  pending: number;
+  /** Pending entries that have failed at least once and wait for their next attempt. */
+  retrying: number;
+  dead: number;
+  invalid: number;
+  /** Seconds since the oldest pending entry was received; 0 when none is pending. */
+  oldestPendingSeconds: number;
+  /** Pending entries by listener event ('upgradeResult', ...): what waits for whom. */
+  pendingByEvent: Record<string, number>;
+}
+
+/** The journal's figures in stats(): read from the journal every few seconds, for every instance sharing it. */
+export interface JournalStats extends JournalCounts {
+  /** When the figures above were read (they are refreshed every 2 s). */
+  readAt: Date | undefined;
+  /** Journal operations that failed (each reported as `error`). */
+  errors: number;
+  /** Pushes answered 503 because the journal failed, with `onJournalError: 'refuse'`. */
+  refused: number;
+  /** Group commits so far, and the pushes they carried: pushes / commits is the grouping at work. */
+  commits: number;
+  committed: number;
+  /** Entries this instance is delivering now. */
+  delivering: number;
+  /** Pushes kept in the spill folder because the journal failed, and moved into it since, by this instance. */
+  spilled: number;
+  moved: number;
+  /** Deliveries that ran past delivery.timeoutMs (each counted as a failed attempt). */
+  timedOut: number;
+}
 
 /** Outcome events: each body the router takes in ends as exactly one of these. */
 export type OutcomeEvent = keyof NotificationEvents | 'duplicate' | 'invalid';

@@ -1,5 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import type { NotifyType } from '../notification-types';
+import type { NotifyType } from './notification-types';
 // Compiled from schema/ at build time (scripts/precompile.mjs, Ajv standalone code, options and
 // reasons there): loading Ajv and compiling at start-up cost about 100 ms.
 import precompiled = require('./precompiled-validators');

@@ -3,7 +3,7 @@
 // that reading 100 tasks of 10 000 devices costs a walk over the tasks, not over the devices. What it
 // keeps is bounded in bytes (an estimate that errs high), not only in devices: a push's fields have no
 // maximum length.
-import type { Delivered } from '../events';
+import type { Delivered } from '../core/events';
 import { SharedStrings, cut, weighText } from './strings';
 
 export type TaskKind = 'software' | 'firmware';

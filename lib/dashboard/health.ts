@@ -1,7 +1,7 @@
 // The journal's health as the rollout owner needs it: what waits, what died, what was refused, and
 // the command that acts on each. Read from the router's figures (refreshed every 2 s), never from a
 // query of its own: the page asks on every change.
-import type { UpgradeRouter } from '../router';
+import type { UpgradeRouter } from '../router/router';
 import type { JournalStats } from '../journal/delivery';
 import type { FoldStats } from './fold';
 

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { NextFunction } from '../router';
+import type { NextFunction } from '../router/router';
 import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
 import { checkQuery, queryOf, type DeviceQuery } from './query';
 import type { ChangeStreams } from './streams';
-import type { UpgradeDashboard, UpgradeDashboardOptions } from './dashboard';
+import type { UpgradeDashboard, UpgradeDashboardOptions } from './api';
 
 const assets = join(__dirname, 'assets');
 const asset = (name: string): Buffer => readFileSync(join(assets, name));

@@ -2,9 +2,9 @@
 // journal, read from the beginning and then followed, so that the view survives a restart and, with
 // Postgres, covers every instance.
 import type { Journal } from '../journal/journal';
-import type { Delivered } from '../events';
-import type { UpgradeRouter } from '../router';
-import { extensionOf } from '../extension';
+import type { Delivered } from '../core/events';
+import type { UpgradeRouter } from '../router/router';
+import { extensionOf } from '../router/extension';
 import { ignore } from '../core/thrown';
 
 type Apply = (notification: Delivered, at: Date) => void;

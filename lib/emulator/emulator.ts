@@ -1,19 +1,14 @@
-// `startPlatformEmulator`: a local, stateful stand-in for the platform's northbound API and its
-// pushes, over HTTP or HTTPS, with a control surface under /_emulator for tests. Every answer
-// carries the emulator's version in the `x-platform-emulator` header.
+// The emulated platform's state: applications, tasks and their devices, pushes, faults and the
+// clock, with the methods tests and the control surface use. Its HTTP server is http.ts's.
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DEFAULT_RATE_LIMIT, PACKAGE_TYPES, paths, type PackageType, type Subscription } from '../platform/contract';
 import { Apps, EmulatorError, type App } from './apps';
 import { EmulatedClock } from './clock';
-import { control } from './control';
 import { Faults, type EmulatorFault } from './faults';
 import { matching, northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
 import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
-import { checkOptions, checks, kindOf, type OptionTable } from '../option-checks';
+import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-checks';
 import { Tasks, seeded, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 
 type Pem = string | Buffer;
@@ -60,7 +55,6 @@ export interface PushSummary {
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
 export const EMULATOR_VERSION = version;
-const MAX_BODY = 1024 * 1024;
 
 const pem = (value: unknown): string | undefined => (typeof value === 'string' || Buffer.isBuffer(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
 const port = (value: unknown): string | undefined => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535 ? undefined : `must be a port from 0 to 65535, got ${kindOf(value)}`);
@@ -72,7 +66,7 @@ const BEHAVIOUR_OPTIONS: OptionTable = {
   startSpread: { check: (value) => (typeof value === 'number' && value >= 0 && value <= 1000 ? undefined : `must be a number from 0 to 1000, got ${kindOf(value)}`), example: '{ "startSpread": 0.1 } (a share of durationMs)' },
   durationSpread: { check: (value) => (typeof value === 'number' && value >= 0 && value < 1 ? undefined : `must be a number from 0 to under 1, got ${kindOf(value)}`), example: '{ "durationSpread": 0.2 } (80 % to 120 % of durationMs)' },
 };
-const EMULATOR_OPTIONS: OptionTable = {
+export const EMULATOR_OPTIONS: OptionTable = {
   port: { check: port, example: 'startPlatformEmulator({ port: 8743 })' },
   host: { check: checks.nonEmptyString, example: "startPlatformEmulator({ host: '127.0.0.1' })" },
   tls: { check: checks.object, example: 'startPlatformEmulator({ tls: { cert, key } })', keys: { cert: { check: pem, example: '{ cert, key }' }, key: { check: pem, example: '{ cert, key }' }, ca: { check: pem, example: '{ cert, key, ca }' }, requestCert: { check: checks.oneOf(true, false), example: '{ cert, key, requestCert: true }' } } },
@@ -102,7 +96,7 @@ export class PlatformEmulator {
   readonly rateLimit: Readonly<{ calls: number; windowMs: number }>;
   /** The push rules' timings, as started. */
   readonly pushRules: Readonly<PushRules>;
-  readonly #server: Server;
+  readonly #server: ListeningServer;
   readonly #clock: EmulatedClock;
   readonly #seed: number;
   readonly #apps: Apps;
@@ -113,11 +107,9 @@ export class PlatformEmulator {
   readonly #subscriptions = new Map<string, Map<string, Subscription>>();
 
   /** Use `startPlatformEmulator`. */
-  constructor(server: Server, protocol: string, options: PlatformEmulatorOptions) {
+  constructor(server: ListeningServer, options: PlatformEmulatorOptions) {
     this.#server = server;
-    const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.url = `${protocol}://${host}:${address.port}`;
+    this.url = server.url;
     this.#clock = new EmulatedClock(options.speed ?? 1);
     this.#seed = options.seed ?? 1;
     this.rateLimit = { ...(options.rateLimit ?? DEFAULT_RATE_LIMIT) };
@@ -140,10 +132,6 @@ export class PlatformEmulator {
       software: this.#tasks.addPackage({ fileType: 'softwarePackage', version: 'V2.1.0', fromVersion: 'V2.0.3' }),
       firmware: this.#tasks.addPackage({ fileType: 'firmwarePackage', version: 'FW_1.1.0', fromVersion: 'FW_1.0.7' }),
     };
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      // #handle answers every request itself, errors included; only a broken socket is left.
-      this.#handle(request, response).catch(() => response.destroy());
-    });
   }
 
   /** Emulated epoch milliseconds. */
@@ -254,73 +242,34 @@ export class PlatformEmulator {
 
   async close(): Promise<void> {
     this.#clock.close();
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
-    await closed;
+    await this.#server.close();
     await this.#pusher.close();
   }
 
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    response.setHeader('x-platform-emulator', EMULATOR_VERSION);
-    let answer: EmulatorAnswer;
+  /** Answers one northbound request as the platform would, armed faults applied (the HTTP server's work). */
+  async answer(request: EmulatorRequest): Promise<EmulatorAnswer> {
     try {
-      const parsed = await readRequest(request);
-      if (parsed.path.startsWith('/_emulator')) answer = control(this, parsed);
-      else {
-        const fault = this.#faults.take(parsed.path, parsed.path === paths.login || parsed.path === paths.refreshToken);
-        if (fault?.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-        if (fault?.kind === 'expiredToken') throw new EmulatorError('tokenInvalid', fault.envelope ?? 'resultcode');
-        if (fault?.kind === 'throttle') throw new EmulatorError('throttled');
-        if (fault?.kind === 'pageCap') parsed.query.set('pageSize', String(Math.min(fault.pageSize, Number(parsed.query.get('pageSize') ?? 10))));
-        if (fault?.kind === 'status') answer = { status: fault.status, body: new EmulatorError('internal').body() };
-        else answer = northbound({ apps: this.#apps, tasks: this.#tasks, subscriptions: this.#subscriptions }, parsed);
-      }
+      const fault = this.#faults.take(request.path, request.path === paths.login || request.path === paths.refreshToken);
+      if (fault?.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault?.kind === 'expiredToken') throw new EmulatorError('tokenInvalid', fault.envelope ?? 'resultcode');
+      if (fault?.kind === 'throttle') throw new EmulatorError('throttled');
+      if (fault?.kind === 'pageCap') request.query.set('pageSize', String(Math.min(fault.pageSize, Number(request.query.get('pageSize') ?? 10))));
+      if (fault?.kind === 'status') return { status: fault.status, body: new EmulatorError('internal').body() };
+      return northbound({ apps: this.#apps, tasks: this.#tasks, subscriptions: this.#subscriptions }, request);
     } catch (error) {
-      if (!(error instanceof EmulatorError)) {
-        answer = { status: 400, body: new EmulatorError('badRequest', 'error_code', (error as Error).message).body() };
-      } else answer = { status: error.status, body: error.body() };
+      return errorAnswer(error);
     }
-    if (answer.body === undefined) response.writeHead(answer.status).end();
-    else response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
   }
 }
 
-async function readRequest(request: IncomingMessage): Promise<EmulatorRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Read to the end even when too large: an answer sent mid-upload reaches the sender as a reset.
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY) chunks.push(chunk);
-  }
-  if (size > MAX_BODY) throw new Error('the body is larger than 1 MB');
-  const text = Buffer.concat(chunks).toString('utf8');
-  const type = request.headers['content-type'] ?? '';
-  const body: unknown = text === '' ? undefined : type.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
-  // A server's request always has its method and URL.
-  const url = new URL(request.url as string, 'http://emulator');
-  return { method: request.method as string, path: url.pathname, query: url.searchParams, headers: request.headers, body };
+/** A thrown emulator error as its answer; anything else is the request's fault (400). */
+export function errorAnswer(error: unknown): EmulatorAnswer {
+  if (error instanceof EmulatorError) return { status: error.status, body: error.body() };
+  return { status: 400, body: new EmulatorError('badRequest', 'error_code', (error as Error).message).body() };
 }
 
-/** Starts an emulator; resolves once it listens. */
-export async function startPlatformEmulator(options: PlatformEmulatorOptions = {}): Promise<PlatformEmulator> {
-  // The same checks as the router's options: a misspelt `sped: 60` used to run the emulator at 1x.
-  checkOptions(options, EMULATOR_OPTIONS);
-  const speed = options.speed ?? 1;
-  if (!(speed > 0) || !Number.isFinite(speed)) throw new TypeError('startPlatformEmulator: speed must be a positive number');
-  const tls = options.tls;
-  const server: Server =
-    tls === undefined
-      ? createHttpServer()
-      : createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca !== undefined && { ca: tls.ca }), requestCert: tls.requestCert ?? false, rejectUnauthorized: tls.requestCert ?? false });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  try {
-    return new PlatformEmulator(server, tls === undefined ? 'http' : 'https', options);
-  } catch (error) {
-    server.close();
-    throw error;
-  }
+/** The server an emulator answers on: its base URL, and how to stop it. */
+export interface ListeningServer {
+  readonly url: string;
+  close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // the documented states (wait -> processing -> success | fail) on a schedule drawn from a seeded
 // random source, and tells the application on the way with the pushes the platform sends.
 import { randomUUID } from 'node:crypto';
-import type { NotificationTypes } from '../notification-types';
+import type { NotificationTypes } from '../core/notification-types';
 import {
   platformTime,
   type CreateUpgradeTaskInput,

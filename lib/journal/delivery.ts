@@ -2,12 +2,16 @@
 // once; failures come back after a backoff, entries a crash left undelivered after their lease, and
 // an entry out of attempts becomes dead (`deadLetter`). Each attempt is recorded before it starts
 // (in the commit, or by claim()), so a listener that kills the process still ends dead.
-import type { Delivered, ReceiveContext } from '../events';
+import type { Delivered, ReceiveContext } from '../core/events';
+import { dedupeKey } from '../core/dedupe';
 import type { EventHub, JournaledEvent } from '../core/emitter';
+import type { CheckedPush, Intake, Kept, RejectedPush } from '../core/intake';
+import type { Notification, NotifyType } from '../core/notification-types';
+import type { JournalStats } from '../core/stats';
 import { asError, describeThrown, ignore } from '../core/thrown';
 import { Batch } from './batch';
 import { GroupCommit } from './group-commit';
-import type { Appended, ClaimedEntry, Journal, JournalCounts, JournalRecord } from './journal';
+import type { Appended, ClaimedEntry, Journal, JournalCounts, JournalRecord, NotificationRecord } from './journal';
 import { Spill } from './spill';
 import { backoffAfter } from './retry-window';
 import { DEFAULT_DELIVERY_TIMING } from './defaults';
@@ -39,25 +43,7 @@ export const DEFAULT_DELIVERY = { ...DEFAULT_DELIVERY_TIMING, concurrency: 100, 
 /** The in-process monotonic clock: wake-ups must not follow steps of the wall clock. */
 const now = (): number => performance.now();
 
-/** The journal's figures in stats(): read from the journal every few seconds, for every instance sharing it. */
-export interface JournalStats extends JournalCounts {
-  /** When the figures above were read (they are refreshed every 2 s). */
-  readAt: Date | undefined;
-  /** Journal operations that failed (each reported as `error`). */
-  errors: number;
-  /** Pushes answered 503 because the journal failed, with `onJournalError: 'refuse'`. */
-  refused: number;
-  /** Group commits so far, and the pushes they carried: pushes / commits is the grouping at work. */
-  commits: number;
-  committed: number;
-  /** Entries this instance is delivering now. */
-  delivering: number;
-  /** Pushes kept in the spill folder because the journal failed, and moved into it since, by this instance. */
-  spilled: number;
-  moved: number;
-  /** Deliveries that ran past delivery.timeoutMs (each counted as a failed attempt). */
-  timedOut: number;
-}
+export type { JournalStats };
 
 const POLL_MS = 1000;
 const COUNTS_MS = 2000;
@@ -72,12 +58,19 @@ export type ResolvedDelivery = Required<DeliveryOptions> & {
   dedupeWindowMs: number;
   /** onJournalError 'refuse': the platform is told to re-send, nothing is spilled. */
   refuse: boolean;
+  /** Whether pushes are journaled under their duplicate key (false with `dedupe: false`). */
+  keyed: boolean;
 };
 
 const TIMED_OUT = Symbol('timed out');
 const WAKE_SLACK_MS = 5;
 
-export class JournalDelivery {
+/**
+ * The journal as the core's intake: a push is committed before its answer, and delivered by this
+ * instance (leased in its commit) or later from the journal. Leases and reservations stay in here.
+ */
+export class JournalDelivery implements Intake {
+  readonly durable = true;
   readonly #hub: EventHub;
   readonly #journal: Journal;
   readonly #options: ResolvedDelivery;
@@ -87,7 +80,7 @@ export class JournalDelivery {
   readonly #spill: Spill | undefined;
   readonly #revivedAt = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly commit: GroupCommit;
+  readonly #commit: GroupCommit;
   // Marked done in batches; an entry whose mark is lost is delivered again (at least once).
   // Usually they ride along with the next group commit: one transaction, one fsync for both.
   readonly #completed = new Batch<string>(
@@ -102,10 +95,10 @@ export class JournalDelivery {
   #closed = false;
   #counts: JournalCounts | undefined;
   #readAt: Date | undefined;
-  errors = 0;
+  #errors = 0;
   /** Pushes answered 503 because the journal failed (onJournalError 'refuse'). */
-  refused = 0;
-  timedOut = 0;
+  #refused = 0;
+  #timedOut = 0;
   #moving = false;
   #pruning = false;
 
@@ -114,7 +107,7 @@ export class JournalDelivery {
     this.#journal = journal;
     this.#options = options;
     this.#spill = journal.spill === false || options.refuse ? undefined : new Spill(journal.spill);
-    this.commit = new GroupCommit(
+    this.#commit = new GroupCommit(
       journal,
       {
         beforeCommit: (records) => {
@@ -151,15 +144,55 @@ export class JournalDelivery {
     return this.#journal.kind;
   }
 
-  /** A new entry leased at its commit, delivered now (attempt 1). */
-  start(id: string, event: JournaledEvent, notification: Delivered, context: ReceiveContext): void {
-    this.#reserved -= 1;
-    this.#run(id, event, notification, { ...context, id, attempt: 1 });
+  keep<T>(push: CheckedPush, settle: (kept: Kept) => T): Promise<T> {
+    const record: NotificationRecord = {
+      kind: 'notification',
+      key: push.key ?? (this.#options.keyed ? dedupeKey(push.notifyType as NotifyType, push.notification as Notification) : null),
+      event: push.event,
+      notifyType: push.notifyType,
+      deviceId: push.deviceId,
+      body: JSON.stringify(push.notification),
+      ip: push.context.ip ?? null,
+      receivedAt: push.context.receivedAt,
+      leased: false,
+    };
+    return this.#commit.add(record).then(
+      ({ id, duplicate, spilled }) => {
+        // Leased in its commit (#lease): delivered now, after the core has answered; or its slot freed.
+        const deliverNow = record.leased && !duplicate && spilled !== true;
+        if (record.leased && !deliverNow) this.#reserved -= 1;
+        try {
+          return settle(spilled === true ? { kept: 'spill' } : { kept: 'journal', id, duplicate });
+        } finally {
+          if (deliverNow) {
+            this.#reserved -= 1;
+            this.#run(id, push.event, push.notification, { ...push.context, id, attempt: 1 });
+          }
+        }
+      },
+      (error: unknown) => {
+        if (record.leased) this.#reserved -= 1;
+        if (push.filled !== true) {
+          const fallback = this.#options.refuse ? 'answered 503: the platform will send it again' : 'delivered from memory, once';
+          this.failed(error, `the ${this.kind} journal could not record a push (${fallback})`, push.notification);
+          if (this.#options.refuse) this.#refused += 1;
+        }
+        return settle({ kept: 'lost', refuse: this.#options.refuse && push.filled !== true, error });
+      },
+    );
+  }
+
+  // Reported, never thrown: sending the push again would not make it valid.
+  keepRejected(push: RejectedPush): Promise<void> {
+    return this.#commit.add({ kind: 'invalid', ...push }).then(
+      () => undefined,
+      (error: unknown) => this.failed(error, `the ${this.kind} journal could not record an invalid push`),
+    );
   }
 
   /** A journal operation failed: counted, and reported as `error`. */
   failed(error: unknown, what: string, notification?: Delivered): void {
-    this.errors += 1;
+    this.#errors += 1;
     this.#hub.report(new Error(`${what}: ${describeThrown(error)}`, { cause: error }), notification);
   }
 
@@ -172,15 +205,15 @@ export class JournalDelivery {
       invalid: counts.invalid,
       oldestPendingSeconds: counts.oldestPendingSeconds,
       readAt: this.#readAt,
-      errors: this.errors,
-      refused: this.refused,
-      commits: this.commit.commits,
-      committed: this.commit.committed,
+      errors: this.#errors,
+      refused: this.#refused,
+      commits: this.#commit.commits,
+      committed: this.#commit.committed,
       delivering: this.#running.size,
       pendingByEvent: { ...counts.pendingByEvent },
       spilled: this.#spill?.written ?? 0,
       moved: this.#spill?.moved ?? 0,
-      timedOut: this.timedOut,
+      timedOut: this.#timedOut,
     };
   }
 
@@ -188,7 +221,7 @@ export class JournalDelivery {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
-    await this.commit.idle();
+    await this.#commit.idle();
     await this.#completed.idle();
     // One last move: what the spill holds goes into the journal now if it can, else at the next start.
     if (this.#spill?.hasWork === true) await this.#spill.move((records) => this.#appendMoved(records)).catch(ignore);
@@ -259,11 +292,6 @@ export class JournalDelivery {
     this.failed(error, `the ${this.#journal.kind} journal could not mark ${ids.length} delivered entries done (they will be delivered again)`);
   }
 
-  /** Un-reserves what a failed commit had leased. */
-  released(count: number): void {
-    this.#reserved -= count;
-  }
-
   #heard(event: string): boolean {
     return this.#hub.heard(event as JournaledEvent);
   }
@@ -279,7 +307,7 @@ export class JournalDelivery {
       .then((outcome) => {
         clearTimeout(timer);
         if (outcome === TIMED_OUT) {
-          this.timedOut += 1;
+          this.#timedOut += 1;
           const error = new Error(`delivery ${id} did not settle within delivery.timeoutMs (${this.#options.timeoutMs} ms): counted as failed`);
           this.#hub.report(error, notification);
           return this.#failedAttempt(id, notification, budgetAttempt, error);

@@ -1,6 +1,8 @@
 // What the router asks of a durable journal. sqliteJournal() and postgresJournal() implement it; the
 // router's delivery logic (group commits, retries, leases, dead letters) lives above it, in
 // delivery.ts, so that both stores behave alike.
+import type { RecheckedPush, RejectedPush } from '../core/intake';
+import type { JournalCounts } from '../core/stats';
 
 /** A valid notification to journal; `key` is its duplicate key, or null with `dedupe: false`. */
 export interface NotificationRecord {
@@ -18,18 +20,8 @@ export interface NotificationRecord {
 }
 
 /** Anything received that was not a valid notification, kept so that nothing received is lost. */
-export interface InvalidRecord {
+export interface InvalidRecord extends RejectedPush {
   kind: 'invalid';
-  reason: string;
-  message: string;
-  notifyType: string | null;
-  deviceId: string | null;
-  /** The parsed body as JSON text, when there was one. */
-  body: string | null;
-  /** The bytes received, up to the router's limit, when there were any. */
-  raw: Buffer | null;
-  ip: string | null;
-  receivedAt: Date;
 }
 
 export type JournalRecord = NotificationRecord | InvalidRecord;
@@ -61,13 +53,7 @@ export type EntryState = 'pending' | 'done' | 'dead' | 'invalid' | 'discarded';
 export type ReplayOutcome = 'replayed' | 'missing' | 'delivering' | 'invalid' | 'not-replayable';
 
 /** An invalid entry found valid on a second look, as it becomes a pending notification. */
-export interface RevivedNotification {
-  key: string | null;
-  event: string;
-  notifyType: string;
-  deviceId: string;
-  body: string;
-}
+export type RevivedNotification = RecheckedPush;
 
 /** One entry, for the `journal` command and for inspection. */
 export interface JournalEntry {
@@ -108,18 +94,7 @@ export interface FinalResult {
 }
 
 /** The journal's figures (for every instance sharing it); done entries are not counted (there are many). */
-export interface JournalCounts {
-  /** Entries waiting for a first or a later delivery, or being delivered. */
-  pending: number;
-  /** Pending entries that have failed at least once and wait for their next attempt. */
-  retrying: number;
-  dead: number;
-  invalid: number;
-  /** Seconds since the oldest pending entry was received; 0 when none is pending. */
-  oldestPendingSeconds: number;
-  /** Pending entries by listener event ('upgradeResult', ...): what waits for whom. */
-  pendingByEvent: Record<string, number>;
-}
+export type { JournalCounts };
 
 /**
  * What the `journal` command needs: reads, and changes to single entries that are safe while a

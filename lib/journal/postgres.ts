@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
-import { checkOptions, checks, type OptionTable } from '../option-checks';
+import { checkOptions, checks, type OptionTable } from '../core/option-checks';
 import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
 import { Leadership } from './leadership';

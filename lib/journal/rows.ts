@@ -1,6 +1,6 @@
 // What the SQLite and Postgres journals share: the table's name, how a row reads as an entry, the
 // order records are inserted in, and the checks of their options.
-import { checks } from '../option-checks';
+import { checks } from '../core/option-checks';
 import { FINAL_EVENTS, type EntryState, type JournalEntry, type JournalRecord } from './journal';
 
 export const TABLE = 'huawei_iot_upgrade_journal';

@@ -7,10 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { checkOptions, checks, type OptionTable } from '../option-checks';
+import { checkOptions, checks, type OptionTable } from '../core/option-checks';
 import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Journal, type JournalAdmin } from './journal';
 import { describeThrown } from '../core/thrown';
-import { requireOption } from '../option-checks';
+import { requireOption } from '../core/option-checks';
 import { leaseCheck, positiveWhole } from './rows';
 import { openStore, type OwnerStore, type SqliteSettings, type StoreMethod } from './sqlite-store';
 import { lockJournal, receiverRunning } from './sqlite-lock';

@@ -1,6 +1,6 @@
 // The client's options, checked like every other factory's: a misspelt key (`retry`) or a value of
 // the wrong kind used to pass unseen, and a wrong `url` failed with Node's own words.
-import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../option-checks';
+import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 
 const isPem = (value: unknown): boolean => typeof value === 'string' || Buffer.isBuffer(value);
 const pem = (value: unknown): string | undefined => (isPem(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);

@@ -6,7 +6,7 @@
 // devices than it has listed here with a result, when a device may be stuck, and once in full after
 // the task ended; while the task runs (results in flight always make its counts differ a little), its
 // pages are read at most every `recheckMs`.
-import type { ReconciledResult } from '../events';
+import type { ReconciledResult } from '../core/events';
 import { pageByPage, pages, type PagePosition } from '../platform/paging';
 import { parsePlatformTime, type OperateType, type OperationStaResult, type SubTaskStatus, type TaskStatus, type UpgradeSubTask, type UpgradeTask } from '../platform/contract';
 import type { PlatformClient } from '../platform/client';

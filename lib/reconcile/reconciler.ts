@@ -8,16 +8,17 @@
 // pushes naming tasks that do not exist must not spend the platform's call budget. A few hinted
 // tasks a pass, the most active first, are asked about; those the platform does not know are
 // remembered as unknown and cost nothing again.
+import { RECONCILER } from './attached';
 import { ignore, describeThrown } from '../core/thrown';
 import type { ReconcileProgress, ReconcilerStats } from '../core/stats';
-import type { ReconciledResult } from '../events';
-import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../option-checks';
+import type { ReconciledResult } from '../core/events';
+import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 import { pages } from '../platform/paging';
 import { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow, latest as latestWait } from '../platform/rate-limit';
-import type { UpgradeRouter } from '../router';
-import { extensionOf } from '../extension';
+import type { UpgradeRouter } from '../router/router';
+import { extensionOf } from '../router/extension';
 import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState, type WaitingDevice } from './check';
 
 export interface ReconcilerOptions {
@@ -393,7 +394,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return outcome.ran ? outcome.value : undefined;
     });
   const latest = (operationId: string): TaskReport | undefined => followed.get(operationId)?.report ?? completed.findLast((report) => report.operationId === operationId);
-  access.attach({ stats: statsNow, report: latest, waiting });
+  access.attach(RECONCILER, { report: latest, waiting });
+  access.reconciliationStats(statsNow);
 
   return {
     reconcileAll,

@@ -1,11 +1,11 @@
 import { parse as parseBytes } from 'bytes';
-import { log, type Logger } from './core/log';
-import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupe, type DedupeOptions, type ResolvedDedupe } from './core/dedupe';
-import { notifyTypes, type NotifyType } from './notification-types';
-import { checkOptions, checks, kindOf, type OptionTable } from './option-checks';
-import { DEFAULT_DELIVERY, type DeliveryOptions, type ResolvedDelivery } from './journal/delivery';
-import type { Journal } from './journal/journal';
-import { createAccessCheck, isIpRule, TOKEN_ALPHABET, type AccessCheck, type AllowOptions } from './transport/access';
+import { log, type Logger } from '../core/log';
+import { DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL, MemoryDedupe, type DedupeOptions, type ResolvedDedupe } from '../core/dedupe';
+import { notifyTypes, type NotifyType } from '../core/notification-types';
+import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-checks';
+import { DEFAULT_DELIVERY, type DeliveryOptions, type ResolvedDelivery } from '../journal/delivery';
+import type { Journal } from '../journal/journal';
+import { createAccessCheck, isIpRule, TOKEN_ALPHABET, type AccessCheck, type AllowOptions } from '../transport/access';
 
 export interface UpgradeRouterOptions {
   /**
@@ -56,7 +56,7 @@ export interface ResolvedOptions {
   /** allow.ips is set: requests carrying X-Forwarded-For without `trust proxy` deserve a warning. */
   checksIps: boolean;
   passUnknownTypes: boolean;
-  journal: { journal: Journal; delivery: ResolvedDelivery; refuse: boolean; keyed: boolean } | undefined;
+  journal: { journal: Journal; delivery: ResolvedDelivery } | undefined;
 }
 
 export const DEFAULT_LIMIT = 64 * 1024;
@@ -167,9 +167,8 @@ function resolveJournal(options: UpgradeRouterOptions): ResolvedOptions['journal
       // later is a report of its own.
       dedupeWindowMs: dedupe === false ? 0 : (dedupe?.ttl ?? DEFAULT_DEDUPE_TTL),
       refuse: options.onJournalError === 'refuse',
+      keyed: dedupe !== false,
     },
-    refuse: options.onJournalError === 'refuse',
-    keyed: dedupe !== false,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { GeneratedNotificationTypes } from './generated/notifications';
+import type { GeneratedNotificationTypes } from '../generated/notifications';
 
 /**
  * Each notification type this package understands, from notifyType to payload type. Generated from

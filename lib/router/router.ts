@@ -1,16 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EventHub, type DrainResult, type UpgradeEmitter } from './core/emitter';
-import type { ParseResult } from './core/parse-json';
-import { Receiver, type Ack, type Outcome } from './core/receiver';
-import { JournalDelivery } from './journal/delivery';
-import type { UpgradeRouterStats } from './core/stats';
-import { registerExtension, type AttachedReconciler, type RouterExtension } from './extension';
-import type { ReceiveContext, ReconciledResult } from './events';
-import type { NotificationRecord } from './journal/journal';
+import { EventHub, type DrainResult, type UpgradeEmitter } from '../core/emitter';
+import type { ParseResult } from '../core/parse-json';
+import { MemoryIntake } from '../core/memory-intake';
+import { Receiver, type Ack, type Outcome } from '../core/receiver';
+import { JournalDelivery } from '../journal/delivery';
+import type { UpgradeRouterStats } from '../core/stats';
+import { registerExtension, type CapabilityKey, type RouterExtension } from './extension';
+import type { ReconcilerStats } from '../core/stats';
+import type { ReceiveContext, ReconciledResult } from '../core/events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
-import { asError, describeThrown } from './core/thrown';
-import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from './transport/express-hints';
-import { readBody, type BodyResult } from './transport/read-body';
+import { asError, describeThrown } from '../core/thrown';
+import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from '../transport/express-hints';
+import { readBody, type BodyResult } from '../transport/read-body';
 
 /** Express's `next`; absent when the router is a plain node:http request listener. */
 export type NextFunction = (error?: unknown) => void;
@@ -85,7 +86,8 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes, journal } = resolveOptions(options);
   const hub = new EventHub(logger);
   const delivery = journal === undefined ? undefined : new JournalDelivery(hub, journal.journal, journal.delivery);
-  const receiver = new Receiver(hub, { types, dedupe, journal: delivery && journal && { delivery, refuse: journal.refuse, keyed: journal.keyed } });
+  const intake = delivery ?? new MemoryIntake(dedupe, (error, notification) => receiver.storeFailed(error, notification));
+  const receiver: Receiver = new Receiver(hub, { types, intake });
 
   // The 200, timed from the request's arrival (stats().ackSeconds).
   const reply = (res: ServerResponse, close: boolean, arrived: number, status?: number): void => {
@@ -237,45 +239,37 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   }
 
   const fill = async (result: ReconciledResult): Promise<boolean> => {
-    if (delivery === undefined) throw new Error('filling in results needs the router to have a journal');
-    const record: NotificationRecord = {
-      kind: 'notification',
-      key: reconciledKey(result),
-      event: 'reconciledResult',
-      notifyType: 'reconciledResult',
-      deviceId: result.deviceId,
-      body: JSON.stringify(result),
-      ip: null,
-      receivedAt: new Date(),
-      leased: false,
-    };
-    const { id, duplicate, spilled } = await hub.track(delivery.commit.add(record)).catch((error: unknown) => {
-      if (record.leased) delivery.released(1);
-      throw error;
-    });
-    if (!duplicate) receiver.reconciled();
-    if (!hub.heard('reconciledResult')) {
-      hint('reconciled', "'reconciledResult' was journaled with no listener for it: it waits in the journal until one is attached. Listen with router.on('reconciledResult', ...).");
-    }
-    if (duplicate || spilled === true) {
-      if (record.leased) delivery.released(1);
-    } else if (record.leased) {
-      delivery.start(id, 'reconciledResult', result, { receivedAt: record.receivedAt, ip: undefined });
-    }
-    return !duplicate;
+    if (!intake.durable) throw new Error('filling in results needs the router to have a journal');
+    const push = { event: 'reconciledResult', notifyType: 'reconciledResult', key: reconciledKey(result), deviceId: result.deviceId, notification: result, context: { receivedAt: new Date(), ip: undefined }, filled: true } as const;
+    return hub.track(
+      Promise.resolve(
+        intake.keep(push, (kept) => {
+          if (kept.kept === 'lost') throw kept.error;
+          const added = kept.kept === 'spill' || !kept.duplicate;
+          if (added) receiver.reconciled();
+          if (!hub.heard('reconciledResult')) {
+            hint('reconciled', "'reconciledResult' was journaled with no listener for it: it waits in the journal until one is attached. Listen with router.on('reconciledResult', ...).");
+          }
+          return added;
+        }),
+      ),
+    );
   };
-  let attached: AttachedReconciler | undefined;
+  const capabilities = new Map<CapabilityKey<unknown>, unknown>();
+  let reconciliation: (() => ReconcilerStats) | undefined;
   const extension: RouterExtension = {
     journal: journal?.journal,
     observe: (observer) => hub.addObserver(observer),
     fill,
     report: (error) => hub.report(error, undefined),
     warn: (message) => hub.warn(message),
-    attach: (reconciler) => {
-      attached = reconciler;
+    attach: (key, capability) => {
+      capabilities.set(key, capability);
     },
-    get reconciler() {
-      return attached;
+    // The map holds what attach() put under each key, of the key's type.
+    attached: <T>(key: CapabilityKey<T>) => capabilities.get(key) as T | undefined,
+    reconciliationStats: (source) => {
+      reconciliation = source;
     },
   };
 
@@ -288,7 +282,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     stats: () => {
       const stats = receiver.stats();
       if (delivery !== undefined) stats.journal = delivery.stats();
-      if (attached !== undefined) stats.reconciliation = attached.stats();
+      if (reconciliation !== undefined) stats.reconciliation = reconciliation();
       return stats;
     },
     drain: (timeoutMs?: number) => hub.drain(timeoutMs),

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { SchemaObject } from 'ajv';
 import { notificationTable, type NotifyType } from './notification-types';
 
-// lib/ (run from source) and dist/ (built) both sit one level below the package root, beside schema/,
+// lib/core/ (run from source) and dist/core/ (built) both sit two levels below the package root, beside schema/,
 // so the JSON files stay the single source of truth at run time too.
-const schemaDir = join(__dirname, '..', 'schema');
+const schemaDir = join(__dirname, '..', '..', 'schema');
 
 function loadSchema(file: string): SchemaObject {
   return JSON.parse(readFileSync(join(schemaDir, file), 'utf8')) as SchemaObject;

@@ -2,19 +2,23 @@
 // extension point, found by the router object, instead of properties under well-known symbols read
 // through casts. The package loads one copy of this module (its ES entries re-export the CommonJS
 // ones), so a router made through either entry is found from both.
-import type { Observer } from './core/emitter';
-import type { ReconcilerStats } from './core/stats';
-import type { ReconciledResult } from './events';
-import type { Journal } from './journal/journal';
-import type { TaskReport, WaitingDevice } from './reconcile/check';
+import type { Observer } from '../core/emitter';
+import type { ReconcilerStats } from '../core/stats';
+import type { ReconciledResult } from '../core/events';
+import type { Journal } from '../journal/journal';
 
-/** A reconciler attached to a router: its figures go into the router's stats(), its reports into the dashboard. */
-export interface AttachedReconciler {
-  stats(): ReconcilerStats;
-  /** The latest report of a task. */
-  report(operationId: string): TaskReport | undefined;
-  /** The task's devices waiting or in progress on the platform, read now (the first `limit`); undefined when another instance holds the lock. */
-  waiting(operationId: string, limit: number): Promise<WaitingDevice[] | undefined>;
+/**
+ * The key a capability attaches under, declared (typed) by the capability's own module: the router
+ * holds capabilities without knowing their types, and the dashboard finds the reconciler by its key.
+ */
+export interface CapabilityKey<T> {
+  readonly description: string;
+  /** Never set: carries the capability's type. */
+  readonly capability?: T;
+}
+
+export function capabilityKey<T>(description: string): CapabilityKey<T> {
+  return { description };
 }
 
 /** What a router offers the capabilities that attach to it. */
@@ -33,10 +37,12 @@ export interface RouterExtension {
   report(error: Error): void;
   /** A warning through the router's logger. */
   warn(message: string): void;
-  /** Attaches the reconciler (one a router; a second replaces the first). */
-  attach(reconciler: AttachedReconciler): void;
-  /** The attached reconciler, if any. */
-  readonly reconciler: AttachedReconciler | undefined;
+  /** Attaches a capability under its key (one a key; a second replaces the first). */
+  attach<T>(key: CapabilityKey<T>, capability: T): void;
+  /** The capability attached under `key`, if any. */
+  attached<T>(key: CapabilityKey<T>): T | undefined;
+  /** Where the router's stats().reconciliation come from. */
+  reconciliationStats(source: () => ReconcilerStats): void;
 }
 
 const extensions = new WeakMap<object, RouterExtension>();

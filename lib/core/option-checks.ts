@@ -1,4 +1,4 @@
-import { isJsonObject } from './core/parse-json';
+import { isJsonObject } from './parse-json';
 
 // Options are checked, not guessed: a typo, a wrong type or an unset environment variable
 // in the options used to turn a feature off without a word and lose results. One table says what each
