@@ -180,6 +180,19 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
     assert.deepEqual(problems, []);
   });
 
+  it('docs/errors.md lists every error code the package gives, and only those', () => {
+    const sources = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [read(join(dir, entry.name))] : [],
+      );
+    // Node's own codes the package only tests for are not the package's.
+    const nodes = new Set(['ERR_PARSE_ARGS_UNKNOWN_OPTION']);
+    const given = new Set(sources('lib').flatMap((text) => [...text.matchAll(/'(ERR_[A-Z_]+)'/g)].map((match) => match[1] as string)).filter((code) => !nodes.has(code)));
+    const listed = new Set([...read('docs/errors.md').matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map((match) => match[1] as string));
+    assert.deepEqual([...given].filter((code) => !listed.has(code)).sort(), [], 'codes the package gives that docs/errors.md does not list');
+    assert.deepEqual([...listed].filter((code) => !given.has(code)).sort(), [], 'codes docs/errors.md lists that the package does not give');
+  });
+
   it('json blocks parse', () => {
     for (const block of blocks.filter((candidate) => candidate.lang === 'json')) assert.doesNotThrow(() => JSON.parse(block.code), where(block));
   });

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { createUpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, createUpgradeRouter, type UpgradeRouterOptions } from 'huawei-iot-upgrade-router';
+import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
+import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
+import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
+import { createReconciler } from 'huawei-iot-upgrade-router/reconcile';
+import { redisDedupeStore } from 'huawei-iot-upgrade-router/redis';
+import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 
 // Options are checked, not guessed: each mistake a new user made, and each option given
 // the wrong kind of value, is refused with a TypeError that names the option and shows how to write it.
@@ -102,5 +109,28 @@ describe('options are checked, not guessed', () => {
         assert.doesNotThrow(() => createUpgradeRouter(options as UpgradeRouterOptions));
       });
     }
+  });
+});
+
+describe('every public factory checks its options the same way', () => {
+  // A misspelling of a real option of each: the same TypeError, the same did-you-mean, the same code.
+  const factories: Array<[string, () => unknown, RegExp]> = [
+    ['createUpgradeRouter', () => createUpgradeRouter({ lmit: '64kb' } as never), /unknown option lmit: did you mean limit\?/],
+    ['sqliteJournal', () => sqliteJournal({ path: 'x.db', retainDay: 3 } as never), /unknown option retainDay: did you mean retainDays\?/],
+    ['postgresJournal', () => postgresJournal({ connectionStrng: 'postgres://x' } as never), /unknown option connectionStrng: did you mean connectionString\?/],
+    ['redisDedupeStore', () => redisDedupeStore({ urll: 'redis://x' } as never), /unknown option urll: did you mean url\?/],
+    ['registerMetrics', () => registerMetrics(createUpgradeRouter(), { prefx: 'x_' } as never), /unknown option prefx: did you mean prefix\?/],
+    ['createUpgradeDashboard', () => createUpgradeDashboard({ router: createUpgradeRouter(), staleAfter: 1000 } as never), /unknown option staleAfter: did you mean staleAfterMs\?/],
+    ['createPlatformClient', () => createPlatformClient({ url: 'https://x', appId: 'a', secret: 's', retrie: 1 } as never), /unknown option retrie: did you mean retries\?/],
+    ['createReconciler', () => createReconciler({ router: createUpgradeRouter(), client: createPlatformClient({ url: 'https://x', appId: 'a', secret: 's' }), intervalMS: 1 } as never), /unknown option intervalMS: did you mean intervalMs\?/],
+  ];
+  for (const [name, make, message] of factories) {
+    it(`${name}: a misspelt option is a TypeError with ERR_INVALID_OPTION and the nearest name`, () => {
+      assert.throws(make, (error: unknown) => error instanceof TypeError && (error as TypeError & { code?: unknown }).code === 'ERR_INVALID_OPTION' && message.test(error.message));
+    });
+  }
+
+  it('startPlatformEmulator: the same', async () => {
+    await assert.rejects(startPlatformEmulator({ sped: 60 } as never), (error: unknown) => error instanceof TypeError && (error as TypeError & { code?: unknown }).code === 'ERR_INVALID_OPTION' && /did you mean speed\?/.test(error.message));
   });
 });

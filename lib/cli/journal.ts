@@ -6,6 +6,7 @@ import type { JournalAdmin, JournalEntry, ReplayOutcome } from '../journal/journ
 import { revalidate } from '../core/revalidate';
 import { notificationTable } from '../core/notification-types';
 import { UsageError } from './usage';
+import { codedError } from '../core/errors';
 
 export const journalHelp = `Usage: huawei-iot-upgrade-router journal (--db FILE | --postgres URL) COMMAND
 
@@ -46,7 +47,7 @@ export async function openJournalAdmin({ db, postgres }: { db?: string | undefin
     module = db !== undefined ? await import('../sqlite.js') : await import('../postgres.js');
   } catch (error) {
     const peer = db === undefined ? 'pg' : 'better-sqlite3';
-    if ((error as { code?: unknown }).code === 'MODULE_NOT_FOUND') throw new Error(`the journal needs ${peer}: npm install ${peer}`, { cause: error });
+    if ((error as { code?: unknown }).code === 'MODULE_NOT_FOUND') throw codedError('ERR_PEER_MISSING', `the journal needs ${peer}: npm install ${peer}`, { cause: error });
     throw error;
   }
   if (db !== undefined) {
@@ -54,7 +55,7 @@ export async function openJournalAdmin({ db, postgres }: { db?: string | undefin
       return (module as typeof import('../sqlite.js')).inspectSqliteJournal({ path: db });
     } catch (error) {
       // An operator's typo must not look like an empty journal, all clear.
-      if ((error as { code?: unknown }).code === 'SQLITE_CANTOPEN') throw new Error(`no journal at ${db}: the file does not exist or cannot be opened`, { cause: error });
+      if ((error as { code?: unknown }).code === 'SQLITE_CANTOPEN') throw codedError('ERR_JOURNAL_MISSING', `no journal at ${db}: the file does not exist or cannot be opened`, { cause: error });
       throw error;
     }
   }

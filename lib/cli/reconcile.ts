@@ -8,6 +8,7 @@ import { checkTask, finalsFrom, type TaskReport } from '../reconcile/check';
 import { createPlatformClient } from '../platform/client';
 import { openJournalAdmin } from './journal';
 import { UsageError } from './usage';
+import { codedError } from '../core/errors';
 
 export const reconcileHelp = `Usage: huawei-iot-upgrade-router reconcile --task ID --url URL --app-id ID [options]
 
@@ -125,7 +126,7 @@ async function emulatorNow(url: string, ca: Buffer | undefined): Promise<number>
     const answer = await fetch(new URL('/_emulator', url), { dispatcher, signal: AbortSignal.timeout(10_000) });
     const body = (await answer.json().catch(() => ({}))) as { now?: unknown };
     const now = typeof body.now === 'string' ? Date.parse(body.now) : Number.NaN;
-    if (!answer.ok || Number.isNaN(now)) throw new Error(`GET /_emulator answered ${answer.status} without its clock: is ${url} the emulator?`);
+    if (!answer.ok || Number.isNaN(now)) throw codedError('ERR_NOT_AN_EMULATOR', `GET /_emulator answered ${answer.status} without its clock: is ${url} the emulator?`);
     return now;
   } finally {
     await dispatcher.close();

@@ -16,7 +16,8 @@ export function unreachable(error: unknown): boolean {
   for (let cause: unknown = error, depth = 0; cause !== undefined && cause !== null && depth < 5; cause = (cause as { cause?: unknown }).cause, depth += 1) {
     const { name, status, code } = cause as { name?: unknown; status?: unknown; code?: unknown };
     if (name === 'PlatformError' && status === 0) return true;
-    if (typeof code === 'string' && (NETWORK.has(code) || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_BUSY')) return true;
+    // A journal a newer release migrated cannot be used either: the operator's fix is the same kind.
+    if (typeof code === 'string' && (NETWORK.has(code) || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_BUSY' || code === 'ERR_JOURNAL_SCHEMA_NEWER')) return true;
   }
   return false;
 }

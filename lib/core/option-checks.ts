@@ -1,4 +1,5 @@
 import { isJsonObject } from './parse-json';
+import { codedError } from './errors';
 
 // Options are checked, not guessed: a typo, a wrong type or an unset environment variable
 // in the options used to turn a feature off without a word and lose results. One table says what each
@@ -72,7 +73,7 @@ export function requireOption(value: unknown, name: string, example: string): vo
 }
 
 function fail(message: string): never {
-  throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
+  throw codedError('ERR_INVALID_OPTION', `huawei-iot-upgrade-router: ${message}`, { kind: TypeError });
 }
 
 /** Levenshtein distance, for "did you mean". Names are short, so the plain table is cheap enough. */

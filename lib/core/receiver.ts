@@ -7,6 +7,7 @@ import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseRes
 import { OutcomeCounters, type OutcomeEvent, type UpgradeRouterStats } from './stats';
 import { describeThrown } from './thrown';
 import { validators } from './validators';
+import { codedError } from './errors';
 
 /**
  * What receive() returns: the event emitted, or a promise of it while a shared duplicate store or the
@@ -225,7 +226,7 @@ export class Receiver {
   storeFailed(error: unknown, notification: Notification): void {
     this.#counters.storeErrors += 1;
     const message = `duplicate store failed, notification emitted as new: ${describeThrown(error)}`;
-    this.#hub.report(new Error(message, { cause: error }), notification);
+    this.#hub.report(codedError('ERR_DEDUPE_STORE_FAILED', message, { cause: error }), notification);
   }
 
   #deliver(route: Route, notification: Notification, context: ReceiveContext, duplicate: boolean): OutcomeEvent {

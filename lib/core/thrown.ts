@@ -2,6 +2,7 @@
 // symbol, Object.create(null), an object whose toString or message getter throws, a revoked proxy
 // (on which even `instanceof` throws). Turning such a value into text must not throw in its turn:
 // that crashed the process.
+import { codedError } from './errors';
 
 const UNPRINTABLE = '(a value that cannot be converted to text)';
 
@@ -25,7 +26,7 @@ export function describeThrown(value: unknown): string {
 
 /** `value` itself when it is an Error, else an Error that says what was thrown and keeps it as `cause`. */
 export function asError(value: unknown, what: string): Error {
-  return isError(value) ? value : new Error(`${what} a non-Error value: ${describeThrown(value)}`, { cause: value });
+  return isError(value) ? value : codedError('ERR_NON_ERROR_THROWN', `${what} a non-Error value: ${describeThrown(value)}`, { cause: value });
 }
 
 /** Whether `value` could be a thenable: only objects and functions can. Reading `then` is left to settle(). */

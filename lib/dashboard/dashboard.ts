@@ -18,6 +18,7 @@ import { followJournal, followRouter } from './sources';
 import { healthOf, type DashboardHealth } from './health';
 import { dashboardHandler } from './http';
 import type { DashboardTask, DashboardTaskDetail, NotReportedPage, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions } from './api';
+import { codedError } from '../core/errors';
 
 export type { DashboardTask, DashboardTaskDetail, NotReportedPage, PlatformSummary, UpgradeDashboard, UpgradeDashboardOptions };
 
@@ -60,7 +61,7 @@ const TASK_COLUMNS = ['operationId', 'kind', 'devices', 'expected', 'notReported
 export function createUpgradeDashboard(options: UpgradeDashboardOptions): UpgradeDashboard {
   checkOptions(options, optionTable);
   if ((options as Partial<UpgradeDashboardOptions> | undefined)?.router === undefined) {
-    throw new TypeError('huawei-iot-upgrade-router: router is required; for example createUpgradeDashboard({ router: upgrades })');
+    throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: router is required; for example createUpgradeDashboard({ router: upgrades })', { kind: TypeError });
   }
   const staleAfterMs = options.staleAfterMs ?? 60 * 60_000;
   const logger = options.logger ?? console;
@@ -142,7 +143,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
 
   const devices = (operationId: string, query: DeviceQuery = {}): DevicePage | undefined => {
     const problem = checkQuery(query);
-    if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
+    if (problem !== undefined) throw codedError('ERR_INVALID_ARG_VALUE', `huawei-iot-upgrade-router: ${problem}`, { kind: TypeError });
     const found = fold.get(operationId);
     if (found === undefined) return undefined;
     const now = Date.now();
@@ -154,7 +155,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
 
   const expect = (operationId: string, deviceIds: Iterable<string>): void => {
     if (typeof operationId !== 'string' || typeof (deviceIds as Partial<Iterable<string>> | null | undefined)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError('huawei-iot-upgrade-router: expect(operationId, deviceIds) takes a task id and an iterable of device ids');
+      throw codedError('ERR_INVALID_ARG_VALUE', 'huawei-iot-upgrade-router: expect(operationId, deviceIds) takes a task id and an iterable of device ids', { kind: TypeError });
     }
     fold.expect(operationId, [...deviceIds].map(String));
     http.forget();
@@ -163,7 +164,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
 
   const staleAfter = (operationId: string, ms: number | undefined): void => {
     if (typeof operationId !== 'string' || (ms !== undefined && !(Number.isInteger(ms) && ms >= 0))) {
-      throw Object.assign(new TypeError('huawei-iot-upgrade-router: staleAfter(operationId, ms) takes a task id and a whole number of milliseconds (or undefined)'), { code: 'ERR_INVALID_ARG_VALUE' });
+      throw codedError('ERR_INVALID_ARG_VALUE', 'huawei-iot-upgrade-router: staleAfter(operationId, ms) takes a task id and a whole number of milliseconds (or undefined)', { kind: TypeError });
     }
     fold.staleAfter(operationId, ms);
     http.forget();
@@ -174,7 +175,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
   const waitingRead = new Map<string, { at: number; devices: Promise<WaitingDevice[] | undefined> }>();
   const neverPushed = async (operationId: string, page: { offset?: number; limit?: number } = {}): Promise<NotReportedPage | undefined> => {
     const problem = checkQuery(page);
-    if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
+    if (problem !== undefined) throw codedError('ERR_INVALID_ARG_VALUE', `huawei-iot-upgrade-router: ${problem}`, { kind: TypeError });
     const reconciler = access?.attached(RECONCILER);
     if (reconciler === undefined) return undefined;
     let read = waitingRead.get(operationId);
@@ -189,7 +190,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     });
     if (devices === undefined) {
       waitingRead.delete(operationId);
-      throw Object.assign(new Error('another instance holds the reconciliation lock: it reads the platform, this one does not'), { code: 'ERR_RECONCILE_LOCK_HELD' });
+      throw codedError('ERR_RECONCILE_LOCK_HELD', 'another instance holds the reconciliation lock: it reads the platform, this one does not');
     }
     const heard = fold.get(operationId)?.devices;
     const never = devices.filter((device) => heard?.has(cut(device.deviceId)) !== true).map((device) => device.deviceId);
@@ -200,7 +201,7 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
 
   const notReported = (operationId: string, page: { offset?: number; limit?: number } = {}): NotReportedPage | undefined => {
     const problem = checkQuery(page);
-    if (problem !== undefined) throw new TypeError(`huawei-iot-upgrade-router: ${problem}`);
+    if (problem !== undefined) throw codedError('ERR_INVALID_ARG_VALUE', `huawei-iot-upgrade-router: ${problem}`, { kind: TypeError });
     const offset = page.offset ?? 0;
     const limit = page.limit ?? 100;
     const found = fold.notReported(operationId, offset, limit);

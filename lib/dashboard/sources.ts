@@ -6,6 +6,7 @@ import type { Delivered } from '../core/events';
 import type { UpgradeRouter } from '../router/router';
 import { extensionOf } from '../router/extension';
 import { ignore } from '../core/thrown';
+import { codedError } from '../core/errors';
 
 type Apply = (notification: Delivered, at: Date) => void;
 
@@ -15,7 +16,7 @@ type Apply = (notification: Delivered, at: Date) => void;
  */
 export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
   const extension = extensionOf(router);
-  if (extension === undefined) throw new TypeError('huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package');
+  if (extension === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package', { kind: TypeError });
   return extension.observe((notification, context) => apply(notification, context.receivedAt));
 }
 

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { DedupeStore } from '../core/dedupe';
 import { checkOptions, checks } from '../core/option-checks';
+import { codedError } from '../core/errors';
 
 export interface RedisDedupeStoreOptions {
   /** A Redis URL (`redis://host:6379/0`) for a client this store creates and owns. Default: redis://127.0.0.1:6379. */
@@ -91,7 +92,7 @@ function createClient(url: string, timeoutMs: number): Redis {
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(codedError('ERR_DEDUPE_STORE_TIMEOUT', `Redis did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@
 // Made with @peculiar/x509 (an optional peer) on Node's WebCrypto: no openssl binary needed.
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
+import { codedError } from '../core/errors';
 
 export interface TestCertificates {
   /** The CA's certificate (PEM): what a client trusts, what is uploaded to the platform. */
@@ -21,7 +22,7 @@ async function loadX509(): Promise<X509> {
   try {
     return await import('@peculiar/x509');
   } catch (cause) {
-    throw new Error('createTestCertificates needs @peculiar/x509 (npm install -D @peculiar/x509@1)', { cause });
+    throw codedError('ERR_PEER_MISSING', 'createTestCertificates needs @peculiar/x509 (npm install -D @peculiar/x509@1)', { cause });
   }
 }
 

@@ -10,6 +10,7 @@ import { matching, northbound, type EmulatorAnswer, type EmulatorRequest } from 
 import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
 import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-checks';
 import { Tasks, seeded, type DeviceBehaviour, type EmulatedPackage } from './tasks';
+import { codedError } from '../core/errors';
 
 type Pem = string | Buffer;
 
@@ -144,7 +145,7 @@ export class PlatformEmulator {
     // Checked before the clock moves: a time past what a Date holds (the year 275760) would break
     // every later call.
     if (!(Number.isInteger(ms) && ms >= 0 && Number.isFinite(new Date(this.now() + ms).getTime()))) {
-      throw new TypeError(`advanceMs must be a whole number of milliseconds, at least 0, that keeps the clock within what a date holds; got ${String(ms)}`);
+      throw codedError('ERR_INVALID_ARG_VALUE', `advanceMs must be a whole number of milliseconds, at least 0, that keeps the clock within what a date holds; got ${String(ms)}`, { kind: TypeError });
     }
     this.#clock.advance(ms);
   }
@@ -173,7 +174,7 @@ export class PlatformEmulator {
     // Checked here: the control API hands over whatever JSON it was sent.
     const { fileType, version } = fields as { fileType?: unknown; version?: unknown };
     if (!PACKAGE_TYPES.some((type) => type === fileType) || typeof version !== 'string' || version === '') {
-      throw new TypeError(`a package needs fileType (${PACKAGE_TYPES.join(' or ')}) and version, a non-empty string, e.g. { "fileType": "softwarePackage", "version": "V2.2.0" }`);
+      throw codedError('ERR_INVALID_ARG_VALUE', `a package needs fileType (${PACKAGE_TYPES.join(' or ')}) and version, a non-empty string, e.g. { "fileType": "softwarePackage", "version": "V2.2.0" }`, { kind: TypeError });
     }
     return this.#tasks.addPackage(fields);
   }
@@ -184,17 +185,17 @@ export class PlatformEmulator {
    */
   addDeviceGroup(name: string, deviceIds: string[]): void {
     if (typeof name !== 'string' || name === '' || !Array.isArray(deviceIds) || !deviceIds.every((id) => typeof id === 'string' && id !== '')) {
-      throw new TypeError('a device group has a name and a list of device IDs');
+      throw codedError('ERR_INVALID_ARG_VALUE', 'a device group has a name and a list of device IDs', { kind: TypeError });
     }
     this.#tasks.groups.set(name, [...deviceIds]);
   }
 
   /** The next northbound calls (or pushes) fail as the fault says. */
   inject(fault: EmulatorFault): void {
-    if (typeof fault !== 'object' || (fault as unknown) === null) throw new TypeError('a fault is an object with a kind, e.g. { "kind": "throttle" }');
+    if (typeof fault !== 'object' || (fault as unknown) === null) throw codedError('ERR_INVALID_ARG_VALUE', 'a fault is an object with a kind, e.g. { "kind": "throttle" }', { kind: TypeError });
     if (fault.kind !== 'dropPushes') return this.#faults.add(fault);
     if (fault.ratio === undefined) return this.#pusher.drop(fault.times ?? 1);
-    if (!(fault.ratio >= 0 && fault.ratio <= 1)) throw new TypeError('a dropPushes ratio is between 0 and 1');
+    if (!(fault.ratio >= 0 && fault.ratio <= 1)) throw codedError('ERR_INVALID_ARG_VALUE', 'a dropPushes ratio is between 0 and 1', { kind: TypeError });
     this.#pusher.dropShare({ ratio: fault.ratio, notifyType: fault.notifyType, random: seeded(this.#seed) });
   }
 

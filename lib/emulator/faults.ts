@@ -1,6 +1,7 @@
 // Faults a test asks for: the next matching northbound calls (or pushes) fail the way the platform
 // can fail. Each fault applies `times` times (default 1), to calls whose path starts with `path`,
 // after letting `after` of them pass (default 0: the fourth page of a listing fails with `after: 3`).
+import { codedError } from '../core/errors';
 
 export type EmulatorFault =
   /** 403 1010005, in either envelope the platform is seen to use (default `resultcode`). */
@@ -26,15 +27,15 @@ export class Faults {
   #active: Array<{ fault: CallFault; left: number; passing: number }> = [];
 
   add(fault: CallFault): void {
-    if (!['expiredToken', 'throttle', 'status', 'slow', 'pageCap'].includes(fault.kind)) throw new TypeError(`no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, pageCap, dropPushes)`);
-    if (fault.kind === 'pageCap' && !(Number.isInteger(fault.pageSize) && fault.pageSize >= 1 && fault.pageSize <= 100)) throw new TypeError('a pageCap fault needs pageSize, a whole number from 1 to 100');
-    if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) throw new TypeError('a status fault needs an HTTP status, 100 to 599');
+    if (!['expiredToken', 'throttle', 'status', 'slow', 'pageCap'].includes(fault.kind)) throw codedError('ERR_INVALID_ARG_VALUE', `no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, pageCap, dropPushes)`, { kind: TypeError });
+    if (fault.kind === 'pageCap' && !(Number.isInteger(fault.pageSize) && fault.pageSize >= 1 && fault.pageSize <= 100)) throw codedError('ERR_INVALID_ARG_VALUE', 'a pageCap fault needs pageSize, a whole number from 1 to 100', { kind: TypeError });
+    if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) throw codedError('ERR_INVALID_ARG_VALUE', 'a status fault needs an HTTP status, 100 to 599', { kind: TypeError });
     // A timer of more than 2^31 - 1 ms fires at once in Node: a longer delay would be no delay.
-    if (fault.kind === 'slow' && !(Number.isInteger(fault.delayMs) && fault.delayMs >= 0 && fault.delayMs <= 2_147_483_647)) throw new TypeError('a slow fault needs delayMs, a whole number of milliseconds from 0 to 2147483647');
+    if (fault.kind === 'slow' && !(Number.isInteger(fault.delayMs) && fault.delayMs >= 0 && fault.delayMs <= 2_147_483_647)) throw codedError('ERR_INVALID_ARG_VALUE', 'a slow fault needs delayMs, a whole number of milliseconds from 0 to 2147483647', { kind: TypeError });
     const times = fault.times ?? 1;
-    if (!Number.isInteger(times) || times < 1) throw new TypeError('a fault applies a whole number of times, at least 1');
+    if (!Number.isInteger(times) || times < 1) throw codedError('ERR_INVALID_ARG_VALUE', 'a fault applies a whole number of times, at least 1', { kind: TypeError });
     const after = fault.after ?? 0;
-    if (!Number.isInteger(after) || after < 0) throw new TypeError('a fault lets a whole number of calls pass first (after), at least 0');
+    if (!Number.isInteger(after) || after < 0) throw codedError('ERR_INVALID_ARG_VALUE', 'a fault lets a whole number of calls pass first (after), at least 0', { kind: TypeError });
     this.#active.push({ fault, left: times, passing: after });
   }
 

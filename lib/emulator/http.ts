@@ -8,6 +8,7 @@ import { checkOptions } from '../core/option-checks';
 import { control } from './control';
 import { EMULATOR_OPTIONS, EMULATOR_VERSION, PlatformEmulator, errorAnswer, type ListeningServer, type PlatformEmulatorOptions } from './emulator';
 import type { EmulatorAnswer, EmulatorRequest } from './northbound';
+import { codedError } from '../core/errors';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -59,7 +60,7 @@ export async function startPlatformEmulator(options: PlatformEmulatorOptions = {
   // The same checks as the router's options: a misspelt `sped: 60` used to run the emulator at 1x.
   checkOptions(options, EMULATOR_OPTIONS);
   const speed = options.speed ?? 1;
-  if (!(speed > 0) || !Number.isFinite(speed)) throw new TypeError('startPlatformEmulator: speed must be a positive number');
+  if (!(speed > 0) || !Number.isFinite(speed)) throw codedError('ERR_INVALID_OPTION', 'startPlatformEmulator: speed must be a positive number', { kind: TypeError });
   const tls = options.tls;
   const server: Server =
     tls === undefined

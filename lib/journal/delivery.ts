@@ -15,6 +15,7 @@ import type { Appended, ClaimedEntry, Journal, JournalCounts, JournalRecord, Not
 import { Spill } from './spill';
 import { backoffAfter } from './retry-window';
 import { DEFAULT_DELIVERY_TIMING } from './defaults';
+import { codedError } from '../core/errors';
 
 export interface DeliveryOptions {
   /** Attempts per entry before it is dead, the first included. Default 21 (about 64 minutes with the default backoff). */
@@ -193,7 +194,7 @@ export class JournalDelivery implements Intake {
   /** A journal operation failed: counted, and reported as `error`. */
   failed(error: unknown, what: string, notification?: Delivered): void {
     this.#errors += 1;
-    this.#hub.report(new Error(`${what}: ${describeThrown(error)}`, { cause: error }), notification);
+    this.#hub.report(codedError('ERR_JOURNAL_FAILED', `${what}: ${describeThrown(error)}`, { cause: error }), notification);
   }
 
   stats(): JournalStats {
@@ -308,7 +309,7 @@ export class JournalDelivery implements Intake {
         clearTimeout(timer);
         if (outcome === TIMED_OUT) {
           this.#timedOut += 1;
-          const error = new Error(`delivery ${id} did not settle within delivery.timeoutMs (${this.#options.timeoutMs} ms): counted as failed`);
+          const error = codedError('ERR_DELIVERY_TIMEOUT', `delivery ${id} did not settle within delivery.timeoutMs (${this.#options.timeoutMs} ms): counted as failed`);
           this.#hub.report(error, notification);
           return this.#failedAttempt(id, notification, budgetAttempt, error);
         }
@@ -418,7 +419,7 @@ export class JournalDelivery implements Intake {
     // Claiming counted an attempt; past the limit, the earlier ones were cut off (the process ended
     // during them), so this entry is dead without another try.
     if (entry.budgetAttempt > this.#options.attempts) {
-      const error = new Error(`delivery did not finish in ${entry.budgetAttempt - 1} attempts (the process ended during them)`);
+      const error = codedError('ERR_DELIVERY_CUT_OFF', `delivery did not finish in ${entry.budgetAttempt - 1} attempts (the process ended during them)`);
       this.#bury(entry.id, notification, entry.attempt - 1, error).catch((failure: unknown) =>
         this.failed(failure, `the ${this.#journal.kind} journal could not mark entry ${entry.id} dead`, notification),
       );

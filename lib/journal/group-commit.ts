@@ -1,5 +1,6 @@
 import { Batch } from './batch';
 import type { Appended, Journal, JournalRecord } from './journal';
+import { codedError } from '../core/errors';
 
 // A commit that has not finished by then is treated as failed: the platform gives up on an answer
 // after 15 s, and the push is better kept in the spill than lost with the subscription.
@@ -77,7 +78,7 @@ export class GroupCommit {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the ${this.#journal.kind} journal did not commit within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
+        timer = setTimeout(() => reject(codedError('ERR_JOURNAL_COMMIT_TIMEOUT', `the ${this.#journal.kind} journal did not commit within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
       });
       const answers = await Promise.race([this.#journal.append(records, completed, this.#dedupeWindowMs), timeout]);
       this.commits += 1;

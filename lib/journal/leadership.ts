@@ -6,13 +6,14 @@
 // learns of it from the connection's error or end (or the round trip made before each use), and its
 // signal is aborted at once, so that it stops calling the platform while another instance takes over.
 import type { Pool, PoolClient } from 'pg';
+import { codedError } from '../core/errors';
 
 interface Held {
   client: PoolClient;
   lost: AbortController;
 }
 
-const lostLock = (why: string): Error => Object.assign(new Error(`the reconciliation lock was lost: ${why}`), { code: 'ERR_RECONCILE_LOCK_LOST' });
+const lostLock = (why: string): Error => codedError('ERR_RECONCILE_LOCK_LOST', `the reconciliation lock was lost: ${why}`);
 
 export class Leadership {
   #held: Held | undefined;

@@ -9,6 +9,8 @@ import { checkOptions, checks, type OptionTable } from '../core/option-checks';
 import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type InvalidRecord, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
 import { Leadership } from './leadership';
+import { migrate } from './postgres-schema';
+import { codedError } from '../core/errors';
 
 export interface PostgresJournalOptions {
   /** postgres://user:password@host:port/database; default: pg's environment variables (PGHOST, ...). */
@@ -38,34 +40,6 @@ const optionTable: OptionTable = {
 // A database that does not answer must not hold the platform's 200 past its 15 s: connecting and
 // each statement give up after this, and the router falls back (README, "When the journal fails").
 const TIMEOUT_MS = 5000;
-
-// Indexes cost every push a write: done entries (the bulk) are in none but the key's. Pending ones are
-// found through _due, dead and invalid ones through _kept; pruning done ones scans, once an hour.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ${TABLE} (
-  id BIGSERIAL PRIMARY KEY,
-  state TEXT NOT NULL,
-  dedupe_key TEXT UNIQUE,
-  event TEXT,
-  notify_type TEXT,
-  device_id TEXT,
-  body TEXT,
-  raw BYTEA,
-  reason TEXT,
-  message TEXT,
-  ip TEXT,
-  received_at TIMESTAMPTZ NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  lease_until TIMESTAMPTZ,
-  lease_owner TEXT,
-  last_error TEXT,
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('dead', 'invalid');
-ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS replay_base INTEGER NOT NULL DEFAULT 0;
-`;
 
 // The reconciler's question, "which devices of this task have a final result": one index entry per
 // device and task (state pushes are not in it). Built CONCURRENTLY, outside the schema's transaction:
@@ -106,23 +80,13 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
   if (ownPool) pool.on('error', () => {});
   const owner = randomUUID();
 
-  // Created once, under a lock: two instances starting together must not race on CREATE TABLE.
+  // Migrated once, under a lock: two instances starting together must not race on CREATE TABLE.
   let ready: Promise<void> | undefined;
   let indexing: Promise<void> | undefined;
   const leadership = new Leadership(pool, `hashtext('${TABLE}:reconcile')`);
   const prepared = (): Promise<void> => {
     ready ??= transaction(async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('${TABLE}'))`);
-      // DDL only when something is missing: on a table that is up to date it would still take table
-      // locks, which another instance's index build (below) waits on: a deadlock.
-      const [found] = (
-        await client.query<{ complete: boolean }>(
-          `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL
-                  AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $4 AND column_name = 'replay_base') AS complete`,
-          [TABLE, `${TABLE}_due`, `${TABLE}_kept`, TABLE],
-        )
-      ).rows;
-      if (found?.complete !== true) await client.query(SCHEMA);
+      await migrate(client);
     }).then(
       () => {
         // In the background; a failure leaves the reconciler without the index (it works, more slowly).
@@ -267,7 +231,7 @@ export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
       // Answered by the second insert, above.
       if (expired.some((item) => item.record.key === key)) continue;
       const id = ids.get(key)?.id;
-      if (id === undefined) throw new Error(`journal: no entry for a duplicate key after the insert (${key})`);
+      if (id === undefined) throw codedError('ERR_JOURNAL_INCONSISTENT', `journal: no entry for a duplicate key after the insert (${key})`);
       answers[index] = { id, duplicate: !(fresh.has(key) && first.get(key)?.index === index) };
     }
   }

@@ -20,6 +20,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Appended, JournalRecord } from './journal';
+import { codedError } from '../core/errors';
 
 /** `<pid>-<token>-<n>.spill|moving`; files of the previous releases had no `-<n>`. */
 const FILE = /^(\d+)-([0-9a-f]+)(?:-\d+)?\.(spill|moving)$/;
@@ -103,9 +104,7 @@ export class Spill {
   constructor(dir: string) {
     this.dir = dir;
     if (!this.#short(this.#token) && !existsSync(PROC_FD)) {
-      throw Object.assign(new TypeError(`huawei-iot-upgrade-router: the spill folder's path is too long for its lock (a Unix socket path is at most ${MAX_SOCKET_PATH} bytes, and ${PROC_FD} is not there to shorten it): ${dir}`), {
-        code: 'ERR_SPILL_PATH_TOO_LONG',
-      });
+      throw codedError('ERR_SPILL_PATH_TOO_LONG', `huawei-iot-upgrade-router: the spill folder's path is too long for its lock (a Unix socket path is at most ${MAX_SOCKET_PATH} bytes, and ${PROC_FD} is not there to shorten it): ${dir}`, { kind: TypeError });
     }
   }
 
@@ -131,7 +130,7 @@ export class Spill {
         this.#bytes += Buffer.byteLength(text);
         if (await this.#stillMine(file)) break;
         await this.#drop();
-        if (attempt >= 2) throw Object.assign(new Error(`the spill file in ${this.dir} was taken away three times in a row`), { code: 'ERR_SPILL_TAKEN' });
+        if (attempt >= 2) throw codedError('ERR_SPILL_TAKEN', `the spill file in ${this.dir} was taken away three times in a row`);
       }
       if (this.#bytes >= MAX_FILE_BYTES) await this.#drop();
       this.#held += records.length;

@@ -3,6 +3,7 @@
 // journal, held by a connection for as long as the journal is open: the operating system drops it
 // when the process ends, even by SIGKILL, so a restart never waits for a stale lock.
 import Database from 'better-sqlite3';
+import { codedError } from '../core/errors';
 
 export const lockPath = (path: string): string => `${path}-receiver.lock`;
 
@@ -18,7 +19,8 @@ export function lockJournal(path: string): { release(): void } {
   } catch (error) {
     lock.close();
     if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
-    throw new Error(
+    throw codedError(
+      'ERR_JOURNAL_IN_USE',
       `the SQLite journal ${path} is in use by another receiver (in this process or another): one receiver per file. ` +
         'Several instances share a journal through postgresJournal(); the `journal` command may run beside the receiver.',
       { cause: error },

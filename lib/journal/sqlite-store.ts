@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import type { Appended, ClaimedEntry, EntryState, FinalResult, JournalCounts, JournalEntry, JournaledNotification, JournalRecord, ReplayOutcome, RevivedNotification } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, type EntryRow } from './rows';
+import { codedError } from '../core/errors';
 
 const SCHEMA = `
 -- Indexes cost every push a write: done entries (the bulk) are in none but the key's. Pending ones are
@@ -94,7 +95,7 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
     for (const [column, definition] of MIGRATIONS) if (!columns.has(column)) db.exec(`ALTER TABLE ${TABLE} ADD COLUMN ${column} ${definition}`);
   } else if (db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(TABLE) === undefined) {
     db.close();
-    throw new Error(`${path} holds no journal (no ${TABLE} table)`);
+    throw codedError('ERR_JOURNAL_MISSING', `${path} holds no journal (no ${TABLE} table)`);
   }
   const settings: SqliteSettings = {
     journalMode: String(db.pragma('journal_mode', { simple: true })),

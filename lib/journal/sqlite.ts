@@ -15,6 +15,7 @@ import { leaseCheck, positiveWhole } from './rows';
 import { openStore, type OwnerStore, type SqliteSettings, type StoreMethod } from './sqlite-store';
 import { lockJournal, receiverRunning } from './sqlite-lock';
 import type { Reply, Request } from './sqlite-worker';
+import { codedError } from '../core/errors';
 
 export interface SqliteJournalOptions {
   /** The database file; created with its folder's permissions if missing. */
@@ -76,7 +77,7 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (error) {
-    throw new Error(`the SQLite journal's folder ${dirname(path)} cannot be created: ${messageOf(error)}`, { cause: error });
+    throw codedError('ERR_JOURNAL_FOLDER', `the SQLite journal's folder ${dirname(path)} cannot be created: ${messageOf(error)}`, { cause: error });
   }
   const lock = lockJournal(path);
   let settings: SqliteSettings;
@@ -117,13 +118,13 @@ export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
       for (const entry of waiting.values()) entry.reject(error);
       waiting.clear();
     };
-    worker.on('error', (error) => fail(new Error(`the SQLite journal's worker failed: ${messageOf(error)}`, { cause: error })));
-    worker.on('exit', () => fail(new Error(closing ? 'the SQLite journal is closed' : "the SQLite journal's worker exited")));
+    worker.on('error', (error) => fail(codedError('ERR_JOURNAL_WORKER', `the SQLite journal's worker failed: ${messageOf(error)}`, { cause: error })));
+    worker.on('exit', () => fail(closing ? codedError('ERR_JOURNAL_CLOSED', 'the SQLite journal is closed') : codedError('ERR_JOURNAL_WORKER', "the SQLite journal's worker exited")));
     return running;
   };
 
   const call = <T>(method: StoreMethod, ...args: unknown[]): Promise<T> => {
-    if (closing && method !== 'close') return Promise.reject(new Error('the SQLite journal is closed'));
+    if (closing && method !== 'close') return Promise.reject(codedError('ERR_JOURNAL_CLOSED', 'the SQLite journal is closed'));
     current ??= start();
     const { worker, waiting } = current;
     const id = (next += 1);

@@ -2,6 +2,7 @@
 import { Counter, Gauge, register as globalRegistry, type Metric, type Registry } from 'prom-client';
 import type { UpgradeRouter } from '../router/router';
 import { checkOptions, checks } from '../core/option-checks';
+import { codedError } from '../core/errors';
 
 export interface RegisterMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global registry (`register`). */
@@ -24,7 +25,7 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
   });
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new TypeError(`huawei-iot-upgrade-router: prefix ${JSON.stringify(prefix)} is not a Prometheus metric name prefix`);
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw codedError('ERR_INVALID_OPTION', `huawei-iot-upgrade-router: prefix ${JSON.stringify(prefix)} is not a Prometheus metric name prefix`, { kind: TypeError });
   const registers = [registry];
 
   // A counter whose value is the router's own, set at scrape time: reset, then add what stats() says.

@@ -26,6 +26,7 @@ import { PlatformError, errorEnvelope } from './errors';
 import { pages } from './paging';
 import { budgetOf, latest, type SlidingWindow } from './rate-limit';
 import { credentialsDigest, sessionOf, type Session, type TokenCalls } from './session';
+import { codedError } from '../core/errors';
 
 type Pem = string | Buffer;
 
@@ -108,7 +109,7 @@ export class PlatformClient {
   constructor(options: PlatformClientOptions) {
     checkClientOptions(options);
     const base = URL.canParse(options.url) ? new URL(options.url) : undefined;
-    if (base?.protocol !== 'https:' && base?.protocol !== 'http:') throw new TypeError(`huawei-iot-upgrade-router: url must be http(s), got ${JSON.stringify(options.url)}`);
+    if (base?.protocol !== 'https:' && base?.protocol !== 'http:') throw codedError('ERR_INVALID_OPTION', `huawei-iot-upgrade-router: url must be http(s), got ${JSON.stringify(options.url)}`, { kind: TypeError });
     const retries = options.retries ?? 3;
     this.#base = base;
     this.#options = {
@@ -348,7 +349,7 @@ async function readAnswer(body: AsyncIterable<Buffer> & { destroy(): unknown }):
     size += chunk.length;
     if (size > MAX_ANSWER_BYTES) {
       body.destroy();
-      throw Object.assign(new Error(`an answer larger than ${MAX_ANSWER_BYTES} bytes`), { code: 'ERR_ANSWER_TOO_LARGE' });
+      throw codedError('ERR_ANSWER_TOO_LARGE', `an answer larger than ${MAX_ANSWER_BYTES} bytes`);
     }
     chunks.push(chunk);
   }

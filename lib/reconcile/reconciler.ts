@@ -20,6 +20,7 @@ import { SlidingWindow, latest as latestWait } from '../platform/rate-limit';
 import type { UpgradeRouter } from '../router/router';
 import { extensionOf } from '../router/extension';
 import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState, type WaitingDevice } from './check';
+import { codedError } from '../core/errors';
 
 export interface ReconcilerOptions {
   /** The router whose results are completed; it needs a journal to fill any in (without one, the reconciler reports only). */
@@ -121,7 +122,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   requireOption(options.client, 'client', 'createReconciler({ router, client })');
   const { router, client } = options;
   const access = extensionOf(router);
-  if (access === undefined) throw new TypeError('huawei-iot-upgrade-router: router must be a router made by createUpgradeRouter()');
+  if (access === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: router must be a router made by createUpgradeRouter()', { kind: TypeError });
   const journal = access.journal;
   const now = options.now ?? Date.now;
   const resendWindowMs = options.resendWindowMs ?? 12 * MINUTE;
@@ -266,7 +267,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const failed = (error: unknown, what: string): void => {
     stats.errors += 1;
     stats.lastError = `${what}: ${describeThrown(error)}`;
-    access.report(new Error(`reconciliation: ${stats.lastError}`, { cause: error }));
+    access.report(codedError('ERR_RECONCILE_FAILED', `reconciliation: ${stats.lastError}`, { cause: error }));
   };
 
   // Tasks the platform runs now: found even when not one push of theirs arrived.
@@ -402,7 +403,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     reconcile: (operationId) =>
       serial(async () => {
         const outcome = await exclusive(() => check(operationId));
-        if (!outcome.ran) throw new Error('another instance holds the reconciliation lock now: its passes cover this task, or try again');
+        if (!outcome.ran) throw codedError('ERR_RECONCILE_LOCK_HELD', 'another instance holds the reconciliation lock now: its passes cover this task, or try again');
         return outcome.value;
       }),
     track: (operationId) => void follow(operationId),

@@ -6,6 +6,7 @@ import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-c
 import { DEFAULT_DELIVERY, type DeliveryOptions, type ResolvedDelivery } from '../journal/delivery';
 import type { Journal } from '../journal/journal';
 import { createAccessCheck, isIpRule, TOKEN_ALPHABET, type AccessCheck, type AllowOptions } from '../transport/access';
+import { codedError } from '../core/errors';
 
 export interface UpgradeRouterOptions {
   /**
@@ -133,7 +134,7 @@ const optionTable: OptionTable = {
 };
 
 function fail(message: string): never {
-  throw new TypeError(`huawei-iot-upgrade-router: ${message}`);
+  throw codedError('ERR_INVALID_OPTION', `huawei-iot-upgrade-router: ${message}`, { kind: TypeError });
 }
 
 // Settings that cannot do what they say are refused, not ignored: a user who set them believes them.

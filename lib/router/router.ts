@@ -12,6 +12,7 @@ import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { asError, describeThrown } from '../core/thrown';
 import { appMounts, isCallbackPath, trustsProxy, type ExpressRequest } from '../transport/express-hints';
 import { readBody, type BodyResult } from '../transport/read-body';
+import { codedError } from '../core/errors';
 
 /** Express's `next`; absent when the router is a plain node:http request listener. */
 export type NextFunction = (error?: unknown) => void;
@@ -239,7 +240,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
   }
 
   const fill = async (result: ReconciledResult): Promise<boolean> => {
-    if (!intake.durable) throw new Error('filling in results needs the router to have a journal');
+    if (!intake.durable) throw codedError('ERR_NO_JOURNAL', 'filling in results needs the router to have a journal');
     const push = { event: 'reconciledResult', notifyType: 'reconciledResult', key: reconciledKey(result), deviceId: result.deviceId, notification: result, context: { receivedAt: new Date(), ip: undefined }, filled: true } as const;
     return hub.track(
       Promise.resolve(
