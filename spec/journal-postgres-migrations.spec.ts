@@ -103,13 +103,13 @@ describe('the Postgres journal migrates its schema by numbered versions', functi
     await postgres.query(`UPDATE ${VERSIONS} SET version = 99`);
 
     const { app, upgrades } = mount({ onJournalError: 'refuse' });
-    const errors: Array<Error & { code?: unknown; cause?: { code?: unknown } }> = [];
+    const errors: Array<Error & { code?: unknown; cause?: unknown }> = [];
     upgrades.on('error', (error) => errors.push(error));
     await request(app).post(CALLBACK_PATH).send(fresh('success')).expect(503);
     // The push, and the journal's own reads (what is due, the counts): each reported, each for that reason.
     const push = errors.find((error) => /could not record a push \(answered 503/.test(error.message));
     assert.ok(push, errors.map((error) => error.message).join('\n'));
-    assert.ok(errors.every((error) => error.code === 'ERR_JOURNAL_FAILED' && error.cause?.code === 'ERR_JOURNAL_SCHEMA_NEWER'));
+    assert.ok(errors.every((error) => error.code === 'ERR_JOURNAL_FAILED' && (error.cause as { code?: unknown } | undefined)?.code === 'ERR_JOURNAL_SCHEMA_NEWER'));
     assert.match(push.message, /version 99, newer than this package knows \(2\)/);
     assert.deepEqual(await states(), {});
 

@@ -1,0 +1,36 @@
+// The longest functions of lib/ (lines from their first to their last), longest first: where the
+// next split is due. `node scripts/function-lengths.mjs [count] [folder]`.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const [count = '10', folder = join(root, 'lib')] = process.argv.slice(2);
+
+function files(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return files(path);
+    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+const found = [];
+for (const file of files(folder)) {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const visit = (node) => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      let name = node.name?.getText(source);
+      if (name === undefined && ts.isVariableDeclaration(node.parent)) name = node.parent.name.getText(source);
+      if (name === undefined && ts.isPropertyAssignment(node.parent)) name = node.parent.name.getText(source);
+      found.push({ lines: last - first + 1, where: `${relative(root, file)}:${first + 1}`, name: name ?? '(anonymous)' });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+}
+found.sort((a, b) => b.lines - a.lines);
+for (const { lines, where, name } of found.slice(0, Number(count))) console.log(`${String(lines).padStart(5)}  ${name}  ${where}`);
