@@ -178,3 +178,16 @@ export interface Journal extends JournalAdmin {
 
 export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_RETAIN_DAYS = 30;
+
+/**
+ * A journal object as the factories return it: every method an own property bound to `journal`, so
+ * that a journal wrapped by spreading it (`{ ...journal, append }`, as in tests) keeps them all.
+ */
+export function plainJournal(journal: Journal): Journal {
+  const plain: Record<string, unknown> = { ...(journal as object) };
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(journal))) {
+    const value: unknown = (journal as unknown as Record<string, unknown>)[name];
+    if (name !== 'constructor' && typeof value === 'function') plain[name] = value.bind(journal);
+  }
+  return plain as unknown as Journal;
+}
