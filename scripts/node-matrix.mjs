@@ -1,4 +1,4 @@
-// `node scripts/node-matrix.mjs 22 24`: runs the specs (no coverage) on each given Node major, with the
+// `node scripts/node-matrix.mjs 22 24 [spec files]`: runs the specs (all, or the files named) (no coverage) on each given Node major, with the
 // official build from the npm registry (scripts/node-binary.mjs) first on the PATH, so that the
 // processes the specs start (the bin, npm, forked receivers) run on it too. The lines run side by
 // side, each with its spec files in parallel, sharing the machine's jobs: the specs mostly wait on the
@@ -13,14 +13,15 @@ import { withModernNativePeer } from './native-peer.mjs';
 import { cacheFolder, nodeBinary } from './node-binary.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const majors = process.argv.slice(2);
+const majors = process.argv.slice(2).filter((arg) => /^\d+$/.test(arg));
+const files = process.argv.slice(2).filter((arg) => !/^\d+$/.test(arg));
 const nodes = majors.map((major) => ({ major, node: nodeBinary(major) }));
 const jobs = process.env.SPEC_JOBS ?? String(Math.max(2, Math.ceil((availableParallelism() * 3) / nodes.length)));
 
 function runLine({ major, node }) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   return new Promise((resolve) => {
-    const child = spawn(node, [join(root, 'scripts', 'spec.mjs')], {
+    const child = spawn(node, [join(root, 'scripts', 'spec.mjs'), ...files], {
       cwd: root,
       env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}`, SPEC_JOBS: jobs, ...(major === '22' ? { SPEC_EXPRESS: '5' } : {}) },
     });
