@@ -4,10 +4,7 @@
 // `reconciledResult`: at least once, never twice for a sub-task, never for one whose push arrived.
 //
 // The tasks it follows come from the platform (its list of running tasks, a page of 100 a call), from
-// `tasks` and `track()`. A push only hints at a task: the callback is unauthenticated, so a flood of
-// pushes naming tasks that do not exist must not spend the platform's call budget. A few hinted
-// tasks a pass, the most active first, are asked about; those the platform does not know are
-// remembered as unknown and cost nothing again.
+// `tasks` and `track()`, and from the pushes that hint at them (following.ts).
 import { RECONCILER } from './attached';
 import { ignore, describeThrown } from '../core/thrown';
 import type { ReconcileProgress, ReconcilerStats } from '../core/stats';
@@ -19,7 +16,10 @@ import { PlatformError } from '../platform/errors';
 import { SlidingWindow, latest as latestWait } from '../platform/rate-limit';
 import type { UpgradeRouter } from '../router/router';
 import { extensionOf } from '../router/extension';
-import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type TaskState, type WaitingDevice } from './check';
+import { checkTask, finalsFrom, type CheckProgress, type FinalsBySubTask, type TaskReport, type WaitingDevice } from './check';
+import { Following, type Followed } from './following';
+import type { RouterExtension } from '../router/extension';
+import type { Journal } from '../journal/journal';
 import { codedError } from '../core/errors';
 
 export interface ReconcilerOptions {
@@ -74,13 +74,6 @@ export interface Reconciler {
 }
 
 const MINUTE = 60_000;
-const COMPLETED_KEPT = 100;
-/** Hinted tasks kept (the least active dropped past it), asked about a pass, and unknown ones remembered. */
-const HINTS_KEPT = 1000;
-const HINTS_PER_PASS = 10;
-const UNKNOWN_KEPT = 10_000;
-/** Pushed final results a hinted task keeps before it is followed. */
-const HINTED_PUSHES_KEPT = 1000;
 /** A call held back this long by flow control is said in the log (once per call): the reconciler looks hung otherwise. */
 const HELD_BACK_WARN_MS = 30_000;
 
@@ -98,40 +91,17 @@ const optionTable: OptionTable = {
   now: { check: (value) => (typeof value === 'function' ? undefined : `must be a function returning epoch ms, got ${kindOf(value)}`), example: 'createReconciler({ router, client, now: () => emulator.now() })' },
 };
 
-interface Followed extends TaskState {
-  /** Final results pushes brought to this process (the journal holds the rest; without one, this is all there is). */
-  pushed: Set<string>;
-  report?: TaskReport;
-  /** When a push of the task last arrived (0: none): tasks are checked most recently active first. */
-  activeAt: number;
-}
+type Exclusive<T> = { ran: true; value: T } | { ran: false };
 
-/** A task named by pushes that is not followed yet. */
-interface Hint {
-  pushes: number;
-  activeAt: number;
-  pushed: Set<string>;
-}
-
-const isFinalPush = (notifyType: string): boolean => notifyType === 'swUpgradeResultNotify' || notifyType === 'fwUpgradeResultNotify';
-
-/** Creates a reconciler for `router`'s tasks; it starts passing at once unless `schedule` is false. */
-export function createReconciler(options: ReconcilerOptions): Reconciler {
-  checkOptions(options, optionTable);
-  requireOption(options.router, 'router', 'createReconciler({ router, client })');
-  requireOption(options.client, 'client', 'createReconciler({ router, client })');
-  const { router, client } = options;
-  const access = extensionOf(router);
-  if (access === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: router must be a router made by createUpgradeRouter()', { kind: TypeError });
-  const journal = access.journal;
-  const now = options.now ?? Date.now;
-  const resendWindowMs = options.resendWindowMs ?? 12 * MINUTE;
-  const stuckAfterMs = options.stuckAfterMs ?? 24 * 60 * MINUTE;
-  const recheckMs = options.recheckMs ?? 30 * MINUTE;
-  const budget = new SlidingWindow(options.callsPerMinute ?? 50, MINUTE);
-  const followed = new Map<string, Followed>();
-  const completed: TaskReport[] = [];
-  const stats: ReconcilerStats = {
+class Reconciliation {
+  readonly #options: ReconcilerOptions;
+  readonly #client: PlatformClient;
+  readonly #access: RouterExtension;
+  readonly #journal: Journal | undefined;
+  readonly #now: () => number;
+  readonly #budget: SlidingWindow;
+  readonly #tasks = new Following();
+  readonly #stats: ReconcilerStats = {
     passes: 0,
     skipped: 0,
     errors: 0,
@@ -148,243 +118,241 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     progress: undefined,
   };
   /** The pass under way (see ReconcileProgress); its flow-control wait is read when asked for. */
-  let progress: Omit<ReconcileProgress, 'waitingForCallsUntil'> | undefined;
-  const waitingForCalls = (): Date | undefined => latestWait([budget.waitingUntil(), client.waitingUntil()]);
-  const statsNow = (): ReconcilerStats => ({ ...stats, progress: progress === undefined ? undefined : { ...progress, waitingForCallsUntil: waitingForCalls() } });
-  let closed = false;
-  // One pass or check at a time, in order.
-  let queue: Promise<unknown> = Promise.resolve();
-
-  const hints = new Map<string, Hint>();
-  /** Tasks the platform said it does not know, oldest first. */
-  const unknownTasks = new Set<string>();
-
-  const follow = (operationId: string): Followed => {
-    let task = followed.get(operationId);
-    if (task === undefined) {
-      const hint = hints.get(operationId);
-      hints.delete(operationId);
-      unknownTasks.delete(operationId);
-      task = { pushed: hint?.pushed ?? new Set(), seenFinished: new Map(), activeAt: hint?.activeAt ?? 0 };
-      followed.set(operationId, task);
-    }
-    return task;
-  };
-  for (const operationId of options.tasks ?? []) follow(operationId);
-
-  const hint = (operationId: string, activeAt: number): Hint | undefined => {
-    if (unknownTasks.has(operationId) || completed.some((report) => report.operationId === operationId)) return undefined;
-    let entry = hints.get(operationId);
-    if (entry === undefined) {
-      if (hints.size >= HINTS_KEPT) {
-        const least = [...hints].reduce((a, b) => (b[1].pushes < a[1].pushes || (b[1].pushes === a[1].pushes && b[1].activeAt < a[1].activeAt) ? b : a));
-        hints.delete(least[0]);
-      }
-      entry = { pushes: 0, activeAt, pushed: new Set() };
-      hints.set(operationId, entry);
-    }
-    entry.pushes += 1;
-    entry.activeAt = activeAt;
-    return entry;
-  };
-
-  const unobserve = access.observe((notification) => {
-    const at = Date.now();
-    const task = followed.get(notification.operationId);
-    const final = isFinalPush(notification.notifyType);
-    if (task !== undefined) {
-      task.activeAt = at;
-      if (final) task.pushed.add(notification.subOperationId);
-      return;
-    }
-    const entry = hint(notification.operationId, at);
-    if (entry !== undefined && final && entry.pushed.size < HINTED_PUSHES_KEPT) entry.pushed.add(notification.subOperationId);
-  });
-
+  #progress: Omit<ReconcileProgress, 'waitingForCallsUntil'> | undefined;
   /** Aborted when the reconciliation lock is lost mid-pass: no platform call is made without it. */
-  let lock: AbortSignal | undefined;
-  const call = async <T>(work: () => Promise<T>): Promise<T> => {
-    lock?.throwIfAborted();
+  #lock: AbortSignal | undefined;
+  // One pass or check at a time, in order.
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #remembered = false;
+
+  constructor(options: ReconcilerOptions, access: RouterExtension) {
+    this.#options = options;
+    this.#client = options.client;
+    this.#access = access;
+    this.#journal = access.journal;
+    this.#now = options.now ?? Date.now;
+    this.#budget = new SlidingWindow(options.callsPerMinute ?? 50, MINUTE);
+    for (const operationId of options.tasks ?? []) this.#tasks.follow(operationId);
+  }
+
+  observe(notification: { operationId: string; subOperationId: string; notifyType: string }): void {
+    this.#tasks.observe(notification);
+  }
+
+  track(operationId: string): void {
+    this.#tasks.follow(operationId);
+  }
+
+  latest(operationId: string): TaskReport | undefined {
+    return this.#tasks.latest(operationId);
+  }
+
+  reports(): TaskReport[] {
+    return this.#tasks.reports();
+  }
+
+  stats(): ReconcilerStats {
+    const progress = this.#progress;
+    return { ...this.#stats, progress: progress === undefined ? undefined : { ...progress, waitingForCallsUntil: this.#waitingForCalls() } };
+  }
+
+  #waitingForCalls(): Date | undefined {
+    return latestWait([this.#budget.waitingUntil(), this.#client.waitingUntil()]);
+  }
+
+  readonly call = async <T>(work: () => Promise<T>): Promise<T> => {
+    this.#lock?.throwIfAborted();
     const held = setTimeout(() => {
-      const until = waitingForCalls();
-      if (until !== undefined) access.warn(`reconciliation waits for flow control until ${until.toISOString()} (callsPerMinute ${budget.calls}, or a 1010009 from the platform): no platform call meanwhile`);
+      const until = this.#waitingForCalls();
+      if (until !== undefined) {
+        this.#access.warn(`reconciliation waits for flow control until ${until.toISOString()} (callsPerMinute ${this.#budget.calls}, or a 1010009 from the platform): no platform call meanwhile`);
+      }
     }, HELD_BACK_WARN_MS).unref();
     try {
-      await budget.acquire();
-      lock?.throwIfAborted();
-      stats.calls += 1;
+      await this.#budget.acquire();
+      this.#lock?.throwIfAborted();
+      this.#stats.calls += 1;
       return await work();
     } finally {
       clearTimeout(held);
     }
   };
 
-  const onPage = (page: CheckProgress): void => {
+  #onPage(page: CheckProgress): void {
+    const progress = this.#progress;
     if (progress === undefined) return;
     progress.operationId = page.operationId;
     progress.listing = page.listing;
     progress.pagesRead = page.pagesRead;
     progress.pages = page.pages;
-  };
+  }
 
-  const finalsOf = async (operationId: string, task: Followed): Promise<FinalsBySubTask> => {
-    const finals = finalsFrom(journal === undefined ? [] : await journal.finalResults(operationId));
+  async #finalsOf(operationId: string, task: Followed): Promise<FinalsBySubTask> {
+    const finals = finalsFrom(this.#journal === undefined ? [] : await this.#journal.finalResults(operationId));
     // Pushes accepted while the journal failed wait in its spill folder: this process heard them.
     for (const subOperationId of task.pushed) finals.set(subOperationId, 'push');
     return finals;
-  };
+  }
 
-  const check = async (operationId: string): Promise<TaskReport> => {
-    const task = follow(operationId);
-    if (progress !== undefined) Object.assign(progress, { operationId, listing: undefined, pagesRead: 0, pages: 0 });
-    const platformTask = await call(() => client.getTask(operationId));
-    const finals = await finalsOf(operationId, task);
-    // Counted as each is committed, not when the check ends: a check of a big task takes minutes.
-    const fill =
-      journal === undefined
-        ? undefined
-        : async (result: ReconciledResult): Promise<boolean> => {
-            const filled = await access.fill(result);
-            if (filled) {
-              stats.filledIn += 1;
-              if (progress !== undefined) progress.filledIn += 1;
-            }
-            return filled;
-          };
-    const report = await checkTask({ client, call, finals, fill, now: now(), resendWindowMs, stuckAfterMs, recheckMs, state: task, progress: onPage }, platformTask);
-    task.report = report;
-    if (report.complete) {
-      followed.delete(operationId);
-      // One report per task: a task checked again on demand replaces its earlier one.
-      const earlier = completed.findIndex((kept) => kept.operationId === operationId);
-      if (earlier !== -1) completed.splice(earlier, 1);
-      completed.push(report);
-      if (completed.length > COMPLETED_KEPT) completed.shift();
+  // Counted as each is committed, not when the check ends: a check of a big task takes minutes.
+  async #fill(result: ReconciledResult): Promise<boolean> {
+    const filled = await this.#access.fill(result);
+    if (filled) {
+      this.#stats.filledIn += 1;
+      if (this.#progress !== undefined) this.#progress.filledIn += 1;
     }
-    return report;
-  };
+    return filled;
+  }
 
-  const failed = (error: unknown, what: string): void => {
-    stats.errors += 1;
-    stats.lastError = `${what}: ${describeThrown(error)}`;
-    access.report(codedError('ERR_RECONCILE_FAILED', `reconciliation: ${stats.lastError}`, { cause: error }));
-  };
+  async check(operationId: string): Promise<TaskReport> {
+    const task = this.#tasks.follow(operationId);
+    if (this.#progress !== undefined) Object.assign(this.#progress, { operationId, listing: undefined, pagesRead: 0, pages: 0 });
+    const platformTask = await this.call(() => this.#client.getTask(operationId));
+    const finals = await this.#finalsOf(operationId, task);
+    const report = await checkTask(
+      {
+        client: this.#client,
+        call: this.call,
+        finals,
+        fill: this.#journal === undefined ? undefined : (result) => this.#fill(result),
+        now: this.#now(),
+        resendWindowMs: this.#options.resendWindowMs ?? 12 * MINUTE,
+        stuckAfterMs: this.#options.stuckAfterMs ?? 24 * 60 * MINUTE,
+        recheckMs: this.#options.recheckMs ?? 30 * MINUTE,
+        state: task,
+        progress: (page) => this.#onPage(page),
+      },
+      platformTask,
+    );
+    task.report = report;
+    if (report.complete) this.#tasks.completed(operationId, report);
+    return report;
+  }
+
+  failed(error: unknown, what: string): void {
+    this.#stats.errors += 1;
+    this.#stats.lastError = `${what}: ${describeThrown(error)}`;
+    this.#access.report(codedError('ERR_RECONCILE_FAILED', `reconciliation: ${this.#stats.lastError}`, { cause: error }));
+  }
 
   // Tasks the platform runs now: found even when not one push of theirs arrived.
-  const discover = async (): Promise<void> => {
+  async #discover(): Promise<void> {
     for (const operationStatus of ['wait', 'processing'] as const) {
-      for await (const task of pages((pageNo, pageSize) => call(() => client.listTasks({ operationStatus, pageNo, pageSize })))) follow(task.operationId);
+      for await (const task of pages((pageNo, pageSize) => this.call(() => this.#client.listTasks({ operationStatus, pageNo, pageSize })))) this.#tasks.follow(task.operationId);
     }
-  };
+  }
 
-  // A few hinted tasks a pass, the most active first: those the platform knows are followed (a task
-  // that ran and ended between two passes is found this way), the others remembered as unknown.
-  const askAboutHints = async (): Promise<void> => {
-    const asked = [...hints].sort((a, b) => b[1].pushes - a[1].pushes || b[1].activeAt - a[1].activeAt).slice(0, HINTS_PER_PASS);
-    for (const [operationId] of asked) {
-      if (closed) return;
+  // A few hinted tasks a pass: those the platform knows are followed (a task that ran and ended
+  // between two passes is found this way), the others remembered as unknown.
+  async #askAboutHints(): Promise<void> {
+    for (const operationId of this.#tasks.hintsToAsk()) {
+      if (this.#closed) return;
       try {
-        await call(() => client.getTask(operationId));
-        follow(operationId);
+        await this.call(() => this.#client.getTask(operationId));
+        this.#tasks.follow(operationId);
       } catch (error) {
         if (!(error instanceof PlatformError && error.code === '123009')) throw error;
-        hints.delete(operationId);
-        unknownTasks.add(operationId);
-        if (unknownTasks.size > UNKNOWN_KEPT) unknownTasks.delete(unknownTasks.values().next().value as string);
+        this.#tasks.unknown(operationId);
       }
     }
-  };
+  }
 
-  const pass = async (): Promise<TaskReport[]> => {
-    progress = { startedAt: new Date(), tasksChecked: 0, tasks: followed.size, operationId: undefined, listing: undefined, pagesRead: 0, pages: 0, filledIn: 0 };
+  // Tasks of the last days, from the journal, read before the first pass: a restart forgets nothing it was following.
+  async #remember(): Promise<void> {
+    if (this.#remembered || this.#journal === undefined) return;
+    const since = new Date(Date.now() - (this.#options.lookBackMs ?? 2 * 24 * 60 * MINUTE));
+    // Only hints: the journal holds whatever the callback was sent, forged pushes included.
+    for (const operationId of await this.#journal.tasksSince(since)) if (!this.#tasks.isFollowed(operationId)) this.#tasks.hint(operationId, 0);
+    this.#remembered = true;
+  }
+
+  async #pass(): Promise<TaskReport[]> {
+    this.#progress = { startedAt: new Date(), tasksChecked: 0, tasks: this.#tasks.counts.tasks, operationId: undefined, listing: undefined, pagesRead: 0, pages: 0, filledIn: 0 };
     try {
-      return await passOver();
+      await this.#remember().catch((error: unknown) => this.failed(error, 'the journal could not be read for tasks'));
+      await this.#discover().catch((error: unknown) => this.failed(error, 'the running tasks could not be listed'));
+      await this.#askAboutHints().catch((error: unknown) => this.failed(error, 'a task named by pushes could not be looked up'));
+      const reports = await this.#checkAll();
+      this.#passed();
+      return reports;
     } finally {
-      progress = undefined;
+      this.#progress = undefined;
     }
-  };
+  }
 
-  const passOver = async (): Promise<TaskReport[]> => {
-    await remember().catch((error: unknown) => failed(error, 'the journal could not be read for tasks'));
-    await discover().catch((error: unknown) => failed(error, 'the running tasks could not be listed'));
-    await askAboutHints().catch((error: unknown) => failed(error, 'a task named by pushes could not be looked up'));
+  async #checkAll(): Promise<TaskReport[]> {
     const reports: TaskReport[] = [];
-    const order = [...followed].sort((a, b) => b[1].activeAt - a[1].activeAt).map(([operationId]) => operationId);
-    if (progress !== undefined) progress.tasks = order.length;
+    const order = this.#tasks.order();
+    if (this.#progress !== undefined) this.#progress.tasks = order.length;
     for (const operationId of order) {
-      if (closed || lock?.aborted === true) break;
+      if (this.#closed || this.#lock?.aborted === true) break;
       try {
-        reports.push(await check(operationId));
+        reports.push(await this.check(operationId));
       } catch (error) {
         // A task the platform does not know (another application's, a typo) is not asked about again.
-        if (error instanceof PlatformError && error.code === '123009') followed.delete(operationId);
-        failed(error, `task ${operationId}`);
+        if (error instanceof PlatformError && error.code === '123009') this.#tasks.drop(operationId);
+        this.failed(error, `task ${operationId}`);
       }
-      if (progress !== undefined) progress.tasksChecked += 1;
+      if (this.#progress !== undefined) this.#progress.tasksChecked += 1;
     }
+    return reports;
+  }
+
+  #passed(): void {
+    const stats = this.#stats;
     stats.passes += 1;
     stats.lastPassAt = new Date();
-    const latest = [...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]));
-    stats.tasks = followed.size;
-    stats.hinted = hints.size;
-    stats.unknownTasks = unknownTasks.size;
+    const latest = this.#tasks.followedReports();
+    Object.assign(stats, this.#tasks.counts);
     stats.missing = latest.reduce((sum, report) => sum + report.missing.length, 0);
     stats.waiting = latest.reduce((sum, report) => sum + report.waiting, 0);
     stats.stuck = latest.reduce((sum, report) => sum + report.stuck.length, 0);
-    return reports;
-  };
+  }
 
   // Only one instance reconciles: each one's logins would invalidate the others' tokens. The journal
   // keeps the lock between passes, and aborts its signal the moment it is lost.
-  const exclusive = async <T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> => {
-    if (journal === undefined) return { ran: true, value: await work() };
-    return journal.exclusive(async (signal) => {
-      lock = signal;
+  async exclusive<T>(work: () => Promise<T>): Promise<Exclusive<T>> {
+    if (this.#journal === undefined) return { ran: true, value: await work() };
+    return this.#journal.exclusive(async (signal) => {
+      this.#lock = signal;
       try {
         return await work();
       } finally {
-        lock = undefined;
+        this.#lock = undefined;
       }
     });
-  };
+  }
 
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const turn = queue.then(work);
-    queue = turn.catch(ignore);
+  serial<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.#queue.then(work);
+    this.#queue = turn.catch(ignore);
     return turn;
-  };
+  }
 
-  const reconcileAll = (): Promise<TaskReport[] | undefined> =>
-    serial(async () => {
-      const outcome = await exclusive(pass);
+  reconcileAll(): Promise<TaskReport[] | undefined> {
+    return this.serial(async () => {
+      const outcome = await this.exclusive(() => this.#pass());
       if (outcome.ran) return outcome.value;
-      stats.skipped += 1;
+      this.#stats.skipped += 1;
       return undefined;
     });
-
-  // Tasks of the last days, from the journal, read before the first pass: a restart forgets nothing it was following.
-  let remembered = false;
-  const remember = async (): Promise<void> => {
-    if (remembered || journal === undefined) return;
-    const since = new Date(Date.now() - (options.lookBackMs ?? 2 * 24 * 60 * MINUTE));
-    // Only hints: the journal holds whatever the callback was sent, forged pushes included.
-    for (const operationId of await journal.tasksSince(since)) if (!followed.has(operationId)) hint(operationId, 0);
-    remembered = true;
-  };
-
-  let timer: NodeJS.Timeout | undefined;
-  const started = options.schedule === false ? Promise.resolve() : reconcileAll().catch((error: unknown) => failed(error, 'a pass failed'));
-  if (options.schedule !== false) {
-    timer = setInterval(() => {
-      reconcileAll().catch((error: unknown) => failed(error, 'a pass failed'));
-    }, options.intervalMs ?? 5 * MINUTE).unref();
   }
-  const waiting = (operationId: string, limit = 1000): Promise<WaitingDevice[] | undefined> =>
-    serial(async () => {
-      const outcome = await exclusive(async () => {
+
+  reconcile(operationId: string): Promise<TaskReport> {
+    return this.serial(async () => {
+      const outcome = await this.exclusive(() => this.check(operationId));
+      if (!outcome.ran) throw codedError('ERR_RECONCILE_LOCK_HELD', 'another instance holds the reconciliation lock now: its passes cover this task, or try again');
+      return outcome.value;
+    });
+  }
+
+  waiting(operationId: string, limit = 1000): Promise<WaitingDevice[] | undefined> {
+    return this.serial(async () => {
+      const outcome = await this.exclusive(async () => {
         const devices: WaitingDevice[] = [];
         for (const status of ['wait', 'processing'] as const) {
-          for await (const sub of pages((pageNo, pageSize) => call(() => client.listSubTasks(operationId, { status, pageNo, pageSize })))) {
+          for await (const sub of pages((pageNo, pageSize) => this.call(() => this.#client.listSubTasks(operationId, { status, pageNo, pageSize })))) {
             if (devices.length >= limit) break;
             devices.push({ deviceId: sub.deviceId, subOperationId: sub.subOperationId, status, ...(sub.startTime !== undefined && { startTime: sub.startTime }) });
           }
@@ -394,30 +362,48 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       });
       return outcome.ran ? outcome.value : undefined;
     });
-  const latest = (operationId: string): TaskReport | undefined => followed.get(operationId)?.report ?? completed.findLast((report) => report.operationId === operationId);
-  access.attach(RECONCILER, { report: latest, waiting });
-  access.reconciliationStats(statsNow);
+  }
 
+  /** Stops passes at the next task, then waits for the first one (`started`) and what is queued. */
+  async close(started: Promise<unknown>): Promise<void> {
+    this.#closed = true;
+    await started;
+    await this.#queue;
+    // Another instance's reconciler may take over now.
+    await this.#journal?.relinquish?.();
+  }
+}
+
+/** Creates a reconciler for `router`'s tasks; it starts passing at once unless `schedule` is false. */
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  checkOptions(options, optionTable);
+  requireOption(options.router, 'router', 'createReconciler({ router, client })');
+  requireOption(options.client, 'client', 'createReconciler({ router, client })');
+  const access = extensionOf(options.router);
+  if (access === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: router must be a router made by createUpgradeRouter()', { kind: TypeError });
+  const reconciliation = new Reconciliation(options, access);
+  const unobserve = access.observe((notification) => reconciliation.observe(notification));
+  const passFailed = (error: unknown): void => reconciliation.failed(error, 'a pass failed');
+  let timer: NodeJS.Timeout | undefined;
+  const started = options.schedule === false ? Promise.resolve() : reconciliation.reconcileAll().catch(passFailed);
+  if (options.schedule !== false) {
+    timer = setInterval(() => {
+      reconciliation.reconcileAll().catch(passFailed);
+    }, options.intervalMs ?? 5 * MINUTE).unref();
+  }
+  access.attach(RECONCILER, { report: (operationId) => reconciliation.latest(operationId), waiting: (operationId, limit) => reconciliation.waiting(operationId, limit) });
+  access.reconciliationStats(() => reconciliation.stats());
   return {
-    reconcileAll,
-    reconcile: (operationId) =>
-      serial(async () => {
-        const outcome = await exclusive(() => check(operationId));
-        if (!outcome.ran) throw codedError('ERR_RECONCILE_LOCK_HELD', 'another instance holds the reconciliation lock now: its passes cover this task, or try again');
-        return outcome.value;
-      }),
-    track: (operationId) => void follow(operationId),
-    waiting,
-    reports: () => [...completed, ...[...followed.values()].flatMap((task) => (task.report === undefined ? [] : [task.report]))],
-    stats: statsNow,
+    reconcileAll: () => reconciliation.reconcileAll(),
+    reconcile: (operationId) => reconciliation.reconcile(operationId),
+    track: (operationId) => reconciliation.track(operationId),
+    waiting: (operationId, limit) => reconciliation.waiting(operationId, limit),
+    reports: () => reconciliation.reports(),
+    stats: () => reconciliation.stats(),
     close: async () => {
-      closed = true;
       clearInterval(timer);
       unobserve();
-      await started;
-      await queue;
-      // Another instance's reconciler may take over now.
-      await journal?.relinquish?.();
+      await reconciliation.close(started);
     },
   };
 }
