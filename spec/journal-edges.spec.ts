@@ -64,7 +64,7 @@ describe('the journal at its edges', function () {
     return receiver;
   };
 
-  describe('item 1: one receiver per SQLite file; the journal command never takes a delivery over', () => {
+  describe('one receiver per SQLite file; the journal command never takes a delivery over', () => {
     it('refuses a second receiver on the same file, in this process and in another', async () => {
       const first = sqliteJournal({ path });
       try {
@@ -139,7 +139,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('item 2: replay of an entry being delivered', () => {
+  describe('replay of an entry being delivered', () => {
     it('is refused while it runs, and once it has failed continues the attempt count', async () => {
       const { app, upgrades } = mount({ delivery: { backoffMs: 60_000 } });
       let release: (() => void) | undefined;
@@ -169,7 +169,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('item 3: a stepped wall clock (a receiver process with its clock shifted)', () => {
+  describe('a stepped wall clock (a receiver process with its clock shifted)', () => {
     const receiverWithClock = async (env: Record<string, string>) => {
       const clock = join(folder.dir, 'clock-offset');
       writeFileSync(clock, '0');
@@ -211,7 +211,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('items 5 and 6: observers are not listeners; what nobody hears is said', () => {
+  describe('observers are not listeners; what nobody hears is said', () => {
     it('with the dashboard attached, a type nobody listens to stays pending, warns once and is counted', async () => {
       const warnings: string[] = [];
       const { app, upgrades } = mount({ logger: { error: () => {}, warn: (message: string) => void warnings.push(message) } });
@@ -256,7 +256,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('item 7: delivery.timeoutMs', () => {
+  describe('delivery.timeoutMs', () => {
     it('a listener that never settles fails its attempt after timeoutMs and frees its slot', async () => {
       const { upgrades } = mount({ delivery: { timeoutMs: 1000, concurrency: 1, backoffMs: 100, attempts: 2 } });
       const calls: string[] = [];
@@ -278,7 +278,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('item 8: the journal duplicate window is dedupe.ttl', () => {
+  describe('the journal duplicate window is dedupe.ttl', () => {
     it('a re-send within the ttl is a duplicate; the same state reported after it is a new report', async () => {
       // A window long enough that the re-send falls within it on a busy machine too (a 1 s window
       // was missed under load: the two requests were answered more than a second apart).
@@ -301,7 +301,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('item 9: retries sized for a maintenance window; dead letters revived', () => {
+  describe('retries sized for a maintenance window; dead letters revived', () => {
     it('the default retry window is over an hour', () => {
       // 1 s doubling to 5 min over 21 attempts: 511 s, then 11 waits of 5 min (the README's 63.5 minutes).
       assert.equal(retryWindowMs(), 3_811_000);
@@ -331,7 +331,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('item 10: pruning in batches', () => {
+  describe('pruning in batches', () => {
     it('deletes at most a batch per statement, and the router prunes everything old over several', async () => {
       await sqliteJournal({ path }).close();
       const db = new Database(path);
@@ -348,7 +348,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('items 12 to 15: the journal command', () => {
+  describe('the journal command', () => {
     it('show, replay of an invalid push (on the operator word), replay --again, stats --task, escaped device text', async () => {
       const { app, upgrades } = mount({ allow: { token: 'right' } });
       const delivered: Array<{ deviceId: string; attempt: number | undefined }> = [];
@@ -444,7 +444,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('items 16 and 17: settings that break the guarantees; too_large bytes', () => {
+  describe('settings that break the guarantees; too_large bytes', () => {
     it('refuses a lease typed in seconds, a limit typed in kB, an in-memory SQLite file and misspelt options', async () => {
       assert.throws(() => sqliteJournal({ path, leaseMs: 30 }), /leaseMs must be at least 2000 ms, got 30: .* did you mean 30000/);
       assert.throws(() => createUpgradeRouter({ limit: 64 }), /limit must be at least 1024 bytes .* did you mean '64kb'/);
@@ -488,7 +488,7 @@ describe('the journal at its edges', function () {
     });
   });
 
-  describe('items 18 and 20: quiet logs; grouping proven without a race', () => {
+  describe('quiet logs; grouping proven without a race', () => {
     it('a listener failing on every attempt is logged once, not once per attempt', async () => {
       const logged: string[] = [];
       const { upgrades } = mount({ logger: { error: (message: string) => void logged.push(message), warn: () => {} }, delivery: { attempts: 30, backoffMs: 10, maxBackoffMs: 20 } });
