@@ -24,7 +24,8 @@ export const ALLOWED = {
   emulator: ['core', 'generated', 'platform'],
   reconcile: ['core', 'generated', 'platform', 'journal', 'router'],
   dashboard: ['core', 'generated', 'journal', 'reconcile', 'platform', 'transport', 'router'],
-  cli: ['core', 'generated', 'journal', 'reconcile', 'platform', 'emulator', 'transport', 'dashboard', 'router', '.'],
+  rollout: ['core', 'generated', 'platform', 'journal', 'reconcile', 'router'],
+  cli: ['core', 'generated', 'journal', 'reconcile', 'platform', 'emulator', 'transport', 'dashboard', 'router', 'rollout', '.'],
 };
 
 function files(folder) {

@@ -157,7 +157,7 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
       const command = /^Usage: huawei-iot-upgrade-router (\w+)/.exec(part)?.[1];
       if (command !== undefined) sections.set(command, part);
     }
-    assert.deepEqual([...sections.keys()].sort(), ['emulator', 'journal', 'reconcile', 'simulate']);
+    assert.deepEqual([...sections.keys()].sort(), ['emulator', 'journal', 'reconcile', 'rollout', 'simulate']);
     const problems: string[] = [];
     let commandLines = 0;
     for (const block of blocks.filter((candidate) => candidate.lang === 'sh')) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
 // replays a durable journal; `emulator` runs a local stand-in for the platform; `reconcile` reports a
-// task's devices, the platform's view beside the journal's.
+// task's devices, the platform's view beside the journal's; `rollout plan` shows what a rollout would do.
 import { EXIT, UsageError, unreachable } from './usage';
 
 interface Command {
@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   journal: async () => import('./journal.js').then((module) => ({ run: module.journal, help: module.journalHelp })),
   emulator: async () => import('./emulator.js').then((module) => ({ run: module.emulator, help: module.emulatorHelp })),
   reconcile: async () => import('./reconcile.js').then((module) => ({ run: module.reconcile, help: module.reconcileHelp })),
+  rollout: async () => import('./rollout.js').then((module) => ({ run: module.rollout, help: module.rolloutHelp })),
 };
 
 async function main(argv: string[]): Promise<number> {

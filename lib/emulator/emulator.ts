@@ -9,7 +9,8 @@ import { Faults, type EmulatorFault } from './faults';
 import { matching, northbound, type EmulatorAnswer, type EmulatorRequest } from './northbound';
 import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type PushRules, type PushStatus } from './pusher';
 import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-checks';
-import { Tasks, seeded, type DeviceBehaviour, type EmulatedPackage } from './tasks';
+import { seeded } from '../core/random';
+import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 import { codedError } from '../core/errors';
 
 type Pem = string | Buffer;

@@ -1,6 +1,7 @@
 // Version packages, devices and upgrade tasks. Each device of a task is a sub-task that moves through
 // the documented states (wait -> processing -> success | fail) on a schedule drawn from a seeded
 // random source, and tells the application on the way with the pushes the platform sends.
+import { seeded } from '../core/random';
 import { randomUUID } from 'node:crypto';
 import type { NotificationTypes } from '../core/notification-types';
 import {
@@ -60,18 +61,6 @@ export interface EmulatedPackage extends VersionPackage {
 }
 
 const MAX_TARGETS = 256;
-
-/** mulberry32: a small seeded generator, so that a seed replays the same campaign. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (): string => randomUUID().replaceAll('-', '');
 
