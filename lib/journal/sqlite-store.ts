@@ -9,42 +9,8 @@
 import Database from 'better-sqlite3';
 import type { Appended, ClaimedEntry, EntryState, FinalResult, JournalCounts, JournalEntry, JournaledNotification, JournalRecord, ReplayOutcome, RevivedNotification } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, type EntryRow } from './rows';
+import { checkSqliteVersion, migrateSqlite } from './sqlite-schema';
 import { codedError } from '../core/errors';
-
-const SCHEMA = `
--- Indexes cost every push a write: done entries (the bulk) are in none but the key's. Pending ones are
--- found through _due, dead and invalid ones through _kept; pruning done ones scans, in small batches.
-CREATE TABLE IF NOT EXISTS ${TABLE} (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  state TEXT NOT NULL,
-  dedupe_key TEXT UNIQUE,
-  event TEXT,
-  notify_type TEXT,
-  device_id TEXT,
-  body TEXT,
-  raw BLOB,
-  reason TEXT,
-  message TEXT,
-  ip TEXT,
-  received_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL DEFAULT 0,
-  lease_until INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (next_at) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('dead', 'invalid');
--- The reconciler's question, "which devices of this task have a final result": one index entry per
--- device and task (state pushes are not in it).
-CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} (json_extract(body, '$.operationId')) WHERE ${FINAL_CONDITION};
-`;
-
-// Columns added after the first release: added to an older file when its owner opens it.
-const MIGRATIONS: ReadonlyArray<[column: string, definition: string]> = [
-  // attempts counted before the last replay: a replay continues the count and gets a fresh budget.
-  ['replay_base', 'INTEGER NOT NULL DEFAULT 0'],
-];
 
 interface SqliteRow extends Omit<EntryRow, 'received_at'> {
   received_at: number;
@@ -90,12 +56,22 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
     db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     // Checkpoints copy the WAL into the database and fsync it: fewer, larger ones cost less per push.
     db.pragma('wal_autocheckpoint = 10000');
-    db.exec(SCHEMA);
-    const columns = new Set((db.pragma(`table_info(${TABLE})`) as Array<{ name: string }>).map((column) => column.name));
-    for (const [column, definition] of MIGRATIONS) if (!columns.has(column)) db.exec(`ALTER TABLE ${TABLE} ADD COLUMN ${column} ${definition}`);
+    try {
+      migrateSqlite(db, path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   } else if (db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(TABLE) === undefined) {
     db.close();
     throw codedError('ERR_JOURNAL_MISSING', `${path} holds no journal (no ${TABLE} table)`);
+  } else {
+    try {
+      checkSqliteVersion(db, path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
   const settings: SqliteSettings = {
     journalMode: String(db.pragma('journal_mode', { simple: true })),
