@@ -1,20 +1,13 @@
 // The longest functions of lib/ (lines from their first to their last), longest first: where the
 // next split is due. `node scripts/function-lengths.mjs [count] [folder]`.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { files } from './import-graph.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const [count = '10', folder = join(root, 'lib')] = process.argv.slice(2);
-
-function files(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return files(path);
-    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 const found = [];
 for (const file of files(folder)) {

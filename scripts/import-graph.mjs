@@ -28,7 +28,8 @@ export const ALLOWED = {
   cli: ['core', 'generated', 'journal', 'reconcile', 'platform', 'emulator', 'transport', 'dashboard', 'router', 'rollout', '.'],
 };
 
-function files(folder) {
+/** The TypeScript sources under `folder` (declaration files left out). */
+export function files(folder) {
   return readdirSync(folder).flatMap((name) => {
     const path = join(folder, name);
     if (statSync(path).isDirectory()) return files(path);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { planRollout, type RolloutPlan, type WaveReach } from '../rollout/plan';
-import { UsageError } from './usage';
+import { UsageError, wholeArg } from './usage';
 
 export const rolloutHelp = `Usage: huawei-iot-upgrade-router rollout plan --file-id ID --devices FILE [options]
 
@@ -24,13 +24,6 @@ platform tasks of each (at most 256 devices a task), and the platform calls it w
 
 Exits 0; 2 on a usage error.
 `;
-
-const whole = (value: string | undefined, name: string): number | undefined => {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new UsageError(`--${name} takes a whole number, got ${JSON.stringify(value)}`);
-  return parsed;
-};
 
 function reachOf(text: string): WaveReach {
   if (/^\d+$/.test(text)) return Number(text);
@@ -86,16 +79,16 @@ function run(argv: string[]): number {
   });
   if (values['file-id'] === undefined || values.devices === undefined) throw new UsageError('--file-id and --devices are needed');
   if (values['given-order'] === true && values.seed !== undefined) throw new UsageError('--given-order takes the list as it is: leave out --seed');
-  const soakMs = whole(values.soak, 'soak');
-  const taskSize = whole(values['task-size'], 'task-size');
-  const callsPerMinute = whole(values['calls-per-minute'], 'calls-per-minute');
+  const soakMs = wholeArg(values.soak, '--soak', 0);
+  const taskSize = wholeArg(values['task-size'], '--task-size', 1);
+  const callsPerMinute = wholeArg(values['calls-per-minute'], '--calls-per-minute', 1);
   let plan: RolloutPlan;
   try {
     plan = planRollout({
       fileId: values['file-id'],
       devices: devicesFrom(values.devices),
       ...(values.waves !== undefined && { waves: values.waves.split(',').map((text) => reachOf(text.trim())) }),
-      order: values['given-order'] === true ? 'given' : (whole(values.seed, 'seed') ?? 1),
+      order: values['given-order'] === true ? 'given' : (wholeArg(values.seed, '--seed', 0) ?? 1),
       ...(soakMs !== undefined && { soakMs }),
       ...(taskSize !== undefined && { taskSize }),
       ...(callsPerMinute !== undefined && { callsPerMinute }),

@@ -5,7 +5,7 @@ import { Agent, fetch } from 'undici';
 import { notifyTypes, type NotifyType } from '../core/notification-types';
 import { referenceExample, samples } from './samples';
 import { taskPushes } from './task';
-import { UsageError } from './usage';
+import { UsageError, wholeArg } from './usage';
 
 const DEFAULT_URL = 'http://localhost:3000/v1.0.0/messageReceiver';
 
@@ -58,11 +58,7 @@ interface Values {
   demo?: boolean | undefined;
 }
 
-function wholeNumber(value: string | undefined, name: string): number {
-  const n = Number(value ?? 1);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number of at least 1`);
-  return n;
-}
+const wholeNumber = (value: string | undefined, name: string): number => wholeArg(value ?? '1', name, 1) ?? 1;
 
 function plan(values: Values, readBody: (file: string) => string): Send[] {
   const repeat = wholeNumber(values.repeat, '--repeat');

@@ -1,6 +1,14 @@
 /** A mistake in the command line: reported in one line, with a pointer to --help, and exit code 2. */
 export class UsageError extends Error {}
 
+/** A whole-number flag of at least `min`; undefined when not given. */
+export function wholeArg(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number of at least ${min}`);
+  return n;
+}
+
 /** The exit codes of every command: 1 is each command's own "not all is well" (see its --help). */
 export const EXIT = { ok: 0, notWell: 1, usage: 2, unreachable: 3 } as const;
 

@@ -58,7 +58,8 @@ CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} (json_extract(body, '$.o
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);
 
-function refuseNewer(db: Database, path: string): number {
+/** The file's version; throws ERR_JOURNAL_SCHEMA_NEWER for a file a newer release migrated (the `journal` command checks it too). */
+export function checkSqliteVersion(db: Database, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SQLITE_SCHEMA_VERSION) {
     throw codedError(
@@ -72,12 +73,9 @@ function refuseNewer(db: Database, path: string): number {
 /** Brings the file to SQLITE_SCHEMA_VERSION (the owner, at open). */
 export function migrateSqlite(db: Database, path: string): void {
   db.transaction(() => {
-    const from = refuseNewer(db, path);
+    const from = checkSqliteVersion(db, path);
     if (from === SQLITE_SCHEMA_VERSION) return;
     for (const migration of SQLITE_MIGRATIONS) if (migration.version > from) migration.apply(db);
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
-
-/** The `journal` command reads and repairs single entries: not in a file a newer release migrated. */
-export const checkSqliteVersion = (db: Database, path: string): void => void refuseNewer(db, path);

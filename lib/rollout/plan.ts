@@ -85,7 +85,7 @@ const optionTable: OptionTable = {
   order: { check: (value) => (value === 'given' || (typeof value === 'number' && Number.isInteger(value)) ? undefined : `must be a whole number (a seed) or 'given', got ${kindOf(value)}`), example: "planRollout({ fileId, devices, order: 7 }) or order: 'given'" },
   soakMs: { check: checks.wholeNumber, example: 'planRollout({ fileId, devices, soakMs: 30 * 60_000 })' },
   taskSize: { check: (value) => (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TASK_DEVICES ? undefined : `must be a whole number from 1 to ${MAX_TASK_DEVICES} (the platform's limit), got ${kindOf(value)}`), example: 'planRollout({ fileId, devices, taskSize: 256 })' },
-  callsPerMinute: { check: (value) => (Number.isInteger(value) && (value as number) >= 1 ? undefined : `must be a whole number of at least 1, got ${kindOf(value)}`), example: 'planRollout({ fileId, devices, callsPerMinute: 50 })' },
+  callsPerMinute: { check: checks.wholeNumber, example: 'planRollout({ fileId, devices, callsPerMinute: 50 })' },
 };
 
 /** The devices reached by `reach`, out of `total`: a share is rounded up (a canary of 1 % of 50 is 1 device). */
