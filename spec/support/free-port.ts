@@ -1,13 +1,38 @@
-import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A loopback port nothing listens on right now, for a server a spec starts. */
+// The ports the kernel hands to listen(0) and to outgoing connections (Linux's default when the file
+// is not there): every server a spec starts on port 0 takes one of these.
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+const HIGHEST = ephemeralStart() - 1;
+const LOWEST = Math.max(1024, HIGHEST - 12_000);
+
+/**
+ * A port nothing listens on, for a server a spec starts in another process (Postgres, Redis, a child
+ * app). Drawn below the ephemeral range: a port freed from listen(0) was handed a moment later to a
+ * server another spec started on port 0, and the child's requests reached that server instead.
+ */
 export async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  return typeof address === 'object' && address !== null ? address.port : 0;
+  for (let tries = 0; tries < 100; tries += 1) {
+    const port = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST));
+    // Without a host: the wildcard of both families, as app.listen(port) binds it.
+    const probe = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(port, () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error(`no free port from ${LOWEST} to ${HIGHEST} in 100 tries`);
 }
 
 /**
