@@ -154,7 +154,7 @@ describe('the emulator\'s control surface over HTTP', function () {
       [listed.pageNo, listed.pageSize, listed.totalCount, listed.subscriptions[0]?.notifyType, listed.subscriptions[0]?.callbackUrl],
       [0, 10, 1, 'fwUpgradeResultNotify', 'https://127.0.0.1:8443/cb'],
     );
-    const unknown = await request(`${emulator.url}/iocm/app/dm/v1.4.0/devices/x`, { headers });
+    const unknown = await request(`${emulator.url}/iocm/app/cmd/v1.4.0/deviceCommands`, { headers });
     assert.equal(unknown.statusCode, 400);
     assert.match(((await unknown.body.json()) as { error_desc: string }).error_desc, /not a northbound API the emulator knows/);
     const noRefreshToken = await call('POST', '/iocm/app/sec/v1.1.0/refreshToken', { appId: emulator.appId, secret: emulator.secret });

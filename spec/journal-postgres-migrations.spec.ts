@@ -51,7 +51,7 @@ describe('the Postgres journal migrates its schema by numbered versions', functi
     });
     // Every pending entry is delivered: new, due for a retry, left by a dead instance, replayed.
     await until(async () => (await states())['pending'] === undefined, async () => `every pending entry to be delivered: ${JSON.stringify(await states())}`);
-    assert.equal(await version(), 2);
+    assert.equal(await version(), 3);
     assert.deepEqual(await states(), { dead: 1, discarded: 1, done: 6, invalid: 1 });
     assert.deepEqual(
       delivered.map(({ deviceId, attempt }) => `${deviceId}:${attempt}`).sort(),
@@ -77,7 +77,7 @@ describe('the Postgres journal migrates its schema by numbered versions', functi
     } finally {
       await journal.close();
     }
-    assert.equal(await version(), 2);
+    assert.equal(await version(), 3);
     const columns = await postgres.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND column_name = 'replay_base'`, [TABLE]);
     assert.equal(columns.length, 1);
   });
@@ -93,7 +93,7 @@ describe('the Postgres journal migrates its schema by numbered versions', functi
     } finally {
       await Promise.all(journals.map((journal) => journal.close()));
     }
-    assert.deepEqual(await postgres.query(`SELECT version FROM ${VERSIONS}`), [{ version: 2 }]);
+    assert.deepEqual(await postgres.query(`SELECT version FROM ${VERSIONS}`), [{ version: 3 }]);
   });
 
   it('refuses a database a newer release migrated: ERR_JOURNAL_SCHEMA_NEWER, and nothing written', async () => {
@@ -110,7 +110,7 @@ describe('the Postgres journal migrates its schema by numbered versions', functi
     const push = errors.find((error) => /could not record a push \(answered 503/.test(error.message));
     assert.ok(push, errors.map((error) => error.message).join('\n'));
     assert.ok(errors.every((error) => error.code === 'ERR_JOURNAL_FAILED' && (error.cause as { code?: unknown } | undefined)?.code === 'ERR_JOURNAL_SCHEMA_NEWER'));
-    assert.match(push.message, /version 99, newer than this package knows \(2\)/);
+    assert.match(push.message, /version 99, newer than this package knows \(3\)/);
     assert.deepEqual(await states(), {});
 
     const cli = await runBin(['journal', '--postgres', postgres.url, 'stats']);

@@ -5,6 +5,7 @@ import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { postgresJournal } from 'huawei-iot-upgrade-router/postgres';
 import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 import { createReconciler } from 'huawei-iot-upgrade-router/reconcile';
+import { createRollouts, planRollout } from 'huawei-iot-upgrade-router/rollout';
 import { redisDedupeStore } from 'huawei-iot-upgrade-router/redis';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 
@@ -122,6 +123,8 @@ describe('every public factory checks its options the same way', () => {
     ['registerMetrics', () => registerMetrics(createUpgradeRouter(), { prefx: 'x_' } as never), /unknown option prefx: did you mean prefix\?/],
     ['createUpgradeDashboard', () => createUpgradeDashboard({ router: createUpgradeRouter(), staleAfter: 1000 } as never), /unknown option staleAfter: did you mean staleAfterMs\?/],
     ['createPlatformClient', () => createPlatformClient({ url: 'https://x', appId: 'a', secret: 's', retrie: 1 } as never), /unknown option retrie: did you mean retries\?/],
+    ['createRollouts', () => createRollouts({ router: createUpgradeRouter(), client: createPlatformClient({ url: 'https://x', appId: 'a', secret: 's' }), tickMS: 1 } as never), /unknown option tickMS: did you mean tickMs\?/],
+    ['planRollout', () => planRollout({ fileId: 'f', devices: ['d'], soak: 1 } as never), /unknown option soak: did you mean soakMs\?/],
     ['createReconciler', () => createReconciler({ router: createUpgradeRouter(), client: createPlatformClient({ url: 'https://x', appId: 'a', secret: 's' }), intervalMS: 1 } as never), /unknown option intervalMS: did you mean intervalMs\?/],
   ];
   for (const [name, make, message] of factories) {

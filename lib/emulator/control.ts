@@ -46,6 +46,8 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
       const bodies = request.query.get('bodies') !== 'false';
       return { status: 200, body: { summary: emulator.pushSummary(filter), pushes: emulator.pushes(filter).map((record) => (bodies ? record : { ...record, body: undefined })) } };
     }
+    case 'GET /_emulator/tasks':
+      return { status: 200, body: emulator.tasks() };
     case 'GET /_emulator/callbacks':
       return { status: 200, body: emulator.callbacks() };
     case 'POST /_emulator/faults':
@@ -64,6 +66,9 @@ export function control(emulator: PlatformEmulator, request: EmulatorRequest): E
     case 'POST /_emulator/groups':
       emulator.addDeviceGroup(body['name'] as string, body['deviceIds'] as string[]);
       return { status: 201 };
+    case 'PUT /_emulator/models':
+      emulator.setDeviceModels(body as Record<string, string>);
+      return { status: 204 };
     case 'PUT /_emulator/devices':
       return { status: 200, body: emulator.setBehaviour(body) };
     default:

@@ -2,7 +2,7 @@
 // clock, with the methods tests and the control surface use. Its HTTP server is http.ts's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RATE_LIMIT, PACKAGE_TYPES, paths, type PackageType, type Subscription } from '../platform/contract';
+import { DEFAULT_RATE_LIMIT, PACKAGE_TYPES, paths, type PackageType, type Subscription, type UpgradeTask } from '../platform/contract';
 import { Apps, EmulatorError, type App } from './apps';
 import { EmulatedClock } from './clock';
 import { Faults, type EmulatorFault } from './faults';
@@ -11,6 +11,7 @@ import { DEFAULT_PUSH_RULES, Pusher, type CallbackState, type PushRecord, type P
 import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-checks';
 import { seeded } from '../core/random';
 import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
+import { firmwareFailures, softwareFailures } from './failures';
 import { codedError } from '../core/errors';
 
 type Pem = string | Buffer;
@@ -177,7 +178,26 @@ export class PlatformEmulator {
     if (!PACKAGE_TYPES.some((type) => type === fileType) || typeof version !== 'string' || version === '') {
       throw codedError('ERR_INVALID_ARG_VALUE', `a package needs fileType (${PACKAGE_TYPES.join(' or ')}) and version, a non-empty string, e.g. { "fileType": "softwarePackage", "version": "V2.2.0" }`, { kind: TypeError });
     }
+    const { failureRatio, unverifiedRatio, modelFailureRatios, failWith } = fields as Record<string, unknown>;
+    for (const [name, value] of Object.entries({ failureRatio, unverifiedRatio })) {
+      if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 1)) throw codedError('ERR_INVALID_ARG_VALUE', `a package's ${name} is a share from 0 to 1, got ${JSON.stringify(value)}`, { kind: TypeError });
+    }
+    if (modelFailureRatios !== undefined && !(typeof modelFailureRatios === 'object' && modelFailureRatios !== null && Object.values(modelFailureRatios).every((value) => typeof value === 'number' && value >= 0 && value <= 1))) {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'a package\'s modelFailureRatios maps a model to a share from 0 to 1, e.g. { "NB-2": 0.9 }', { kind: TypeError });
+    }
+    const known: readonly string[] = fileType === 'softwarePackage' ? softwareFailures.map((entry) => entry.errorCode) : firmwareFailures;
+    if (failWith !== undefined && !known.includes(failWith as string)) throw codedError('ERR_INVALID_ARG_VALUE', `a package's failWith is one of ${known.map((entry) => JSON.stringify(entry)).join(', ')}, got ${JSON.stringify(failWith)}`, { kind: TypeError });
     return this.#tasks.addPackage(fields);
+  }
+
+  /** Gives devices a model (by device ID): a package's modelFailureRatios fail some models only. */
+  setDeviceModels(models: Record<string, string>): void {
+    // The control API hands over whatever JSON it was sent.
+    const given: unknown = models;
+    if (typeof given !== 'object' || given === null || !Object.values(given).every((model) => typeof model === 'string' && model !== '')) {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'device models map a device ID to a model, e.g. { "meter-1": "NB-2" }', { kind: TypeError });
+    }
+    this.#tasks.setModels(models);
   }
 
   /**
@@ -208,6 +228,11 @@ export class PlatformEmulator {
   clearFaults(): void {
     this.#faults.clear();
     this.#pusher.dropShare(undefined);
+  }
+
+  /** Every upgrade task created, oldest first, with its application and package (retrospection, as LocalStack's). */
+  tasks(): Array<UpgradeTask & { appId: string; fileId: string }> {
+    return this.#tasks.all();
   }
 
   /** Every push the emulator made, in order, with what became of it. */
@@ -252,11 +277,26 @@ export class PlatformEmulator {
   async answer(request: EmulatorRequest): Promise<EmulatorAnswer> {
     try {
       const fault = this.#faults.take(request.path, request.path === paths.login || request.path === paths.refreshToken);
-      if (fault?.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault?.kind === 'lost') return await new Promise<never>(() => {});
+      if (fault?.kind === 'slow' && fault.when !== 'after') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault?.kind === 'slow' && fault.when === 'after') {
+        // Done at once, answered late: a caller that dies meanwhile never learns it was done.
+        const done = this.#route(request);
+        await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        return done;
+      }
       if (fault?.kind === 'expiredToken') throw new EmulatorError('tokenInvalid', fault.envelope ?? 'resultcode');
       if (fault?.kind === 'throttle') throw new EmulatorError('throttled');
       if (fault?.kind === 'pageCap') request.query.set('pageSize', String(Math.min(fault.pageSize, Number(request.query.get('pageSize') ?? 10))));
       if (fault?.kind === 'status') return { status: fault.status, body: new EmulatorError('internal').body() };
+      return this.#route(request);
+    } catch (error) {
+      return errorAnswer(error);
+    }
+  }
+
+  #route(request: EmulatorRequest): EmulatorAnswer {
+    try {
       return northbound({ apps: this.#apps, tasks: this.#tasks, subscriptions: this.#subscriptions }, request);
     } catch (error) {
       return errorAnswer(error);

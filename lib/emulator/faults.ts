@@ -10,8 +10,10 @@ export type EmulatorFault =
   | { kind: 'throttle'; times?: number; after?: number; path?: string }
   /** This HTTP status with the platform's internal-error body. */
   | { kind: 'status'; status: number; times?: number; after?: number; path?: string }
-  /** The answer comes `delayMs` real milliseconds late. */
-  | { kind: 'slow'; delayMs: number; times?: number; after?: number; path?: string }
+  /** The answer comes `delayMs` real milliseconds late: the call is done after the wait, or with `when: 'after'` at once (its answer late). */
+  | { kind: 'slow'; delayMs: number; when?: 'before' | 'after'; times?: number; after?: number; path?: string }
+  /** The request is lost on the way: never done, never answered (the caller's timeout ends it). */
+  | { kind: 'lost'; times?: number; after?: number; path?: string }
   /** Listings answer pages of at most `pageSize` entries (numbered in pages of that size), whatever was asked for. */
   | { kind: 'pageCap'; pageSize: number; times?: number; after?: number; path?: string }
   /**
@@ -27,7 +29,8 @@ export class Faults {
   #active: Array<{ fault: CallFault; left: number; passing: number }> = [];
 
   add(fault: CallFault): void {
-    if (!['expiredToken', 'throttle', 'status', 'slow', 'pageCap'].includes(fault.kind)) throw codedError('ERR_INVALID_ARG_VALUE', `no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, pageCap, dropPushes)`, { kind: TypeError });
+    if (!['expiredToken', 'throttle', 'status', 'slow', 'lost', 'pageCap'].includes(fault.kind)) throw codedError('ERR_INVALID_ARG_VALUE', `no such fault: ${JSON.stringify(fault.kind)} (expiredToken, throttle, status, slow, lost, pageCap, dropPushes)`, { kind: TypeError });
+    if (fault.kind === 'slow' && !([undefined, 'before', 'after'] as unknown[]).includes(fault.when)) throw codedError('ERR_INVALID_ARG_VALUE', "a slow fault's when is 'before' (the default: done after the wait) or 'after' (done at once, answered late)", { kind: TypeError });
     if (fault.kind === 'pageCap' && !(Number.isInteger(fault.pageSize) && fault.pageSize >= 1 && fault.pageSize <= 100)) throw codedError('ERR_INVALID_ARG_VALUE', 'a pageCap fault needs pageSize, a whole number from 1 to 100', { kind: TypeError });
     if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) throw codedError('ERR_INVALID_ARG_VALUE', 'a status fault needs an HTTP status, 100 to 599', { kind: TypeError });
     // A timer of more than 2^31 - 1 ms fires at once in Node: a longer delay would be no delay.

@@ -85,6 +85,8 @@ export function northbound(state: Northbound, request: EmulatorRequest): Emulato
   if (category !== null && method === 'GET') {
     return { status: 200, body: withoutFromVersion(state.tasks.getPackage(decodeURIComponent(category[1] as string))) };
   }
+  const device = new RegExp(`^${paths.devices}/([^/]+)$`).exec(path);
+  if (device !== null && method === 'GET') return { status: 200, body: state.tasks.device(app.appId, decodeURIComponent(device[1] as string)) };
   if (method === 'POST' && path === paths.subscribe) return subscribe(state, app, request.body);
   if (method === 'GET' && path === paths.subscriptions) {
     const rows = matching([...(state.subscriptions.get(app.appId)?.values() ?? [])], filters(request, ['notifyType', 'callbackUrl']));

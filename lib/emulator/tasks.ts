@@ -7,6 +7,7 @@ import type { NotificationTypes } from '../core/notification-types';
 import {
   platformTime,
   type CreateUpgradeTaskInput,
+  type DeviceData,
   type OperatePolicy,
   type OperateType,
   type OperationStaResult,
@@ -41,6 +42,7 @@ export type UpgradePush = NotificationTypes[keyof NotificationTypes];
 interface Device {
   deviceId: string;
   versions: Partial<Record<PackageType, string>>;
+  model?: string;
 }
 
 interface SubTask extends UpgradeSubTask {
@@ -58,6 +60,14 @@ interface Task {
 export interface EmulatedPackage extends VersionPackage {
   /** The version devices run before this package (for `sourceVersion`). */
   fromVersion: string;
+  /** Share of devices this package fails on (a bad firmware); default the devices' failureRatio. */
+  failureRatio?: number;
+  /** Per device model, the share it fails on: overrides failureRatio for devices of that model. */
+  modelFailureRatios?: Record<string, number>;
+  /** Share of its successes that leave the device's version as it was (an unverified success). Default 0. */
+  unverifiedRatio?: number;
+  /** The failure every failing device reports: an errorCode of the PCP table (software) or an LwM2M result text (firmware). */
+  failWith?: string;
 }
 
 const MAX_TARGETS = 256;
@@ -168,8 +178,32 @@ export class Tasks {
     });
   }
 
+  /** Sets the model of devices (by ID), for packages that fail on some models only. */
+  setModels(models: Record<string, string>): void {
+    for (const [deviceId, model] of Object.entries(models)) {
+      const device = this.#devices.get(deviceId) ?? { deviceId, versions: {} };
+      device.model = model;
+      this.#devices.set(deviceId, device);
+    }
+  }
+
+  /** A device the application upgraded (one it never targeted is not found), with the versions it runs. */
+  device(appId: string, deviceId: string): DeviceData {
+    const known = [...this.#tasks.values()].some((task) => task.appId === appId && task.subTasks.some((subTask) => subTask.deviceId === deviceId));
+    const device = this.#devices.get(deviceId);
+    if (!known || device === undefined) throw new EmulatorError('notFound', 'error_code', `Device ${deviceId} not found.`);
+    const software = device.versions.softwarePackage;
+    const firmware = device.versions.firmwarePackage;
+    return { deviceId, deviceInfo: { ...(software !== undefined && { swVersion: software }), ...(firmware !== undefined && { fwVersion: firmware }), ...(device.model !== undefined && { model: device.model }) } };
+  }
+
   get(appId: string, operationId: string): UpgradeTask {
     return view(this.#task(appId, operationId));
+  }
+
+  /** Every task of every application, oldest first, with the package it installs: what a test checks a rollout against. */
+  all(): Array<UpgradeTask & { appId: string; fileId: string }> {
+    return [...this.#tasks.values()].map((task) => ({ ...view(task), appId: task.appId, fileId: task.fileId }));
   }
 
   /** The application's tasks, or those `deviceId` took part in. */
@@ -196,8 +230,11 @@ export class Tasks {
     const { durationMs, failureRatio, silentRatio, startSpread, durationSpread } = this.behaviour;
     const random = this.#random;
     const silent = random() < silentRatio;
-    const fails = !silent && random() < failureRatio;
+    const ratio = (device.model === undefined ? undefined : file.modelFailureRatios?.[device.model]) ?? file.failureRatio ?? failureRatio;
+    const fails = !silent && random() < ratio;
     const failure = random();
+    // Drawn only for a package that asks: the draws of every other task stay as they were for a seed.
+    const unverified = !silent && !fails && file.unverifiedRatio !== undefined && random() < file.unverifiedRatio;
     const start = this.clock.now() + random() * durationMs * startSpread;
     const took = durationMs * (1 - durationSpread + random() * 2 * durationSpread);
     const software = task.task.operateType === 'software_upgrade';
@@ -217,11 +254,13 @@ export class Tasks {
       const sourceVersion = device.versions[file.fileType] ?? file.fromVersion;
       subTask.status = fails ? 'fail' : 'success';
       subTask.stopTime = platformTime(this.clock.now());
-      if (!fails) device.versions[file.fileType] = file.version;
+      const upgraded = !fails && !unverified;
+      if (upgraded) device.versions[file.fileType] = file.version;
+      else device.versions[file.fileType] = sourceVersion;
       const upgradeTime = String(Math.round(took / 1000));
-      const versions = { curVersion: fails ? sourceVersion : file.version, targetVersion: file.version, sourceVersion };
+      const versions = { curVersion: upgraded ? file.version : sourceVersion, targetVersion: file.version, sourceVersion };
       if (software) {
-        const reason = softwareFailures[Math.floor(failure * softwareFailures.length)] as (typeof softwareFailures)[number];
+        const reason = failureOf(softwareFailures, (entry) => entry.errorCode === file.failWith, failure);
         subTask.detailInfo = fails ? reason.description : 'upgrade success';
         this.push(task.appId, {
           notifyType: 'swUpgradeResultNotify',
@@ -234,12 +273,17 @@ export class Tasks {
           description: fails ? reason.description : '',
         });
       } else {
-        const reason = firmwareFailures[Math.floor(failure * firmwareFailures.length)] as string;
+        const reason = failureOf(firmwareFailures, (entry) => entry === file.failWith, failure);
         subTask.detailInfo = fails ? reason : 'Firmware updated successfully.';
         this.push(task.appId, { notifyType: 'fwUpgradeResultNotify', ...ids, ...versions, status: fails ? 'FAIL' : 'SUCCESS', statusDesc: fails ? reason : 'Firmware updated successfully.', upgradeTime });
       }
     });
   }
+}
+
+/** The package's own failure (failWith), or one drawn from the table. */
+function failureOf<T>(table: readonly T[], chosen: (entry: T) => boolean, draw: number): T {
+  return table.find(chosen) ?? (table[Math.floor(draw * table.length)] as T);
 }
 
 const counted: Record<SubTaskStatus, keyof OperationStaResult> = { wait: 'wait', processing: 'processing', success: 'success', fail: 'fail', stop: 'stop' };

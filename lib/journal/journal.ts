@@ -93,6 +93,65 @@ export interface FinalResult {
   event: string;
 }
 
+/** A final result with its body: what a rollout's gate reads to tell success, verified or not, from failure. */
+export interface FinalResultBody extends FinalResult {
+  body: string;
+}
+
+/** A rollout as the journal keeps it: the plan it started with, and when. */
+export interface RolloutRow {
+  id: string;
+  /** The rollout's settings as JSON text. */
+  spec: string;
+  createdAt: Date;
+  /** The kind of its latest step (null before the first). */
+  lastKind: string | null;
+  /** The newest operator request's id (0: none). */
+  lastRequest: number;
+}
+
+/** One step of a rollout's log, numbered from 1: each is written once, so two drivers cannot both write step n. */
+export interface RolloutStep {
+  seq: number;
+  at: Date;
+  kind: string;
+  /** JSON text. */
+  data: string;
+}
+
+/** An operator's request (pause, resume, abort, approve, retry), numbered in order; the driver answers each with a step. */
+export interface RolloutRequest {
+  id: number;
+  action: string;
+  /** JSON text. */
+  data: string;
+  at: Date;
+}
+
+export interface RolloutRecord extends RolloutRow {
+  steps: RolloutStep[];
+  requests: RolloutRequest[];
+}
+
+/** Where rollouts live: in the journal's database, beside the pushes their gates read. */
+export interface RolloutStore {
+  /** Records a new rollout; false when the id is taken. */
+  createRollout(id: string, spec: string, at: Date): Promise<boolean>;
+  /**
+   * Appends steps numbered from `seq` in one transaction; false (nothing written) when step `seq` is
+   * there already: another driver wrote it, and this one's view is stale.
+   */
+  appendRolloutSteps(id: string, seq: number, steps: ReadonlyArray<{ kind: string; data: string }>, at: Date): Promise<boolean>;
+  /** The rollout with its steps and requests in order, or undefined. */
+  readRollout(id: string): Promise<RolloutRecord | undefined>;
+  /** Every rollout, oldest first. */
+  listRollouts(): Promise<RolloutRow[]>;
+  /** Records an operator request; its id, or undefined when there is no such rollout. */
+  requestRollout(id: string, action: string, data: string, at: Date): Promise<number | undefined>;
+  /** The final results of one task's entries, with their bodies. */
+  finalResultBodies(operationId: string): Promise<FinalResultBody[]>;
+}
+
 /** The journal's figures (for every instance sharing it); done entries are not counted (there are many). */
 export type { JournalCounts };
 
@@ -100,7 +159,7 @@ export type { JournalCounts };
  * What the `journal` command needs: reads, and changes to single entries that are safe while a
  * receiver runs (nothing here touches a delivery in progress).
  */
-export interface JournalAdmin {
+export interface JournalAdmin extends RolloutStore {
   readonly kind: string;
   counts(): Promise<JournalCounts>;
   /** One task's entries (by the body's operationId) counted by state. */

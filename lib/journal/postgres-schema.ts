@@ -5,6 +5,7 @@
 import type { PoolClient } from 'pg';
 import { codedError } from '../core/errors';
 import { TABLE } from './rows';
+import { POSTGRES_ROLLOUT_TABLES } from './postgres-rollouts';
 
 export const VERSION_TABLE = `${TABLE}_version`;
 
@@ -50,6 +51,11 @@ CREATE INDEX IF NOT EXISTS ${TABLE}_kept ON ${TABLE} (state) WHERE state IN ('de
     // Attempts counted before the last replay: a replay continues the count and gets a fresh budget.
     description: 'replay_base: the attempts made before the last replay',
     sql: `ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS replay_base INTEGER NOT NULL DEFAULT 0;`,
+  },
+  {
+    version: 3,
+    description: "rollouts: their settings, their step logs and the operators' requests",
+    sql: POSTGRES_ROLLOUT_TABLES,
   },
 ];
 

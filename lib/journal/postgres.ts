@@ -6,9 +6,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
 import { checkOptions, checks, type OptionTable } from '../core/option-checks';
-import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, plainJournal, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome, type RevivedNotification } from './journal';
+import { DEFAULT_LEASE_MS, DEFAULT_RETAIN_DAYS, plainJournal, type Appended, type ClaimedEntry, type EntryState, type FinalResult, type FinalResultBody, type Journal, type JournalCounts, type JournalEntry, type JournalRecord, type NotificationRecord, type ReplayOutcome, type RevivedNotification, type RolloutRecord, type RolloutRequest, type RolloutRow, type RolloutStep } from './journal';
 import { TABLE, entryOf, keyOrder, leaseCheck, positiveWhole, type EntryRow } from './rows';
 import * as sql from './postgres-sql';
+import * as rolloutSql from './postgres-rollouts';
 import type { Statement } from './postgres-sql';
 import { Leadership } from './leadership';
 import { migrate } from './postgres-schema';
@@ -285,6 +286,42 @@ class PostgresJournal implements Journal {
     return this.#query<FinalResult>(sql.finalResults(operationId));
   }
 
+  async createRollout(id: string, spec: string, at: Date): Promise<boolean> {
+    return (await this.#query(rolloutSql.createRollout(id, spec, at))).length === 1;
+  }
+
+  async appendRolloutSteps(id: string, seq: number, steps: ReadonlyArray<{ kind: string; data: string }>, at: Date): Promise<boolean> {
+    try {
+      await this.#query(rolloutSql.appendRolloutSteps(id, seq, steps, at));
+      return true;
+    } catch (error) {
+      // A step number taken: another driver wrote it.
+      if ((error as { code?: unknown }).code === '23505') return false;
+      throw error;
+    }
+  }
+
+  async readRollout(id: string): Promise<RolloutRecord | undefined> {
+    const [row] = await this.#query<RolloutSqlRow>(rolloutSql.rollout(id));
+    if (row === undefined) return undefined;
+    const steps = await this.#query<RolloutStep>(rolloutSql.rolloutSteps(id));
+    const requests = await this.#query<RolloutRequest>(rolloutSql.rolloutRequests(id));
+    return { ...rolloutRowOf(row), steps, requests };
+  }
+
+  async listRollouts(): Promise<RolloutRow[]> {
+    return (await this.#query<RolloutSqlRow>(rolloutSql.rollouts())).map(rolloutRowOf);
+  }
+
+  async requestRollout(id: string, action: string, data: string, at: Date): Promise<number | undefined> {
+    const [row] = await this.#query<{ id: number }>(rolloutSql.requestRollout(id, action, data, at));
+    return row?.id;
+  }
+
+  finalResultBodies(operationId: string): Promise<FinalResultBody[]> {
+    return this.#query<FinalResultBody>(rolloutSql.finalResultBodies(operationId));
+  }
+
   async tasksSince(since: Date): Promise<string[]> {
     const rows = await this.#query<{ operationId: string | null }>(sql.tasksSince(since));
     return rows.flatMap((row) => (row.operationId === null ? [] : [row.operationId]));
@@ -369,6 +406,16 @@ class PostgresJournal implements Journal {
 }
 
 /** A durable journal in Postgres, shared by every instance that points at the same database. */
+interface RolloutSqlRow {
+  id: string;
+  spec: string;
+  created_at: Date;
+  last_kind: string | null;
+  last_request: number | null;
+}
+
+const rolloutRowOf = (row: RolloutSqlRow): RolloutRow => ({ id: row.id, spec: row.spec, createdAt: row.created_at, lastKind: row.last_kind, lastRequest: row.last_request ?? 0 });
+
 export function postgresJournal(options: PostgresJournalOptions = {}): Journal {
   checkOptions(options, optionTable);
   return plainJournal(new PostgresJournal(options));

@@ -4,6 +4,7 @@
 import type { Database } from 'better-sqlite3';
 import { codedError } from '../core/errors';
 import { FINAL_CONDITION, TABLE } from './rows';
+import { SQLITE_ROLLOUT_TABLES } from './sqlite-rollouts';
 
 interface SqliteMigration {
   version: number;
@@ -53,6 +54,11 @@ CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} (json_extract(body, '$.o
     apply: (db) => {
       if (!columnsOf(db).has('replay_base')) db.exec(`ALTER TABLE ${TABLE} ADD COLUMN replay_base INTEGER NOT NULL DEFAULT 0`);
     },
+  },
+  {
+    version: 3,
+    description: 'rollouts: their settings, their step logs and the operators\' requests',
+    apply: (db) => db.exec(SQLITE_ROLLOUT_TABLES),
   },
 ];
 

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { Appended, ClaimedEntry, EntryState, FinalResult, JournalCounts, JournalEntry, JournaledNotification, JournalRecord, ReplayOutcome, RevivedNotification } from './journal';
 import { FINAL_CONDITION, TABLE, entryOf, keyOrder, type EntryRow } from './rows';
 import { checkSqliteVersion, migrateSqlite } from './sqlite-schema';
+import { rolloutStatements } from './sqlite-rollouts';
 import { codedError } from '../core/errors';
 
 interface SqliteRow extends Omit<EntryRow, 'received_at'> {
@@ -259,6 +260,7 @@ function operatorStatements(db: Database.Database, ownerRunning: boolean) {
   });
 
   return {
+    ...rolloutStatements(db),
     counts: (): JournalCounts => {
       const pending = countPending.get() as { n: number; retrying: number | null; oldest: number | null };
       const counts: JournalCounts = {

@@ -10,6 +10,7 @@ import {
   paths,
   type AccessToken,
   type CreateUpgradeTaskInput,
+  type DeviceData,
   type OperateType,
   type PackageType,
   type Page,
@@ -212,6 +213,11 @@ export class PlatformClient {
 
   getPackage(fileId: string): Promise<VersionPackage> {
     return this.#send({ method: 'GET', path: `${paths.categories}/${encodeURIComponent(fileId)}` });
+  }
+
+  /** One device's data, its software and firmware versions among it: how a result is checked against the device. */
+  getDevice(deviceId: string): Promise<DeviceData> {
+    return this.#send({ method: 'GET', path: `${paths.devices}/${encodeURIComponent(deviceId)}` });
   }
 
   /** Subscribes one upgrade push to `callbackUrl` (a second call for the same type replaces its URL). */

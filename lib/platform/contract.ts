@@ -16,6 +16,8 @@ export const paths = {
   subscribe: '/iodm/app/sub/v1.1.0/subscribe',
   /** Listing and deleting subscriptions (both families). */
   subscriptions: '/iocm/app/sub/v1.2.0/subscriptions',
+  /** One device's data: its software and firmware versions among it (the Java SDK's QUERY_DEVICE_DATA path). */
+  devices: '/iocm/app/dm/v1.4.0/devices',
 } as const;
 
 export const TASK_STATUSES = ['wait', 'processing', 'failed', 'success', 'stop'] as const;
@@ -140,6 +142,18 @@ export interface VersionPackage {
   description?: string;
   date?: string;
   uploadTime?: string;
+}
+
+/** A device as `GET devices/{deviceId}` answers it: the fields an upgrade needs. */
+export interface DeviceData {
+  deviceId: string;
+  deviceInfo: {
+    swVersion?: string;
+    fwVersion?: string;
+    deviceType?: string;
+    model?: string;
+    manufacturerName?: string;
+  };
 }
 
 export interface Subscription {

@@ -78,7 +78,7 @@ function reachProblem(value: unknown): string | undefined {
   return `a wave's reach is a number of devices, a share like '10%', { share } or { count }, got ${kindOf(value)}`;
 }
 
-const optionTable: OptionTable = {
+export const planOptionTable: OptionTable = {
   fileId: { check: checks.nonEmptyString, example: "planRollout({ fileId: '<the package fileId>', devices })" },
   devices: { check: checks.arrayOf(checks.nonEmptyString), example: "planRollout({ fileId, devices: ['<deviceId>', ...] })" },
   waves: { check: checks.arrayOf(reachProblem), example: "planRollout({ fileId, devices, waves: [20, '10%', '50%', '100%'] })" },
@@ -104,7 +104,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /** Plans a rollout; throws ERR_INVALID_OPTION on a plan that cannot be run. Calls nothing. */
 export function planRollout(options: RolloutPlanOptions): RolloutPlan {
-  checkOptions(options, optionTable);
+  checkOptions(options, planOptionTable);
   requireOption(options.fileId, 'fileId', "planRollout({ fileId: '<the package fileId>', devices })");
   requireOption(options.devices, 'devices', "planRollout({ fileId, devices: ['<deviceId>', ...] })");
   const unique = [...new Set(options.devices)];

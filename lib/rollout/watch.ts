@@ -1,0 +1,91 @@
+// What the driver knows of each task's devices: the final results the journal holds (read again
+// only for tasks with devices still open), reconciled successes checked against the device's
+// version, and, past the deadline, which open devices the platform still has in progress.
+import type { Journal } from '../journal/journal';
+import type { PlatformClient } from '../platform/client';
+import type { OperateType } from '../platform/contract';
+import type { Reconciler } from '../reconcile/reconciler';
+import { outcomeOf, type DeviceOutcome } from './outcomes';
+import type { TaskState } from './state';
+
+export interface WatchContext {
+  journal: Journal;
+  client: PlatformClient;
+  reconciler: Reconciler | undefined;
+}
+
+/** Runs one platform call within the rollout's share of the call budget. */
+export type BudgetedCall = <T>(work: () => Promise<T>) => Promise<T>;
+
+interface Watched {
+  outcomes: Map<string, DeviceOutcome>;
+  /** Devices the platform listed as finished without a result here yet: the reconciler fills them in. */
+  finishedElsewhere: Set<string>;
+  checkedAt: number;
+}
+
+export class TaskWatch {
+  readonly #tasks = new Map<string, Watched>();
+  /** Reconciled successes, by operationId and device: the version the device showed. */
+  readonly #versions = new Map<string, string | undefined>();
+
+  constructor(private readonly context: WatchContext) {}
+
+  #watched(operationId: string): Watched {
+    let watched = this.#tasks.get(operationId);
+    if (watched === undefined) {
+      watched = { outcomes: new Map(), finishedElsewhere: new Set(), checkedAt: -Infinity };
+      this.#tasks.set(operationId, watched);
+    }
+    return watched;
+  }
+
+  /** The outcomes of a task's devices, the journal read again when some are still open. */
+  async outcomes(task: TaskState, version: string, operateType: OperateType, call: BudgetedCall): Promise<Map<string, DeviceOutcome>> {
+    const { operationId } = task;
+    if (operationId === undefined) return new Map();
+    const watched = this.#watched(operationId);
+    if (watched.outcomes.size >= task.devices.length) return watched.outcomes;
+    for (const row of await this.context.journal.finalResultBodies(operationId)) {
+      if (row.deviceId !== null && watched.outcomes.has(row.deviceId)) continue;
+      let outcome = outcomeOf(row, version);
+      // A reconciled success carries no version: the device is asked for its own.
+      if (outcome?.source === 'reconciled' && outcome.result === 'unverified') outcome = outcomeOf(row, version, await this.#deviceVersion(operationId, outcome.deviceId, operateType, call));
+      if (outcome !== undefined && outcome.operationId === operationId) watched.outcomes.set(outcome.deviceId, outcome);
+    }
+    return watched.outcomes;
+  }
+
+  async #deviceVersion(operationId: string, deviceId: string, operateType: OperateType, call: BudgetedCall): Promise<string | undefined> {
+    const key = `${operationId}\u0000${deviceId}`;
+    if (this.#versions.has(key)) return this.#versions.get(key);
+    let version: string | undefined;
+    try {
+      const { deviceInfo } = await call(() => this.context.client.getDevice(deviceId));
+      version = operateType === 'software_upgrade' ? deviceInfo.swVersion : deviceInfo.fwVersion;
+    } catch {
+      // A device that cannot be read is not verified: counted apart as unverified.
+      version = undefined;
+    }
+    this.#versions.set(key, version);
+    return version;
+  }
+
+  /**
+   * The open devices of a task past its deadline that count as timed out: with a reconciler, those the
+   * platform does not list as finished (asked at most every `recheckMs`); without one, all of them.
+   */
+  async timedOut(task: TaskState, open: readonly string[], nowMs: number, recheckMs: number): Promise<Set<string>> {
+    const { operationId } = task;
+    const { reconciler } = this.context;
+    if (operationId === undefined || open.length === 0) return new Set();
+    if (reconciler === undefined) return new Set(open);
+    const watched = this.#watched(operationId);
+    if (nowMs - watched.checkedAt >= recheckMs) {
+      const report = await reconciler.reconcile(operationId);
+      watched.finishedElsewhere = new Set(report.missing.map((device) => device.deviceId));
+      watched.checkedAt = nowMs;
+    }
+    return new Set(open.filter((deviceId) => !watched.finishedElsewhere.has(deviceId)));
+  }
+}
