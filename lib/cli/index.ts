@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The package's bin: `simulate` plays the platform against a receiver; `journal` inspects and
 // replays a durable journal; `emulator` runs a local stand-in for the platform; `reconcile` reports a
-// task's devices, the platform's view beside the journal's; `rollout plan` shows what a rollout would do.
+// task's devices, the platform's view beside the journal's; `rollout` plans, starts and steers rollouts.
 import { EXIT, UsageError, unreachable } from './usage';
 
 interface Command {

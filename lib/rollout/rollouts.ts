@@ -2,7 +2,6 @@
 // rollout or make a request (they are written to the journal); the instance that holds the journal's
 // reconciliation lock drives them, so with Postgres another instance takes over when it dies.
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 import { codedError } from '../core/errors';
 import { ignore } from '../core/thrown';
@@ -12,8 +11,8 @@ import type { Reconciler } from '../reconcile/reconciler';
 import { extensionOf, type RouterExtension } from '../router/extension';
 import type { UpgradeRouter } from '../router/router';
 import { RolloutDriver } from './driver';
-import { rolloutSpecOf, type RolloutOptions } from './options';
-import { planRollout } from './plan';
+import type { RolloutOptions } from './options';
+import { recordRollout, requestRollout } from './record';
 import { ROLLOUTS, type AttachedRollouts } from './attached';
 import type { RetrySelection, RolloutAction } from './requests';
 import { foldRollout, type RolloutView } from './state';
@@ -98,11 +97,7 @@ class RolloutManager {
   }
 
   async start(options: RolloutOptions): Promise<RolloutView> {
-    const spec = rolloutSpecOf(options, () => `rollout-${randomUUID().slice(0, 8)}`);
-    // Planned now, so that a plan that cannot run is refused before anything is recorded.
-    planRollout({ fileId: spec.fileId, devices: spec.devices, ...spec.plan });
-    const created = await this.#journal.createRollout(spec.id, JSON.stringify(spec), new Date());
-    if (!created) throw codedError('ERR_ROLLOUT_EXISTS', `a rollout named ${spec.id} exists already: give another id`);
+    const spec = await recordRollout(this.#journal, options);
     this.kick();
     return (await this.get(spec.id)) as RolloutView;
   }
@@ -126,8 +121,7 @@ class RolloutManager {
   }
 
   async request(id: string, action: RolloutAction, data: unknown = {}): Promise<number> {
-    const request = await this.#journal.requestRollout(id, action, JSON.stringify(data), new Date());
-    if (request === undefined) throw codedError('ERR_ROLLOUT_NOT_FOUND', `no rollout named ${id}`);
+    const request = await requestRollout(this.#journal, id, action, data);
     this.kick();
     return request;
   }
