@@ -23,7 +23,7 @@ export const ALLOWED = {
   metrics: ['core', 'router'],
   emulator: ['core', 'generated', 'platform'],
   reconcile: ['core', 'generated', 'platform', 'journal', 'router'],
-  dashboard: ['core', 'generated', 'journal', 'reconcile', 'platform', 'transport', 'router'],
+  dashboard: ['core', 'generated', 'journal', 'reconcile', 'platform', 'transport', 'router', 'rollout'],
   rollout: ['core', 'generated', 'platform', 'journal', 'reconcile', 'router'],
   cli: ['core', 'generated', 'journal', 'reconcile', 'platform', 'emulator', 'transport', 'dashboard', 'router', 'rollout', '.'],
 };

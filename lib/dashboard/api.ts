@@ -23,6 +23,11 @@ export interface UpgradeDashboardOptions {
    * host's own middleware lets through.
    */
   authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Serve the rollouts' actions (pause, resume, abort, approve, retry: POSTs under /api/rollouts/ID/)
+   * to whoever may see the dashboard. Default false: the rollouts are shown, not steered.
+   */
+  rolloutActions?: boolean;
   /** Texts for the device error codes you know (the platform publishes no table of them): shown beside each code. */
   errorCodes?: Record<string, string>;
   /** Where a journal that cannot be read, or an authorize that throws, is reported. Default: console. */

@@ -31,6 +31,7 @@ const optionTable: OptionTable = {
   journal: { check: checks.withMethod('notificationsAfter'), example: 'createUpgradeDashboard({ router, journal }) with the journal given to the router' },
   staleAfterMs: { check: checks.wholeNumber, example: 'createUpgradeDashboard({ router, staleAfterMs: 60 * 60_000 })' },
   logger: { check: checks.withMethod('error'), example: 'createUpgradeDashboard({ router, logger: console })' },
+  rolloutActions: { check: checks.oneOf(true, false), example: 'createUpgradeDashboard({ router, authorize, rolloutActions: true })' },
   authorize: { check: checks.fn, example: "createUpgradeDashboard({ router, authorize: (req) => req.headers.authorization === `Bearer ${token}` })" },
   errorCodes: {
     check: (value) => (checks.object(value) ?? (Object.values(value as object).every((text) => typeof text === 'string') ? undefined : 'must map each code to a text (string)')),
@@ -283,6 +284,8 @@ export function createUpgradeDashboard(options: UpgradeDashboardOptions): Upgrad
     streams: dashboard.streams,
     authorize: options.authorize,
     logger: options.logger ?? console,
+    router: options.router,
+    rolloutActions: options.rolloutActions === true,
   });
   dashboard.forget = http.forget;
   return Object.assign(http.handle, {

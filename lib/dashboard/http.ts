@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { NextFunction } from '../router/router';
+import type { NextFunction, UpgradeRouter } from '../router/router';
+import { serveRollouts } from './rollouts';
 import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
 import { checkQuery, queryOf, type DeviceQuery } from './query';
@@ -39,12 +40,15 @@ export interface HandlerParts {
   streams: ChangeStreams;
   authorize: UpgradeDashboardOptions['authorize'];
   logger: Logger;
+  /** Whose rollouts the /api/rollouts routes show, and whether they take actions. */
+  router: UpgradeRouter;
+  rolloutActions: boolean;
 }
 
 /** The request handler, and a way to drop the answers it keeps (when what they say changed at once). */
 export function dashboardHandler(parts: HandlerParts): { handle: (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void; forget: () => void } {
   const { api, streams, logger } = parts;
-  const page = { html: asset('index.html'), js: asset('app.js'), css: asset('app.css'), icon: asset('favicon.svg') };
+  const page = { html: asset('index.html'), js: asset('app.js'), rollouts: asset('rollouts.js'), css: asset('app.css'), icon: asset('favicon.svg') };
   // Every open tab asks the same questions on the same change, within a few milliseconds: an answer
   // is reused for a fifth of a second (less than the stream's quarter second between changes), so
   // three tabs cost about what one does.
@@ -61,6 +65,7 @@ export function dashboardHandler(parts: HandlerParts): { handle: (req: IncomingM
   };
 
   function serve(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+    if (serveRollouts(parts.router, parts.rolloutActions, req, res, new URL(req.url ?? '/', 'http://dashboard.invalid').pathname)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (next !== undefined) return next();
       return json(res, 405, { error: 'method not allowed' });
@@ -82,6 +87,7 @@ export function dashboardHandler(parts: HandlerParts): { handle: (req: IncomingM
       return send(res, 200, 'text/html; charset=utf-8', page.html);
     }
     if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', page.js);
+    if (path === '/rollouts.js') return send(res, 200, 'text/javascript; charset=utf-8', page.rollouts);
     if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', page.css);
     if (path === '/favicon.svg') return send(res, 200, 'image/svg+xml', page.icon);
     const key = path + url.search;
