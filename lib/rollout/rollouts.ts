@@ -49,6 +49,7 @@ export interface Rollouts {
   /** Takes every rollout further now (the timer does it every tickMs); false when another instance drives them. */
   tick(): Promise<boolean>;
   on<E extends keyof RolloutEvents>(event: E, listener: (...args: RolloutEvents[E]) => void): Rollouts;
+  once<E extends keyof RolloutEvents>(event: E, listener: (...args: RolloutEvents[E]) => void): Rollouts;
   off<E extends keyof RolloutEvents>(event: E, listener: (...args: RolloutEvents[E]) => void): Rollouts;
   /** Stops the timer and waits for the tick under way. */
   close(): Promise<void>;
@@ -178,6 +179,10 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     tick: () => manager.tick(),
     on: (event, listener) => {
       manager.events.on(event, listener as (...args: unknown[]) => void);
+      return rollouts;
+    },
+    once: (event, listener) => {
+      manager.events.once(event, listener as (...args: unknown[]) => void);
       return rollouts;
     },
     off: (event, listener) => {
