@@ -20,7 +20,7 @@ export const ALLOWED = {
   platform: ['core', 'generated'],
   dedupe: ['core'],
   router: ['core', 'generated', 'transport', 'journal'],
-  metrics: ['core', 'router'],
+  metrics: ['core', 'router', 'rollout'],
   emulator: ['core', 'generated', 'platform'],
   reconcile: ['core', 'generated', 'platform', 'journal', 'router'],
   dashboard: ['core', 'generated', 'journal', 'reconcile', 'platform', 'transport', 'router', 'rollout'],

@@ -12,6 +12,8 @@ import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
 import { tempFolder } from './support/journal';
 import { until } from './support/wait';
+import { Registry } from 'prom-client';
+import { registerMetrics } from 'huawei-iot-upgrade-router/prometheus';
 
 const SPEED = 120;
 const MINUTE = 60_000;
@@ -106,6 +108,13 @@ describe('rollouts against the emulator', function () {
     assert.equal(halts.length, 1);
     assert.match((halts[0] as RolloutEvent<'halted'>).why, /failed or timed out: at most 5 %/);
     assert.ok(canary.figures.finished >= 20, 'judged on at least minFinished devices');
+    // What Prometheus scrapes: the halt, and the devices no wave reached.
+    const registry = new Registry();
+    registerMetrics(receiver.upgrades, { registry });
+    const scraped = await registry.metrics();
+    assert.match(scraped, /^huawei_iot_upgrade_rollouts\{status="halted"\} 1$/m);
+    assert.match(scraped, /^huawei_iot_upgrade_rollout_devices\{rollout="bad",state="notStarted"\} 950$/m);
+    assert.match(scraped, /^huawei_iot_upgrade_rollout_devices\{rollout="bad",state="failed"\} [1-9]\d*$/m);
   });
 
   it('a retry of the devices failed for one reason targets exactly those devices', async () => {

@@ -3,6 +3,7 @@ import { Counter, Gauge, register as globalRegistry, type Metric, type Registry 
 import type { UpgradeRouter } from '../router/router';
 import { checkOptions, checks } from '../core/option-checks';
 import { codedError } from '../core/errors';
+import { registerRolloutMetrics } from './rollouts';
 
 export interface RegisterMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global registry (`register`). */
@@ -96,6 +97,9 @@ export function registerMetrics(router: UpgradeRouter, options: RegisterMetricsO
     counter('reconcile_errors_total', 'Reconciliation calls or checks that failed.', (stats) => figures(stats).errors);
     counter('reconcile_calls_total', 'Platform calls made by the reconciler.', (stats) => figures(stats).calls);
   }
+
+  // With rollouts attached (now or later): their statuses and devices, read from the journal.
+  registerRolloutMetrics(router, prefix, registers);
 
   // The answer times are kept by the router in fixed buckets; prom-client's Histogram can only be fed
   // one observation at a time, so this metric hands the registry the buckets as they are.
