@@ -7,10 +7,10 @@ import type { UpgradeRouter } from '../router/router';
 import { ROLLOUTS } from '../rollout/attached';
 import type { RolloutView } from '../rollout/state';
 
-const STATES = ['succeeded', 'unverified', 'failed', 'timedOut', 'pending', 'notStarted'] as const;
+type DeviceState = 'succeeded' | 'unverified' | 'failed' | 'timedOut' | 'pending' | 'notStarted';
 
 /** A rollout's devices by state: the judged waves' figures, the live ones of the wave under way, and the devices no wave has reached. */
-function devicesOf(view: RolloutView): Record<(typeof STATES)[number], number> {
+function devicesOf(view: RolloutView): Record<DeviceState, number> {
   const counts = { succeeded: 0, unverified: 0, failed: 0, timedOut: 0, pending: 0, notStarted: 0 };
   const reached = new Set<string>();
   for (const wave of view.waves) {
