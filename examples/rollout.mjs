@@ -1,9 +1,10 @@
 // A firmware rollout from start to finish, against the local platform emulator: DEVICES meters
 // (default 10 000), a firmware that fails on FAILURE_RATIO of them (default 0.01; try 0.4), waves
-// WAVES (default 1%,10%,50%,100%). Everything runs as in production: the platform on HTTPS, the
-// receiver on HTTPS with a SQLite journal, the reconciler and the rollouts on the same router; only
-// the emulator's clock runs SPEED times real time (default 30). It prints each wave's gate, and at
-// the end the devices targeted, the tasks, the outcomes and the platform calls spent.
+// WAVES (default 1%,10%,50%,100%) with SOAK_MINUTES after each (default 10). Everything runs as in
+// production: the platform on HTTPS, the receiver on HTTPS with a SQLite journal, the reconciler and
+// the rollouts on the same router; only the emulator's clock runs SPEED times real time (default
+// 30). It prints each wave's gate, and at the end the devices targeted, the tasks, the outcomes and
+// the platform calls spent.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ const DEVICES = Number(process.env.DEVICES ?? 10_000);
 const FAILURE_RATIO = Number(process.env.FAILURE_RATIO ?? 0.01);
 const WAVES = (process.env.WAVES ?? '1%,10%,50%,100%').split(',').map((wave) => (wave.endsWith('%') ? wave : Number(wave)));
 const SPEED = Number(process.env.SPEED ?? 30);
+const SOAK_MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const MINUTE = 60_000;
 const began = performance.now();
 
@@ -59,7 +61,7 @@ rollouts.on('halted', ({ wave, why }) => console.log(`halted at wave ${wave}: ${
 rollouts.on('completed', () => console.log('completed'));
 
 const devices = Array.from({ length: DEVICES }, (_, i) => `meter-${String(i).padStart(5, '0')}`);
-await rollouts.start({ id: 'fw-2.1', fileId: firmware.fileId, devices, waves: WAVES, soakMs: 10 * MINUTE, gate: { maxFailureRate: 0.05, minSuccessRate: 0.9, minFinished: 50 }, callsPerMinute: 50 * SPEED });
+await rollouts.start({ id: 'fw-2.1', fileId: firmware.fileId, devices, waves: WAVES, soakMs: SOAK_MINUTES * MINUTE, gate: { maxFailureRate: 0.05, minSuccessRate: 0.9, minFinished: 50 }, callsPerMinute: 50 * SPEED });
 let view;
 do {
   await new Promise((resolve) => setTimeout(resolve, 500));

@@ -70,6 +70,19 @@ describe('the rollout command', function () {
     assert.equal((JSON.parse(json.stdout) as { waves: unknown[] }).waves.length, 2);
   });
 
+  it('a retry nothing matches is refused (exit 1); the list as text; requests and flags misused are usage errors', async () => {
+    const retry = await bin('retry', 'district-7', '--reason', 'Low battery.', '--code', '4', '--timed-out', '--json');
+    assert.equal(retry.code, 1);
+    const answer = JSON.parse(retry.stdout) as { request: number; answer: { kind: string; why: string } };
+    assert.deepEqual([answer.answer.kind, answer.answer.why], ['refused', 'no failed device matches (or every one has had its 3 tries)']);
+    const listed = await bin('list');
+    assert.deepEqual(listed.stdout.trimEnd().split('\t').filter((_, i) => i !== 2 && i !== 3), ['district-7', 'completed', '60 devices', '2/2 waves passed']);
+    for (const args of [['pause', 'district-7', '--reason', 'x'], ['status'], ['status', 'a', 'b'], ['explode'], ['start', '--devices', devices], ['start', '--file-id', 'f', '--devices', devices, '--unverified', 'maybe'], ['start', '--file-id', 'f', '--devices', devices, '--approve', 'x']]) {
+      const misused = await bin(...args);
+      assert.equal(misused.code, 2, `${args.join(' ')}: ${misused.stdout}${misused.stderr}`);
+    }
+  });
+
   it('a second rollout of the same id, an unknown rollout and a refused plan are usage errors (exit 2)', async () => {
     const twice = await bin('start', '--id', 'district-7', '--file-id', 'f', '--devices', devices);
     assert.equal(twice.code, 2);

@@ -80,6 +80,14 @@ describe('the dashboard\'s rollouts', function () {
     await request(app).post('/steer/api/rollouts/bad-firmware/explode').set('content-type', 'application/json').send('{}').expect(404);
     await request(app).get('/steer/api/rollouts/bad-firmware/pause').expect(405);
     await request(app).post('/steer/api/rollouts/nope/pause').set('content-type', 'application/json').send('{}').expect(404);
+    await request(app).post('/steer/api/rollouts').set('content-type', 'application/json').send('{}').expect(405);
+    await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send('{"reasons": [').expect(400);
+    await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send(`{"reasons": ["${'x'.repeat(20_000)}"]}`).expect(413);
+    await request(app).get('/steer/api/rollouts/%E0').expect(400);
+    // A router without rollouts: none to list, none to find.
+    const bare = express().use('/d', createUpgradeDashboard({ router: createUpgradeRouter() }));
+    assert.deepEqual((await request(bare).get('/d/api/rollouts').expect(200)).body, []);
+    await request(bare).get('/d/api/rollouts/x').expect(404);
     const paused = await request(app).post('/steer/api/rollouts/bad-firmware/pause').set('content-type', 'application/json').send('{}').expect(202);
     assert.equal(typeof (paused.body as { request: number }).request, 'number');
     await until(async () => (await rollouts.get('bad-firmware'))?.status === 'paused', 'the rollout to be paused');
@@ -99,7 +107,8 @@ describe('the dashboard\'s rollouts', function () {
       });
       await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/steer/`);
       await page.waitForSelector('#rollout-list tbody tr');
-      await page.click('#rollout-list tbody tr');
+      // Clicked in the page: the list is redrawn every 2 s, a handle taken before could be gone.
+      await page.evaluate(() => document.querySelector<HTMLElement>('#rollout-list tbody tr')?.click());
       await page.waitForSelector('#rollout-waves tbody tr');
       const canary = await page.$$eval('#rollout-waves tbody tr:first-child td', (cells) => cells.map((td) => td.textContent));
       assert.equal(canary[0], '1 (canary)');

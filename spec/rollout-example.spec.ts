@@ -16,7 +16,7 @@ describe('examples/rollout.mjs', function () {
   this.timeout(120_000);
 
   it('a good firmware: completed, every device sent once, one result each', async () => {
-    const { code, stdout, stderr } = await run({ DEVICES: '300', WAVES: '10%,100%', SPEED: '120' });
+    const { code, stdout, stderr } = await run({ DEVICES: '300', WAVES: '10%,100%', SOAK_MINUTES: '1' });
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^status: completed$/m);
     assert.match(stdout, /^devices targeted: 300 of 300, each once: true; tasks: 3, the largest 256 devices$/m);
@@ -24,7 +24,7 @@ describe('examples/rollout.mjs', function () {
   });
 
   it('a bad firmware: halted after the canary, the top reason named, nobody else sent it', async () => {
-    const { code, stdout, stderr } = await run({ DEVICES: '300', WAVES: '60,100%', SPEED: '120', FAILURE_RATIO: '0.4' });
+    const { code, stdout, stderr } = await run({ DEVICES: '300', WAVES: '60,100%', SOAK_MINUTES: '1', FAILURE_RATIO: '0.4' });
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^status: halted \(.* failed or timed out: at most 5 % may; top reason: .+\)$/m);
     assert.match(stdout, /^devices targeted: 60 of 300, each once: true; tasks: 1/m);

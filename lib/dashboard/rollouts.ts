@@ -18,20 +18,17 @@ function json(res: ServerResponse, status: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
+/** The body as JSON; a body too large is read to its end (so that the answer reaches the caller) and refused. */
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`a request body is at most ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_BODY) chunks.push(chunk);
     });
     req.on('end', () => {
+      if (size > MAX_BODY) return reject(Object.assign(new Error(`a request body is at most ${MAX_BODY} bytes`), { status: 413 }));
       const text = Buffer.concat(chunks).toString('utf8');
       try {
         resolve(text === '' ? {} : JSON.parse(text));
@@ -107,7 +104,7 @@ export function serveRollouts(router: UpgradeRouter, actions: boolean, req: Inco
       if (typeof selection === 'string') return json(res, 400, { error: selection });
       rollouts.request(rolloutId, action as RolloutAction, selection).then((request) => json(res, 202, { request }), fail);
     },
-    (error: unknown) => json(res, 400, { error: (error as Error).message }),
+    (error: unknown) => json(res, (error as { status?: number }).status ?? 400, { error: (error as Error).message }),
   );
   return true;
 }

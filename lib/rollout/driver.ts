@@ -116,17 +116,14 @@ export class RolloutDriver {
     const current = state.current;
     if (current?.status === 'sending') return this.#sending(state, current, cursor, signal);
     if (current?.status === 'sent') return this.#judge(state, current, signal);
-    return this.#nextWave(state, record);
+    return this.#nextWave(state);
   }
 
-  #nextWave(state: RolloutState, record: RolloutRecord): Step[] {
+  #nextWave(state: RolloutState): Step[] {
     if (state.paused) return [];
     // A retry wave runs even while the rollout is halted; a wave of the plan waits for a resume.
     const wave = state.waves.find((candidate) => candidate.kind === 'retry' && candidate.status === 'planned') ?? (state.halt === undefined ? state.waves.find((candidate) => candidate.status === 'planned' || candidate.status === 'awaiting-approval') : undefined);
-    if (wave === undefined) {
-      const last = record.steps.at(-1)?.kind;
-      return state.status === 'completed' && last !== 'completed' ? [{ kind: 'completed' }] : [];
-    }
+    if (wave === undefined) return state.status === 'completed' && !state.completedWritten ? [{ kind: 'completed' }] : [];
     const { approve, window } = state.spec;
     if (wave.kind === 'plan' && (approve === 'all' || approve.includes(wave.number)) && !wave.approved) {
       return wave.status === 'awaiting-approval' ? [] : [{ kind: 'awaiting-approval', wave: wave.number }];

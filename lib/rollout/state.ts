@@ -57,6 +57,8 @@ export interface RolloutState {
   answered: number;
   halt?: { wave: number; why: string; running: string[] };
   paused: boolean;
+  /** A completed step written since the last wave was added or started: not written again. */
+  completedWritten: boolean;
   timeline: TimelineEntry[];
 }
 
@@ -82,6 +84,7 @@ function apply(state: RolloutState, step: Step): void {
       state.package = { version: step.version, operateType: step.operateType };
       break;
     case 'retry-wave':
+      state.completedWritten = false;
       state.waves.push({ number: step.wave, kind: 'retry', devices: step.devices, tasks: chunk(step.devices, taskSizeOf(state.spec)), status: 'planned', approved: true });
       state.answered = Math.max(state.answered, step.request);
       break;
@@ -93,6 +96,7 @@ function apply(state: RolloutState, step: Step): void {
       state.answered = Math.max(state.answered, step.request);
       break;
     case 'wave-started':
+      state.completedWritten = false;
       if (wave !== undefined) Object.assign(wave, { status: 'sending', startedMs: step.nowMs });
       break;
     case 'task-sending':
@@ -135,6 +139,7 @@ function apply(state: RolloutState, step: Step): void {
       state.answered = Math.max(state.answered, step.request);
       break;
     case 'completed':
+      state.completedWritten = true;
       break;
   }
 }
@@ -153,7 +158,7 @@ function statusOf(state: RolloutState): RolloutStatus {
 /** What a rollout's steps add up to. */
 export function foldRollout(record: Pick<RolloutRecord, 'id' | 'spec' | 'createdAt' | 'steps'>): RolloutState {
   const spec = JSON.parse(record.spec) as RolloutSpec;
-  const state: RolloutState = { id: record.id, spec, createdAt: record.createdAt, status: 'running', waves: plannedWaves(spec), seq: 0, answered: 0, paused: false, timeline: [] };
+  const state: RolloutState = { id: record.id, spec, createdAt: record.createdAt, status: 'running', waves: plannedWaves(spec), seq: 0, answered: 0, paused: false, completedWritten: false, timeline: [] };
   for (const entry of record.steps) {
     const step = JSON.parse(entry.data) as Step;
     apply(state, step);
