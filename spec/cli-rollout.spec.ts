@@ -83,6 +83,20 @@ describe('the rollout command', function () {
     }
   });
 
+  it('status of a halted rollout: why, each failure reason, the tasks still running; of a wave under way: its figures so far', async () => {
+    const bad = emulator.addPackage({ fileType: 'firmwarePackage', version: 'FW_X', failureRatio: 0.6, failWith: 'Firmware update failed.' });
+    await bin('start', '--id', 'bad', '--file-id', bad.fileId, '--devices', devices, '--waves', '30,100%', '--calls-per-minute', '6000', '--max-failures', '5');
+    let status = await bin('status', 'bad');
+    await until(async () => /: halted$/m.test((status = await bin('status', 'bad')).stdout), () => `the rollout to halt: ${status.stdout}`);
+    assert.match(status.stdout, /^ {2}halted at wave 1: \d+ devices failed or timed out: the limit is 5$/m);
+    assert.match(status.stdout, /^ {4}\d+ failed: Firmware update failed\.$/m);
+    assert.match(status.stdout, /^ {2}still running on the platform \(this API cannot stop a task\): [0-9a-f]{32}$/m);
+    // Soaking for ten emulated hours: the wave's figures as the journal has them.
+    await bin('start', '--id', 'soak', '--file-id', emulator.packages.firmware.fileId, '--devices', devices, '--waves', '100%', '--calls-per-minute', '6000', '--soak', '36000000');
+    await until(async () => /succeeded 60, unverified 0, failed 0, timed out 0, pending 0/.test((status = await bin('status', 'soak')).stdout), () => `the wave's figures: ${status.stdout}`);
+    assert.match(status.stdout, /^ {2}wave 1 \(canary\): sent, 60 devices, 1 of 1 task created$/m);
+  });
+
   it('a second rollout of the same id, an unknown rollout and a refused plan are usage errors (exit 2)', async () => {
     const twice = await bin('start', '--id', 'district-7', '--file-id', 'f', '--devices', devices);
     assert.equal(twice.code, 2);

@@ -10,7 +10,7 @@ import { createUpgradeRouter, type UpgradeRouter } from 'huawei-iot-upgrade-rout
 import { createPlatformClient, platformPaths, type PlatformClient } from 'huawei-iot-upgrade-router/platform';
 import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { createRollouts, type RolloutOptions, type Rollouts, type RolloutView } from 'huawei-iot-upgrade-router/rollout';
-import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
+import { inspectSqliteJournal, sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH } from './helpers';
 import { tempFolder } from './support/journal';
@@ -34,8 +34,7 @@ describe('rollout rules, end to end', function () {
     client = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, rateLimit: { calls: 100, windowMs: MINUTE / SPEED } });
     folder = tempFolder('rollout-gates-');
     router = createUpgradeRouter({ logger: { error: () => {}, warn: () => {} }, journal: sqliteJournal({ path: join(folder.dir, 'upgrades.db'), spill: false }) });
-    router.on('firmwareUpgradeResult', () => {});
-    router.on('firmwareUpgradeState', () => {});
+    router.on('notification', () => {});
     server = express().use(CALLBACK_PATH, router).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     await client.ensureSubscriptions(`http://127.0.0.1:${(server.address() as AddressInfo).port}${CALLBACK_PATH}`);
@@ -144,8 +143,68 @@ describe('rollout rules, end to end', function () {
     await rollouts.approve('r');
     await stepped('approved');
     assert.equal((await rollouts.get('r'))?.waves[0]?.status, 'awaiting-approval', 'approved, but not before its window');
+    // Another rollout whose hours (UTC, from one hour after this one to this one: wrapping midnight or not) exclude now.
+    const hour = new Date(emulator.now() + 61 * MINUTE).getUTCHours();
+    await rollouts.start({ id: 'night', fileId: emulator.packages.firmware.fileId, devices: fleet(5), waves: ['100%'], callsPerMinute: 6_000, window: { hours: { from: (hour + 1) % 24, to: hour } } });
     emulator.advance(61 * MINUTE);
     await reaches('completed');
+    const night = await rollouts.get('night');
+    assert.equal(night?.waves[0]?.status, 'planned', 'outside its hours while the other ran through');
+  });
+
+  it('a software package: errorCodes as codes; a retry by code takes those devices; a second retry meanwhile is refused', async () => {
+    const software = emulator.addPackage({ fileType: 'softwarePackage', version: 'V9', failureRatio: 0.5, failWith: '4' });
+    const done = await (start({ fileId: software.fileId, devices: fleet(40), waves: ['100%'], gate: { maxFailureRate: 0.9, minSuccessRate: 0.1 } }), reaches('completed'));
+    assert.deepEqual(done.waves[0]?.figures?.reasons, [{ reason: 'Low battery.', code: '4', devices: done.waves[0]?.figures?.failed }]);
+    const failed = new Set<string>();
+    for await (const sub of client.subTasks(done.waves[0]?.tasks[0]?.operationId as string, { status: 'fail' })) failed.add(sub.deviceId);
+    const first = await rollouts.retry('r', { codes: ['4'] });
+    const second = await rollouts.retry('r');
+    assert.equal((await answerTo(first))['kind'], 'retry-wave');
+    assert.match(String((await answerTo(second))['why']), /a retry wave is under way already/);
+    await until(() => emulator.tasks().length === 2, 'the retry task');
+    const retried = emulator.tasks()[1]?.targets;
+    assert.deepEqual(new Set(retried !== undefined && 'devices' in retried ? retried.devices : []), failed);
+    assert.equal(emulator.tasks()[1]?.operateType, 'software_upgrade');
+  });
+
+  it('a create answered 503: an error event, then the task looked for, made once', async () => {
+    const errors: Error[] = [];
+    rollouts.on('error', (error) => errors.push(error));
+    emulator.inject({ kind: 'status', status: 503, path: platformPaths.firmwareUpgrade });
+    await (start({ fileId: emulator.packages.firmware.fileId, devices: fleet(10), waves: ['100%'] }), reaches('completed'));
+    assert.match(errors[0]?.message ?? '', /HTTP 503/);
+    assert.equal(emulator.tasks().length, 1);
+    const created = (await rollouts.get('r'))?.timeline.filter((entry) => entry.step.kind === 'task-created') ?? [];
+    assert.equal(created.length, 1);
+  });
+
+  it('refuses a rollout it cannot run, and an action it does not know', async () => {
+    const devices = fleet(3);
+    const fileId = emulator.packages.firmware.fileId;
+    const refused: Array<[Partial<RolloutOptions>, RegExp]> = [
+      [{ id: 'a b' }, /id must be 1 to 100 letters/],
+      [{ gate: { maxFailureRate: 2 } }, /maxFailureRate must be a share from 0 to 1/],
+      [{ window: { hours: { from: 25, to: 2 } } }, /from must be a whole hour/],
+      [{ window: { hours: { from: 2, to: 2 } } }, /two different hours/],
+      [{ window: { notBefore: 'soon' } }, /notBefore must be an ISO time/],
+      [{ approve: [0] }, /approve/],
+    ];
+    for (const [options, message] of refused) {
+      await assert.rejects(rollouts.start({ fileId, devices, ...options }), (error: Error & { code?: string }) => error.code === 'ERR_INVALID_OPTION' && message.test(error.message));
+    }
+    await assert.rejects(rollouts.pause('nope'), { code: 'ERR_ROLLOUT_NOT_FOUND' });
+    await start({ fileId, devices, approve: 'all' });
+    await assert.rejects(start({ fileId, devices }), { code: 'ERR_ROLLOUT_EXISTS' });
+    // A request another release wrote, of an action this one does not know.
+    const journal = inspectSqliteJournal({ path: join(folder.dir, 'upgrades.db') });
+    const request = await journal.requestRollout('r', 'explode', '{}', new Date());
+    await journal.close();
+    assert.match(String((await answerTo(request as number))['why']), /no such action: explode/);
+    assert.throws(() => createRollouts({ router: {} as never, client }), /router must be a router made by createUpgradeRouter/);
+    assert.throws(() => createRollouts({ router, client: {} as never }), /client must be a client made by createPlatformClient/);
+    assert.throws(() => createRollouts({ router, client, now: 5 as never }), /now must be a function/);
+    assert.throws(() => createRollouts({ router: createUpgradeRouter(), client }), /rollouts live in the router's journal/);
   });
 
   it('a tick that fails is an error event, and the next one goes on', async () => {

@@ -8,6 +8,7 @@ import type { PlatformClient } from '../platform/client';
 import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
 import type { Reconciler } from '../reconcile/reconciler';
+import type { OperateType } from '../platform/contract';
 import { figuresOf, judge, type DeviceOutcome } from './outcomes';
 import { findCreated } from './recover';
 import { answer, runningTasks, type DeviceHistory } from './requests';
@@ -45,7 +46,7 @@ export class RolloutDriver {
   #budgetOf = (state: RolloutState): SlidingWindow => {
     let budget = this.#budgets.get(state.id);
     if (budget === undefined) {
-      budget = new SlidingWindow(state.spec.plan.callsPerMinute ?? 50, MINUTE);
+      budget = new SlidingWindow(state.spec.plan.callsPerMinute, MINUTE);
       this.#budgets.set(state.id, budget);
     }
     return budget;
@@ -114,7 +115,7 @@ export class RolloutDriver {
       return [{ kind: 'package', version: found.version, operateType: found.fileType === 'softwarePackage' ? 'software_upgrade' : 'firmware_upgrade' }];
     }
     const current = state.current;
-    if (current?.status === 'sending') return this.#sending(state, current, cursor, signal);
+    if (current?.status === 'sending') return this.#sending(state, state.package.operateType, current, cursor, signal);
     if (current?.status === 'sent') return this.#judge(state, current, signal);
     return this.#nextWave(state);
   }
@@ -138,11 +139,12 @@ export class RolloutDriver {
     return [{ kind: 'wave-started', wave: wave.number, nowMs: now }];
   }
 
-  async #sending(state: RolloutState, wave: WaveState, cursor: Cursor, signal: AbortSignal): Promise<Step[]> {
+  async #sending(state: RolloutState, operateType: OperateType, wave: WaveState, cursor: Cursor, signal: AbortSignal): Promise<Step[]> {
     if (state.paused || (state.halt !== undefined && wave.kind === 'plan')) return [];
-    const task = wave.tasks.find((candidate) => candidate.operationId === undefined && candidate.refused === undefined);
-    if (task === undefined) return wave.tasks.some((candidate) => candidate.refused !== undefined) ? [] : [{ kind: 'wave-sent', wave: wave.number, nowMs: this.context.now() }];
-    const operateType = state.package?.operateType ?? 'firmware_upgrade';
+    const task = wave.tasks.find((candidate) => candidate.operationId === undefined);
+    if (task === undefined) return [{ kind: 'wave-sent', wave: wave.number, nowMs: this.context.now() }];
+    // A task the platform refused waits for a resume (a retry wave's, too).
+    if (task.refused !== undefined) return [];
     if (task.sendingSince !== undefined) {
       // A create was about to be made, and its answer never recorded: the task may exist.
       const found = await this.#call(state, signal, () => findCreated(this.context.client, operateType, task.devices, task.sendingSince ?? 0));
@@ -150,14 +152,14 @@ export class RolloutDriver {
     } else if (!(await this.#append(state.id, cursor, [{ kind: 'task-sending', wave: wave.number, task: task.task, nowMs: this.context.now() }]))) {
       return [];
     }
-    return this.#create(state, wave, task, signal);
+    return this.#create(state, operateType, wave, task, signal);
   }
 
-  async #create(state: RolloutState, wave: WaveState, task: TaskState, signal: AbortSignal): Promise<Step[]> {
+  async #create(state: RolloutState, operateType: OperateType, wave: WaveState, task: TaskState, signal: AbortSignal): Promise<Step[]> {
     const input = { fileId: state.spec.fileId, targets: { devices: task.devices } };
     const client = this.context.client;
     try {
-      const { operationId } = await this.#call(state, signal, () => (state.package?.operateType === 'software_upgrade' ? client.createSoftwareUpgradeTask(input) : client.createFirmwareUpgradeTask(input)));
+      const { operationId } = await this.#call(state, signal, () => (operateType === 'software_upgrade' ? client.createSoftwareUpgradeTask(input) : client.createFirmwareUpgradeTask(input)));
       return [{ kind: 'task-created', wave: wave.number, task: task.task, operationId, recovered: false }];
     } catch (error) {
       // No answer, or a 5xx: the task may exist; the next tick looks for it before creating it again.
@@ -192,7 +194,7 @@ export class RolloutDriver {
       }
     }
     const figures = figuresOf(wave.devices, outcomes, timedOut, state.spec.gate);
-    const verdict = judge(figures, state.spec.gate, now >= sent + (state.spec.plan.soakMs ?? 30 * MINUTE));
+    const verdict = judge(figures, state.spec.gate, now >= sent + state.spec.plan.soakMs);
     this.live.set(state.id, { wave: wave.number, figures, ...(!verdict.decided && verdict.why !== undefined && { why: verdict.why }) });
     if (!verdict.decided) return [];
     this.live.delete(state.id);

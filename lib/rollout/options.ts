@@ -3,7 +3,7 @@
 // journal as JSON, so every option here is plain data.
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 import { codedError } from '../core/errors';
-import { planOptionTable, type RolloutPlanOptions } from './plan';
+import { DEFAULT_CALLS_PER_MINUTE, DEFAULT_SOAK_MS, MAX_TASK_DEVICES, planOptionTable, type RolloutPlanOptions } from './plan';
 
 export interface GateOptions {
   /** The most a wave may fail, as a share of its finished devices (failed and timed out). Default 0.05. */
@@ -37,7 +37,7 @@ export interface RolloutSpec {
   id: string;
   fileId: string;
   devices: string[];
-  plan: Pick<RolloutPlanOptions, 'waves' | 'order' | 'soakMs' | 'taskSize' | 'callsPerMinute'>;
+  plan: Pick<RolloutPlanOptions, 'waves' | 'order'> & Required<Pick<RolloutPlanOptions, 'soakMs' | 'taskSize' | 'callsPerMinute'>>;
   gate: Required<Omit<GateOptions, 'maxFailures'>> & { maxFailures?: number };
   timeoutMs: number;
   approve: number[] | 'all';
@@ -85,8 +85,13 @@ export function rolloutSpecOf(options: RolloutOptions, newId: () => string): Rol
     throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: window.hours needs from and to, two different hours (UTC): { from: 1, to: 5 }', { kind: TypeError });
   }
   const { gate = {} } = options;
-  const plan: RolloutSpec['plan'] = {};
-  for (const key of ['waves', 'order', 'soakMs', 'taskSize', 'callsPerMinute'] as const) if (options[key] !== undefined) Object.assign(plan, { [key]: options[key] });
+  const plan: RolloutSpec['plan'] = {
+    soakMs: options.soakMs ?? DEFAULT_SOAK_MS,
+    taskSize: options.taskSize ?? MAX_TASK_DEVICES,
+    callsPerMinute: options.callsPerMinute ?? DEFAULT_CALLS_PER_MINUTE,
+    ...(options.waves !== undefined && { waves: options.waves }),
+    ...(options.order !== undefined && { order: options.order }),
+  };
   return {
     id: options.id ?? newId(),
     fileId: options.fileId,

@@ -7,6 +7,8 @@ import { shuffled } from '../core/random';
 
 /** The platform's limit on the devices of one upgrade task. */
 export const MAX_TASK_DEVICES = 256;
+export const DEFAULT_SOAK_MS = 30 * 60_000;
+export const DEFAULT_CALLS_PER_MINUTE = 50;
 /** Devices a sub-task listing page holds: verifying a task's outcome reads its pages. */
 const PAGE = 100;
 
@@ -135,7 +137,7 @@ export function planRollout(options: RolloutPlanOptions): RolloutPlan {
   const tasks = waves.reduce((sum, wave) => sum + wave.tasks.length, 0);
   // A task read, then its success and fail listings, a page each 100 devices: the most verifying costs.
   const verify = waves.reduce((sum, wave) => sum + wave.tasks.reduce((calls, task) => calls + 1 + 2 * Math.ceil(task.length / PAGE), 0), 0);
-  const callsPerMinute = options.callsPerMinute ?? 50;
+  const callsPerMinute = options.callsPerMinute ?? DEFAULT_CALLS_PER_MINUTE;
   return {
     fileId: options.fileId,
     devices: drawn.length,
@@ -143,7 +145,7 @@ export function planRollout(options: RolloutPlanOptions): RolloutPlan {
     waves,
     emptyWaves,
     tasks,
-    soakMs: options.soakMs ?? 30 * 60_000,
+    soakMs: options.soakMs ?? DEFAULT_SOAK_MS,
     calls: { create: tasks, verify, minutes: Math.ceil((tasks + verify) / callsPerMinute) },
   };
 }

@@ -74,8 +74,6 @@ export function plannedWaves(spec: RolloutSpec): WaveState[] {
   return plan.waves.map((wave) => ({ number: wave.number, kind: 'plan', devices: wave.devices, tasks: wave.tasks.map((devices, task) => ({ task, devices })), status: 'planned', approved: false }));
 }
 
-const taskSizeOf = (spec: RolloutSpec): number => spec.plan.taskSize ?? 256;
-
 function apply(state: RolloutState, step: Step): void {
   const wave = 'wave' in step ? state.waves.find((candidate) => candidate.number === step.wave) : undefined;
   const task = wave !== undefined && 'task' in step ? wave.tasks[step.task] : undefined;
@@ -85,7 +83,7 @@ function apply(state: RolloutState, step: Step): void {
       break;
     case 'retry-wave':
       state.completedWritten = false;
-      state.waves.push({ number: step.wave, kind: 'retry', devices: step.devices, tasks: chunk(step.devices, taskSizeOf(state.spec)), status: 'planned', approved: true });
+      state.waves.push({ number: step.wave, kind: 'retry', devices: step.devices, tasks: chunk(step.devices, state.spec.plan.taskSize), status: 'planned', approved: true });
       state.answered = Math.max(state.answered, step.request);
       break;
     case 'awaiting-approval':
