@@ -97,6 +97,23 @@ describe('the rollout command', function () {
     assert.match(status.stdout, /^ {2}wave 1 \(canary\): sent, 60 devices, 1 of 1 task created$/m);
   });
 
+  it('start with every gate flag, as JSON; a request no driver answers exits 1 and says so', async () => {
+    const args = ['--max-failure-rate', '0.1', '--min-success-rate', '0.8', '--min-finished', '5', '--max-failures', '9', '--unverified', 'pass', '--timeout', '600000', '--approve', 'all', '--attempts', '2', '--json'];
+    const started = await bin('start', '--id', 'flags', '--file-id', emulator.packages.firmware.fileId, '--devices', devices, ...args);
+    assert.equal(started.code, 0, started.stderr);
+    assert.deepEqual(JSON.parse(started.stdout), { id: 'flags' });
+    const shown = JSON.parse((await bin('status', 'flags', '--json')).stdout) as { spec: Record<string, unknown> };
+    assert.deepEqual(shown.spec['gate'], { maxFailureRate: 0.1, minSuccessRate: 0.8, minFinished: 5, unverified: 'pass', maxFailures: 9 });
+    assert.deepEqual([shown.spec['timeoutMs'], shown.spec['approve'], shown.spec['attempts']], [600_000, 'all', 2]);
+    // A journal no receiver drives: the request is kept, and the command says nobody answered.
+    const lonely = join(folder.dir, 'lonely.db');
+    await sqliteJournal({ path: lonely }).close();
+    assert.equal((await runBin(['rollout', 'start', '--db', lonely, '--id', 'x', '--file-id', 'f', '--devices', devices])).code, 0);
+    const asked = await runBin(['rollout', 'pause', 'x', '--db', lonely, '--wait-ms', '300']);
+    assert.equal(asked.code, 1);
+    assert.match(asked.stdout, /^request 1 \(pause\) recorded; no answer yet: is a receiver with createRollouts\(\) running on this journal\?$/m);
+  });
+
   it('a second rollout of the same id, an unknown rollout and a refused plan are usage errors (exit 2)', async () => {
     const twice = await bin('start', '--id', 'district-7', '--file-id', 'f', '--devices', devices);
     assert.equal(twice.code, 2);

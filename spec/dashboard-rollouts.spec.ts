@@ -84,6 +84,11 @@ describe('the dashboard\'s rollouts', function () {
     await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send('{"reasons": [').expect(400);
     await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send(`{"reasons": ["${'x'.repeat(20_000)}"]}`).expect(413);
     await request(app).get('/steer/api/rollouts/%E0').expect(400);
+    await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send('["Low battery."]').expect(400);
+    await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send('{"timedOut":"yes"}').expect(400);
+    await request(app).post('/steer/api/rollouts/bad-firmware/pause').expect(415);
+    const retried = await request(app).post('/steer/api/rollouts/bad-firmware/retry').set('content-type', 'application/json').send('{"reasons":["Firmware update failed."],"codes":["7"],"timedOut":true}').expect(202);
+    assert.equal(typeof (retried.body as { request: number }).request, 'number');
     // A router without rollouts: none to list, none to find.
     const bare = express().use('/d', createUpgradeDashboard({ router: createUpgradeRouter() }));
     assert.deepEqual((await request(bare).get('/d/api/rollouts').expect(200)).body, []);

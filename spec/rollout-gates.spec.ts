@@ -157,7 +157,7 @@ describe('rollout rules, end to end', function () {
     const done = await (start({ fileId: software.fileId, devices: fleet(40), waves: ['100%'], gate: { maxFailureRate: 0.9, minSuccessRate: 0.1 } }), reaches('completed'));
     assert.deepEqual(done.waves[0]?.figures?.reasons, [{ reason: 'Low battery.', code: '4', devices: done.waves[0]?.figures?.failed }]);
     const failed = new Set<string>();
-    for await (const sub of client.subTasks(done.waves[0]?.tasks[0]?.operationId as string, { status: 'fail' })) failed.add(sub.deviceId);
+    for await (const sub of client.subTasks(done.waves[0].tasks[0]?.operationId as string, { status: 'fail' })) failed.add(sub.deviceId);
     const first = await rollouts.retry('r', { codes: ['4'] });
     const second = await rollouts.retry('r');
     assert.equal((await answerTo(first))['kind'], 'retry-wave');

@@ -65,17 +65,18 @@ function gateOf(values: Record<string, string | boolean | string[] | undefined>)
   const text = (name: string): string | undefined => values[name] as string | undefined;
   const unverified = text('unverified');
   if (unverified !== undefined && unverified !== 'fail' && unverified !== 'pass') throw new UsageError('--unverified is fail or pass');
-  const gate: GateOptions = {};
-  const maxFailureRate = shareArg(text('max-failure-rate'), '--max-failure-rate');
-  const minSuccessRate = shareArg(text('min-success-rate'), '--min-success-rate');
-  const minFinished = wholeArg(text('min-finished'), '--min-finished', 1);
-  const maxFailures = wholeArg(text('max-failures'), '--max-failures', 1);
-  if (maxFailureRate !== undefined) gate.maxFailureRate = maxFailureRate;
-  if (minSuccessRate !== undefined) gate.minSuccessRate = minSuccessRate;
-  if (minFinished !== undefined) gate.minFinished = minFinished;
-  if (maxFailures !== undefined) gate.maxFailures = maxFailures;
-  if (unverified !== undefined) gate.unverified = unverified;
-  return gate;
+  return given({
+    maxFailureRate: shareArg(text('max-failure-rate'), '--max-failure-rate'),
+    minSuccessRate: shareArg(text('min-success-rate'), '--min-success-rate'),
+    minFinished: wholeArg(text('min-finished'), '--min-finished', 1),
+    maxFailures: wholeArg(text('max-failures'), '--max-failures', 1),
+    unverified,
+  }) as GateOptions;
+}
+
+/** The options given: the flags left out are left out, not set to undefined. */
+function given<T extends Record<string, unknown>>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 async function start(journal: JournalAdmin, argv: string[]): Promise<number> {
@@ -96,16 +97,11 @@ async function start(journal: JournalAdmin, argv: string[]): Promise<number> {
     },
     strict: true,
   });
-  const timeoutMs = wholeArg(values.timeout, '--timeout', 1);
-  const attempts = wholeArg(values.attempts, '--attempts', 1);
-  const approve = values.approve === undefined ? undefined : values.approve === 'all' ? ('all' as const) : values.approve.split(',').map((wave) => wholeArg(wave.trim(), '--approve', 1) as number);
+  const approve = values.approve === 'all' ? ('all' as const) : values.approve?.split(',').map((wave) => wholeArg(wave.trim(), '--approve', 1) as number);
   const options: RolloutOptions = {
     ...planOptionsOf(values),
     gate: gateOf(values),
-    ...(values.id !== undefined && { id: values.id }),
-    ...(timeoutMs !== undefined && { timeoutMs }),
-    ...(approve !== undefined && { approve }),
-    ...(attempts !== undefined && { attempts }),
+    ...given({ id: values.id, timeoutMs: wholeArg(values.timeout, '--timeout', 1), approve, attempts: wholeArg(values.attempts, '--attempts', 1) }),
   };
   const spec = await recordRollout(journal, options);
   console.log(values.json === true ? JSON.stringify({ id: spec.id }) : `rollout ${spec.id} recorded: the receiver that drives rollouts on this journal starts it at its next tick`);

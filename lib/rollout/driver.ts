@@ -145,9 +145,10 @@ export class RolloutDriver {
     if (task === undefined) return [{ kind: 'wave-sent', wave: wave.number, nowMs: this.context.now() }];
     // A task the platform refused waits for a resume (a retry wave's, too).
     if (task.refused !== undefined) return [];
-    if (task.sendingSince !== undefined) {
+    const since = task.sendingSince;
+    if (since !== undefined) {
       // A create was about to be made, and its answer never recorded: the task may exist.
-      const found = await this.#call(state, signal, () => findCreated(this.context.client, operateType, task.devices, task.sendingSince ?? 0));
+      const found = await this.#call(state, signal, () => findCreated(this.context.client, operateType, task.devices, since));
       if (found !== undefined) return [{ kind: 'task-created', wave: wave.number, task: task.task, operationId: found, recovered: true }];
     } else if (!(await this.#append(state.id, cursor, [{ kind: 'task-sending', wave: wave.number, task: task.task, nowMs: this.context.now() }]))) {
       return [];

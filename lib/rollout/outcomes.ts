@@ -4,14 +4,13 @@ import type { FinalResultBody } from '../journal/journal';
 import type { FailureReason, WaveFigures } from './steps';
 import type { RolloutSpec } from './options';
 
-export interface DeviceOutcome {
+interface Finished {
   deviceId: string;
   operationId: string;
-  result: 'succeeded' | 'unverified' | 'failed';
-  reason?: string;
-  code?: string;
   source: 'push' | 'reconciled';
 }
+
+export type DeviceOutcome = Finished & ({ result: 'succeeded' | 'unverified' } | { result: 'failed'; reason: string; code?: string });
 
 type Body = Record<string, unknown>;
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -22,22 +21,17 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
  * platform, undefined when it was not read).
  */
 export function outcomeOf(row: FinalResultBody, version: string, deviceVersion?: string): DeviceOutcome | undefined {
-  let body: Body;
-  try {
-    body = JSON.parse(row.body) as Body;
-  } catch {
-    return undefined;
-  }
-  const deviceId = text(body['deviceId']) ?? row.deviceId;
+  // What the journal keeps as a final result passed the schemas: JSON, with its type's fields.
+  const body = JSON.parse(row.body) as Body;
   const operationId = text(body['operationId']);
-  if (deviceId === null || operationId === undefined) return undefined;
-  const base = { deviceId, operationId, source: row.event === 'reconciledResult' ? ('reconciled' as const) : ('push' as const) };
+  if (row.deviceId === null || operationId === undefined) return undefined;
+  const base = { deviceId: row.deviceId, operationId, source: row.event === 'reconciledResult' ? ('reconciled' as const) : ('push' as const) };
   const result = text(body['swUpgradeResult']) ?? text(body['status']) ?? text(body['result']);
   if (result === 'SUCCESS') {
     const shown = base.source === 'reconciled' ? deviceVersion : text(body['curVersion']);
     return { ...base, result: shown === version ? 'succeeded' : 'unverified' };
   }
-  const reason = text(body['description']) ?? text(body['statusDesc']) ?? text(body['detailInfo']) ?? text(body['resultDesc']) ?? 'no reason given';
+  const reason = text(body['description']) ?? text(body['statusDesc']) ?? text(body['detailInfo']) ?? 'no reason given';
   const code = text(body['errorCode']);
   return { ...base, result: 'failed', reason, ...(code !== undefined && { code }) };
 }
@@ -46,8 +40,8 @@ export function topReasons(outcomes: Iterable<DeviceOutcome>, limit = 5): Failur
   const counted = new Map<string, FailureReason>();
   for (const outcome of outcomes) {
     if (outcome.result !== 'failed') continue;
-    const key = `${outcome.code ?? ''}\u0000${outcome.reason ?? ''}`;
-    const entry = counted.get(key) ?? { reason: outcome.reason ?? 'no reason given', ...(outcome.code !== undefined && { code: outcome.code }), devices: 0 };
+    const key = `${outcome.code ?? ''}\u0000${outcome.reason}`;
+    const entry = counted.get(key) ?? { reason: outcome.reason, ...(outcome.code !== undefined && { code: outcome.code }), devices: 0 };
     entry.devices += 1;
     counted.set(key, entry);
   }
@@ -71,7 +65,8 @@ export function figuresOf(devices: readonly string[], outcomes: ReadonlyMap<stri
   const bad = figures.failed + figures.timedOut + (unverifiedFails ? figures.unverified : 0);
   const good = figures.succeeded + (unverifiedFails ? 0 : figures.unverified);
   figures.failureRate = figures.finished === 0 ? 0 : bad / figures.finished;
-  figures.successRate = figures.devices === 0 ? 0 : good / figures.devices;
+  // A wave has a device at least (the plan leaves empty waves out; a retry takes one or more).
+  figures.successRate = good / figures.devices;
   figures.reasons = topReasons(mine);
   return figures;
 }

@@ -37,7 +37,7 @@ function retryDevices(history: DeviceHistory, selection: RetrySelection, attempt
     }
     if (outcome.result !== 'failed') continue;
     const filtered = selection.reasons !== undefined || selection.codes !== undefined;
-    const matches = (selection.reasons ?? []).includes(outcome.reason ?? '') || (outcome.code !== undefined && (selection.codes ?? []).includes(outcome.code));
+    const matches = (selection.reasons ?? []).includes(outcome.reason) || (outcome.code !== undefined && (selection.codes ?? []).includes(outcome.code));
     if (!filtered || matches) chosen.push(deviceId);
   }
   return chosen.sort();

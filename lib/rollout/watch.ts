@@ -26,8 +26,6 @@ interface Watched {
 
 export class TaskWatch {
   readonly #tasks = new Map<string, Watched>();
-  /** Reconciled successes, by operationId and device: the version the device showed. */
-  readonly #versions = new Map<string, string | undefined>();
 
   constructor(private readonly context: WatchContext) {}
 
@@ -50,25 +48,21 @@ export class TaskWatch {
       if (row.deviceId !== null && watched.outcomes.has(row.deviceId)) continue;
       let outcome = outcomeOf(row, version);
       // A reconciled success carries no version: the device is asked for its own.
-      if (outcome?.source === 'reconciled' && outcome.result === 'unverified') outcome = outcomeOf(row, version, await this.#deviceVersion(operationId, outcome.deviceId, operateType, call));
+      if (outcome?.source === 'reconciled' && outcome.result === 'unverified') outcome = outcomeOf(row, version, await this.#deviceVersion(outcome.deviceId, operateType, call));
       if (outcome !== undefined && outcome.operationId === operationId) watched.outcomes.set(outcome.deviceId, outcome);
     }
     return watched.outcomes;
   }
 
-  async #deviceVersion(operationId: string, deviceId: string, operateType: OperateType, call: BudgetedCall): Promise<string | undefined> {
-    const key = `${operationId}\u0000${deviceId}`;
-    if (this.#versions.has(key)) return this.#versions.get(key);
-    let version: string | undefined;
+  /** Read once a device: its outcome is kept with the task's once found. */
+  async #deviceVersion(deviceId: string, operateType: OperateType, call: BudgetedCall): Promise<string | undefined> {
     try {
       const { deviceInfo } = await call(() => this.context.client.getDevice(deviceId));
-      version = operateType === 'software_upgrade' ? deviceInfo.swVersion : deviceInfo.fwVersion;
+      return operateType === 'software_upgrade' ? deviceInfo.swVersion : deviceInfo.fwVersion;
     } catch {
       // A device that cannot be read is not verified: counted apart as unverified.
-      version = undefined;
+      return undefined;
     }
-    this.#versions.set(key, version);
-    return version;
   }
 
   /**
