@@ -37,6 +37,7 @@ describe('the emulator\'s control surface over HTTP', function () {
       ['/_emulator/clock', { advanceMs: 1e17 }, /advanceMs must be a whole number/],
       ['/_emulator/clock', { advanceMs: -1 }, /advanceMs must be a whole number/],
       ['/_emulator/faults', { kind: 'slow', delayMs: 3e9 }, /delayMs, a whole number of milliseconds from 0 to 2147483647/],
+      ['/_emulator/faults', { kind: 'slow', delayMs: 1, when: 'later' }, /a slow fault's when is 'before'/],
       ['/_emulator/packages', {}, /a package needs fileType/],
       ['/_emulator/packages', { fileType: 'firmwarePackage' }, /a package needs fileType/],
     ] as const) {
@@ -116,6 +117,37 @@ describe('the emulator\'s control surface over HTTP', function () {
     await emulator.settled();
     const task = await platform.getTask(operationId);
     assert.deepEqual([task.status, task.staResult.fail], ['failed', 2]);
+  });
+
+  it('fails a package as asked (a share, per model, one reason; successes that change nothing), lists its tasks, reads a device', async () => {
+    for (const [body, message] of [
+      [{ fileType: 'firmwarePackage', version: 'FW_9', failureRatio: 2 }, /failureRatio is a share from 0 to 1/],
+      [{ fileType: 'firmwarePackage', version: 'FW_9', modelFailureRatios: { 'NB-2': 5 } }, /modelFailureRatios maps a model to a share/],
+      [{ fileType: 'softwarePackage', version: 'V9', failWith: 'Firmware update failed.' }, /failWith is one of \\"1\\", \\"2\\"/],
+    ] as const) {
+      const refused = await call('POST', '/_emulator/packages', body);
+      assert.equal(refused.status, 400);
+      assert.match(JSON.stringify(refused.body), message);
+    }
+    assert.equal((await call('PUT', '/_emulator/models', { 'm-1': '' })).status, 400);
+    assert.equal((await call('PUT', '/_emulator/models', { 'm-1': 'NB-2', 'm-2': 'NB-1' })).status, 204);
+    const bad = (await call('POST', '/_emulator/packages', { fileType: 'firmwarePackage', version: 'FW_9', failureRatio: 0, modelFailureRatios: { 'NB-2': 1 }, failWith: 'Firmware update failed.' })).body as { fileId: string };
+    const { operationId } = await platform.createFirmwareUpgradeTask({ fileId: bad.fileId, targets: { devices: ['m-1', 'm-2'] } });
+    emulator.advance(60_000);
+    await emulator.settled();
+    const tasks = (await call('GET', '/_emulator/tasks')).body as Array<{ operationId: string; fileId: string; staResult: { success: number; fail: number } }>;
+    assert.deepEqual(tasks.map((task) => [task.operationId, task.fileId, task.staResult.success, task.staResult.fail]), [[operationId, bad.fileId, 1, 1]]);
+    const [failed] = (await platform.listSubTasks(operationId, { status: 'fail' })).data;
+    assert.deepEqual([failed?.deviceId, failed?.detailInfo], ['m-1', 'Firmware update failed.']);
+    assert.deepEqual(await platform.getDevice('m-2'), { deviceId: 'm-2', deviceInfo: { fwVersion: 'FW_9', model: 'NB-1' } });
+    assert.equal((await platform.getDevice('m-1')).deviceInfo.fwVersion, 'FW_1.0.0', 'a failed device keeps its version');
+    await assert.rejects(platform.getDevice('never-upgraded'), { status: 404 });
+    // A success that leaves the version as it was: SUCCESS, and the old version.
+    const odd = emulator.addPackage({ fileType: 'softwarePackage', version: 'V9', failureRatio: 0, unverifiedRatio: 1 });
+    await platform.createSoftwareUpgradeTask({ fileId: odd.fileId, targets: { devices: ['m-3'] } });
+    emulator.advance(60_000);
+    await emulator.settled();
+    assert.equal((await platform.getDevice('m-3')).deviceInfo.swVersion, 'V1.0.0');
   });
 
   it('answers what it cannot take with a clear 4xx, and its version on every answer', async () => {
