@@ -13,7 +13,7 @@ import { createRollouts, type RolloutOptions, type Rollouts, type RolloutView } 
 import { inspectSqliteJournal, sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH } from './helpers';
-import { tempFolder } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 const SPEED = 60;
@@ -163,6 +163,11 @@ describe('rollout rules, end to end', function () {
     assert.equal((await answerTo(first))['kind'], 'retry-wave');
     assert.match(String((await answerTo(second))['why']), /a retry wave is under way already/);
     await until(() => emulator.tasks().length === 2, 'the retry task');
+    // The operator's view: the retry wave, the failure reason with its code.
+    const status = await runBin(['rollout', 'status', 'r', '--db', join(folder.dir, 'upgrades.db')]);
+    assert.match(status.stdout, /^ {2}wave 2 \(retry\): (sending|sent|passed), \d+ devices/m);
+    assert.match(status.stdout, /^ {4}\d+ failed: Low battery\. \(errorCode 4\)$/m);
+    assert.match(status.stdout, /^ {2}package \S+ \(version V9\), 40 devices, 2 waves$/m);
     const retried = emulator.tasks()[1]?.targets;
     assert.deepEqual(new Set(retried !== undefined && 'devices' in retried ? retried.devices : []), failed);
     assert.equal(emulator.tasks()[1]?.operateType, 'software_upgrade');
@@ -205,6 +210,14 @@ describe('rollout rules, end to end', function () {
     assert.throws(() => createRollouts({ router, client: {} as never }), /client must be a client made by createPlatformClient/);
     assert.throws(() => createRollouts({ router, client, now: 5 as never }), /now must be a function/);
     assert.throws(() => createRollouts({ router: createUpgradeRouter(), client }), /rollouts live in the router's journal/);
+  });
+
+  it('a tick that fails, with no error listener on the rollouts: the router\'s error event', async () => {
+    const errors: Error[] = [];
+    router.on('error', (error) => errors.push(error));
+    await start({ fileId: 'no-such-package', devices: fleet(5) });
+    await until(() => errors.length > 0, 'an error event on the router');
+    assert.match(errors[0]?.message ?? '', /404/);
   });
 
   it('a tick that fails is an error event, and the next one goes on', async () => {
