@@ -73,8 +73,8 @@ describe('rollouts against the emulator', function () {
   /** The devices each task on the platform targets. */
   const targeted = (): string[][] => emulator.tasks().map((task) => ('devices' in task.targets ? task.targets.devices : []));
 
-  it('a good firmware: 2 000 devices through 1 % -> 10 % -> 50 % -> 100 %, one final outcome each, no task over 256', async () => {
-    const devices = fleet(2_000);
+  it('a good firmware: 1 000 devices through 1 % -> 10 % -> 50 % -> 100 %, one final outcome each, no task over 256', async () => {
+    const devices = fleet(1_000);
     const good = emulator.addPackage({ fileType: 'firmwarePackage', version: 'FW_2.0.0', failureRatio: 0.01 });
     const gates: RolloutEvent<'gate-passed'>[] = [];
     rollouts.on('gatePassed', (event) => gates.push(event));
@@ -82,7 +82,7 @@ describe('rollouts against the emulator', function () {
     assert.equal(started.status, 'running');
     const done = await finished('good', 'completed');
     assert.deepEqual(done.waves.map((wave) => wave.status), ['passed', 'passed', 'passed', 'passed']);
-    assert.deepEqual(gates.map((gate) => gate.figures.devices), [20, 180, 800, 1_000]);
+    assert.deepEqual(gates.map((gate) => gate.figures.devices), [10, 90, 400, 500]);
     const tasks = targeted();
     assert.ok(tasks.every((task) => task.length <= 256), `task sizes ${tasks.map((task) => task.length).join(' ')}`);
     const sent = tasks.flat();

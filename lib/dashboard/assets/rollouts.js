@@ -2,25 +2,16 @@
 // each gate's figures against its thresholds, the failure reasons, the halt, the timeline and the
 // operator's actions. Polled every two seconds; hidden when the router has no rollouts.
 'use strict';
+/* global cell, rowOf */
 
 (() => {
   const $ = (selector) => document.querySelector(selector);
   const percent = (share) => `${Math.round(share * 1000) / 10} %`;
   let picked = null;
 
-  function td(text, className) {
-    const cell = document.createElement('td');
-    cell.textContent = text;
-    if (className) cell.className = className;
-    return cell;
-  }
-
-  function row(values, className) {
-    const tr = document.createElement('tr');
-    if (className) tr.className = className;
-    tr.append(...values.map((value) => (value instanceof Node ? value : td(value))));
-    return tr;
-  }
+  // app.js (loaded first) makes the table cells and rows, as text only.
+  const td = cell;
+  const row = rowOf;
 
   const figuresOf = (rollout, wave) => wave.figures || (rollout.live && rollout.live.wave === wave.number ? rollout.live.figures : null);
 
