@@ -1,5 +1,6 @@
-// examples/rollout.mjs runs as the guide says: a good firmware completes with each device sent once
-// and one result each; a bad one halts after the canary, nobody else sent it.
+// examples/rollout.mjs runs as the guide says: a firmware completes with each device sent once and
+// one result each. (A bad firmware's halt is spec/rollout.spec.ts's; the 10 000-device figures are in
+// docs/rollout.md.)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,17 +17,10 @@ describe('examples/rollout.mjs', function () {
   this.timeout(120_000);
 
   it('a good firmware: completed, every device sent once, one result each', async () => {
-    const { code, stdout, stderr } = await run({ DEVICES: '300', WAVES: '10%,100%', SOAK_MINUTES: '1' });
+    const { code, stdout, stderr } = await run({ DEVICES: '150', WAVES: '20,100%', SOAK_MINUTES: '1' });
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^status: completed$/m);
-    assert.match(stdout, /^devices targeted: 300 of 300, each once: true; tasks: 3, the largest 256 devices$/m);
-    assert.match(stdout, /results at the listener: 300 \(.*\), one each: true$/m);
-  });
-
-  it('a bad firmware: halted after the canary, the top reason named, nobody else sent it', async () => {
-    const { code, stdout, stderr } = await run({ DEVICES: '300', WAVES: '60,100%', SOAK_MINUTES: '1', FAILURE_RATIO: '0.4' });
-    assert.equal(code, 0, stderr);
-    assert.match(stdout, /^status: halted \(.* failed or timed out: at most 5 % may; top reason: .+\)$/m);
-    assert.match(stdout, /^devices targeted: 60 of 300, each once: true; tasks: 1/m);
+    assert.match(stdout, /^devices targeted: 150 of 150, each once: true; tasks: 2, the largest 130 devices$/m);
+    assert.match(stdout, /results at the listener: 150 \(.*\), one each: true$/m);
   });
 });

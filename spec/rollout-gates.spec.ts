@@ -220,6 +220,20 @@ describe('rollout rules, end to end', function () {
     assert.match(errors[0]?.message ?? '', /404/);
   });
 
+  it('an instance that does not drive reads and requests; its defaults are the documented ones', async () => {
+    const watcher = createRollouts({ router, client, drive: false });
+    try {
+      await watcher.start({ id: 'watched', fileId: emulator.packages.firmware.fileId, devices: fleet(5), approve: 'all' });
+      const view = await watcher.get('watched');
+      assert.deepEqual([view?.spec.plan.soakMs, view?.spec.plan.callsPerMinute, view?.spec.plan.taskSize, view?.spec.timeoutMs, view?.spec.attempts], [30 * MINUTE, 50, 256, 24 * 60 * MINUTE, 3]);
+      // The driving instance (the one made in beforeEach) answers what this one records.
+      await until(async () => (await watcher.get('watched'))?.status === 'awaiting-approval', 'the driver to start it');
+      assert.deepEqual((await watcher.list()).map((rollout) => rollout.id), ['watched']);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('a tick that fails is an error event, and the next one goes on', async () => {
     const errors: Error[] = [];
     rollouts.on('error', (error) => errors.push(error));

@@ -104,6 +104,7 @@ describe('a rollout plan: waves, platform tasks and calls, without a call', () =
         [['rollout', 'plan', '--file-id', 'f', '--devices', list, '--waves', 'half'], /--waves takes counts and shares/],
         [['rollout', 'plan', '--file-id', 'f', '--devices', join(folder.dir, 'none.txt')], /--devices .* cannot be read/],
         [['rollout', 'plan', '--file-id', 'f', '--devices', list, '--seed', '3', '--given-order'], /--given-order takes the list as it is/],
+        [['rollout', 'plan', '--file-id', 'f', '--devices', list, '--task-size', '300'], /taskSize must be a whole number from 1 to 256/],
       ] as const) {
         const result = await runBin([...args]);
         assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);

@@ -94,6 +94,12 @@ describe('rollouts against the emulator', function () {
     const figures = done.waves.map((wave) => wave.figures);
     assert.equal(figures.reduce((sum, wave) => sum + (wave?.succeeded ?? 0) + (wave?.failed ?? 0), 0), devices.length);
     assert.equal(emulator.faults().length, 0);
+    // Completed: counted by status, its devices no longer exported.
+    const registry = new Registry();
+    registerMetrics(receiver.upgrades, { registry });
+    const scraped = await registry.metrics();
+    assert.match(scraped, /^huawei_iot_upgrade_rollouts\{status="completed"\} 1$/m);
+    assert.doesNotMatch(scraped, /rollout_devices\{/);
   });
 
   it('a bad firmware (40 % fail): halted after the canary, nobody outside it targeted, the top failure reason named', async () => {
