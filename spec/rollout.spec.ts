@@ -73,16 +73,16 @@ describe('rollouts against the emulator', function () {
   /** The devices each task on the platform targets. */
   const targeted = (): string[][] => emulator.tasks().map((task) => ('devices' in task.targets ? task.targets.devices : []));
 
-  it('a good firmware: 1 000 devices through 1 % -> 10 % -> 50 % -> 100 %, one final outcome each, no task over 256', async () => {
-    const devices = fleet(1_000);
+  it('a good firmware: 600 devices through a canary of 20 -> 10 % -> 50 % -> 100 %, one final outcome each, no task over 256', async () => {
+    const devices = fleet(600);
     const good = emulator.addPackage({ fileType: 'firmwarePackage', version: 'FW_2.0.0', failureRatio: 0.01 });
     const gates: RolloutEvent<'gate-passed'>[] = [];
     rollouts.on('gatePassed', (event) => gates.push(event));
-    const started = await rollouts.start({ id: 'good', fileId: good.fileId, devices, waves: ['1%', '10%', '50%', '100%'], soakMs: MINUTE, callsPerMinute: 6_000, gate: { maxFailureRate: 0.1 } });
+    const started = await rollouts.start({ id: 'good', fileId: good.fileId, devices, waves: [20, '10%', '50%', '100%'], soakMs: MINUTE, callsPerMinute: 6_000, gate: { maxFailureRate: 0.1 } });
     assert.equal(started.status, 'running');
     const done = await finished('good', 'completed');
     assert.deepEqual(done.waves.map((wave) => wave.status), ['passed', 'passed', 'passed', 'passed']);
-    assert.deepEqual(gates.map((gate) => gate.figures.devices), [10, 90, 400, 500]);
+    assert.deepEqual(gates.map((gate) => gate.figures.devices), [20, 40, 240, 300]);
     const tasks = targeted();
     assert.ok(tasks.every((task) => task.length <= 256), `task sizes ${tasks.map((task) => task.length).join(' ')}`);
     const sent = tasks.flat();
