@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { planRollout, type RolloutPlan, type RolloutPlanOptions, type WaveReach } from '../rollout/plan';
+import { counted, percent } from '../rollout/outcomes';
 import { UsageError, wholeArg } from './usage';
 
 /** The flags that make a plan, shared by `rollout plan` and `rollout start`. */
@@ -45,9 +46,8 @@ function devicesFrom(file: string): string[] {
   return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-const counted = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 const minutes = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms} ms`);
-const share = (part: number, whole: number): string => `${Math.round((part / whole) * 1000) / 10} %`;
+const share = (part: number, whole: number): string => percent(part / whole);
 
 /** The plan as an operator reads it. */
 export function describePlan(plan: RolloutPlan): string {

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { NextFunction, UpgradeRouter } from '../router/router';
 import { serveRollouts } from './rollouts';
+import { json, send } from './answer';
 import { log, type Logger } from '../core/log';
 import { asError, describeThrown } from '../core/thrown';
 import { checkQuery, queryOf, type DeviceQuery } from './query';
@@ -20,15 +21,6 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 const ANSWER_MS = 200;
 const ANSWERS = 64;
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', type);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(body);
-}
-
-const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 
 /** What the HTTP side reads: the dashboard's own methods, its exports and its streams. */
 export interface HandlerParts {

@@ -7,16 +7,10 @@ import { extensionOf } from '../router/extension';
 import type { UpgradeRouter } from '../router/router';
 import { ROLLOUTS, type AttachedRollouts } from '../rollout/attached';
 import { ROLLOUT_ACTIONS, type RolloutAction } from '../rollout/requests';
+import { json } from './answer';
 
 const MAX_BODY = 16 * 1024;
 
-function json(res: ServerResponse, status: number, value: unknown): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(JSON.stringify(value));
-}
 
 /** The body as JSON; a body too large is read to its end (so that the answer reaches the caller) and refused. */
 function readJson(req: IncomingMessage): Promise<unknown> {

@@ -5,7 +5,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { extensionOf } from '../router/extension';
 import type { UpgradeRouter } from '../router/router';
 import { ROLLOUTS } from '../rollout/attached';
-import type { RolloutView } from '../rollout/state';
+import { figuresOfWave, type RolloutView } from '../rollout/state';
 
 type DeviceState = 'succeeded' | 'unverified' | 'failed' | 'timedOut' | 'pending' | 'notStarted';
 
@@ -15,7 +15,7 @@ function devicesOf(view: RolloutView): Record<DeviceState, number> {
   const reached = new Set<string>();
   for (const wave of view.waves) {
     if (wave.status === 'planned' || wave.status === 'awaiting-approval') continue;
-    const figures = wave.figures ?? (view.live?.wave === wave.number ? view.live.figures : undefined);
+    const figures = figuresOfWave(view, wave);
     for (const device of wave.devices) reached.add(device);
     if (figures === undefined) {
       counts.pending += wave.devices.length;

@@ -1,13 +1,11 @@
 // A rollout as an operator reads it, for the `rollout status` command: where it stands, and why;
 // each wave with its gate's figures; the tasks still running on the platform.
 import type { RolloutStore } from '../journal/journal';
-import { figuresOf, outcomeOf, type DeviceOutcome } from './outcomes';
+import { counted, figuresOf, outcomeOf, percent, type DeviceOutcome } from './outcomes';
 import { runningTasks } from './requests';
-import type { RolloutView, WaveState } from './state';
+import { figuresOfWave, type RolloutView, type WaveState } from './state';
 import type { WaveFigures } from './steps';
 
-const percent = (share: number): string => `${Math.round(share * 1000) / 10} %`;
-const counted = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /**
  * The wave under way's figures as the journal has them now, for a reader that does not drive the
@@ -37,7 +35,7 @@ function waveLines(view: RolloutView, wave: WaveState): string[] {
   const created = wave.tasks.filter((task) => task.operationId !== undefined).length;
   const tasks = wave.status === 'planned' || wave.status === 'awaiting-approval' ? counted(wave.tasks.length, 'task') : `${created} of ${counted(wave.tasks.length, 'task')} created`;
   const lines = [`  ${name}: ${wave.status}, ${counted(wave.devices.length, 'device')}, ${tasks}`];
-  const figures = wave.figures ?? (view.live?.wave === wave.number ? view.live.figures : undefined);
+  const figures = figuresOfWave(view, wave);
   if (figures !== undefined) {
     lines.push(`    ${figuresLine(figures)}`);
     for (const reason of figures.reasons) lines.push(`    ${reason.devices} failed: ${reason.reason}${reason.code === undefined ? '' : ` (errorCode ${reason.code})`}`);

@@ -73,7 +73,10 @@ export function figuresOf(devices: readonly string[], outcomes: ReadonlyMap<stri
 
 export type Verdict = { decided: false; why?: string } | { decided: true; passed: true } | { decided: true; passed: false; why: string };
 
-const percent = (share: number): string => `${Math.round(share * 1000) / 10} %`;
+/** A share as operators read it: `12.5 %`. */
+export const percent = (share: number): string => `${Math.round(share * 1000) / 10} %`;
+/** `1 device`, `2 devices`. */
+export const counted = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /**
  * The gate: a breach as soon as it is certain (the absolute limit, or the failure rate over at least

@@ -173,3 +173,8 @@ export function foldRollout(record: Pick<RolloutRecord, 'id' | 'spec' | 'created
 export interface RolloutView extends RolloutState {
   live?: { wave: number; figures: WaveFigures; why?: string };
 }
+
+/** A wave's figures: as its gate judged them, or, for the wave under way, as the driver last did. */
+export function figuresOfWave(view: RolloutView, wave: WaveState): WaveFigures | undefined {
+  return wave.figures ?? (view.live?.wave === wave.number ? view.live.figures : undefined);
+}
