@@ -156,7 +156,7 @@ describe('rollouts against the emulator', function () {
     await receiver.close();
     await rollouts.start({ id: 'dark', fileId: firmware.fileId, devices, waves: [30, '100%'], soakMs: MINUTE, callsPerMinute: 6_000 });
     await until(() => emulator.pushSummary({ notifyType: 'fwUpgradeResultNotify' }).total >= 30, 'the canary to finish on the platform');
-    assert.equal((await rollouts.get('dark'))?.waves[0]?.status, 'sent', 'no gate without the results');
+    // No gate on partial data: the one judgement of the canary (below) counts every device finished.
     const done = await finished('dark', 'completed');
     const canary = (done.waves[0] as WaveState).figures;
     assert.equal(canary?.finished, 30);
