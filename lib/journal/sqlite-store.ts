@@ -45,6 +45,16 @@ const monotonic = (): number => performance.timeOrigin + performance.now();
 
 const ENTRY_COLUMNS = 'id, state, event, notify_type, device_id, body, ip, received_at, attempts, replay_base, reason, message, last_error, lease_until, next_at';
 
+// Every transaction that reads and then writes takes the write lock first (BEGIN IMMEDIATE): a
+// deferred one whose snapshot another connection (the owner, or the `journal` command) wrote past
+// fails at once with "database is locked", without waiting out busy_timeout.
+const immediate =
+  (db: Database.Database) =>
+  <A extends unknown[], R>(work: (...args: A) => R): ((...args: A) => R) => {
+    const run = db.transaction(work);
+    return (...args: A) => run.immediate(...args);
+  };
+
 /** Opens the file and prepares every statement; the methods are synchronous. */
 export function openStore({ path, durability, role, ownerRunning = false, leaseMs = 60_000 }: StoreOptions) {
   const operator = role === 'operator';
@@ -117,7 +127,8 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
   );
   const reading = operatorStatements(db, true);
 
-  const appendAll = db.transaction((records: readonly JournalRecord[], completed: readonly string[], dedupeWindowMs: number): Appended[] => {
+  const transaction = immediate(db);
+  const appendAll = transaction((records: readonly JournalRecord[], completed: readonly string[], dedupeWindowMs: number): Appended[] => {
     const now = Date.now();
     for (const id of completed) markDone.run(now, Number(id));
     const answers: Appended[] = new Array<Appended>(records.length);
@@ -160,10 +171,10 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
     }
     return answers;
   });
-  const claimAll = db.transaction((events: readonly string[], limit: number, exclude: readonly string[]): SqliteRow[] =>
+  const claimAll = transaction((events: readonly string[], limit: number, exclude: readonly string[]): SqliteRow[] =>
     claimDue.all({ at: monotonic(), stale: monotonic() - leaseMs, now: Date.now(), events: JSON.stringify(events), exclude: JSON.stringify(exclude.map(Number)), limit }),
   );
-  const completeAll = db.transaction((ids: readonly string[]) => {
+  const completeAll = transaction((ids: readonly string[]) => {
     const now = Date.now();
     for (const id of ids) markDone.run(now, Number(id));
   });
@@ -171,7 +182,7 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
   return {
     settings,
     /** Runs `work` in one transaction: the worker commits every request that arrived together at once. */
-    inTransaction: <T>(work: () => T): T => db.transaction(work)(),
+    inTransaction: <T>(work: () => T): T => transaction(work)(),
     /** The previous owner of the file is gone (this one holds its lock): its deliveries are due again. */
     takeOver: (): void => void takeOver.run(),
     append: (records: readonly JournalRecord[], completed: readonly string[], dedupeWindowMs: number): Appended[] => appendAll(records, completed, dedupeWindowMs),
@@ -199,6 +210,7 @@ export function openStore({ path, durability, role, ownerRunning = false, leaseM
 
 /** What the `journal` command and the owner share: reads, and changes to single entries. */
 function operatorStatements(db: Database.Database, ownerRunning: boolean) {
+  const transaction = immediate(db);
   const countPending = db.prepare<[], { n: number; retrying: number | null; oldest: number | null }>(
     `SELECT count(*) AS n, sum(attempts > 0 AND lease_until = 0) AS retrying, min(received_at) AS oldest FROM ${TABLE} WHERE state = 'pending'`,
   );
@@ -241,7 +253,7 @@ function operatorStatements(db: Database.Database, ownerRunning: boolean) {
     if (row.raw !== undefined) result.raw = row.raw === null ? null : Buffer.from(row.raw);
     return result;
   };
-  const replay = db.transaction((id: string, again: boolean): ReplayOutcome => {
+  const replay = transaction((id: string, again: boolean): ReplayOutcome => {
     const row = /^\d+$/.test(id) ? getOne.get(Number(id)) : undefined;
     if (row === undefined) return 'missing';
     const current = entry(row);
@@ -251,7 +263,7 @@ function operatorStatements(db: Database.Database, ownerRunning: boolean) {
     replayOne.run(Date.now(), Number(id));
     return 'replayed';
   });
-  const revive = db.transaction((id: string, notification: RevivedNotification): ReplayOutcome | { duplicateOf: string } => {
+  const revive = transaction((id: string, notification: RevivedNotification): ReplayOutcome | { duplicateOf: string } => {
     if (notification.key !== null) {
       const holder = keyHolder.get(notification.key);
       if (holder !== undefined) return { duplicateOf: String(holder.id) };
