@@ -1,4 +1,5 @@
 // @express-seam: the 200 written through each Express major's response
+// @runtime-seam: the 200 written before listeners run, through Node's response
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,4 +1,5 @@
 // @express-seam: the body as each Express major's request stream delivers it
+// @runtime-seam: request bodies as Node's streams deliver them
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';

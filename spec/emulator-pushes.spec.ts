@@ -1,3 +1,4 @@
+// @runtime-seam: HTTPS server and client of this Node
 // The emulator's pushes against a real receiver (the package's router over HTTPS, verified with the
 // CA the emulator is given): a slow answer or a 501-504 is re-sent, nothing else is; ten failures
 // in a row make the callback URL invalid, a probe brings it back; a receiver down for longer than

@@ -1,4 +1,5 @@
 // @express-seam: raw sockets against an app mounted in each Express major
+// @runtime-seam: hostile requests against Node's HTTP parser and sockets
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,3 +1,4 @@
+// @runtime-seam: the native SQLite addon under SIGKILL
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

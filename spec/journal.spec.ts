@@ -1,3 +1,4 @@
+// @runtime-seam: the native SQLite addon built for this Node's ABI, and its worker thread
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';

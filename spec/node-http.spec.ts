@@ -1,3 +1,4 @@
+// @runtime-seam: the router as a plain node:http listener
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import request from 'supertest';

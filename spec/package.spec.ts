@@ -1,3 +1,4 @@
+// @runtime-seam: the packed package loaded by require and import, installed by npm
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,3 +1,4 @@
+// @runtime-seam: fetch, TLS and client certificates of this Node
 // The northbound client, driven against the emulator over real HTTPS: login rules, the
 // token shared by concurrent calls, re-login once on 1010005 in either envelope, the rate limit,
 // retries, TLS verification and client certificates, paging, and every failure as a PlatformError.

@@ -1,3 +1,4 @@
+// @runtime-seam: sockets to a real redis-server
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,5 @@
 // @express-seam: requests and responses destroyed under the router, as each Express major handles them
+// @runtime-seam: sockets and streams destroyed mid-request
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
