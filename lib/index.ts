@@ -14,6 +14,7 @@ export type {
   AbortedRejection,
   DeadLetter,
   Delivered,
+  DeviceDelivered,
   ForbiddenRejection,
   Listener,
   MalformedRejection,
@@ -28,10 +29,14 @@ export type {
   UpgradeEventName,
   UpgradeRouterEvents,
 } from './core/events';
-export type { Notification, NotificationTypes, NotifyType } from './core/notification-types';
+export type { DeviceNotification, DeviceNotifyType, IotdaPushType, IotdaTaskPush, Notification, NotificationTypes, NotifyType } from './core/notification-types';
+export { isDeviceNotification } from './core/notification-types';
+export { isDeviceDelivered } from './core/events';
 export type {
   FwUpgradeResultNotify,
   FwUpgradeStateChangeNotify,
+  IotdaBatchTaskStatusUpdate,
+  IotdaBatchTaskUpdate,
   SwUpgradeResultNotify,
   SwUpgradeStateChangeNotify,
 } from './generated/notifications';

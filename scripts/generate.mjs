@@ -20,6 +20,26 @@ function loadSchemas() {
     .map((file) => JSON.parse(readFileSync(join(schemaDir, file), 'utf8')));
 }
 
+/**
+ * What tells a schema's pushes apart: the legacy pushes' notifyType constant, or IoTDA's resource
+ * constant (`batchtask`, `batchtask.status`), whose envelope has no notifyType.
+ */
+export function typeKeyOf(schema) {
+  const key = schema.properties.notifyType?.const ?? schema.properties.resource?.const;
+  if (typeof key !== 'string') throw new Error(`${schema.title}: neither notifyType nor resource is a constant`);
+  return key;
+}
+
+const member = (key) => (/^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key));
+const read = (path) => path.map((field) => (/^[A-Za-z_$][\w$]*$/.test(field) ? `.${field}` : `[${JSON.stringify(field)}]`)).join('');
+
+/** The documented required leaf fields, in schema order, each as its path (into nested objects). */
+export function leafFields(schema, path = []) {
+  return Object.entries(schema.properties)
+    .filter(([field]) => schema.required.includes(field))
+    .flatMap(([field, property]) => (property.properties === undefined ? [{ path: [...path, field], property }] : leafFields(property, [...path, field])));
+}
+
 async function notificationTypes(schemas) {
   const parts = [];
   for (const schema of schemas) {
@@ -27,11 +47,11 @@ async function notificationTypes(schemas) {
     // the schema's own default, which lets unknown fields through.
     parts.push(await compile(schema, schema.title, { additionalProperties: false, bannerComment: '', format: true }));
   }
-  const map = schemas.map((schema) => `  ${schema.properties.notifyType.const}: ${schema.title};`);
+  const map = schemas.map((schema) => `  ${member(typeKeyOf(schema))}: ${schema.title};`);
   return (
     `${header}// Extra fields are allowed at run time (the schemas do not forbid them) but left out of the types,\n` +
     `// so that a misspelt field name is a compile error.\n\n${parts.join('\n')}\n` +
-    `/** Each notifyType, from its schema's notifyType constant, to the type generated from that schema. */\n` +
+    `/** Each type key (a notifyType, or an IoTDA resource), from its schema's constant, to the type generated from that schema. */\n` +
     `export interface GeneratedNotificationTypes {\n${map.join('\n')}\n}\n`
   );
 }
@@ -43,19 +63,16 @@ async function notificationTypes(schemas) {
 // notifications then shared a key), and 93 and "93" still give the same key.
 function dedupeKeys(schemas) {
   const entries = schemas.map((schema) => {
-    const fields = Object.keys(schema.properties).map((field) =>
-      /^[A-Za-z_$][\w$]*$/.test(field) ? `field(n.${field})` : `field(n[${JSON.stringify(field)}])`,
-    );
-    return `  ${schema.properties.notifyType.const}: (n: ${schema.title}): string =>\n    ${fields.join(' +\n    ')},`;
+    const fields = leafFields(schema).map(({ path }) => `field(n${read(path)})`);
+    return `  ${member(typeKeyOf(schema))}: (n: ${schema.title}): string =>\n    ${fields.join(' +\n    ')},`;
   });
   // The same fields fed to the in-memory store's keyed digest (lib/core/digest.ts), without building a string.
   // notifyType is left out: validation has fixed it to the type's constant, which seeds the digest instead.
   const digests = schemas.map((schema, index) => {
-    const feeds = Object.entries(schema.properties).filter(([, property]) => property.const === undefined).map(([field, property]) => {
-      const read = /^[A-Za-z_$][\w$]*$/.test(field) ? `n.${field}` : `n[${JSON.stringify(field)}]`;
-      return property.type === 'string' ? `.text(${read})` : `.value(${read})`;
-    });
-    return `  ${schema.properties.notifyType.const}: (d: KeyedDigest, n: ${schema.title}): KeyedDigest =>\n    d\n      .start(${index})\n      ${feeds.join('\n      ')},`;
+    const feeds = leafFields(schema)
+      .filter(({ property }) => property.const === undefined)
+      .map(({ path, property }) => (property.type === 'string' ? `.text(n${read(path)})` : `.value(n${read(path)})`));
+    return `  ${member(typeKeyOf(schema))}: (d: KeyedDigest, n: ${schema.title}): KeyedDigest =>\n    d\n      .start(${index})\n      ${feeds.join('\n      ')},`;
   });
   const types = schemas.map((schema) => schema.title).join(', ');
   return (

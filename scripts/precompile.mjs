@@ -15,11 +15,12 @@ export const ajvOptions = { allErrors: false, ownProperties: true, allowUnionTyp
 // `unicode: false` makes minLength read `.length` instead of counting code points in a loop over
 // every character (a third of the validation time of a push). The two agree for the only
 // length the schemas use, minLength 1; any other would count UTF-16 units, so it is refused here.
-function checkLengths(schema) {
+function checkLengths(schema, title = schema.title) {
   for (const [field, property] of Object.entries(schema.properties)) {
     if (property.maxLength !== undefined || (property.minLength !== undefined && property.minLength !== 1)) {
-      throw new Error(`${schema.title}.${field}: only minLength 1 is supported (ajv runs with unicode: false); count code points before adding another length`);
+      throw new Error(`${title}.${field}: only minLength 1 is supported (ajv runs with unicode: false); count code points before adding another length`);
     }
+    if (property.properties !== undefined) checkLengths(property, `${title}.${field}`);
   }
 }
 

@@ -18,12 +18,12 @@ describe('stats()', () => {
     });
     assert.deepEqual(counters, {
       received: 0,
-      events: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 0 },
+      events: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, batchTaskUpdate: 0, batchTaskStatusUpdate: 0, duplicate: 0, invalid: 0 },
       invalid: { malformed: 0, too_large: 0, aborted: 0, forbidden: 0, unknown_type: 0, schema: 0 },
       listenerErrors: 0,
       storeErrors: 0,
       inFlight: 0,
-      unheard: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0 },
+      unheard: { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, batchTaskUpdate: 0, batchTaskStatusUpdate: 0 },
       forbiddenReported: 0,
       passedOn: 0,
       reconciled: 0,
@@ -49,13 +49,13 @@ describe('stats()', () => {
     assert.equal(ackSeconds.buckets.at(-1)?.count, 6);
     assert.deepEqual(counters, {
       received: 6,
-      events: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, duplicate: 0, invalid: 4 },
+      events: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, batchTaskUpdate: 0, batchTaskStatusUpdate: 0, duplicate: 0, invalid: 4 },
       invalid: { malformed: 1, too_large: 1, aborted: 0, forbidden: 0, unknown_type: 1, schema: 1 },
       listenerErrors: 0,
       storeErrors: 0,
       inFlight: 0,
       // Nobody listened to upgradeResult here: counted, and said once through the logger.
-      unheard: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0 },
+      unheard: { upgradeResult: 2, upgradeState: 0, firmwareUpgradeResult: 0, firmwareUpgradeState: 0, batchTaskUpdate: 0, batchTaskStatusUpdate: 0 },
       forbiddenReported: 0,
       passedOn: 0,
       reconciled: 0,

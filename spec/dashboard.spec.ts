@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import request from 'supertest';
-import { createUpgradeDashboard, createUpgradeRouter, type Notification, type TaskSummary, type UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeDashboard, createUpgradeRouter, type DeviceNotification, type TaskSummary, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH } from './helpers';
@@ -17,7 +17,7 @@ const FW_STATES: Record<string, string> = { '0': 'idle', '1': 'downloading', '2'
 /** A push of the family for device `device` of task `task`, as the platform sends it. */
 type Step = (typeof FW_STEPS)[number];
 
-function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: string, device: string, value: string, errorCode = '0'): Notification {
+function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: string, device: string, value: string, errorCode = '0'): DeviceNotification {
   const ids = { deviceId: device, appId: 'app', operationId: task, subOperationId: `${task}-${device}` };
   switch (kind) {
     case 'swState':
@@ -43,7 +43,7 @@ function pushOf(kind: 'swState' | 'swResult' | 'fwState' | 'fwResult', task: str
 }
 
 /** The fold written the plain way, from the whole sequence at once: the oracle the dashboard must match. */
-function oracle(pushes: readonly Notification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'lastPush' | 'lastFilled' | 'staleAfterMs' | 'operationId' | 'resultsPerMinute'>> {
+function oracle(pushes: readonly DeviceNotification[]): Map<string, Omit<TaskSummary, 'firstSeen' | 'lastSeen' | 'lastPush' | 'lastFilled' | 'staleAfterMs' | 'operationId' | 'resultsPerMinute'>> {
   const seen = new Set<string>();
   type Device = { state: string | null; result: string | null; errorCode: string | null; target: string | null; source: string | null };
   const devices = new Map<string, Map<string, Device>>();

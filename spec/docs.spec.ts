@@ -244,7 +244,9 @@ export const reasonsTableListsEveryReason: Same<${column('| `reason` |', '\n\n')
   it("the platform facts list, for each notification, exactly the fields its schema requires", () => {
     const facts = read('docs/platform-facts.md');
     for (const schemaFile of readdirSync(join(root, 'schema'))) {
-      const schema = JSON.parse(read(`schema/${schemaFile}`)) as { required: string[]; properties: { notifyType: { const: string } } };
+      const schema = JSON.parse(read(`schema/${schemaFile}`)) as { required: string[]; properties: { notifyType?: { const: string } } };
+      // IoTDA's envelopes are described in docs/iotda.md, whose example runs.
+      if (schema.properties.notifyType === undefined) continue;
       const type = schema.properties.notifyType.const;
       const section = facts.split(/^### /m).find((part) => part.startsWith(`${type} `));
       assert.ok(section, `docs/platform-facts.md has no section for ${type}`);

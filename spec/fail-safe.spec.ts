@@ -90,7 +90,7 @@ describe('fail safe: a wrong setting never silently drops results', () => {
       await request(app).post(CALLBACK_PATH).send(resent).expect(200, '');
       assert.equal(log.warnings.length, 1);
       assert.match(log.warnings[0] ?? '', /'firmwareUpgradeResult' was emitted with no listener .*router\.on\('firmwareUpgradeResult'/);
-      assert.deepEqual(upgrades.stats().unheard, { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 4, firmwareUpgradeState: 0 });
+      assert.deepEqual(upgrades.stats().unheard, { upgradeResult: 0, upgradeState: 0, firmwareUpgradeResult: 4, firmwareUpgradeState: 0, batchTaskUpdate: 0, batchTaskStatusUpdate: 0 });
     });
 
     it("'notification' carries every valid notification whatever its type, after its own event, never a duplicate", async () => {
@@ -98,7 +98,7 @@ describe('fail safe: a wrong setting never silently drops results', () => {
       const { app, upgrades } = mountedApp({ logger: log.logger });
       const order: string[] = [];
       upgrades.on('upgradeResult', () => void order.push('upgradeResult'));
-      upgrades.on('notification', (notification) => void order.push(`notification ${notification.notifyType}`));
+      upgrades.on('notification', (notification) => void order.push(`notification ${'notifyType' in notification ? notification.notifyType : notification.resource}`));
       const repeated = fresh('fail');
       await request(app).post(CALLBACK_PATH).send(repeated).expect(200, '');
       await request(app).post(CALLBACK_PATH).send(repeated).expect(200, '');

@@ -44,7 +44,7 @@ export const allFixtures: Array<{ type: NotifyType; name: string; text: string; 
       .map((file) => {
         const text = readFileSync(join(__dirname, 'fixtures', dir, file), 'utf8');
         const body = JSON.parse(text) as Notification;
-        return { type: body.notifyType, name: `${dir}/${file.replace(/\.json$/, '')}`, text, body };
+        return { type: 'notifyType' in body ? body.notifyType : body.resource, name: `${dir}/${file.replace(/\.json$/, '')}`, text, body };
       }),
 );
 
@@ -84,7 +84,7 @@ export function notificationOf(outcome: Outcome): SwUpgradeResultNotify {
 /** Every event the router emits, in order, for specs that count them. */
 export function recordEvents(upgrades: UpgradeRouter): Array<{ event: string; args: unknown[] }> {
   const seen: Array<{ event: string; args: unknown[] }> = [];
-  const events = ['upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'duplicate', 'invalid', 'error'] as const;
+  const events = ['upgradeResult', 'upgradeState', 'firmwareUpgradeResult', 'firmwareUpgradeState', 'batchTaskUpdate', 'batchTaskStatusUpdate', 'duplicate', 'invalid', 'error'] as const;
   for (const event of events) upgrades.on(event, (...args: unknown[]) => void seen.push({ event, args }));
   return seen;
 }

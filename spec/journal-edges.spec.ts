@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { createUpgradeRouter, retryWindowMs, type Journal, type SwUpgradeResultNotify, type SwUpgradeStateChangeNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, retryWindowMs, type DeviceDelivered, type Journal, type SwUpgradeResultNotify, type SwUpgradeStateChangeNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { createUpgradeDashboard } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
@@ -267,7 +267,7 @@ describe('the journal at its edges', function () {
         return new Promise(() => {});
       });
       const dead: string[] = [];
-      upgrades.on('deadLetter', (notification) => void dead.push(notification.deviceId));
+      upgrades.on('deadLetter', (notification) => void dead.push((notification as DeviceDelivered).deviceId));
       const [stuck, next] = [result(), result()];
       await upgrades.receive(stuck);
       await upgrades.receive(next);
@@ -318,7 +318,7 @@ describe('the journal at its edges', function () {
       });
       upgrades.on('error', () => {});
       const dead: string[] = [];
-      upgrades.on('deadLetter', (notification) => void dead.push(notification.deviceId));
+      upgrades.on('deadLetter', (notification) => void dead.push((notification as DeviceDelivered).deviceId));
       const early = [result(), result()];
       for (const push of early) await upgrades.receive(push);
       await until(() => dead.length === 2, 'both to be dead');

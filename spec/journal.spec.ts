@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { createUpgradeRouter, type Journal, type Delivered, type ReceiveContext, type SwUpgradeResultNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type Journal, type Delivered, type DeviceDelivered, type ReceiveContext, type SwUpgradeResultNotify, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import express from './express';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
@@ -138,7 +138,7 @@ describe('the SQLite journal: at-least-once delivery', function () {
     const { app, upgrades } = mount({ delivery: { backoffMs: 20, attempts: 2 } });
     const dead: string[] = [];
     upgrades.on('error', () => {});
-    upgrades.on('deadLetter', (notification) => void dead.push(notification.deviceId));
+    upgrades.on('deadLetter', (notification) => void dead.push((notification as DeviceDelivered).deviceId));
     upgrades.on('upgradeResult', (notification) => (notification.errorCode === '0' ? new Promise(() => {}) : Promise.reject(new Error('no'))));
     const hanging = push('success');
     const rejecting = push('fail');

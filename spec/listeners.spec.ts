@@ -1,7 +1,7 @@
 // @express-seam: listener failures next to the host's error handling
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { createUpgradeRouter, type Delivered, type Rejection } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, type Delivered, type DeviceDelivered, type Rejection } from 'huawei-iot-upgrade-router';
 import { CALLBACK_PATH, fixture, fresh, mountedApp, nextOutcome } from './helpers';
 import { tick } from './support/wait';
 
@@ -53,7 +53,7 @@ describe('listeners', () => {
     await request(app).post(CALLBACK_PATH).send(fixture('success')).expect(200, '');
     const [error, notification] = await reported;
     assert.equal(error.message, 'queue full');
-    assert.equal(notification?.deviceId, fixture('success').deviceId);
+    assert.equal((notification as DeviceDelivered | undefined)?.deviceId, fixture('success').deviceId);
   });
 
   it('each listener is called on its own: one that throws does not keep the event from the others', async () => {

@@ -259,7 +259,7 @@ console.log(typeof sqliteJournal, typeof postgresJournal);`;
           assert.match(server.output(), new RegExp(`dashboard at http://localhost:${dashboardPort}/upgrades/ \\(this machine only\\)`));
           const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { received: number; events: unknown };
           assert.equal(stats.received, 6);
-          assert.deepEqual(stats.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, duplicate: 1, invalid: 0 });
+          assert.deepEqual(stats.events, { upgradeResult: 2, upgradeState: 1, firmwareUpgradeResult: 1, firmwareUpgradeState: 1, batchTaskUpdate: 0, batchTaskStatusUpdate: 0, duplicate: 1, invalid: 0 });
           const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
           if (withPeers) {
             const text = await metrics.text();

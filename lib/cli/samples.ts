@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NotificationTypes, NotifyType } from '../core/notification-types';
+import type { DeviceNotifyType, NotificationTypes } from '../core/notification-types';
 
 export type Result = 'SUCCESS' | 'FAIL';
 
@@ -10,7 +10,7 @@ const APP_ID = 'Q7wuDY3n0Wx2TQnEmhArQ0JbUwYa';
 const ids = () => ({ deviceId: randomUUID(), appId: APP_ID, operationId: hex(), subOperationId: hex() });
 
 /** What the platform sends, with fresh IDs each time; typed, so a sample cannot drift from its schema. */
-export const samples: { [T in NotifyType]: (result: Result) => NotificationTypes[T] } = {
+export const samples: { [T in DeviceNotifyType]: (result: Result) => NotificationTypes[T] } = {
   swUpgradeResultNotify: (result) => ({
     notifyType: 'swUpgradeResultNotify',
     ...ids(),

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, fetch } from 'undici';
-import { notifyTypes, type NotifyType } from '../core/notification-types';
+import { deviceNotifyTypes, type DeviceNotifyType } from '../core/notification-types';
 import { referenceExample, samples } from './samples';
 import { taskPushes } from './task';
 import { UsageError, wholeArg } from './usage';
@@ -19,7 +19,7 @@ Options:
                              its token parameter and password are never printed
   --ca FILE                  for an https:// URL: the CA that signed the receiver's certificate (what
                              you upload to the platform); the receiver is verified against it
-  --type NOTIFY_TYPE         ${notifyTypes.join(' | ')}
+  --type NOTIFY_TYPE         ${deviceNotifyTypes.join(' | ')}
                              (default swUpgradeResultNotify)
   --result SUCCESS|FAIL      the outcome, for swUpgradeResultNotify and fwUpgradeResultNotify (default SUCCESS)
   --repeat N                 send the same body N times, as the platform's retry does (default 1)
@@ -80,12 +80,12 @@ function plan(values: Values, readBody: (file: string) => string): Send[] {
     return taskPushes(devices, firmware, values.operation).map((body) => ({ label: `${body.notifyType} ${body.deviceId}`, body, quiet: true }));
   }
   if (values.demo === true) {
-    const each: Send[] = notifyTypes.map((type) => ({ label: type, body: samples[type]('FAIL') }));
+    const each: Send[] = deviceNotifyTypes.map((type) => ({ label: type, body: samples[type]('FAIL') }));
     const last = each[each.length - 1] as Send;
     return [{ label: 'reference example', body: referenceExample }, ...each, { label: `${last.label} again`, body: last.body }];
   }
-  const type = (values.type ?? 'swUpgradeResultNotify') as NotifyType;
-  if (!notifyTypes.includes(type)) throw new UsageError(`--type must be one of ${notifyTypes.join(', ')}`);
+  const type = (values.type ?? 'swUpgradeResultNotify') as DeviceNotifyType;
+  if (!deviceNotifyTypes.includes(type)) throw new UsageError(`--type must be one of ${deviceNotifyTypes.join(', ')}`);
   const result = (values.result ?? 'SUCCESS').toUpperCase();
   if (result !== 'SUCCESS' && result !== 'FAIL') throw new UsageError('--result must be SUCCESS or FAIL');
   if (values.result !== undefined && !type.endsWith('ResultNotify')) throw new UsageError(`--result does not apply to ${type}`);

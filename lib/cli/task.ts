@@ -4,7 +4,7 @@
 // (no result yet), so that a rollout shows on the dashboard in seconds.
 import { randomUUID } from 'node:crypto';
 import { firmwareFailures, softwareFailures } from '../emulator/failures';
-import type { Notification } from '../core/notification-types';
+import type { DeviceNotification } from '../core/notification-types';
 import { samples } from './samples';
 
 const SOFTWARE_STATES = ['downloading', 'downloaded', 'updating'] as const;
@@ -23,7 +23,7 @@ function fateOf(i: number): { states: number; result: 'SUCCESS' | 'FAIL' | undef
 }
 
 /** The result push of device `i`: its own source version, and a failure from the tables when it fails. */
-function resultOf(i: number, result: 'SUCCESS' | 'FAIL', firmware: boolean, ids: object): Notification {
+function resultOf(i: number, result: 'SUCCESS' | 'FAIL', firmware: boolean, ids: object): DeviceNotification {
   const failure = Math.floor(i / 7);
   if (firmware) {
     const sourceVersion = FIRMWARE_SOURCES[i % FIRMWARE_SOURCES.length] as string;
@@ -42,21 +42,21 @@ function resultOf(i: number, result: 'SUCCESS' | 'FAIL', firmware: boolean, ids:
  * The pushes of one task for `devices` devices, in the order the platform would send them: every
  * device's first state, then the second, and so on, and the results last.
  */
-export function taskPushes(devices: number, firmware: boolean, operationId = randomUUID().replaceAll('-', '')): Notification[] {
-  const rounds: Notification[][] = [[], [], [], []];
+export function taskPushes(devices: number, firmware: boolean, operationId = randomUUID().replaceAll('-', '')): DeviceNotification[] {
+  const rounds: DeviceNotification[][] = [[], [], [], []];
   for (let i = 0; i < devices; i += 1) {
     const ids = { deviceId: randomUUID(), operationId, subOperationId: randomUUID().replaceAll('-', '') };
     const fate = fateOf(i);
     // fate.states is at most 3: each step has its state.
     for (let step = 0; step < fate.states; step += 1) {
       const [fwStep, stepDesc] = FIRMWARE_STEPS[step] as (typeof FIRMWARE_STEPS)[number];
-      const state: Notification = firmware
+      const state: DeviceNotification = firmware
         ? { ...samples.fwUpgradeStateChangeNotify('SUCCESS'), ...ids, step: fwStep, stepDesc }
         : { ...samples.swUpgradeStateChangeNotify('SUCCESS'), ...ids, swUpgradeState: SOFTWARE_STATES[step] as (typeof SOFTWARE_STATES)[number] };
-      (rounds[step] as Notification[]).push(state);
+      (rounds[step] as DeviceNotification[]).push(state);
     }
     if (fate.result === undefined) continue;
-    (rounds[3] as Notification[]).push(resultOf(i, fate.result, firmware, ids));
+    (rounds[3] as DeviceNotification[]).push(resultOf(i, fate.result, firmware, ids));
   }
   return rounds.flat();
 }

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import type { EventOf, Notification, NotificationTypes, NotifyType } from './notification-types';
+import type { DeviceNotification, EventOf, Notification, NotificationTypes, NotifyType } from './notification-types';
 
 /** Facts about one delivery, handed to every listener beside the payload. */
 export interface ReceiveContext {
@@ -120,6 +120,12 @@ export interface ReconciledResult {
 
 /** What a journal delivers: a push, or a result the reconciler filled in. */
 export type Delivered = Notification | ReconciledResult;
+
+/** What is about one device: a legacy push, or a result the reconciler filled in. */
+export type DeviceDelivered = DeviceNotification | ReconciledResult;
+
+/** Whether what was delivered is about one device (not an IoTDA task push). */
+export const isDeviceDelivered = (delivered: Delivered): delivered is DeviceDelivered => 'notifyType' in delivered;
 
 /** One event per notification type, named by the table in notification-types.ts. */
 export type NotificationEvents = {

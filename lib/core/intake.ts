@@ -53,7 +53,7 @@ export interface RecheckedPush {
   key: string | null;
   event: string;
   notifyType: string;
-  deviceId: string;
+  deviceId: string | null;
   body: string;
 }
 

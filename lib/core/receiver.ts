@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from './events';
-import { notificationTable, type Notification, type NotifyType } from './notification-types';
+import { isDeviceNotification, notificationTable, type Notification, type NotifyType } from './notification-types';
 import type { EventHub } from './emitter';
 import type { Intake, Kept, RejectedPush } from './intake';
 import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
@@ -46,7 +46,7 @@ function rejectedPush(rejection: Rejection): RejectedPush {
   return {
     reason: rejection.reason,
     message: rejection.message,
-    notifyType: typeof fields.notifyType === 'string' ? fields.notifyType : null,
+    notifyType: typeof fields.notifyType === 'string' ? fields.notifyType : typeof fields.resource === 'string' ? fields.resource : null,
     deviceId: typeof fields.deviceId === 'string' ? fields.deviceId : null,
     body: text,
     raw: 'raw' in rejection && rejection.raw !== undefined ? rejection.raw : null,
@@ -54,6 +54,12 @@ function rejectedPush(rejection: Rejection): RejectedPush {
     receivedAt: rejection.context.receivedAt,
   };
 }
+
+/**
+ * What tells a push's type: its notifyType (the legacy platform), or, when it has none, its resource
+ * (IoTDA's envelope, which has no notifyType).
+ */
+const typeKey = (body: Record<string, unknown>): unknown => (body.notifyType === undefined ? body.resource : body.notifyType);
 
 function describe(notifyType: unknown): string {
   if (typeof notifyType !== 'string') return `of type ${notifyType === null ? 'null' : typeof notifyType}`;
@@ -102,11 +108,11 @@ export class Receiver {
     }
   }
 
-  /** A well-formed JSON object whose notifyType is a string this router does not handle. */
+  /** A well-formed JSON object whose notifyType (or IoTDA resource) is a string this router does not handle. */
   isOtherType(parsed: ParseResult): boolean {
     if (!parsed.ok || !isJsonObject(parsed.value)) return false;
-    const { notifyType } = parsed.value;
-    return typeof notifyType === 'string' && !this.#routes.has(notifyType);
+    const key = typeKey(parsed.value);
+    return typeof key === 'string' && !this.#routes.has(key);
   }
 
   /**
@@ -173,11 +179,11 @@ export class Receiver {
       return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context }, ack);
     }
     const body = value;
-    const { notifyType } = body;
-    const route = typeof notifyType === 'string' ? this.#routes.get(notifyType) : undefined;
+    const key = typeKey(body);
+    const route = typeof key === 'string' ? this.#routes.get(key) : undefined;
     if (route === undefined) {
-      const message =
-        notifyType === undefined ? 'body has no notifyType' : `notifyType ${describe(notifyType)} is not handled by this router`;
+      const field = body.notifyType === undefined && body.resource !== undefined ? 'resource' : 'notifyType';
+      const message = key === undefined ? 'body has no notifyType (nor an IoTDA resource)' : `${field} ${describe(key)} is not handled by this router`;
       return this.reject({ reason: 'unknown_type', message, body, context }, ack);
     }
     if (!route.validate(body)) {
@@ -187,7 +193,7 @@ export class Receiver {
       return this.reject({ reason: 'schema', message, body, errors, context }, ack);
     }
     const notification = body as unknown as Notification;
-    const outcome = this.#intake.keep({ event: route.event, notifyType: route.type, deviceId: notification.deviceId, notification, context }, (kept) =>
+    const outcome = this.#intake.keep({ event: route.event, notifyType: route.type, deviceId: isDeviceNotification(notification) ? notification.deviceId : null, notification, context }, (kept) =>
       this.#settle(route, notification, context, kept, ack),
     );
     return typeof outcome === 'string' ? outcome : this.#hub.track(outcome);

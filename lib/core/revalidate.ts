@@ -2,7 +2,7 @@
 // entry): a push refused by `allow` (a wrong token during a campaign) or by an older
 // schema becomes a notification if it is one.
 import type { ErrorObject } from 'ajv';
-import { notificationTable, type Notification, type NotifyType } from './notification-types';
+import { isDeviceNotification, notificationTable, type Notification, type NotifyType } from './notification-types';
 import type { RecheckedPush } from './intake';
 import { dedupeKey } from './dedupe';
 import { isJsonObject } from './parse-json';
@@ -32,7 +32,7 @@ export function revalidate(body: string | Buffer, keyed = true): Revalidated {
       key: keyed ? dedupeKey(type, notification) : null,
       event: notificationTable[type].event,
       notifyType: type,
-      deviceId: notification.deviceId,
+      deviceId: isDeviceNotification(notification) ? notification.deviceId : null,
       body: JSON.stringify(notification),
     },
   };

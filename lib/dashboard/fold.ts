@@ -3,7 +3,7 @@
 // that reading 100 tasks of 10 000 devices costs a walk over the tasks, not over the devices. What it
 // keeps is bounded in bytes (an estimate that errs high), not only in devices: a push's fields have no
 // maximum length.
-import type { Delivered } from '../core/events';
+import type { DeviceDelivered } from '../core/events';
 import { SharedStrings, cut, weighText } from './strings';
 
 export type TaskKind = 'software' | 'firmware';
@@ -54,7 +54,7 @@ export interface TaskSummary {
 
 export interface DeviceHistoryEntry {
   at: Date;
-  notifyType: Delivered['notifyType'];
+  notifyType: DeviceDelivered['notifyType'];
   state?: string;
   result?: UpgradeResult;
 }
@@ -211,7 +211,7 @@ export class UpgradeFold {
   }
 
   /** Folds one push received at `at`; returns its task's operationId as kept. Pushes are taken in the order given. */
-  apply(notification: Delivered, at: Date): string {
+  apply(notification: DeviceDelivered, at: Date): string {
     const time = at.getTime();
     const task = this.#task(notification, time);
     const deviceId = cut(notification.deviceId);
@@ -344,7 +344,7 @@ export class UpgradeFold {
 
   // What one push says about its device, written into it; returns the push's history entry. Written
   // out field by field: this runs for every push while the dashboard is attached (no spreads).
-  #read(device: Device, notification: Delivered, at: number): Device['history'][number] {
+  #read(device: Device, notification: DeviceDelivered, at: number): Device['history'][number] {
     const shared = this.#shared;
     switch (notification.notifyType) {
       case 'reconciledResult':
@@ -378,7 +378,7 @@ export class UpgradeFold {
     }
   }
 
-  #versions(device: Device, notification: Delivered & { sourceVersion: string; curVersion: string; targetVersion: string; upgradeTime: string | number }, result: UpgradeResult, at: number): Device['history'][number] {
+  #versions(device: Device, notification: DeviceDelivered & { sourceVersion: string; curVersion: string; targetVersion: string; upgradeTime: string | number }, result: UpgradeResult, at: number): Device['history'][number] {
     const shared = this.#shared;
     // The latest result wins: a SUCCESS after a FAIL is a success.
     device.result = result;
@@ -391,7 +391,7 @@ export class UpgradeFold {
     return { at, notifyType: notification.notifyType, result };
   }
 
-  #task(notification: Delivered, time: number): Task {
+  #task(notification: DeviceDelivered, time: number): Task {
     const operationId = cut(notification.operationId);
     let task = this.#tasks.get(operationId);
     if (task === undefined) {

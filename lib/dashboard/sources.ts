@@ -2,13 +2,14 @@
 // journal, read from the beginning and then followed, so that the view survives a restart and, with
 // Postgres, covers every instance.
 import type { Journal } from '../journal/journal';
-import type { Delivered } from '../core/events';
+import { isDeviceDelivered, type Delivered, type DeviceDelivered } from '../core/events';
 import type { UpgradeRouter } from '../router/router';
 import { extensionOf } from '../router/extension';
 import { ignore } from '../core/thrown';
 import { codedError } from '../core/errors';
 
-type Apply = (notification: Delivered, at: Date) => void;
+// The dashboard is about devices: IoTDA's task pushes are left out (their devices come as results).
+type Apply = (notification: DeviceDelivered, at: Date) => void;
 
 /**
  * Follows the router's new valid notifications as an observer, not a listener: the dashboard must not
@@ -17,7 +18,9 @@ type Apply = (notification: Delivered, at: Date) => void;
 export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
   const extension = extensionOf(router);
   if (extension === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package', { kind: TypeError });
-  return extension.observe((notification, context) => apply(notification, context.receivedAt));
+  return extension.observe((notification, context) => {
+    if (isDeviceDelivered(notification)) apply(notification, context.receivedAt);
+  });
 }
 
 const POLL_MS = 500;
@@ -44,7 +47,10 @@ export function followJournal(journal: Journal, apply: Apply, recovered: () => v
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const fold = (entry: { id: string; body: string; receivedAt: Date }): void => apply(JSON.parse(entry.body) as Delivered, entry.receivedAt);
+  const fold = (entry: { id: string; body: string; receivedAt: Date }): void => {
+    const delivered = JSON.parse(entry.body) as Delivered;
+    if (isDeviceDelivered(delivered)) apply(delivered, entry.receivedAt);
+  };
 
   const readGaps = async (): Promise<void> => {
     const now = performance.now();

@@ -3,7 +3,7 @@
 // random source, and tells the application on the way with the pushes the platform sends.
 import { seeded } from '../core/random';
 import { randomUUID } from 'node:crypto';
-import type { NotificationTypes } from '../core/notification-types';
+import type { DeviceNotifyType, NotificationTypes } from '../core/notification-types';
 import {
   platformTime,
   type CreateUpgradeTaskInput,
@@ -37,7 +37,7 @@ export interface DeviceBehaviour {
   durationSpread: number;
 }
 
-export type UpgradePush = NotificationTypes[keyof NotificationTypes];
+export type UpgradePush = NotificationTypes[DeviceNotifyType];
 
 interface Device {
   deviceId: string;

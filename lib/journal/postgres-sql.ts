@@ -161,7 +161,7 @@ export const replay = (id: string): Statement => ({
 
 export const keyHolder = (key: string): Statement => ({ text: `SELECT id FROM ${TABLE} WHERE dedupe_key = $1`, values: [key] });
 
-export const reviveInvalid = (id: string, notification: { key: string | null; event: string; notifyType: string; deviceId: string; body: string }): Statement => ({
+export const reviveInvalid = (id: string, notification: { key: string | null; event: string; notifyType: string; deviceId: string | null; body: string }): Statement => ({
   text: `UPDATE ${TABLE} SET state = 'pending', dedupe_key = $2, event = $3, notify_type = $4, device_id = $5, body = $6,
                   attempts = 0, replay_base = 0, next_at = now(), lease_until = NULL, updated_at = now() WHERE id = $1 AND state = 'invalid'`,
   values: [id, notification.key, notification.event, notification.notifyType, notification.deviceId, notification.body],

@@ -9,6 +9,7 @@ import { RECONCILER } from './attached';
 import { ignore, describeThrown } from '../core/thrown';
 import type { ReconcileProgress, ReconcilerStats } from '../core/stats';
 import type { ReconciledResult } from '../core/events';
+import { isDeviceNotification } from '../core/notification-types';
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 import { pages } from '../platform/paging';
 import { PlatformClient } from '../platform/client';
@@ -382,7 +383,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const access = extensionOf(options.router);
   if (access === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: router must be a router made by createUpgradeRouter()', { kind: TypeError });
   const reconciliation = new Reconciliation(options, access);
-  const unobserve = access.observe((notification) => reconciliation.observe(notification));
+  const unobserve = access.observe((notification) => {
+    if (isDeviceNotification(notification)) reconciliation.observe(notification);
+  });
   const passFailed = (error: unknown): void => reconciliation.failed(error, 'a pass failed');
   let timer: NodeJS.Timeout | undefined;
   const started = options.schedule === false ? Promise.resolve() : reconciliation.reconcileAll().catch(passFailed);

@@ -6,8 +6,13 @@ import { expectTypeOf } from 'expect-type';
 import type { ErrorObject } from 'ajv';
 import {
   createUpgradeRouter,
+  isDeviceNotification,
   schemas,
   type Delivered,
+  type DeviceNotification,
+  type IotdaBatchTaskStatusUpdate,
+  type IotdaBatchTaskUpdate,
+  type IotdaTaskPush,
   type Notification,
   type ReceiveContext,
   type Rejection,
@@ -89,7 +94,7 @@ expectTypeOf(upgrades.on('upgradeResult', async () => {}).once('invalid', () => 
 expectTypeOf(upgrades.setMaxListeners(20).on('invalid', () => {})).toEqualTypeOf<UpgradeRouter>();
 expectTypeOf(upgrades.getMaxListeners()).toEqualTypeOf<number>();
 expectTypeOf(upgrades.listeners('upgradeResult')).toEqualTypeOf<Array<(notification: SwUpgradeResultNotify, context: ReceiveContext) => unknown>>();
-type OutcomeName = 'upgradeResult' | 'upgradeState' | 'firmwareUpgradeResult' | 'firmwareUpgradeState' | 'duplicate' | 'invalid';
+type OutcomeName = 'upgradeResult' | 'upgradeState' | 'firmwareUpgradeResult' | 'firmwareUpgradeState' | 'batchTaskUpdate' | 'batchTaskStatusUpdate' | 'duplicate' | 'invalid';
 // 'refused' only with a failing journal and onJournalError 'refuse'.
 expectTypeOf(upgrades.receive({})).toEqualTypeOf<OutcomeName | 'refused' | Promise<OutcomeName | 'refused'>>();
 
@@ -113,9 +118,26 @@ upgrades.on('firmwareUpgradeState', (state) => {
 upgrades.on('duplicate', (notification, context) => {
   expectTypeOf(notification).toEqualTypeOf<Notification>();
   expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
-  if (notification.notifyType === 'fwUpgradeResultNotify') expectTypeOf(notification).toEqualTypeOf<FwUpgradeResultNotify>();
+  // @ts-expect-error an IoTDA task push has no notifyType: narrow first
+  void notification.notifyType;
+  if (isDeviceNotification(notification) && notification.notifyType === 'fwUpgradeResultNotify') expectTypeOf(notification).toEqualTypeOf<FwUpgradeResultNotify>();
 });
-expectTypeOf<NotifyType>().toEqualTypeOf<'swUpgradeResultNotify' | 'swUpgradeStateChangeNotify' | 'fwUpgradeResultNotify' | 'fwUpgradeStateChangeNotify'>();
+expectTypeOf<NotifyType>().toEqualTypeOf<'swUpgradeResultNotify' | 'swUpgradeStateChangeNotify' | 'fwUpgradeResultNotify' | 'fwUpgradeStateChangeNotify' | 'batchtask' | 'batchtask.status'>();
+
+// IoTDA's task pushes: one typed event per form, the fields as the platform names them.
+upgrades.on('batchTaskUpdate', (push, context) => {
+  expectTypeOf(push).toEqualTypeOf<IotdaBatchTaskUpdate>();
+  expectTypeOf(push.notify_data.body.status).toEqualTypeOf<'Waitting' | 'Processing' | 'Success' | 'PartialSuccess' | 'Fail' | 'Stopped'>();
+  expectTypeOf(push.notify_data.body.task_type).toEqualTypeOf<string>();
+  expectTypeOf(push.request_id).toEqualTypeOf<string | undefined>();
+  expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
+  // @ts-expect-error a task push has no device
+  void push.deviceId;
+});
+upgrades.on('batchTaskStatusUpdate', (push) => {
+  expectTypeOf(push).toEqualTypeOf<IotdaBatchTaskStatusUpdate>();
+  expectTypeOf(push.notify_data.task_id).toEqualTypeOf<string>();
+});
 
 // Options.
 const store: DedupeStore = { seen: (key: string, ttlMs: number) => key.length > ttlMs };
@@ -183,7 +205,13 @@ redisDedupeStore({ url: 6379 });
 upgrades.on('notification', (notification, context) => {
   expectTypeOf(notification).toEqualTypeOf<Notification>();
   expectTypeOf(context).toEqualTypeOf<ReceiveContext>();
-  if (notification.notifyType === 'fwUpgradeResultNotify') expectTypeOf(notification).toEqualTypeOf<FwUpgradeResultNotify>();
+  if (isDeviceNotification(notification)) {
+    expectTypeOf(notification).toEqualTypeOf<DeviceNotification>();
+    if (notification.notifyType === 'fwUpgradeResultNotify') expectTypeOf(notification).toEqualTypeOf<FwUpgradeResultNotify>();
+  } else {
+    expectTypeOf(notification).toEqualTypeOf<IotdaTaskPush>();
+    expectTypeOf(notification.resource).toEqualTypeOf<'batchtask' | 'batchtask.status'>();
+  }
   // @ts-expect-error swUpgradeResult exists on one member of the union only
   void notification.swUpgradeResult;
 });
