@@ -8,7 +8,7 @@ import request from 'supertest';
 import { createUpgradeDashboard, isDeviceNotification, type IotdaBatchTaskUpdate, type IotdaBatchTaskStatusUpdate, type Rejection, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, allFixtures, fresh, mountedApp } from './helpers';
-import { tempFolder } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 const ruleEngine = (status: IotdaBatchTaskUpdate['notify_data']['body']['status'], taskId = 'task-1'): IotdaBatchTaskUpdate => ({
@@ -171,6 +171,27 @@ describe('IoTDA batch task pushes over HTTP', () => {
       await request(second.app).post(CALLBACK_PATH).send(ruleEngine('PartialSuccess')).expect(200, '');
       assert.deepEqual(duplicates, ['batchtask']);
       assert.equal(rows().length, 1);
+    });
+
+    it('a push refused by a wrong token is kept as invalid; `journal replay` makes it a batchTaskUpdate', async () => {
+      const path = join(folder.dir, 'upgrades.db');
+      const { app, upgrades } = mountedApp({ journal: sqliteJournal({ path }), allow: { token: 'right' } });
+      routers.push(upgrades);
+      upgrades.on('invalid', () => {});
+      const heard: string[] = [];
+      upgrades.on('batchTaskUpdate', (push) => void heard.push(push.notify_data.body.status));
+      await request(app).post(`${CALLBACK_PATH}?token=wrong`).send(ruleEngine('Fail')).expect(200, '');
+      const listed = await runBin(['journal', '--db', path, 'invalid']);
+      const id = listed.stdout.split('\t')[0] ?? '';
+      assert.match(listed.stdout, /\tforbidden\t/);
+      const replayed = await runBin(['journal', '--db', path, 'replay', id]);
+      assert.equal(replayed.code, 0, replayed.stderr);
+      assert.match(replayed.stdout, /a valid batchtask now/);
+      await until(() => heard.length === 1, 'the replayed push delivered');
+      assert.deepEqual(heard, ['Fail']);
+      const notPush = await runBin(['journal', '--db', path, 'replay', id, '--again']);
+      assert.equal(notPush.code, 0, notPush.stderr);
+      await until(() => heard.length === 2, 'the push delivered again');
     });
 
     it('the dashboard beside it folds the devices and leaves task pushes out', async () => {

@@ -46,8 +46,11 @@ export type DeviceNotification = NotificationTypes[DeviceNotifyType];
 /** An IoTDA batch task push (task-level: no device). */
 export type IotdaTaskPush = NotificationTypes[IotdaPushType];
 
-/** The type key of a checked push: its notifyType, or IoTDA's resource. */
-export const typeKeyOf = (notification: Notification): NotifyType => ('notifyType' in notification ? notification.notifyType : notification.resource);
+/**
+ * What tells a body's type: its notifyType (the legacy platform), or, when it has none, its resource
+ * (IoTDA's envelope, which has no notifyType).
+ */
+export const typeKeyOf = (body: Readonly<Record<string, unknown>>): unknown => (body.notifyType === undefined ? body.resource : body.notifyType);
 
 /** Whether a checked push is about one device (a legacy push), not an IoTDA task. */
 export const isDeviceNotification = (notification: Notification): notification is DeviceNotification => 'notifyType' in notification;

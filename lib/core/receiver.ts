@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { ForbiddenRejection, NotificationEvents, ReceiveContext, Rejection, UpgradeRouterEvents } from './events';
-import { isDeviceNotification, notificationTable, type Notification, type NotifyType } from './notification-types';
+import { isDeviceNotification, notificationTable, typeKeyOf, type Notification, type NotifyType } from './notification-types';
 import type { EventHub } from './emitter';
 import type { Intake, Kept, RejectedPush } from './intake';
 import { bytesOf, isJsonObject, parseBytes, parseText, parseValue, type ParseResult } from './parse-json';
@@ -55,12 +55,6 @@ function rejectedPush(rejection: Rejection): RejectedPush {
   };
 }
 
-/**
- * What tells a push's type: its notifyType (the legacy platform), or, when it has none, its resource
- * (IoTDA's envelope, which has no notifyType).
- */
-const typeKey = (body: Record<string, unknown>): unknown => (body.notifyType === undefined ? body.resource : body.notifyType);
-
 function describe(notifyType: unknown): string {
   if (typeof notifyType !== 'string') return `of type ${notifyType === null ? 'null' : typeof notifyType}`;
   const text = JSON.stringify(notifyType);
@@ -111,7 +105,7 @@ export class Receiver {
   /** A well-formed JSON object whose notifyType (or IoTDA resource) is a string this router does not handle. */
   isOtherType(parsed: ParseResult): boolean {
     if (!parsed.ok || !isJsonObject(parsed.value)) return false;
-    const key = typeKey(parsed.value);
+    const key = typeKeyOf(parsed.value);
     return typeof key === 'string' && !this.#routes.has(key);
   }
 
@@ -179,7 +173,7 @@ export class Receiver {
       return this.reject({ reason: 'malformed', message: `body is JSON but ${kind}, not an object`, body: value, raw, context }, ack);
     }
     const body = value;
-    const key = typeKey(body);
+    const key = typeKeyOf(body);
     const route = typeof key === 'string' ? this.#routes.get(key) : undefined;
     if (route === undefined) {
       const field = body.notifyType === undefined && body.resource !== undefined ? 'resource' : 'notifyType';

@@ -2,7 +2,7 @@
 // entry): a push refused by `allow` (a wrong token during a campaign) or by an older
 // schema becomes a notification if it is one.
 import type { ErrorObject } from 'ajv';
-import { isDeviceNotification, notificationTable, type Notification, type NotifyType } from './notification-types';
+import { isDeviceNotification, notificationTable, typeKeyOf, type Notification, type NotifyType } from './notification-types';
 import type { RecheckedPush } from './intake';
 import { dedupeKey } from './dedupe';
 import { isJsonObject } from './parse-json';
@@ -16,9 +16,12 @@ export function revalidate(body: string | Buffer, keyed = true): Revalidated {
   const parsed = Receiver.parse(body);
   if (!parsed.ok) return { ok: false, why: `it is not JSON: ${parsed.message}` };
   if (!isJsonObject(parsed.value)) return { ok: false, why: 'it is JSON but not an object' };
-  const { notifyType } = parsed.value;
-  if (typeof notifyType !== 'string' || !Object.hasOwn(notificationTable, notifyType)) return { ok: false, why: `notifyType ${JSON.stringify(notifyType)} is not an upgrade push` };
-  const type = notifyType as NotifyType;
+  const key = typeKeyOf(parsed.value);
+  if (typeof key !== 'string' || !Object.hasOwn(notificationTable, key)) {
+    const field = parsed.value.notifyType === undefined && parsed.value.resource !== undefined ? 'resource' : 'notifyType';
+    return { ok: false, why: `${field} ${JSON.stringify(key)} is not an upgrade push` };
+  }
+  const type = key as NotifyType;
   const validate = validators[type];
   if (!validate(parsed.value)) {
     // Ajv always sets at least one error when it returns false.
