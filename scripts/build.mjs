@@ -25,7 +25,7 @@ const requireDist = createRequire(import.meta.url);
 writeFileSync(join(dist, 'core', 'precompiled-validators.js'), precompile(requireDist(join(dist, 'core', 'schemas.js')).schemas));
 
 // Each entry point gets an ES module wrapper re-exporting the CommonJS module's names.
-for (const entry of ['index', 'redis', 'prometheus', 'sqlite', 'postgres', 'platform', 'emulator', 'reconcile', 'rollout']) {
+for (const entry of ['index', 'redis', 'prometheus', 'sqlite', 'postgres', 'platform', 'emulator', 'reconcile', 'rollout', 'iotda']) {
   const names = Object.keys(requireDist(join(dist, `${entry}.js`))).filter((name) => name !== '__esModule');
   writeFileSync(join(dist, `${entry}.mjs`), `import cjs from './${entry}.js';\n\nexport const { ${names.join(', ')} } = cjs;\n`);
   writeFileSync(join(dist, `${entry}.d.mts`), `export * from './${entry}.js';\n`);

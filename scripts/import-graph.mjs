@@ -19,6 +19,7 @@ export const ALLOWED = {
   journal: ['core', 'generated'],
   platform: ['core', 'generated'],
   dedupe: ['core'],
+  iotda: ['core'],
   router: ['core', 'generated', 'transport', 'journal'],
   metrics: ['core', 'router', 'rollout'],
   emulator: ['core', 'generated', 'platform'],
