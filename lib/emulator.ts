@@ -8,3 +8,4 @@ export type { CallbackState, PushRecord, PushRules, PushStatus } from './emulato
 export type { DeviceBehaviour, EmulatedPackage, UpgradePush } from './emulator/tasks';
 export { createTestCertificates } from './emulator/certificates';
 export type { TestCertificates } from './emulator/certificates';
+export type { IotdaEmulation, IotdaPackage, IotdaPushRecord } from './emulator/iotda';

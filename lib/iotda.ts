@@ -1,4 +1,9 @@
 // The 'huawei-iot-upgrade-router/iotda' subpath: Huawei Cloud IoTDA (API v5), the platform new
-// tenants get. Its request signing (AK/SK) so far; the v5 client builds on it.
+// tenants get: its request signing (AK/SK) and the batch task client.
 export { signRequest, parseAuthorization, signingTime, EMPTY_BODY_SHA256 } from './iotda/sign';
 export type { ParsedAuthorization, RequestToSign, SigningKeys } from './iotda/sign';
+export { createIotdaClient, IotdaClient } from './iotda/client';
+export type { CreateBatchTaskOptions, IotdaClientOptions } from './iotda/client';
+export { FINAL_DETAIL_STATUSES, FIRST_MARKER, MAX_DETAIL_LIMIT, MAX_OFFSET, MAX_TASK_TARGETS } from './iotda/contract';
+export type { BatchTask, BatchTaskStatus, BatchTaskType, ListBatchTasksAnswer, Page, ShowBatchTaskAnswer, TaskDetail, TaskDetailStatus, TaskPolicy, TaskProgress } from './iotda/contract';
+export { PlatformError } from './platform/errors';

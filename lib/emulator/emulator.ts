@@ -12,6 +12,7 @@ import { checkOptions, checks, kindOf, type OptionTable } from '../core/option-c
 import { seeded } from '../core/random';
 import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 import { firmwareFailures, softwareFailures } from './failures';
+import { IotdaEmulation } from './iotda';
 import { codedError } from '../core/errors';
 
 type Pem = string | Buffer;
@@ -108,6 +109,8 @@ export class PlatformEmulator {
   readonly #pusher: Pusher;
   readonly #faults = new Faults();
   readonly #subscriptions = new Map<string, Map<string, Subscription>>();
+  /** IoTDA's (API v5) batch tasks on the same server: the project's credentials, packages, forwarding. */
+  readonly iotda: IotdaEmulation;
 
   /** Use `startPlatformEmulator`. */
   constructor(server: ListeningServer, options: PlatformEmulatorOptions) {
@@ -131,6 +134,7 @@ export class PlatformEmulator {
       { seed: this.#seed, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0, startSpread: 0.1, durationSpread: 0.2 } },
     );
     this.setBehaviour(options.devices ?? {});
+    this.iotda = new IotdaEmulation(this.#clock, () => this.#tasks.behaviour, { seed: this.#seed, ...(options.receiverCa !== undefined && { receiverCa: options.receiverCa }) });
     this.packages = {
       software: this.#tasks.addPackage({ fileType: 'softwarePackage', version: 'V2.1.0', fromVersion: 'V2.0.3' }),
       firmware: this.#tasks.addPackage({ fileType: 'firmwarePackage', version: 'FW_1.1.0', fromVersion: 'FW_1.0.7' }),
@@ -264,13 +268,14 @@ export class PlatformEmulator {
    * delivered, failed or dropped. Silent devices never answer; they do not hold this up.
    */
   async settled(pollMs = 20): Promise<void> {
-    while (this.#clock.pending() > 0 || this.#pusher.pending() > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
+    while (this.#clock.pending() > 0 || this.#pusher.pending() > 0 || this.iotda.pending() > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 
   async close(): Promise<void> {
     this.#clock.close();
     await this.#server.close();
     await this.#pusher.close();
+    await this.iotda.close();
   }
 
   /** Answers one northbound request as the platform would, armed faults applied (the HTTP server's work). */
@@ -297,6 +302,7 @@ export class PlatformEmulator {
 
   #route(request: EmulatorRequest): EmulatorAnswer {
     try {
+      if (request.path.startsWith('/v5/')) return this.iotda.answer(request);
       return northbound({ apps: this.#apps, tasks: this.#tasks, subscriptions: this.#subscriptions }, request);
     } catch (error) {
       return errorAnswer(error);

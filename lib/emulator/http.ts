@@ -26,7 +26,7 @@ async function readRequest(request: IncomingMessage): Promise<EmulatorRequest> {
   const body: unknown = text === '' ? undefined : type.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
   // A server's request always has its method and URL.
   const url = new URL(request.url as string, 'http://emulator');
-  return { method: request.method as string, path: url.pathname, query: url.searchParams, headers: request.headers, body };
+  return { method: request.method as string, path: url.pathname, query: url.searchParams, headers: request.headers, body, raw: text, url: request.url as string };
 }
 
 async function handle(emulator: PlatformEmulator, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -38,8 +38,8 @@ async function handle(emulator: PlatformEmulator, request: IncomingMessage, resp
   } catch (error) {
     answer = errorAnswer(error);
   }
-  if (answer.body === undefined) response.writeHead(answer.status).end();
-  else response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+  if (answer.body === undefined) response.writeHead(answer.status, answer.headers).end();
+  else response.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
 }
 
 function listening(server: Server, protocol: string): ListeningServer {

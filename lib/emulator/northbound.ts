@@ -12,11 +12,16 @@ export interface EmulatorRequest {
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body's text as received (IoTDA's signature covers it). */
+  raw?: string;
+  /** The request's path and query as received. */
+  url?: string;
 }
 
 export interface EmulatorAnswer {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
 export interface Northbound {

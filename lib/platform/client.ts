@@ -348,7 +348,7 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
 /** An answer larger than this is cut off: a page of 100 sub-tasks is about 50 KB. */
 export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
-async function readAnswer(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+export async function readAnswer(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -27,5 +27,6 @@ export function errorEnvelope(body: unknown): { code: string | undefined; descri
   if (typeof body !== 'object' || body === null) return { code: undefined, description: undefined };
   const fields = body as Record<string, unknown>;
   const text = (value: unknown): string | undefined => (typeof value === 'string' || typeof value === 'number' ? String(value) : undefined);
-  return { code: text(fields['error_code']) ?? text(fields['resultcode']), description: text(fields['error_desc']) ?? text(fields['resultmsg']) };
+  // IoTDA (API v5) and its gateway say error_msg.
+  return { code: text(fields['error_code']) ?? text(fields['resultcode']), description: text(fields['error_desc']) ?? text(fields['resultmsg']) ?? text(fields['error_msg']) };
 }

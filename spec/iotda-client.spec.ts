@@ -1,0 +1,390 @@
+// The IoTDA (API v5) client against the emulator's v5 mode over real HTTPS: signed calls checked as the
+// gateway checks them, a task's devices read page by page past the 500 offset limit through the
+// marker, stop, retry and confirm, a clock 20 minutes off corrected, the rule engine's task push to a
+// receiver (the package's router), and every failure as a PlatformError.
+import assert from "node:assert/strict";
+import {
+  createIotdaClient,
+  PlatformError,
+  type IotdaClient,
+  type IotdaClientOptions,
+  type TaskDetail,
+} from "huawei-iot-upgrade-router/iotda";
+import {
+  startPlatformEmulator,
+  type PlatformEmulator,
+  type PlatformEmulatorOptions,
+} from "huawei-iot-upgrade-router/emulator";
+import {
+  startHttpsReceiver,
+  testTls,
+  type HttpsReceiver,
+} from "./support/platform";
+import { until } from "./support/wait";
+
+const devices = (n: number, prefix = "meter"): string[] =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+describe("IoTDA client against the emulator (HTTPS)", function () {
+  let emulator: PlatformEmulator;
+  let clients: IotdaClient[] = [];
+  let receivers: HttpsReceiver[] = [];
+
+  async function start(
+    options: PlatformEmulatorOptions = {},
+  ): Promise<PlatformEmulator> {
+    const { tls, certificates } = await testTls();
+    emulator = await startPlatformEmulator({
+      tls,
+      receiverCa: certificates.ca,
+      ...options,
+    });
+    return emulator;
+  }
+
+  async function client(
+    options: Partial<IotdaClientOptions> = {},
+  ): Promise<IotdaClient> {
+    const { certificates } = await testTls();
+    const made = createIotdaClient({
+      endpoint: emulator.url,
+      projectId: emulator.iotda.projectId,
+      ak: emulator.iotda.ak,
+      sk: emulator.iotda.sk,
+      ca: certificates.ca,
+      retryDelayMs: 10,
+      ...options,
+    });
+    clients.push(made);
+    return made;
+  }
+
+  const allDetails = async (
+    platform: IotdaClient,
+    taskId: string,
+    status?: TaskDetail["status"],
+  ): Promise<TaskDetail[]> => {
+    const all: TaskDetail[] = [];
+    for await (const page of platform.taskDetails(
+      taskId,
+      status === undefined ? {} : { status },
+    ))
+      all.push(...page);
+    return all;
+  };
+
+  afterEach(async () => {
+    await Promise.all(clients.map((made) => made.close()));
+    clients = [];
+    await Promise.all(receivers.map((receiver) => receiver.close()));
+    receivers = [];
+    await emulator.close();
+  });
+
+  it("creates a task of 620 devices and reads every device once, 50 a page, on through the marker past offset 500", async () => {
+    await start({
+      speed: 600,
+      devices: { durationMs: 60_000, failureRatio: 0.2 },
+    });
+    const platform = await client();
+    const pkg = emulator.iotda.addPackage({ version: "1.3.0" });
+    const task = await platform.createBatchTask({
+      taskName: "meters 1.3",
+      taskType: "firmwareUpgrade",
+      targets: devices(620),
+      packageId: pkg.package_id,
+    });
+    assert.match(task.task_id, /^[0-9a-f]{24}$/);
+    assert.equal(task.task_progress.total, 620);
+    await until(
+      async () =>
+        (await platform.getBatchTask(task.task_id, { limit: 1 })).batchtask
+          .task_progress.success +
+          (await platform.getBatchTask(task.task_id, { limit: 1 })).batchtask
+            .task_progress.fail ===
+        620,
+      "every device of the task finished",
+    );
+    const before = platform.stats().calls;
+    const details = await allDetails(platform, task.task_id);
+    // 13 pages: 12 of 50 and one of 20.
+    assert.equal(platform.stats().calls - before, 13);
+    assert.deepEqual(
+      details.map((detail) => detail.target).sort(),
+      devices(620).sort(),
+    );
+    const { batchtask } = await platform.getBatchTask(task.task_id, {
+      limit: 1,
+    });
+    const failed = details.filter((detail) => detail.status === "Fail");
+    assert.equal(failed.length, batchtask.task_progress.fail);
+    assert.ok(
+      failed.length > 0 &&
+        failed.every(
+          (detail) =>
+            detail.error !== undefined && /^\d+$/.test(detail.error.error_code),
+        ),
+      "each failure says why",
+    );
+    assert.equal(batchtask.status, "PartialSuccess");
+    // By status, through the same pages.
+    assert.deepEqual(
+      (await allDetails(platform, task.task_id, "Fail")).map(
+        (detail) => detail.target,
+      ),
+      failed.map((detail) => detail.target),
+    );
+  });
+
+  it("refuses a limit over 50 and an offset over 500 as the platform does (400 IOTDA.000006), and a missing task (404)", async () => {
+    await start();
+    const platform = await client();
+    const { task_id: taskId } = await platform.createBatchTask({
+      taskName: "t",
+      taskType: "softwareUpgrade",
+      targets: devices(3),
+      packageId: emulator.iotda.addPackage({ version: "2" }).package_id,
+    });
+    for (const page of [{ limit: 51 }, { limit: 0 }, { offset: 501 }]) {
+      await assert.rejects(
+        platform.getBatchTask(taskId, page),
+        (error: unknown) =>
+          error instanceof PlatformError &&
+          error.status === 400 &&
+          error.code === "IOTDA.000006",
+        JSON.stringify(page),
+      );
+    }
+    assert.equal(
+      (await platform.getBatchTask(taskId, { limit: 50, offset: 500 }))
+        .task_details.length,
+      0,
+    );
+    await assert.rejects(
+      platform.getBatchTask("no-such-task"),
+      (error: unknown) =>
+        error instanceof PlatformError && error.status === 404,
+    );
+    await assert.rejects(
+      platform.createBatchTask({
+        taskName: "t",
+        taskType: "firmwareUpgrade",
+        targets: [],
+        packageId: "x",
+      }),
+      (error: unknown) =>
+        error instanceof PlatformError &&
+        error.status === 400 &&
+        /targets/.test(error.description),
+    );
+  });
+
+  it("a wrong secret key is refused (401 APIGW.0301) and not retried; the derived-key variant is accepted", async () => {
+    await start();
+    const wrong = await client({ sk: `${emulator.iotda.sk}x` });
+    await assert.rejects(
+      wrong.listBatchTasks({ taskType: "firmwareUpgrade" }),
+      (error: unknown) =>
+        error instanceof PlatformError &&
+        error.status === 401 &&
+        error.code === "APIGW.0301",
+    );
+    assert.equal(wrong.stats().calls, 1);
+    const derived = await client({
+      derivedRegion: "cn-north-4",
+      instanceId: "instance-1",
+    });
+    assert.deepEqual(
+      (await derived.listBatchTasks({ taskType: "firmwareUpgrade" }))
+        .batchtasks,
+      [],
+    );
+  });
+
+  it("a clock 20 minutes behind the gateway's: the first call is refused as expired, the client signs on the gateway's time and goes on", async () => {
+    await start();
+    emulator.iotda.setClockSkew(20 * 60_000);
+    const platform = await client();
+    assert.deepEqual(
+      (await platform.listBatchTasks({ taskType: "softwareUpgrade" }))
+        .batchtasks,
+      [],
+    );
+    assert.equal(platform.stats().calls, 2, "refused once, then accepted");
+    assert.ok(
+      Math.abs(platform.stats().clockSkewMs - 20 * 60_000) < 5_000,
+      `correction ${platform.stats().clockSkewMs} ms`,
+    );
+    await platform.listBatchTasks({ taskType: "softwareUpgrade" });
+    assert.equal(platform.stats().calls, 3, "no refusal once corrected");
+  });
+
+  it("stop leaves every unfinished device Stopped; retry of some runs them again; confirm starts the waiting ones", async () => {
+    await start({
+      speed: 60,
+      devices: { durationMs: 3_600_000, startSpread: 0 },
+    });
+    const platform = await client();
+    const pkg = emulator.iotda.addPackage({ version: "3.0", failureRatio: 0 });
+    const { task_id: taskId } = await platform.createBatchTask({
+      taskName: "long",
+      taskType: "firmwareUpgrade",
+      targets: devices(10),
+      packageId: pkg.package_id,
+    });
+    await until(
+      async () =>
+        (await platform.getBatchTask(taskId)).batchtask.task_progress
+          .processing === 10,
+      "the devices under way",
+    );
+    await platform.stopBatchTask(taskId);
+    const stopped = await platform.getBatchTask(taskId);
+    assert.equal(stopped.batchtask.status, "Stopped");
+    assert.equal(stopped.batchtask.task_progress.stopped, 10);
+    emulator.setBehaviour({ durationMs: 1_000 });
+    await platform.retryBatchTask(taskId, ["meter-1", "meter-2"]);
+    await until(
+      async () =>
+        (await platform.getBatchTask(taskId)).batchtask.task_progress
+          .success === 2,
+      "the two retried devices done",
+    );
+    const after = await allDetails(platform, taskId);
+    assert.deepEqual(
+      after
+        .filter((detail) => detail.status === "Success")
+        .map((detail) => detail.target),
+      ["meter-1", "meter-2"],
+    );
+    assert.equal(
+      after.filter((detail) => detail.status === "Stopped").length,
+      8,
+    );
+    await platform.confirmBatchTask(taskId);
+    await assert.rejects(
+      platform.retryBatchTask(taskId, "meter-1" as unknown as string[]),
+      (error: unknown) =>
+        error instanceof PlatformError && error.status === 400,
+    );
+  });
+
+  it("a 503 on a read is retried; on a create it is not (a task is never made twice)", async () => {
+    await start();
+    const platform = await client();
+    emulator.inject({ kind: "status", status: 503, times: 2, path: "/v5/" });
+    assert.deepEqual(
+      (await platform.listBatchTasks({ taskType: "firmwareUpgrade" }))
+        .batchtasks,
+      [],
+    );
+    assert.equal(platform.stats().calls, 3);
+    emulator.inject({ kind: "status", status: 503, path: "/v5/" });
+    await assert.rejects(
+      platform.createBatchTask({
+        taskName: "t",
+        taskType: "firmwareUpgrade",
+        targets: ["a"],
+        packageId: emulator.iotda.addPackage({ version: "1" }).package_id,
+      }),
+      (error: unknown) =>
+        error instanceof PlatformError && error.status === 503,
+    );
+    assert.equal(platform.stats().calls, 4);
+    assert.equal(emulator.iotda.tasks().length, 0);
+  });
+
+  it("forwards batchtask:update to a receiver as the rule engine does: the router's batchTaskUpdate, Waitting to a final status; a push that failed is sent again", async () => {
+    await start({ speed: 600, devices: { durationMs: 10_000 } });
+    const receiver = await startHttpsReceiver();
+    receivers.push(receiver);
+    const heard: string[] = [];
+    receiver.upgrades.on(
+      "batchTaskUpdate",
+      (push) => void heard.push(push.notify_data.body.status),
+    );
+    emulator.iotda.forwardTo(receiver.url);
+    const platform = await client();
+    const pkg = emulator.iotda.addPackage({ version: "4.0", failureRatio: 0 });
+    const { task_id: taskId } = await platform.createBatchTask({
+      taskName: "pushed",
+      taskType: "softwareUpgrade",
+      targets: devices(20),
+      packageId: pkg.package_id,
+    });
+    await until(() => heard.includes("Success"), "the final status pushed");
+    assert.deepEqual(heard, ["Waitting", "Processing", "Success"]);
+    assert.ok(
+      emulator.iotda
+        .pushes()
+        .every(
+          (record) =>
+            record.body.notify_data.body.task_id === taskId &&
+            record.status === "delivered",
+        ),
+    );
+
+    // The receiver away: the push fails, and is delivered once it is back (3 emulated minutes later).
+    await receiver.close();
+    receivers = [];
+    const second = await platform.createBatchTask({
+      taskName: "later",
+      taskType: "softwareUpgrade",
+      targets: devices(5),
+      packageId: pkg.package_id,
+    });
+    await until(
+      () =>
+        emulator.iotda
+          .pushes()
+          .some(
+            (record) =>
+              record.body.notify_data.body.task_id === second.task_id &&
+              record.status === "failed",
+          ),
+      "a push that failed",
+    );
+    const back = await startHttpsReceiver({}, receiver.port);
+    receivers.push(back);
+    const later: string[] = [];
+    back.upgrades.on(
+      "batchTaskUpdate",
+      (push) =>
+        void later.push(
+          `${push.notify_data.body.task_id} ${push.notify_data.body.status}`,
+        ),
+    );
+    await until(
+      () => later.includes(`${second.task_id} Success`),
+      "the task pushed to the receiver once it is back",
+    );
+  });
+});
+
+describe("IoTDA client options", () => {
+  it("checks its options like every factory: a misspelt one, an endpoint that is no URL, a missing key", () => {
+    const base = {
+      endpoint: "https://iotda.example.com",
+      projectId: "p",
+      ak: "a",
+      sk: "s",
+    };
+    assert.throws(
+      () => createIotdaClient({ ...base, retrys: 2 } as IotdaClientOptions),
+      /unknown option retrys: did you mean retries\?/,
+    );
+    assert.throws(
+      () => createIotdaClient({ ...base, endpoint: "iotda.example.com" }),
+      (error: unknown) =>
+        (error as { code?: string }).code === "ERR_INVALID_OPTION",
+    );
+    assert.throws(
+      () =>
+        createIotdaClient({
+          ...base,
+          sk: undefined,
+        } as unknown as IotdaClientOptions),
+      /sk/,
+    );
+  });
+});
