@@ -15,6 +15,7 @@ export type {
   DeadLetter,
   Delivered,
   DeviceDelivered,
+  IotdaDeviceResult,
   ForbiddenRejection,
   Listener,
   MalformedRejection,

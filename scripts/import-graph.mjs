@@ -19,7 +19,7 @@ export const ALLOWED = {
   journal: ['core', 'generated'],
   platform: ['core', 'generated'],
   dedupe: ['core'],
-  iotda: ['core', 'platform'],
+  iotda: ['core', 'platform', 'router'],
   router: ['core', 'generated', 'transport', 'journal'],
   metrics: ['core', 'router', 'rollout'],
   emulator: ['core', 'generated', 'platform', 'iotda'],

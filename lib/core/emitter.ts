@@ -25,11 +25,15 @@ export interface UpgradeEmitter {
 
 type AnyListener = (...args: unknown[]) => unknown;
 
-/** The events a journal delivers: the pushes' own, and results the reconciler filled in. */
-export type JournaledEvent = keyof NotificationEvents | 'reconciledResult';
+/** Results filled in from the platform (no push): never sent to `notification` listeners. */
+export type FilledEvent = 'reconciledResult' | 'iotdaDeviceResult';
+
+/** The events a journal delivers: the pushes' own, and results filled in from the platform. */
+export type JournaledEvent = keyof NotificationEvents | FilledEvent;
 
 const notificationEvents: ReadonlyArray<keyof NotificationEvents> = Object.values(notificationTable).map((entry) => entry.event);
-const journaledEvents: readonly JournaledEvent[] = [...notificationEvents, 'reconciledResult'];
+const journaledEvents: readonly JournaledEvent[] = [...notificationEvents, 'reconciledResult', 'iotdaDeviceResult'];
+const isFilled = (event: JournaledEvent): event is FilledEvent => event === 'reconciledResult' || event === 'iotdaDeviceResult';
 
 export type Observer = (notification: Notification, context: ReceiveContext) => void;
 
@@ -180,7 +184,7 @@ export class EventHub {
       failure ??= { error };
       this.#fail(error, notification);
     };
-    for (const name of event === 'reconciledResult' ? [event] : ([event, 'notification'] as const)) {
+    for (const name of isFilled(event) ? [event] : ([event, 'notification'] as const)) {
       for (const listener of this.#snapshot(name)) {
         heard = true;
         this.#call(this.#unwrap(name, listener), [notification, context], onFailure, waits);
@@ -196,7 +200,7 @@ export class EventHub {
 
   /** Whether a delivery of `event` would reach a listener now. */
   heard(event: JournaledEvent): boolean {
-    return this.#listeners.listenerCount(event) > 0 || (event !== 'reconciledResult' && this.#listeners.listenerCount('notification') > 0);
+    return this.#listeners.listenerCount(event) > 0 || (!isFilled(event) && this.#listeners.listenerCount('notification') > 0);
   }
 
   /** Reports a failure outside a listener (a duplicate store, say) the way listener failures are. */

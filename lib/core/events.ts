@@ -118,14 +118,36 @@ export interface ReconciledResult {
   stopTime?: string;
 }
 
-/** What a journal delivers: a push, or a result the reconciler filled in. */
-export type Delivered = Notification | ReconciledResult;
+/**
+ * IoTDA: a device's final outcome in a batch task, read from the task's details
+ * (`huawei-iot-upgrade-router/iotda`'s results): IoTDA pushes no device's result. It carries what the
+ * details give; versions are not among them.
+ */
+export interface IotdaDeviceResult {
+  /** Not a platform notifyType: tells an IoTDA result apart in `error` and `deadLetter`. */
+  notifyType: 'iotdaDeviceResult';
+  taskId: string;
+  taskType: string;
+  /** The detail's `target`. */
+  deviceId: string;
+  /** The device's final status in the task. */
+  status: 'Success' | 'Fail' | 'Stopped';
+  /** The detail's `output`, when it has one. */
+  output?: string;
+  /** Why it failed, as the platform says it. */
+  error?: { error_code: string; error_msg: string };
+  /** The OTA package the task installs, when the task names one. */
+  packageId?: string;
+}
 
-/** What is about one device: a legacy push, or a result the reconciler filled in. */
+/** What a journal delivers: a push, or a result filled in from the platform. */
+export type Delivered = Notification | ReconciledResult | IotdaDeviceResult;
+
+/** What is about one device of the legacy platform: a push, or a result the reconciler filled in. */
 export type DeviceDelivered = DeviceNotification | ReconciledResult;
 
 /** Whether what was delivered is about one device (not an IoTDA task push). */
-export const isDeviceDelivered = (delivered: Delivered): delivered is DeviceDelivered => 'notifyType' in delivered;
+export const isDeviceDelivered = (delivered: Delivered): delivered is DeviceDelivered => 'notifyType' in delivered && delivered.notifyType !== 'iotdaDeviceResult';
 
 /** One event per notification type, named by the table in notification-types.ts. */
 export type NotificationEvents = {
@@ -161,6 +183,12 @@ export interface UpgradeRouterEvents extends NotificationEvents {
    * `notification` listeners: it is not a push.
    */
   reconciledResult: [result: ReconciledResult, context: ReceiveContext];
+  /**
+   * IoTDA: a device's final outcome in a batch task, read from the task's details by
+   * `createIotdaResults` (through the journal: at least once, never twice for a device, task and
+   * status). Not sent to `notification` listeners: it is not a push.
+   */
+  iotdaDeviceResult: [result: IotdaDeviceResult, context: ReceiveContext];
 }
 
 export type UpgradeEventName = keyof UpgradeRouterEvents;

@@ -4,7 +4,7 @@
 // ones), so a router made through either entry is found from both.
 import type { Observer } from '../core/emitter';
 import type { ReconcilerStats } from '../core/stats';
-import type { ReconciledResult } from '../core/events';
+import type { IotdaDeviceResult, ReconciledResult } from '../core/events';
 import type { Journal } from '../journal/journal';
 
 /**
@@ -33,6 +33,8 @@ export interface RouterExtension {
   observe(observer: Observer): () => void;
   /** Commits `result` to the journal and delivers it as `reconciledResult`; false when its key was there (a duplicate). */
   fill(result: ReconciledResult): Promise<boolean>;
+  /** The same for an IoTDA device's outcome, delivered as `iotdaDeviceResult`. */
+  fillIotda(result: IotdaDeviceResult): Promise<boolean>;
   /** Reports a capability's failure as the router's `error` event. */
   report(error: Error): void;
   /** A warning through the router's logger. */

@@ -6,7 +6,7 @@ import { Receiver, type Outcome } from '../core/receiver';
 import { JournalDelivery } from '../journal/delivery';
 import type { ReconcilerStats, UpgradeRouterStats } from '../core/stats';
 import { registerExtension, type CapabilityKey, type RouterExtension } from './extension';
-import type { ReceiveContext, ReconciledResult } from '../core/events';
+import type { IotdaDeviceResult, ReceiveContext, ReconciledResult } from '../core/events';
 import { resolveOptions, type UpgradeRouterOptions } from './options';
 import { codedError } from '../core/errors';
 
@@ -47,6 +47,10 @@ export interface UpgradeRouter extends UpgradeEmitter {
 /** The journal key of a filled-in result: one per sub-task, whoever fills it. */
 export const reconciledKey = (result: ReconciledResult): string => `reconciledResult:${result.operationId.length}:${result.operationId}:${result.subOperationId}`;
 
+/** The journal key of an IoTDA device's outcome: one per task, device and final status. */
+export const iotdaResultKey = (result: IotdaDeviceResult): string =>
+  `iotdaDeviceResult:${result.taskId.length}:${result.taskId}:${result.deviceId.length}:${result.deviceId}:${result.status}`;
+
 export function createUpgradeRouter(options: UpgradeRouterOptions = {}): UpgradeRouter {
   const { limit, logger, types, dedupe, access, reportOnly, checksIps, passUnknownTypes, journal } = resolveOptions(options);
   const hub = new EventHub(logger);
@@ -65,29 +69,33 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     report: (error) => hub.report(error, undefined),
   });
 
-  const fill = async (result: ReconciledResult): Promise<boolean> => {
+  const keepFilled = async (result: ReconciledResult | IotdaDeviceResult, key: string): Promise<boolean> => {
     if (!intake.durable) throw codedError('ERR_NO_JOURNAL', 'filling in results needs the router to have a journal');
-    const push = { event: 'reconciledResult', notifyType: 'reconciledResult', key: reconciledKey(result), deviceId: result.deviceId, notification: result, context: { receivedAt: new Date(), ip: undefined }, filled: true } as const;
+    const event = result.notifyType;
+    const push = { event, notifyType: event, key, deviceId: result.deviceId, notification: result, context: { receivedAt: new Date(), ip: undefined }, filled: true } as const;
     return hub.track(
       Promise.resolve(
         intake.keep(push, (kept) => {
           if (kept.kept === 'lost') throw kept.error;
           const added = kept.kept === 'spill' || !kept.duplicate;
-          if (added) receiver.reconciled();
-          if (!hub.heard('reconciledResult')) {
-            http.hint('reconciled', "'reconciledResult' was journaled with no listener for it: it waits in the journal until one is attached. Listen with router.on('reconciledResult', ...).");
+          if (added && event === 'reconciledResult') receiver.reconciled();
+          if (!hub.heard(event)) {
+            http.hint(event, `'${event}' was journaled with no listener for it: it waits in the journal until one is attached. Listen with router.on('${event}', ...).`);
           }
           return added;
         }),
       ),
     );
   };
+  const fill = (result: ReconciledResult): Promise<boolean> => keepFilled(result, reconciledKey(result));
+  const fillIotda = (result: IotdaDeviceResult): Promise<boolean> => keepFilled(result, iotdaResultKey(result));
   const capabilities = new Map<CapabilityKey<unknown>, unknown>();
   let reconciliation: (() => ReconcilerStats) | undefined;
   const extension: RouterExtension = {
     journal: journal?.journal,
     observe: (observer) => hub.addObserver(observer),
     fill,
+    fillIotda,
     report: (error) => hub.report(error, undefined),
     warn: (message) => hub.warn(message),
     attach: (key, capability) => {
