@@ -113,7 +113,29 @@ describe('IoTDA device outcomes read into the journal (createIotdaResults)', fun
     assert.deepEqual(results.following(), []);
   });
 
+  it('on its timer it reads the tasks given at the start; the older push form makes it read too; a legacy push does not', async () => {
+    const pkg = emulator.iotda.addPackage({ version: '4.0.0', failureRatio: 0 });
+    const given = await client.createBatchTask({ taskName: 'given', taskType: 'firmwareUpgrade', targets: devices(6), packageId: pkg.package_id });
+    const started = await startHttpsReceiver({ journal: sqliteJournal({ path: join(folder.dir, 'timer.db') }) });
+    const results = createIotdaResults({ router: started.upgrades, client, tasks: [given.task_id], intervalMs: 20 });
+    closing.push(async () => {
+      await results.close();
+      await started.upgrades.close(1000);
+      await started.close();
+    });
+    const heard: string[] = [];
+    started.upgrades.on('iotdaDeviceResult', (result) => void heard.push(`${result.taskId} ${result.deviceId}`));
+    started.upgrades.on('notification', () => {});
+    await until(() => heard.length === 6 && results.following().length === 0, 'the given task read whole on the timer');
+    const older = await client.createBatchTask({ taskName: 'older form', taskType: 'softwareUpgrade', targets: devices(2), packageId: pkg.package_id });
+    started.upgrades.receive({ resource: 'batchtask.status', event: 'update', notify_data: { app_id: 'a', task_id: older.task_id, task_type: 'softwareUpgrade', status: 'Processing', status_desc: '' } });
+    started.upgrades.receive({ notifyType: 'swUpgradeStateChangeNotify', deviceId: 'd', appId: 'a', operationId: 'op', subOperationId: 's', swUpgradeState: 'downloading' });
+    // Not among the tasks given: only the push named it.
+    await until(() => heard.filter((entry) => entry.startsWith(older.task_id)).length === 2, 'the task the older form named, read');
+  });
+
   it('needs a router with a journal and a client; options are checked like every factory', () => {
+    assert.throws(() => createIotdaResults({ router: {} as UpgradeRouter, client }), /router must be a router made by createUpgradeRouter\(\)/);
     assert.throws(() => createIotdaResults({ router: createUpgradeRouter(), client }), (error: unknown) => (error as { code?: string }).code === 'ERR_NO_JOURNAL');
     const withJournal: UpgradeRouter = createUpgradeRouter({ journal: sqliteJournal({ path: join(folder.dir, 'other.db') }) });
     closing.push(() => withJournal.close(1000));

@@ -16,7 +16,7 @@ interface Case {
   what: string;
   method: string;
   path: string;
-  query?: Record<string, string>;
+  query?: Record<string, string | string[]>;
   headers?: Record<string, string>;
   data?: Record<string, unknown>;
 }
@@ -31,6 +31,7 @@ const cases: Case[] = [
     data: { app_id: 'app-1', task_name: 'meters 1.3', task_type: 'firmwareUpgrade', targets: ['meter-1', 'meter-2'], document: { package_id: 'pkg-1' } },
   },
   { what: 'a POST with an empty body (stop)', method: 'POST', path: `/v5/iot/${PROJECT}/batchtasks/t-1/stop`, headers: { 'Content-Type': 'application/json' }, data: {} },
+  { what: 'a path ending in a slash, a key given twice', method: 'GET', path: `/v5/iot/${PROJECT}/batchtasks/`, query: { target: ['meter-2', 'meter-10'], limit: '10' } },
   { what: 'a query value that needs escaping', method: 'GET', path: `/v5/iot/${PROJECT}/batchtasks`, query: { task_type: 'firmwareUpgrade', marker: 'a b+c/d*é' } },
 ];
 
@@ -48,7 +49,7 @@ function official(request: Case, derived: boolean): { headers: Record<string, st
 
 function ours(request: Case, derived: boolean, at: number): Record<string, string> {
   const url = new URL(`${ENDPOINT}${request.path}`);
-  for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.append(key, value);
+  for (const [key, value] of Object.entries(request.query ?? {})) for (const one of [value].flat()) url.searchParams.append(key, one);
   return signRequest(
     { method: request.method, url, headers: { ...request.headers }, body: request.data === undefined ? '' : JSON.stringify(request.data) },
     { ak: AK, sk: SK, ...(derived && { derived: { regionId: 'cn-north-4', service: 'iotdm' } }) },

@@ -127,7 +127,8 @@ export class IotdaEmulation {
   }
 
   async close(): Promise<void> {
-    await this.#dispatcher.close();
+    // The emulator's close() may be called twice (a test's afterEach after the test closed it).
+    if (!this.#dispatcher.closed) await this.#dispatcher.close();
   }
 
   /** A `/v5/iot/...` request: checked as signed, then routed. */

@@ -48,6 +48,7 @@ export interface IotdaClientOptions {
 const EXAMPLE = "createIotdaClient({ endpoint: 'https://iotda.cn-north-4.myhuaweicloud.com', projectId, ak, sk })";
 const isPem = (value: unknown): boolean => typeof value === 'string' || Buffer.isBuffer(value);
 const pem = (value: unknown): string | undefined => (isPem(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
+const countFrom0 = (value: unknown): string | undefined => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : `must be a whole number of at least 0, got ${kindOf(value)}`);
 const optionTable: OptionTable = {
   endpoint: { check: checks.nonEmptyString, example: EXAMPLE },
   projectId: { check: checks.nonEmptyString, example: EXAMPLE },
@@ -58,8 +59,8 @@ const optionTable: OptionTable = {
   ca: { check: (value) => (Array.isArray(value) ? checks.arrayOf(pem)(value) : pem(value)), example: "createIotdaClient({ …, ca: readFileSync('ca.pem') })" },
   rejectUnauthorized: { check: checks.oneOf(true, false), example: 'createIotdaClient({ …, rejectUnauthorized: true })' },
   timeoutMs: { check: checks.wholeNumber, example: 'createIotdaClient({ …, timeoutMs: 30_000 })' },
-  retries: { check: checks.wholeNumber, example: 'createIotdaClient({ …, retries: 3 })' },
-  retryDelayMs: { check: checks.wholeNumber, example: 'createIotdaClient({ …, retryDelayMs: 500 })' },
+  retries: { check: countFrom0, example: 'createIotdaClient({ …, retries: 3 })' },
+  retryDelayMs: { check: countFrom0, example: 'createIotdaClient({ …, retryDelayMs: 500 })' },
 };
 
 /** A Date header this far from the local clock is taken as the gateway's time (it has 1 s precision). */

@@ -57,7 +57,10 @@ export function signRequest(request: RequestToSign, keys: SigningKeys, nowMs: nu
   const headers: Record<string, string> = { ...request.headers, host: request.url.host, 'X-Sdk-Date': date };
   const names = Object.keys(headers).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
   const signedHeaders = names.map((name) => name.toLowerCase()).join(';');
-  const canonicalHeaders = names.map((name) => `${name.toLowerCase()}:${headers[name] ?? ''}\n`).join('');
+  const canonicalHeaders = Object.entries(headers)
+    .sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
+    .map(([name, value]) => `${name.toLowerCase()}:${value}\n`)
+    .join('');
   const canonicalRequest = [
     request.method.toUpperCase(),
     canonicalPath(request.url.pathname),
@@ -89,8 +92,11 @@ export interface ParsedAuthorization {
 }
 
 export function parseAuthorization(header: string | undefined): ParsedAuthorization | undefined {
-  const match = /^(SDK-HMAC-SHA256|V11-HMAC-SHA256) (?:Access=([^,\s]+)|Credential=([^/,\s]+)\/([^,\s]+)), SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})$/.exec(header ?? '');
+  const match = /^(?:SDK-HMAC-SHA256 Access=([^,\s]+)|V11-HMAC-SHA256 Credential=([^/,\s]+\/[^,\s]+)), SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})$/.exec(header ?? '');
   if (match === null) return undefined;
-  const [, algorithm, access, credential, info, signed, signature] = match as unknown as [string, ParsedAuthorization['algorithm'], string | undefined, string | undefined, string | undefined, string, string];
-  return { algorithm, ak: access ?? credential ?? '', info, signedHeaders: signed.split(';'), signature };
+  const [, access, credential, signed, signature] = match as unknown as [string, string | undefined, string | undefined, string, string];
+  const signedHeaders = signed.split(';');
+  if (access !== undefined) return { algorithm: 'SDK-HMAC-SHA256', ak: access, info: undefined, signedHeaders, signature };
+  const [ak, ...info] = (credential as string).split('/');
+  return { algorithm: 'V11-HMAC-SHA256', ak: ak as string, info: info.join('/'), signedHeaders, signature };
 }

@@ -1,7 +1,7 @@
 // Type tests for reconciliation: the `reconciledResult` event's payload, what it leaves out, and that
 // `notification` listeners are not told of it. Each line marked with the expect-error directive must NOT compile.
 import { expectTypeOf } from 'expect-type';
-import { createUpgradeRouter, isDeviceDelivered, type Delivered, type DeviceNotification, type IotdaTaskPush, type Notification, type ReceiveContext, type ReconciledResult } from 'huawei-iot-upgrade-router';
+import { createUpgradeRouter, isDeviceDelivered, type Delivered, type DeviceNotification, type IotdaDeviceResult, type IotdaTaskPush, type Notification, type ReceiveContext, type ReconciledResult } from 'huawei-iot-upgrade-router';
 import { createReconciler, type TaskReport } from 'huawei-iot-upgrade-router/reconcile';
 import { createPlatformClient } from 'huawei-iot-upgrade-router/platform';
 
@@ -19,7 +19,7 @@ router.on('reconciledResult', (result, context) => {
 router.on('notification', (notification) => expectTypeOf(notification).toEqualTypeOf<Notification>());
 router.on('deadLetter', (delivered) => {
   expectTypeOf(delivered).toEqualTypeOf<Delivered>();
-  if (!isDeviceDelivered(delivered)) expectTypeOf(delivered).toEqualTypeOf<IotdaTaskPush>();
+  if (!isDeviceDelivered(delivered)) expectTypeOf(delivered).toEqualTypeOf<IotdaTaskPush | IotdaDeviceResult>();
   else if (delivered.notifyType === 'reconciledResult') expectTypeOf(delivered.subOperationId).toEqualTypeOf<string>();
   else expectTypeOf(delivered).toEqualTypeOf<DeviceNotification>();
 });
