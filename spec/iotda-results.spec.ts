@@ -34,9 +34,9 @@ describe('IoTDA device outcomes read into the journal (createIotdaResults)', fun
   });
 
   /** A receiver with a SQLite journal at `path`, the results reader beside it, and what its listener heard. */
-  async function receiver(path = join(folder.dir, 'upgrades.db'), port = 0): Promise<{ receiver: HttpsReceiver; results: IotdaResults; heard: IotdaDeviceResult[] }> {
-    const started = await startHttpsReceiver({ journal: sqliteJournal({ path }) }, port);
-    const results = createIotdaResults({ router: started.upgrades, client, schedule: false });
+  async function receiver(path = join(folder.dir, 'upgrades.db'), lookBackMs = 0): Promise<{ receiver: HttpsReceiver; results: IotdaResults; heard: IotdaDeviceResult[] }> {
+    const started = await startHttpsReceiver({ journal: sqliteJournal({ path }) });
+    const results = createIotdaResults({ router: started.upgrades, client, schedule: false, lookBackMs });
     const heard: IotdaDeviceResult[] = [];
     started.upgrades.on('iotdaDeviceResult', (result) => void heard.push(result));
     started.upgrades.on('batchTaskUpdate', () => {});
@@ -95,6 +95,17 @@ describe('IoTDA device outcomes read into the journal (createIotdaResults)', fun
     assert.equal(retried.keptNow, failed.length);
     await until(() => second.heard.length === failed.length, 'the retried devices delivered');
     assert.deepEqual(second.heard.map((result) => `${result.deviceId} ${result.status}`).sort(), failed.map((deviceId) => `${deviceId} Success`).sort());
+  });
+
+  it("at start it reads the platform's recent tasks: a task that finished while no reader ran is not missed", async () => {
+    const pkg = emulator.iotda.addPackage({ version: '5.0.0' });
+    const old = await client.createBatchTask({ taskName: 'while down', taskType: 'softwareUpgrade', targets: devices(60), packageId: pkg.package_id });
+    const other = await client.createBatchTask({ taskName: 'firmware too', taskType: 'firmwareUpgrade', targets: devices(3), packageId: pkg.package_id });
+    await until(async () => (await client.getBatchTask(old.task_id, { limit: 1 })).batchtask.task_progress.total === 60 && emulator.iotda.tasks().every((task) => ['Success', 'PartialSuccess', 'Fail'].includes(task.status)), 'both tasks finished');
+    const { heard, results } = await receiver(join(folder.dir, 'upgrades.db'), 86_400_000);
+    await until(() => heard.length === 63, `the 63 devices of both tasks (heard ${heard.length})`);
+    assert.deepEqual(new Set(heard.map((result) => result.taskId)), new Set([old.task_id, other.task_id]));
+    assert.deepEqual(results.following(), []);
   });
 
   it('a read that fails is the router\'s error ERR_IOTDA_RESULTS; the task stays followed and the next read keeps its results', async () => {

@@ -216,8 +216,14 @@ export class IotdaEmulation {
     const type = query.get('task_type');
     if (type === null) return badInput('task_type is required.');
     const status = query.get('status');
+    const limit = Number(query.get('limit') ?? 10);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_DETAIL_LIMIT) return badInput(`limit must be 1 to ${MAX_DETAIL_LIMIT}.`);
     const rows = [...this.#tasks.values()].filter((task) => task.task.task_type === type).map(view).filter((task) => status === null || task.status === status);
-    return { status: 200, body: { batchtasks: rows, page: { count: rows.length, marker: FIRST_MARKER } } };
+    // The marker is the last task read (tasks in the order they were made).
+    const marker = query.get('marker') ?? FIRST_MARKER;
+    const from = marker === FIRST_MARKER ? 0 : rows.findIndex((task) => task.task_id === marker) + 1;
+    const page = rows.slice(from, from + limit);
+    return { status: 200, body: { batchtasks: page, page: { count: rows.length, marker: page.at(-1)?.task_id ?? marker } } };
   }
 
   #show(task: Task, query: URLSearchParams): EmulatorAnswer {

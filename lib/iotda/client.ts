@@ -159,6 +159,17 @@ export class IotdaClient {
     }
   }
 
+  /** Every task of a type (in one status, if given), page after page of 50. */
+  async *batchTasks(filter: { taskType: BatchTaskType; status?: BatchTaskStatus }): AsyncGenerator<BatchTask[], void, undefined> {
+    let marker = FIRST_MARKER;
+    for (;;) {
+      const answer = await this.listBatchTasks({ ...filter, limit: MAX_DETAIL_LIMIT, marker });
+      if (answer.batchtasks.length > 0) yield answer.batchtasks;
+      if (answer.batchtasks.length < MAX_DETAIL_LIMIT || answer.page.marker === marker) return;
+      marker = answer.page.marker;
+    }
+  }
+
   /** One page of the tasks of a type. */
   listBatchTasks(filter: { taskType: BatchTaskType; status?: BatchTaskStatus; limit?: number; marker?: string }): Promise<ListBatchTasksAnswer> {
     return this.#send({ method: 'GET', path: v5Paths.batchTasks(this.#projectId), query: { task_type: filter.taskType, status: filter.status, limit: filter.limit, marker: filter.marker } });

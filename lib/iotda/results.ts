@@ -25,6 +25,12 @@ export interface IotdaResultsOptions {
   intervalMs?: number;
   /** Reads on a timer (default true); false: on pushes and when you call `pull()`. */
   schedule?: boolean;
+  /**
+   * At start, the platform's tasks made this recently (or not finished) are read once: a task whose
+   * last push came while this process was down, or before its read ended, is not missed. Default 2
+   * days; 0: none.
+   */
+  lookBackMs?: number;
 }
 
 export interface PullReport {
@@ -59,7 +65,12 @@ const optionTable: OptionTable = {
   tasks: { check: checks.arrayOf(checks.nonEmptyString), example: "createIotdaResults({ router, client, tasks: ['64c3…'] })" },
   intervalMs: { check: checks.wholeNumber, example: 'createIotdaResults({ router, client, intervalMs: 60_000 })' },
   schedule: { check: checks.oneOf(true, false), example: 'createIotdaResults({ router, client, schedule: false })' },
+  lookBackMs: { check: (value) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : `must be a whole number of at least 0, got ${kindOf(value)}`), example: 'createIotdaResults({ router, client, lookBackMs: 2 * 86_400_000 })' },
 };
+
+const FINISHED: readonly BatchTaskStatus[] = ['Success', 'Fail', 'PartialSuccess', 'Stopped'];
+/** `20261207T080000Z` as epoch ms. */
+const platformMs = (time: string): number => Date.parse(time.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
 
 const isFinal = (detail: TaskDetail): detail is TaskDetail & { status: IotdaDeviceResult['status'] } => FINAL_DETAIL_STATUSES.includes(detail.status);
 
@@ -72,6 +83,7 @@ class Results implements IotdaResults {
   readonly #next = new Map<string, Promise<PullReport>>();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #unobserve: () => void;
+  #discovered: Promise<void> = Promise.resolve();
   #pulls = 0;
   #kept = 0;
   #lastError: string | undefined;
@@ -85,6 +97,8 @@ class Results implements IotdaResults {
       this.track('body' in notification.notify_data ? notification.notify_data.body.task_id : notification.notify_data.task_id);
     });
     for (const taskId of options.tasks ?? []) this.track(taskId);
+    const lookBackMs = options.lookBackMs ?? 2 * 86_400_000;
+    if (lookBackMs > 0) this.#discovered = this.#discover(lookBackMs);
     if (options.schedule !== false) {
       this.#timer = setInterval(() => {
         for (const taskId of this.#followed) this.#background(taskId);
@@ -127,7 +141,23 @@ class Results implements IotdaResults {
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#unobserve();
+    await this.#discovered;
     await Promise.allSettled([...this.#reading.values(), ...this.#next.values()]);
+  }
+
+  /** The platform's tasks made within `lookBackMs`, or not finished, followed (and read). */
+  async #discover(lookBackMs: number): Promise<void> {
+    const since = Date.now() - lookBackMs;
+    try {
+      for (const taskType of ['firmwareUpgrade', 'softwareUpgrade'] as const) {
+        for await (const tasks of this.#client.batchTasks({ taskType })) {
+          for (const task of tasks) if (!FINISHED.includes(task.status) || platformMs(task.create_time) >= since) this.track(task.task_id);
+        }
+      }
+    } catch (error) {
+      this.#lastError = describeThrown(error);
+      this.#access.report(codedError('ERR_IOTDA_RESULTS', `IoTDA results: listing the platform's tasks at start: ${this.#lastError}`, { cause: error }));
+    }
   }
 
   /** A read nobody awaits: a failure is the router's `error` event, and the task stays followed. */
@@ -167,7 +197,7 @@ class Results implements IotdaResults {
       keptNow += kept.filter(Boolean).length;
     }
     this.#kept += keptNow;
-    const taskFinished = ['Success', 'Fail', 'PartialSuccess', 'Stopped'].includes(task.status);
+    const taskFinished = FINISHED.includes(task.status);
     const complete = taskFinished && finished === devices && devices === task.task_progress.total;
     if (complete) this.#followed.delete(taskId);
     return { taskId, status: task.status, devices, finished, keptNow, complete };
