@@ -4,8 +4,9 @@
 import { Agent, request } from 'undici';
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 import { codedError } from '../core/errors';
-import { PlatformError, errorEnvelope } from '../platform/errors';
+import type { PlatformError } from '../platform/errors';
 import { readAnswer } from '../platform/client';
+import { noAnswer, outcomeOf } from '../platform/answer';
 import { signRequest, type SigningKeys } from './sign';
 import {
   FIRST_MARKER,
@@ -229,19 +230,10 @@ export class IotdaClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const skewChanged = this.#notice(answer.headers['date']);
-      const text = await readAnswer(answer.body);
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-      if (answer.statusCode >= 200 && answer.statusCode < 300) return { ok: true, body: parsed };
-      const { code, description } = errorEnvelope(parsed);
-      return { ok: false, error: new PlatformError(answer.statusCode, code, description ?? (typeof parsed === 'string' ? parsed.slice(0, 200) : ''), name), skewChanged };
+      const outcome = outcomeOf(answer.statusCode, await readAnswer(answer.body), name);
+      return outcome.ok ? outcome : { ...outcome, skewChanged };
     } catch (cause) {
-      const reason = cause instanceof Error && cause.name === 'TimeoutError' ? `no whole answer within timeoutMs (${this.#timeoutMs} ms)` : ((cause as { code?: string }).code ?? (cause instanceof Error ? cause.message : String(cause)));
-      return { ok: false, error: new PlatformError(0, undefined, reason, name, { cause }), skewChanged: false };
+      return { ok: false, error: noAnswer(cause, this.#timeoutMs, name), skewChanged: false };
     }
   }
 

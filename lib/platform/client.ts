@@ -23,7 +23,8 @@ import {
   type VersionPackage,
 } from './contract';
 import { checkClientOptions } from './client-options';
-import { PlatformError, errorEnvelope } from './errors';
+import { PlatformError } from './errors';
+import { noAnswer, outcomeOf } from './answer';
 import { pages } from './paging';
 import { budgetOf, latest, type SlidingWindow } from './rate-limit';
 import { credentialsDigest, sessionOf, type Session, type TokenCalls } from './session';
@@ -317,25 +318,9 @@ export class PlatformClient {
         dispatcher: this.#dispatcher,
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
-      const text = await readAnswer(answer.body);
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-      if (answer.statusCode >= 200 && answer.statusCode < 300) return { ok: true, body: parsed };
-      const { code, description } = errorEnvelope(parsed);
-      return { ok: false, error: new PlatformError(answer.statusCode, code, description ?? (typeof parsed === 'string' ? parsed.slice(0, 200) : ''), name) };
+      return outcomeOf(answer.statusCode, await readAnswer(answer.body), name);
     } catch (cause) {
-      const code = (cause as { code?: string }).code;
-      const reason =
-        cause instanceof Error && cause.name === 'TimeoutError'
-          ? `no whole answer within timeoutMs (${this.#options.timeoutMs} ms)`
-          : code === 'ERR_ANSWER_TOO_LARGE' && cause instanceof Error
-            ? cause.message
-            : (code ?? (cause instanceof Error ? cause.message : String(cause)));
-      return { ok: false, error: new PlatformError(0, undefined, reason, name, { cause }) };
+      return { ok: false, error: noAnswer(cause, this.#options.timeoutMs, name) };
     }
   }
 }
