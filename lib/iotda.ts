@@ -11,3 +11,5 @@ export { PlatformError } from './platform/errors';
 export { createIotdaResults } from './iotda/results';
 export type { IotdaResults, IotdaResultsOptions, PullReport } from './iotda/results';
 export type { IotdaDeviceResult } from './core/events';
+export { createIotdaAmqpConsumer, iotdaAmqpUsername } from './iotda/amqp';
+export type { IotdaAmqpConsumer, IotdaAmqpOptions } from './iotda/amqp';
