@@ -55,7 +55,10 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     let accepted = 0;
     sender.on('accepted', () => (accepted += 1));
     for (let from = 0; from < bodies.length; from += chunk) {
-      for (const body of bodies.slice(from, from + chunk)) sender.send({ body: typeof body === 'string' ? body : JSON.stringify(body), durable: true });
+      for (const body of bodies.slice(from, from + chunk)) {
+        // Bytes go as a data section (as IoTDA sends JSON), text and objects as a string.
+        sender.send({ body: Buffer.isBuffer(body) ? rhea.message.data_section(body) : typeof body === 'string' ? body : JSON.stringify(body), durable: true });
+      }
       const sent = Math.min(from + chunk, bodies.length);
       await until(() => accepted === sent, `the broker to take ${sent} messages (took ${accepted})`);
     }
@@ -95,7 +98,8 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
 
   it('each message becomes one event, accepted after its commit: a re-send is a duplicate, a body that is no push is kept as invalid', async () => {
     const path = join(folder.dir, 'upgrades.db');
-    const upgrades: UpgradeRouter = createUpgradeRouter({ journal: sqliteJournal({ path }) });
+    const warnings: string[] = [];
+    const upgrades: UpgradeRouter = createUpgradeRouter({ journal: sqliteJournal({ path }), logger: { warn: (message: string) => void warnings.push(message), error: () => {} } });
     const consumer: IotdaAmqpConsumer = createIotdaAmqpConsumer({ router: upgrades, host: '127.0.0.1', port: broker.port, tls: false, queue: '/queue/in-process', username: 'guest', password: 'guest', durable: true });
     closing.push(() => upgrades.close(1000), () => consumer.close());
     const heard: string[] = [];
@@ -104,12 +108,21 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     upgrades.on('duplicate', () => void heard.push('duplicate'));
     upgrades.on('invalid', (rejection) => void rejected.push(rejection));
     await consumer.ready;
-    await publish('/queue/in-process', [push('t-1'), push('t-2'), push('t-1'), 'not json']);
+    await publish('/queue/in-process', [push('t-1'), Buffer.from(JSON.stringify(push('t-2'))), push('t-1'), 'not json']);
     await until(() => consumer.stats().accepted === 4, 'the four messages accepted');
     assert.deepEqual(heard, ['t-1', 't-2', 'duplicate']);
     assert.equal(rejected[0]?.reason, 'malformed');
     assert.deepEqual(journaledTasks(path).sort(), ['t-1', 't-2']);
     assert.deepEqual(consumer.stats(), { received: 4, accepted: 4, released: 0, connections: 1 });
+    // The broker restarted: the consumer connects again by itself and goes on.
+    await broker.kill();
+    await broker.restart();
+    await until(() => consumer.stats().connections === 2, 'the consumer connected again');
+    await publish('/queue/in-process', [push('t-3')]);
+    await until(() => heard.includes('t-3'), 'the push sent after the restart');
+    assert.ok(warnings.some((warning) => /IoTDA AMQP: disconnected .*connecting again/.test(warning)), warnings.join('\n'));
+    await consumer.close();
+    await consumer.close();
   });
 
   it('the consumer killed mid-stream (SIGKILL) and the broker restarted: 600 pushes journaled, each once', async () => {
@@ -134,7 +147,9 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     assert.ok(atKill < 600, `killed with ${atKill} of 600 journaled`);
     console.log(`      consumer killed with ${atKill} of 600 journaled, broker restarted: 600 journaled, none twice`);
     assert.deepEqual([...journaled].sort(), [...tasks].sort());
-    await kill(second.child);
+    const ended = once(second.child, 'exit');
+    second.child.kill('SIGTERM');
+    assert.deepEqual(await ended, [0, null], 'the consumer closed and exited 0 on SIGTERM');
   });
 
   it("control: a consumer that accepts on receipt (Huawei's sample) killed the same way loses the pushes it had in hand", async () => {

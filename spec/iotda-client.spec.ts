@@ -217,6 +217,10 @@ describe('IoTDA client against the emulator (HTTPS)', function () {
       ['a task of 30 001 devices', () => call('POST', base, { task_name: 't', task_type: 'firmwareUpgrade', targets: devices(30_001), document: { package_id: pkg.package_id } }), /^400 .*at most 30000/],
       ['a task of a package that does not exist', () => call('POST', base, { task_name: 't', task_type: 'firmwareUpgrade', targets: ['a'], document: { package_id: 'nope' } }), /^404 IOTDA\.014000 .*nope/],
       ['a body that is no object', () => call('POST', base, ['a']), /^400 .*task_name/],
+      ['no body', () => call('POST', base), /^400 .*task_name/],
+      ['a package ID that is no string', () => call('POST', base, { task_name: 't', task_type: 'firmwareUpgrade', targets: ['a'], document: { package_id: 7 } }), /^404 IOTDA\.014000 .*7/],
+      ['a list of more than 50', () => call('GET', `${base}?task_type=firmwareUpgrade&limit=51`), /^400 IOTDA\.000006 .*limit/],
+      ['the list after the last task', async () => (await call('GET', `${base}?task_type=firmwareUpgrade&status=Processing&marker=${taskId}`)).trim(), /^200$/],
     ];
     for (const [what, answer, expected] of cases) assert.match(await answer(), expected, what);
     await dispatcher.close();

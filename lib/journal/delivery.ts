@@ -94,6 +94,7 @@ export class JournalDelivery implements Intake {
   #backlog = false;
   #reserved = 0;
   #closed = false;
+  #journalClosed = false;
   #counts: JournalCounts | undefined;
   #readAt: Date | undefined;
   #errors = 0;
@@ -218,15 +219,23 @@ export class JournalDelivery implements Intake {
     };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops, waits up to `waitMs` for the deliveries under way (a commit in progress may have started
+   * some after the router drained), marks the finished ones done, and closes the journal. A delivery
+   * that ends after that is not marked: it is delivered again at the next start, as documented.
+   */
+  async close(waitMs = 0): Promise<void> {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
     await this.#commit.idle();
+    const deadline = performance.now() + waitMs;
+    while (this.#running.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.#completed.idle();
     // One last move: what the spill holds goes into the journal now if it can, else at the next start.
     if (this.#spill?.hasWork === true) await this.#spill.move((records) => this.#appendMoved(records)).catch(ignore);
     await this.#spill?.close();
+    this.#journalClosed = true;
     await this.#journal.close();
   }
 
@@ -325,6 +334,8 @@ export class JournalDelivery implements Intake {
   }
 
   #done(id: string, event: string): void {
+    // Ended after close(): not marked, delivered again at the next start (at least once).
+    if (this.#journalClosed) return;
     this.#finishing.add(id);
     this.#completed.add(id);
     if (this.#options.reviveDead) this.#revive(event);

@@ -121,8 +121,9 @@ export function createUpgradeRouter(options: UpgradeRouterOptions = {}): Upgrade
     },
     drain: (timeoutMs?: number) => hub.drain(timeoutMs),
     close: async (timeoutMs = 10_000) => {
+      const started = performance.now();
       await hub.drain(timeoutMs);
-      await delivery?.close();
+      await delivery?.close(Math.max(0, timeoutMs - (performance.now() - started)));
     },
   });
   const bound = hub.bindTo(router);

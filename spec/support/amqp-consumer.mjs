@@ -28,5 +28,12 @@ if (ACCEPT_FIRST === '1') {
   // The spec's queues are durable RabbitMQ queues (as IoTDA's are durable): attached as such.
   const consumer = createIotdaAmqpConsumer({ router: upgrades, host: '127.0.0.1', port: Number(PORT), tls: false, queue: QUEUE, username: 'guest', password: 'guest', durable: true });
   await consumer.ready;
+  // Ended with SIGTERM, it closes as a service would (and its coverage is written).
+  process.on('SIGTERM', () => {
+    void consumer
+      .close()
+      .then(() => upgrades.close(1000))
+      .then(() => process.exit(0));
+  });
 }
 console.log('ready');
