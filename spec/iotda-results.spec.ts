@@ -106,6 +106,7 @@ describe('IoTDA device outcomes read into the journal (createIotdaResults)', fun
     await until(() => heard.length === 63, `the 63 devices of both tasks (heard ${heard.length})`);
     assert.deepEqual(new Set(heard.map((result) => result.taskId)), new Set([old.task_id, other.task_id]));
     assert.deepEqual(results.following(), []);
+    assert.deepEqual(results.stats(), { pulls: 2, kept: 63, lastError: undefined });
   });
 
   it('a read that fails is the router\'s error ERR_IOTDA_RESULTS; the task stays followed and the next read keeps its results', async () => {

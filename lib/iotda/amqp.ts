@@ -55,6 +55,8 @@ export function iotdaAmqpUsername(accessKey: string, nowMs: number, instanceId?:
   return `accessKey=${accessKey}|timestamp=${nowMs}${instanceId === undefined ? '' : `|instanceId=${instanceId}`}`;
 }
 
+const isSection = (body: unknown): body is { content: Buffer } => typeof body === 'object' && body !== null && Buffer.isBuffer((body as { content?: unknown }).content);
+
 const EXAMPLE = "createIotdaAmqpConsumer({ router, host: '….iot-amqps.cn-north-4.myhuaweicloud.com', queue: 'upgrades', accessKey, accessCode })";
 const pem = (value: unknown): string | undefined => (typeof value === 'string' || Buffer.isBuffer(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
 const optionTable: OptionTable = {
@@ -73,13 +75,6 @@ const optionTable: OptionTable = {
   credit: { check: checks.wholeNumber, example: 'createIotdaAmqpConsumer({ …, credit: 100 })' },
   durable: { check: checks.oneOf(true, false), example: 'createIotdaAmqpConsumer({ …, durable: true })' },
 };
-
-/** A message's body as the router takes it: text or bytes as sent (a data section's bytes), else the value. */
-function bodyOf(body: unknown): unknown {
-  if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
-  const content = (body as { content?: unknown } | null)?.content;
-  return Buffer.isBuffer(content) ? content : body;
-}
 
 async function loadRhea(): Promise<typeof import('rhea')> {
   try {
@@ -179,7 +174,10 @@ class AmqpConsumer implements IotdaAmqpConsumer {
     const { delivery, message } = context;
     if (delivery === undefined || message === undefined) return;
     this.#received += 1;
-    Promise.resolve(this.#router.receive(bodyOf(message.body)))
+    // rhea gives a data section (how IoTDA sends JSON) as { typecode, content: bytes }, an AMQP string
+    // as text, a map as an object: the router takes bytes, text or a value.
+    const body: unknown = message.body;
+    Promise.resolve(this.#router.receive(isSection(body) ? body.content : body))
       .then((outcome) => {
         // 'refused': the journal failed and the router was told to refuse: the broker keeps it.
         if (outcome === 'refused') {
