@@ -139,21 +139,19 @@ export class IotdaEmulation {
 
   #authorized(request: EmulatorRequest): EmulatorAnswer | undefined {
     const denied = (why: string): EmulatorAnswer => refusal(401, 'APIGW.0301', `Incorrect IAM authentication information: ${why}`);
-    const header = (name: string): string | undefined => {
-      const value = request.headers[name];
-      return typeof value === 'string' ? value : undefined;
-    };
+    // A header sent once is a string; absent (or repeated) it counts as empty, which no check passes.
+    const header = (name: string): string => String(request.headers[name] ?? '');
     const auth = parseAuthorization(header('authorization'));
     if (auth?.ak !== this.ak) return denied('verify aksk signature fail');
-    const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(header('x-sdk-date') ?? '');
+    const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(header('x-sdk-date'));
     if (date === null) return denied('x-sdk-date missing or malformed');
     const [, y, mo, d, h, mi, s] = date.map(Number) as [number, number, number, number, number, number, number];
     const signedAt = Date.UTC(y, mo - 1, d, h, mi, s);
     if (Math.abs(signedAt - (Date.now() + this.#clockSkewMs)) > SIGNATURE_WINDOW_MS) return denied('signature expired');
-    const headers = Object.fromEntries(auth.signedHeaders.filter((name) => name !== 'host' && name !== 'x-sdk-date').map((name) => [name, header(name) ?? '']));
+    const headers = Object.fromEntries(auth.signedHeaders.filter((name) => name !== 'host' && name !== 'x-sdk-date').map((name) => [name, header(name)]));
     const [, region, service] = (auth.info ?? '').split('/');
     const expected = signRequest(
-      { method: request.method, url: new URL(request.url ?? request.path, `http://${header('host') ?? ''}`), headers, body: request.raw ?? '' },
+      { method: request.method, url: new URL(request.url ?? request.path, `http://${header('host')}`), headers, body: request.raw ?? '' },
       { ak: this.ak, sk: this.sk, ...(auth.algorithm === 'V11-HMAC-SHA256' && { derived: { regionId: region ?? '', service: service ?? '' } }) },
       signedAt,
     );
