@@ -155,7 +155,7 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     assert.deepEqual(await ended, [0, null], 'the consumer closed and exited 0 on SIGTERM');
   });
 
-  it("control: a consumer that accepts on receipt (Huawei's sample) killed the same way loses the pushes it had in hand", async () => {
+  it("control: a consumer that accepts on receipt (Huawei's sample), killed the same way, loses the pushes it had in hand", async () => {
     const db = join(folder.dir, 'upgrades.db');
     const queue = '/queue/control';
     const tasks = Array.from({ length: 600 }, (_, i) => `task-${i}`);
@@ -166,8 +166,6 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     await until(() => first.lines.includes('delivered 100'), 'a hundred pushes delivered by the first consumer');
     await kill(first.child);
     await published;
-    await broker.kill();
-    await broker.restart();
     const second = consumerProcess(db, queue, true);
     // Sent last, after the restart: once it is journaled, the queue was read to its end.
     await publish(queue, [push('sentinel')]);
@@ -175,7 +173,7 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     const journaled = new Set(journaledTasks(db));
     journaled.delete('sentinel');
     assert.ok(journaled.size < 600, `the control lost nothing (${journaled.size} of 600 journaled): the spec above could not fail`);
-    console.log(`      control (accept on receipt): ${journaled.size} of 600 journaled after the same kill and restart`);
+    console.log(`      control (accept on receipt): ${journaled.size} of 600 journaled after the same kill`);
     await kill(second.child);
   });
 
