@@ -33,6 +33,7 @@ export function kindOf(value: unknown): string {
 }
 
 const got = (value: unknown): string => `got ${kindOf(value)}`;
+const pem = (value: unknown): string | undefined => (typeof value === 'string' || Buffer.isBuffer(value) ? undefined : `must be PEM text or a Buffer, ${got(value)}`);
 
 
 export const checks = {
@@ -64,6 +65,14 @@ export const checks = {
         : `must be an object with ${/^[aeiou]/.test(method) ? 'an' : 'a'} ${method}() method, ${got(value)}`,
   fn: (value: unknown) => (typeof value === 'function' ? undefined : `must be a function, ${got(value)}`),
   falseOrObject: (value: unknown) => (value === false || isJsonObject(value) ? undefined : `must be false or an object, ${got(value)}`),
+  /** A certificate or key: PEM text or a Buffer. */
+  pem,
+  /** CAs to trust: one PEM, or a list of them. */
+  pemOrList: (value: unknown) => (Array.isArray(value) ? checks.arrayOf(pem)(value) : pem(value)),
+  countFrom:
+    (least: number): Check =>
+    (value) =>
+      typeof value === 'number' && Number.isSafeInteger(value) && value >= least ? undefined : `must be a whole number of at least ${least}, ${got(value)}`,
 } as const;
 
 

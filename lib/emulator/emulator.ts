@@ -60,7 +60,6 @@ export interface PushSummary {
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
 export const EMULATOR_VERSION = version;
 
-const pem = (value: unknown): string | undefined => (typeof value === 'string' || Buffer.isBuffer(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
 const port = (value: unknown): string | undefined => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535 ? undefined : `must be a port from 0 to 65535, got ${kindOf(value)}`);
 const share = (value: unknown): string | undefined => (typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `must be a number from 0 to 1, got ${kindOf(value)}`);
 const BEHAVIOUR_OPTIONS: OptionTable = {
@@ -73,8 +72,8 @@ const BEHAVIOUR_OPTIONS: OptionTable = {
 export const EMULATOR_OPTIONS: OptionTable = {
   port: { check: port, example: 'startPlatformEmulator({ port: 8743 })' },
   host: { check: checks.nonEmptyString, example: "startPlatformEmulator({ host: '127.0.0.1' })" },
-  tls: { check: checks.object, example: 'startPlatformEmulator({ tls: { cert, key } })', keys: { cert: { check: pem, example: '{ cert, key }' }, key: { check: pem, example: '{ cert, key }' }, ca: { check: pem, example: '{ cert, key, ca }' }, requestCert: { check: checks.oneOf(true, false), example: '{ cert, key, requestCert: true }' } } },
-  receiverCa: { check: pem, example: 'startPlatformEmulator({ receiverCa: readFileSync(\'receiver-ca.pem\') })' },
+  tls: { check: checks.object, example: 'startPlatformEmulator({ tls: { cert, key } })', keys: { cert: { check: checks.pem, example: '{ cert, key }' }, key: { check: checks.pem, example: '{ cert, key }' }, ca: { check: checks.pem, example: '{ cert, key, ca }' }, requestCert: { check: checks.oneOf(true, false), example: '{ cert, key, requestCert: true }' } } },
+  receiverCa: { check: checks.pem, example: 'startPlatformEmulator({ receiverCa: readFileSync(\'receiver-ca.pem\') })' },
   speed: { check: (value) => (typeof value === 'number' && value > 0 && Number.isFinite(value) ? undefined : `must be a positive number, got ${kindOf(value)}`), example: 'startPlatformEmulator({ speed: 60 })' },
   seed: { check: (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : `must be a number, got ${kindOf(value)}`), example: 'startPlatformEmulator({ seed: 7 })' },
   devices: { check: checks.object, example: 'startPlatformEmulator({ devices: { durationMs: 60_000, failureRatio: 0.1 } })', keys: BEHAVIOUR_OPTIONS },

@@ -13,7 +13,6 @@ import {
   MAX_DETAIL_LIMIT,
   MAX_OFFSET,
   MAX_TASK_TARGETS,
-  v5Time,
   type BatchTask,
   type BatchTaskStatus,
   type BatchTaskType,
@@ -21,6 +20,7 @@ import {
   type TaskDetailStatus,
   type TaskProgress,
 } from '../iotda/contract';
+import { parsePlatformTime, platformTime } from '../platform/contract';
 import type { EmulatedClock } from './clock';
 import type { DeviceBehaviour } from './tasks';
 import type { EmulatorAnswer, EmulatorRequest } from './northbound';
@@ -143,10 +143,8 @@ export class IotdaEmulation {
     const header = (name: string): string => String(request.headers[name] ?? '');
     const auth = parseAuthorization(header('authorization'));
     if (auth?.ak !== this.ak) return denied('verify aksk signature fail');
-    const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(header('x-sdk-date'));
-    if (date === null) return denied('x-sdk-date missing or malformed');
-    const [, y, mo, d, h, mi, s] = date.map(Number) as [number, number, number, number, number, number, number];
-    const signedAt = Date.UTC(y, mo - 1, d, h, mi, s);
+    const signedAt = parsePlatformTime(header('x-sdk-date'));
+    if (signedAt === undefined) return denied('x-sdk-date missing or malformed');
     if (Math.abs(signedAt - (Date.now() + this.#clockSkewMs)) > SIGNATURE_WINDOW_MS) return denied('signature expired');
     const headers = Object.fromEntries(auth.signedHeaders.filter((name) => name !== 'host' && name !== 'x-sdk-date').map((name) => [name, header(name)]));
     const [, region, service] = (auth.info ?? '').split('/');
@@ -198,7 +196,7 @@ export class IotdaEmulation {
     const taskId = hex(12);
     const unique = [...new Set(targets as string[])];
     const task: Task = {
-      task: { task_id: taskId, task_name: name, task_type: type, targets: unique, document: { package_id: pkg.package_id }, create_time: v5Time(this.clock.now()), ...(typeof input['task_policy'] === 'object' && { task_policy: input['task_policy'] as BatchTask['task_policy'] }) },
+      task: { task_id: taskId, task_name: name, task_type: type, targets: unique, document: { package_id: pkg.package_id }, create_time: platformTime(this.clock.now()), ...(typeof input['task_policy'] === 'object' && { task_policy: input['task_policy'] as BatchTask['task_policy'] }) },
       details: unique.map((target, index) => ({ target, status: 'Waitting', marker: (index + 1).toString(16).padStart(24, '0'), round: 0 })),
       pkg,
       stopped: false,
@@ -282,7 +280,7 @@ export class IotdaEmulation {
       body: {
         resource: 'batchtask',
         event: 'update',
-        event_time: v5Time(this.clock.now()),
+        event_time: platformTime(this.clock.now()),
         request_id: hex(16),
         notify_data: { body: { app_id: this.appId, task_id: current.task_id, task_type: current.task_type, status: current.status, status_desc: current.status_desc } },
       },

@@ -58,7 +58,6 @@ export function iotdaAmqpUsername(accessKey: string, nowMs: number, instanceId?:
 const isSection = (body: unknown): body is { content: Buffer } => typeof body === 'object' && body !== null && Buffer.isBuffer((body as { content?: unknown }).content);
 
 const EXAMPLE = "createIotdaAmqpConsumer({ router, host: '….iot-amqps.cn-north-4.myhuaweicloud.com', queue: 'upgrades', accessKey, accessCode })";
-const pem = (value: unknown): string | undefined => (typeof value === 'string' || Buffer.isBuffer(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
 const optionTable: OptionTable = {
   router: { check: (value) => (extensionOf(value) === undefined ? `must be a router made by createUpgradeRouter(), got ${kindOf(value)}` : undefined), example: EXAMPLE },
   host: { check: checks.nonEmptyString, example: EXAMPLE },
@@ -70,7 +69,7 @@ const optionTable: OptionTable = {
   username: { check: checks.nonEmptyString, example: "createIotdaAmqpConsumer({ …, username: 'relay', password })" },
   password: { check: checks.nonEmptyString, example: "createIotdaAmqpConsumer({ …, username: 'relay', password })" },
   tls: { check: checks.oneOf(true, false), example: 'createIotdaAmqpConsumer({ …, tls: true })' },
-  ca: { check: (value) => (Array.isArray(value) ? checks.arrayOf(pem)(value) : pem(value)), example: "createIotdaAmqpConsumer({ …, ca: readFileSync('ca.pem') })" },
+  ca: { check: checks.pemOrList, example: "createIotdaAmqpConsumer({ …, ca: readFileSync('ca.pem') })" },
   rejectUnauthorized: { check: checks.oneOf(true, false), example: 'createIotdaAmqpConsumer({ …, rejectUnauthorized: true })' },
   credit: { check: checks.wholeNumber, example: 'createIotdaAmqpConsumer({ …, credit: 100 })' },
   durable: { check: checks.oneOf(true, false), example: 'createIotdaAmqpConsumer({ …, durable: true })' },

@@ -2,7 +2,7 @@
 // with its devices page by page, list, stop, retry, confirm. A clock that is off is corrected from
 // the gateway's Date header: it refuses a signature more than 15 minutes off as expired.
 import { Agent, request } from 'undici';
-import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
+import { checkOptions, checks, requireOption, type OptionTable } from '../core/option-checks';
 import { codedError } from '../core/errors';
 import type { PlatformError } from '../platform/errors';
 import { readAnswer } from '../platform/client';
@@ -47,9 +47,6 @@ export interface IotdaClientOptions {
 }
 
 const EXAMPLE = "createIotdaClient({ endpoint: 'https://iotda.cn-north-4.myhuaweicloud.com', projectId, ak, sk })";
-const isPem = (value: unknown): boolean => typeof value === 'string' || Buffer.isBuffer(value);
-const pem = (value: unknown): string | undefined => (isPem(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
-const countFrom0 = (value: unknown): string | undefined => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : `must be a whole number of at least 0, got ${kindOf(value)}`);
 const optionTable: OptionTable = {
   endpoint: { check: checks.nonEmptyString, example: EXAMPLE },
   projectId: { check: checks.nonEmptyString, example: EXAMPLE },
@@ -57,11 +54,11 @@ const optionTable: OptionTable = {
   sk: { check: checks.nonEmptyString, example: `${EXAMPLE} (from the environment, never from code)` },
   instanceId: { check: checks.nonEmptyString, example: 'createIotdaClient({ …, instanceId })' },
   derivedRegion: { check: checks.nonEmptyString, example: "createIotdaClient({ …, derivedRegion: 'cn-north-4' })" },
-  ca: { check: (value) => (Array.isArray(value) ? checks.arrayOf(pem)(value) : pem(value)), example: "createIotdaClient({ …, ca: readFileSync('ca.pem') })" },
+  ca: { check: checks.pemOrList, example: "createIotdaClient({ …, ca: readFileSync('ca.pem') })" },
   rejectUnauthorized: { check: checks.oneOf(true, false), example: 'createIotdaClient({ …, rejectUnauthorized: true })' },
   timeoutMs: { check: checks.wholeNumber, example: 'createIotdaClient({ …, timeoutMs: 30_000 })' },
-  retries: { check: countFrom0, example: 'createIotdaClient({ …, retries: 3 })' },
-  retryDelayMs: { check: countFrom0, example: 'createIotdaClient({ …, retryDelayMs: 500 })' },
+  retries: { check: checks.countFrom(0), example: 'createIotdaClient({ …, retries: 3 })' },
+  retryDelayMs: { check: checks.countFrom(0), example: 'createIotdaClient({ …, retryDelayMs: 500 })' },
 };
 
 /** A Date header this far from the local clock is taken as the gateway's time (it has 1 s precision). */

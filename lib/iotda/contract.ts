@@ -95,8 +95,3 @@ export const v5Paths = {
   action: (projectId: string, taskId: string, action: 'stop' | 'retry' | 'confirm') =>
     `/v5/iot/${encodeURIComponent(projectId)}/batchtasks/${encodeURIComponent(taskId)}/${action}`,
 };
-
-/** `20261207T080000Z` for a time in ms: the platform's time format. */
-export function v5Time(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-}

@@ -12,6 +12,7 @@ import { isDeviceNotification } from '../core/notification-types';
 import { extensionOf, type RouterExtension } from '../router/extension';
 import type { UpgradeRouter } from '../router/router';
 import { IotdaClient } from './client';
+import { parsePlatformTime } from '../platform/contract';
 import { FINAL_DETAIL_STATUSES, type BatchTaskStatus, type TaskDetail } from './contract';
 
 export interface IotdaResultsOptions {
@@ -69,8 +70,7 @@ const optionTable: OptionTable = {
 };
 
 const FINISHED: readonly BatchTaskStatus[] = ['Success', 'Fail', 'PartialSuccess', 'Stopped'];
-/** `20261207T080000Z` as epoch ms. */
-const platformMs = (time: string): number => Date.parse(time.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+
 
 const isFinal = (detail: TaskDetail): detail is TaskDetail & { status: IotdaDeviceResult['status'] } => FINAL_DETAIL_STATUSES.includes(detail.status);
 
@@ -151,7 +151,7 @@ class Results implements IotdaResults {
     try {
       for (const taskType of ['firmwareUpgrade', 'softwareUpgrade'] as const) {
         for await (const tasks of this.#client.batchTasks({ taskType })) {
-          for (const task of tasks) if (!FINISHED.includes(task.status) || platformMs(task.create_time) >= since) this.track(task.task_id);
+          for (const task of tasks) if (!FINISHED.includes(task.status) || (parsePlatformTime(task.create_time) ?? 0) >= since) this.track(task.task_id);
         }
       }
     } catch (error) {

@@ -4,7 +4,7 @@
 // signs the same requests with it): each path segment escaped and a trailing '/', the query sorted,
 // every header sent signed, the body's SHA-256.
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import { v5Time } from './contract';
+import { platformTime } from '../platform/contract';
 
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -34,7 +34,7 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
 const hmac = (key: string, text: string): string => createHmac('sha256', key).update(text, 'utf8').digest('hex');
 
 /** `20261207T080000Z` for a time in ms: the X-Sdk-Date of a call signed then. */
-export const signingTime = v5Time;
+export const signingTime = platformTime;
 
 function canonicalPath(pathname: string): string {
   // URL keeps the path as sent (escaped); the signer escapes the decoded segments.

@@ -1,11 +1,7 @@
 // The client's options, checked like every other factory's: a misspelt key (`retry`) or a value of
 // the wrong kind used to pass unseen, and a wrong `url` failed with Node's own words.
-import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
+import { checkOptions, checks, requireOption, type OptionTable } from '../core/option-checks';
 
-const isPem = (value: unknown): boolean => typeof value === 'string' || Buffer.isBuffer(value);
-const pem = (value: unknown): string | undefined => (isPem(value) ? undefined : `must be PEM text or a Buffer, got ${kindOf(value)}`);
-const countFrom = (least: number) => (value: unknown) =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= least ? undefined : `must be a whole number of at least ${least}, got ${kindOf(value)}`;
 const EXAMPLE = "createPlatformClient({ url: 'https://iot-api.example.com:8743', appId, secret })";
 
 const optionTable: OptionTable = {
@@ -13,11 +9,11 @@ const optionTable: OptionTable = {
   appId: { check: checks.nonEmptyString, example: EXAMPLE },
   secret: { check: checks.nonEmptyString, example: `${EXAMPLE} (the secret from the environment, never from code)` },
   ca: {
-    check: (value) => (Array.isArray(value) ? checks.arrayOf(pem)(value) : pem(value)),
+    check: checks.pemOrList,
     example: "createPlatformClient({ …, ca: readFileSync('platform-ca.pem') })",
   },
-  cert: { check: pem, example: "createPlatformClient({ …, cert: readFileSync('client.pem'), key: readFileSync('client-key.pem') })" },
-  key: { check: pem, example: "createPlatformClient({ …, cert: readFileSync('client.pem'), key: readFileSync('client-key.pem') })" },
+  cert: { check: checks.pem, example: "createPlatformClient({ …, cert: readFileSync('client.pem'), key: readFileSync('client-key.pem') })" },
+  key: { check: checks.pem, example: "createPlatformClient({ …, cert: readFileSync('client.pem'), key: readFileSync('client-key.pem') })" },
   rejectUnauthorized: { check: checks.oneOf(true, false), example: 'createPlatformClient({ …, rejectUnauthorized: true })' },
   appKeyHeader: { check: checks.oneOf('app_key', 'x-app-key'), example: "createPlatformClient({ …, appKeyHeader: 'x-app-key' })" },
   rateLimit: {
@@ -28,8 +24,8 @@ const optionTable: OptionTable = {
       windowMs: { check: checks.wholeNumber, example: 'rateLimit: { calls: 100, windowMs: 60_000 }' },
     },
   },
-  retries: { check: countFrom(0), example: 'createPlatformClient({ …, retries: 3 })' },
-  retryDelayMs: { check: countFrom(0), example: 'createPlatformClient({ …, retryDelayMs: 500 })' },
+  retries: { check: checks.countFrom(0), example: 'createPlatformClient({ …, retries: 3 })' },
+  retryDelayMs: { check: checks.countFrom(0), example: 'createPlatformClient({ …, retryDelayMs: 500 })' },
   timeoutMs: { check: checks.wholeNumber, example: 'createPlatformClient({ …, timeoutMs: 30_000 })' },
 };
 
