@@ -176,7 +176,8 @@ export class IotdaEmulation {
     } else if (action === 'retry') {
       const again = task.details.filter((detail) => chosen(detail) && (detail.status === 'Fail' || detail.status === 'FailWaitRetry' || detail.status === 'Stopped'));
       task.stopped = false;
-      for (const detail of again) this.#run(task, detail);
+      const now = this.clock.now();
+      for (const detail of again) this.#run(task, detail, now);
     } else {
       for (const detail of task.details) if (chosen(detail) && detail.status === 'Waitting') this.#start(task, detail);
     }
@@ -203,7 +204,8 @@ export class IotdaEmulation {
       lastStatus: undefined,
     };
     this.#tasks.set(taskId, task);
-    for (const detail of task.details) this.#run(task, detail);
+    const now = this.clock.now();
+    for (const detail of task.details) this.#run(task, detail, now);
     this.#changed(task);
     return { status: 201, body: view(task) };
   }
@@ -237,13 +239,15 @@ export class IotdaEmulation {
   }
 
   /** A device's round: it starts within the spread, then succeeds, fails, or (silent) never answers. */
-  #run(task: Task, detail: Detail): void {
+  // From one `now` for the whole task: read per device, the clock moves on while a busy machine
+  // loops, and the order the devices start in (and so which ones fail, for a seed) changed with load.
+  #run(task: Task, detail: Detail, now: number): void {
     detail.round += 1;
     this.#set(task, detail, 'Waitting');
     delete detail.error;
     const { durationMs, startSpread } = this.behaviour();
     const round = detail.round;
-    this.clock.at(this.clock.now() + this.#random() * durationMs * startSpread, () => {
+    this.clock.at(now + this.#random() * durationMs * startSpread, () => {
       if (detail.round === round && detail.status === 'Waitting') this.#start(task, detail);
     });
   }
