@@ -6,7 +6,7 @@ export type { ParsedAuthorization, RequestToSign, SigningKeys } from './iotda/si
 export { createIotdaClient, IotdaClient } from './iotda/client';
 export type { CreateBatchTaskOptions, IotdaClientOptions } from './iotda/client';
 export { FINAL_DETAIL_STATUSES, FIRST_MARKER, MAX_DETAIL_LIMIT, MAX_OFFSET, MAX_TASK_TARGETS } from './iotda/contract';
-export type { BatchTask, BatchTaskStatus, BatchTaskType, ListBatchTasksAnswer, Page, ShowBatchTaskAnswer, TaskDetail, TaskDetailStatus, TaskPolicy, TaskProgress } from './iotda/contract';
+export type { BatchTask, BatchTaskStatus, BatchTaskType, IotdaDevice, ListBatchTasksAnswer, OtaPackage, Page, ShowBatchTaskAnswer, TaskDetail, TaskDetailStatus, TaskPolicy, TaskProgress } from './iotda/contract';
 export { PlatformError } from './platform/errors';
 export { createIotdaResults } from './iotda/results';
 export type { IotdaResults, IotdaResultsOptions, PullReport } from './iotda/results';

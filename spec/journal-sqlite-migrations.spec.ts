@@ -77,9 +77,9 @@ describe('the SQLite journal migrates its file by numbered versions', function (
     await until(() => states(path)['pending'] === undefined, () => `every pending entry to be delivered: ${JSON.stringify(states(path))}`);
     assert.deepEqual(delivered.sort(), ['dev-new:1', 'dev-retrying:3']);
     assert.deepEqual(states(path), { dead: 1, discarded: 1, done: 3, invalid: 1 });
-    assert.deepEqual(read(path, 'PRAGMA user_version'), [{ user_version: 3 }]);
+    assert.deepEqual(read(path, 'PRAGMA user_version'), [{ user_version: 4 }]);
     assert.equal(read<{ name: string }>(path, `PRAGMA table_info(${TABLE})`).filter((column) => column.name === 'replay_base').length, 1);
-    assert.equal(read<{ name: string }>(path, `SELECT name FROM sqlite_master WHERE name = '${TABLE}_results'`).length, 1);
+    for (const index of ['results', 'iotda_results']) assert.equal(read<{ name: string }>(path, `SELECT name FROM sqlite_master WHERE name = '${TABLE}_${index}'`).length, 1, index);
     const dead = await runBin(['journal', '--db', path, 'dead']);
     assert.match(dead.stdout, /\tswUpgradeResultNotify\tdev-dead\t21 attempts\tthe downstream API is down$/m);
   });
@@ -92,7 +92,7 @@ describe('the SQLite journal migrates its file by numbered versions', function (
     db.close();
     assert.throws(
       () => sqliteJournal({ path }),
-      (error: unknown) => (error as { code?: unknown }).code === 'ERR_JOURNAL_SCHEMA_NEWER' && /schema version 99, newer than this package knows \(3\)/.test((error as Error).message),
+      (error: unknown) => (error as { code?: unknown }).code === 'ERR_JOURNAL_SCHEMA_NEWER' && /schema version 99, newer than this package knows \(4\)/.test((error as Error).message),
     );
     const cli = await runBin(['journal', '--db', path, 'stats']);
     assert.equal(cli.code, 3, cli.stderr);

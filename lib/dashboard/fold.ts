@@ -1,12 +1,17 @@
 // The fold behind the dashboard: every upgrade push, in the order received, folded into one summary
-// per upgrade task (operationId) and one row per device. Counts are kept up to date push by push, so
+// per upgrade task (operationId, or an IoTDA task_id) and one row per device. Counts are kept up to date push by push, so
 // that reading 100 tasks of 10 000 devices costs a walk over the tasks, not over the devices. What it
 // keeps is bounded in bytes (an estimate that errs high), not only in devices: a push's fields have no
 // maximum length.
-import type { DeviceDelivered } from '../core/events';
+import type { Delivered, DeviceDelivered, IotdaDeviceResult } from '../core/events';
 import { SharedStrings, cut, weighText } from './strings';
 
 export type TaskKind = 'software' | 'firmware';
+
+/** What the fold takes: a legacy device's push or filled-in result, or an IoTDA device's outcome read from its task. */
+export type Folded = DeviceDelivered | IotdaDeviceResult;
+/** Everything but IoTDA's task pushes (their devices come as `iotdaDeviceResult`). */
+export const isFolded = (delivered: Delivered): delivered is Folded => 'notifyType' in delivered;
 export type UpgradeResult = 'SUCCESS' | 'FAIL';
 
 /** Results per source and target version. */
@@ -54,7 +59,7 @@ export interface TaskSummary {
 
 export interface DeviceHistoryEntry {
   at: Date;
-  notifyType: DeviceDelivered['notifyType'];
+  notifyType: Folded['notifyType'];
   state?: string;
   result?: UpgradeResult;
 }
@@ -69,9 +74,9 @@ export interface DeviceRow {
   state: string | null;
   /** The latest result; null while in progress. */
   result: UpgradeResult | null;
-  /** errorCode (software), statusDesc (firmware) or, for a reconciled failure, the platform's detailInfo. */
+  /** errorCode (software), statusDesc (firmware), for a reconciled failure the platform's detailInfo, on IoTDA the detail's error_code (or `Stopped`). */
   errorCode: string | null;
-  /** The result push's texts as sent: resultDesc and description (software), statusDesc (firmware); detailInfo of a reconciled result goes in resultDesc. */
+  /** The result push's texts as sent: resultDesc and description (software), statusDesc (firmware); detailInfo of a reconciled result, and an IoTDA detail's error_msg (or output), go in resultDesc. */
   resultDesc: string | null;
   description: string | null;
   statusDesc: string | null;
@@ -184,6 +189,12 @@ function weigh(device: Device): number {
   );
 }
 
+function kindOf(notification: Folded): TaskKind {
+  if (notification.notifyType === 'iotdaDeviceResult') return notification.taskType === 'softwareUpgrade' ? 'software' : 'firmware';
+  if (notification.notifyType === 'reconciledResult') return notification.operateType === 'software_upgrade' ? 'software' : 'firmware';
+  return notification.notifyType.startsWith('sw') ? 'software' : 'firmware';
+}
+
 export class UpgradeFold {
   readonly #tasks = new Map<string, Task>();
   readonly #maxTasks: number;
@@ -210,8 +221,8 @@ export class UpgradeFold {
     this.#shared = new SharedStrings(this.#maxBytes / 10);
   }
 
-  /** Folds one push received at `at`; returns its task's operationId as kept. Pushes are taken in the order given. */
-  apply(notification: DeviceDelivered, at: Date): string {
+  /** Folds one push received at `at`; returns its task's operationId (an IoTDA task_id) as kept. Pushes are taken in the order given. */
+  apply(notification: Folded, at: Date): string {
     const time = at.getTime();
     const task = this.#task(notification, time);
     const deviceId = cut(notification.deviceId);
@@ -243,7 +254,7 @@ export class UpgradeFold {
       bytes: 0,
     };
     const resultBefore = device.result;
-    device.subOperationId = cut(notification.subOperationId);
+    device.subOperationId = notification.notifyType === 'iotdaDeviceResult' ? '' : cut(notification.subOperationId);
     device.history.push(this.#read(device, notification, time));
     device.lastSeen = Math.max(device.lastSeen, time);
     if (device.history.length > HISTORY) device.history.shift();
@@ -344,9 +355,20 @@ export class UpgradeFold {
 
   // What one push says about its device, written into it; returns the push's history entry. Written
   // out field by field: this runs for every push while the dashboard is attached (no spreads).
-  #read(device: Device, notification: DeviceDelivered, at: number): Device['history'][number] {
+  #read(device: Device, notification: Folded, at: number): Device['history'][number] {
     const shared = this.#shared;
     switch (notification.notifyType) {
+      case 'iotdaDeviceResult': {
+        const result = notification.status === 'Success' ? 'SUCCESS' : 'FAIL';
+        device.result = result;
+        device.state = result === 'SUCCESS' ? 'succeeded' : 'failed';
+        device.errorCode = result === 'FAIL' ? shared.keep(notification.error?.error_code ?? notification.status) : null;
+        device.resultDesc = shared.keepOrNull(notification.error?.error_msg ?? notification.output);
+        device.description = null;
+        device.statusDesc = null;
+        device.reconciled = false;
+        return { at, notifyType: notification.notifyType, result };
+      }
       case 'reconciledResult':
         device.result = notification.result;
         device.state = notification.result === 'SUCCESS' ? 'succeeded' : 'failed';
@@ -391,13 +413,13 @@ export class UpgradeFold {
     return { at, notifyType: notification.notifyType, result };
   }
 
-  #task(notification: DeviceDelivered, time: number): Task {
-    const operationId = cut(notification.operationId);
+  #task(notification: Folded, time: number): Task {
+    const operationId = cut(notification.notifyType === 'iotdaDeviceResult' ? notification.taskId : notification.operationId);
     let task = this.#tasks.get(operationId);
     if (task === undefined) {
       task = {
         operationId,
-        kind: notification.notifyType === 'reconciledResult' ? (notification.operateType === 'software_upgrade' ? 'software' : 'firmware') : notification.notifyType.startsWith('sw') ? 'software' : 'firmware',
+        kind: kindOf(notification),
         firstSeen: time,
         lastSeen: time,
         lastPush: null,

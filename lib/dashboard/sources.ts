@@ -2,14 +2,15 @@
 // journal, read from the beginning and then followed, so that the view survives a restart and, with
 // Postgres, covers every instance.
 import type { Journal } from '../journal/journal';
-import { isDeviceDelivered, type Delivered, type DeviceDelivered } from '../core/events';
+import type { Delivered } from '../core/events';
+import { isFolded, type Folded } from './fold';
 import type { UpgradeRouter } from '../router/router';
 import { extensionOf } from '../router/extension';
 import { ignore } from '../core/thrown';
 import { codedError } from '../core/errors';
 
 // The dashboard is about devices: IoTDA's task pushes are left out (their devices come as results).
-type Apply = (notification: DeviceDelivered, at: Date) => void;
+type Apply = (notification: Folded, at: Date) => void;
 
 /**
  * Follows the router's new valid notifications as an observer, not a listener: the dashboard must not
@@ -19,7 +20,7 @@ export function followRouter(router: UpgradeRouter, apply: Apply): () => void {
   const extension = extensionOf(router);
   if (extension === undefined) throw codedError('ERR_INVALID_OPTION', 'huawei-iot-upgrade-router: the dashboard needs a router made by createUpgradeRouter() of the same package', { kind: TypeError });
   return extension.observe((notification, context) => {
-    if (isDeviceDelivered(notification)) apply(notification, context.receivedAt);
+    if (isFolded(notification)) apply(notification, context.receivedAt);
   });
 }
 
@@ -49,7 +50,7 @@ export function followJournal(journal: Journal, apply: Apply, recovered: () => v
 
   const fold = (entry: { id: string; body: string; receivedAt: Date }): void => {
     const delivered = JSON.parse(entry.body) as Delivered;
-    if (isDeviceDelivered(delivered)) apply(delivered, entry.receivedAt);
+    if (isFolded(delivered)) apply(delivered, entry.receivedAt);
   };
 
   const readGaps = async (): Promise<void> => {

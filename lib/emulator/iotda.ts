@@ -2,7 +2,8 @@
 // calls signed with the project's AK/SK and checked as the gateway checks them (a wrong or expired
 // signature is 401 APIGW.0301), tasks whose devices move Waitting -> Processing -> Success | Fail on
 // the emulated clock, ShowBatchTask's paging rules (limit 1..50, offset 0..500, then the marker),
-// stop, retry and confirm, and the rule engine's batchtask:update push to a forwarding URL.
+// stop, retry and confirm, and the rule engine's batchtask:update push to a forwarding URL; OTA
+// packages and the devices' versions (a device that succeeds shows the package's version).
 import { randomBytes } from 'node:crypto';
 import { Agent, request as send } from 'undici';
 import { seeded } from '../core/random';
@@ -16,6 +17,8 @@ import {
   type BatchTask,
   type BatchTaskStatus,
   type BatchTaskType,
+  type IotdaDevice,
+  type OtaPackage,
   type TaskDetail,
   type TaskDetailStatus,
   type TaskProgress,
@@ -28,6 +31,7 @@ import type { EmulatorAnswer, EmulatorRequest } from './northbound';
 /** An OTA package of the project: what a task installs, and how badly. */
 export interface IotdaPackage {
   package_id: string;
+  package_type: OtaPackage['package_type'];
   version: string;
   /** Share of devices it fails on (default: the devices' failureRatio). */
   failureRatio?: number;
@@ -67,6 +71,7 @@ const DEVICE_FAILURES: ReadonlyArray<[string, string]> = [
 
 /** The gateway's and the platform's refusals as the emulator answers them. */
 const refusal = (status: number, code: string, message: string): EmulatorAnswer => ({ status, body: { error_code: code, error_msg: message } });
+const wrongProject = (): EmulatorAnswer => refusal(403, 'IOTDA.000002', 'The project ID does not match the credentials.');
 const badInput = (message: string): EmulatorAnswer => refusal(400, 'IOTDA.000006', `Invalid input data. ${message}`);
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const SIGNATURE_WINDOW_MS = 15 * 60_000;
@@ -80,6 +85,8 @@ export class IotdaEmulation {
   readonly appId = hex(16);
   readonly packages = new Map<string, IotdaPackage>();
   readonly #tasks = new Map<string, Task>();
+  /** The versions each device a task targeted reports (1.0.0 until it installs a package). */
+  readonly #devices = new Map<string, IotdaDevice>();
   readonly #pushes: IotdaPushRecord[] = [];
   readonly #random: () => number;
   readonly #dispatcher: Agent;
@@ -96,8 +103,9 @@ export class IotdaEmulation {
     this.#dispatcher = new Agent({ connect: { ...(options.receiverCa !== undefined && { ca: options.receiverCa }) } });
   }
 
-  addPackage(fields: { version: string; failureRatio?: number }): IotdaPackage {
-    const added: IotdaPackage = { package_id: hex(12), ...fields };
+  addPackage(fields: { version: string; failureRatio?: number; packageType?: OtaPackage['package_type'] }): IotdaPackage {
+    const { packageType = 'firmwarePackage', ...rest } = fields;
+    const added: IotdaPackage = { package_id: hex(12), package_type: packageType, ...rest };
     this.packages.set(added.package_id, added);
     return added;
   }
@@ -157,10 +165,12 @@ export class IotdaEmulation {
   }
 
   #route(request: EmulatorRequest): EmulatorAnswer {
+    const read = /^\/v5\/iot\/([^/]+)\/(ota-upgrades\/packages|devices)\/([^/]+)$/.exec(request.path);
+    if (read !== null && request.method === 'GET') return read[1] !== this.projectId ? wrongProject() : this.#read(read[2] === 'devices' ? 'device' : 'package', decodeURIComponent(read[3] ?? ''));
     const match = /^\/v5\/iot\/([^/]+)\/batchtasks(?:\/([^/]+)(?:\/(stop|retry|confirm))?)?$/.exec(request.path);
     if (match === null) return refusal(404, 'IOTDA.000001', `No such API: ${request.method} ${request.path}`);
     const [, project, taskId, action] = match;
-    if (project !== this.projectId) return refusal(403, 'IOTDA.000002', 'The project ID does not match the credentials.');
+    if (project !== this.projectId) return wrongProject();
     if (taskId === undefined) return request.method === 'POST' ? this.#create(request.body) : request.method === 'GET' ? this.#list(request.query) : badInput(`${request.method} is not supported.`);
     const task = this.#tasks.get(taskId);
     if (task === undefined) return refusal(404, 'IOTDA.014000', `The batch task ${taskId} does not exist.`);
@@ -184,6 +194,17 @@ export class IotdaEmulation {
     return { status: 200, body: {} };
   }
 
+  #read(kind: 'device' | 'package', id: string): EmulatorAnswer {
+    if (kind === 'device') {
+      const device = this.#devices.get(id);
+      return device === undefined ? refusal(404, 'IOTDA.014000', `The device ${id} does not exist.`) : { status: 200, body: { ...device } };
+    }
+    const pkg = this.packages.get(id);
+    if (pkg === undefined) return refusal(404, 'IOTDA.014000', `The OTA package ${id} does not exist.`);
+    const { failureRatio: _failureRatio, ...shown } = pkg;
+    return { status: 200, body: shown };
+  }
+
   #create(body: unknown): EmulatorAnswer {
     const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const { task_name: name, task_type: type, targets, document } = input;
@@ -194,8 +215,10 @@ export class IotdaEmulation {
     const packageId = (document as { package_id?: unknown } | undefined)?.package_id;
     const pkg = typeof packageId === 'string' ? this.packages.get(packageId) : undefined;
     if (pkg === undefined) return refusal(404, 'IOTDA.014000', `The OTA package ${String(packageId)} does not exist.`);
+    if (pkg.package_type !== (type === 'firmwareUpgrade' ? 'firmwarePackage' : 'softwarePackage')) return badInput(`The package ${pkg.package_id} is a ${pkg.package_type}: a ${type} task cannot install it.`);
     const taskId = hex(12);
     const unique = [...new Set(targets as string[])];
+    for (const target of unique) if (!this.#devices.has(target)) this.#devices.set(target, { device_id: target, fw_version: '1.0.0', sw_version: '1.0.0', status: 'ONLINE' });
     const task: Task = {
       task: { task_id: taskId, task_name: name, task_type: type, targets: unique, document: { package_id: pkg.package_id }, create_time: platformTime(this.clock.now()), ...(typeof input['task_policy'] === 'object' && { task_policy: input['task_policy'] as BatchTask['task_policy'] }) },
       details: unique.map((target, index) => ({ target, status: 'Waitting', marker: (index + 1).toString(16).padStart(24, '0'), round: 0 })),
@@ -265,6 +288,8 @@ export class IotdaEmulation {
       if (detail.round !== round || detail.status !== 'Processing') return;
       if (fails && failure !== undefined) detail.error = { error_code: failure[0], error_msg: failure[1] };
       detail.output = fails ? 'upgrade failed' : `upgraded to ${task.pkg.version}`;
+      const device = this.#devices.get(detail.target);
+      if (!fails && device !== undefined) device[task.task.task_type === 'firmwareUpgrade' ? 'fw_version' : 'sw_version'] = task.pkg.version;
       this.#set(task, detail, fails ? 'Fail' : 'Success');
     });
   }

@@ -1,5 +1,5 @@
 // IoTDA's (API v5) batch task calls, each signed with the application's AK/SK: create, read a task
-// with its devices page by page, list, stop, retry, confirm. A clock that is off is corrected from
+// with its devices page by page, list, stop, retry, confirm; and an OTA package's and a device's versions. A clock that is off is corrected from
 // the gateway's Date header: it refuses a signature more than 15 minutes off as expired.
 import { Agent, request } from 'undici';
 import { checkOptions, checks, requireOption, type OptionTable } from '../core/option-checks';
@@ -16,7 +16,9 @@ import {
   type BatchTaskStatus,
   type BatchTaskType,
   type CreateBatchTaskInput,
+  type IotdaDevice,
   type ListBatchTasksAnswer,
+  type OtaPackage,
   type ShowBatchTaskAnswer,
   type TaskDetail,
   type TaskDetailStatus,
@@ -171,6 +173,16 @@ export class IotdaClient {
   /** One page of the tasks of a type. */
   listBatchTasks(filter: { taskType: BatchTaskType; status?: BatchTaskStatus; limit?: number; marker?: string }): Promise<ListBatchTasksAnswer> {
     return this.#send({ method: 'GET', path: v5Paths.batchTasks(this.#projectId), query: { task_type: filter.taskType, status: filter.status, limit: filter.limit, marker: filter.marker } });
+  }
+
+  /** An OTA package: its type and version (what a device that installed it shows). */
+  getOtaPackage(packageId: string): Promise<OtaPackage> {
+    return this.#send({ method: 'GET', path: v5Paths.otaPackage(this.#projectId, packageId) });
+  }
+
+  /** A device: the firmware and software versions it reported last. */
+  getDevice(deviceId: string): Promise<IotdaDevice> {
+    return this.#send({ method: 'GET', path: v5Paths.device(this.#projectId, deviceId) });
   }
 
   /** Stops a task: its devices that have not finished are Stopped. */

@@ -1,6 +1,8 @@
 // IoTDA's (API v5) batch task API as both the client and the emulator speak it: one contract, the
 // paths, field names (snake_case, as the platform sends them) and limits of Huawei's reference
-// (ShowBatchTask, CreateBatchTask, StopBatchTask, RetryBatchTask, ConfirmBatchTask).
+// (ShowBatchTask, CreateBatchTask, StopBatchTask, RetryBatchTask, ConfirmBatchTask), and the two
+// reads a rollout needs beside them: an OTA package's version (ShowOtaPackage) and a device's
+// (ShowDevice), since a task's details carry no versions.
 
 export type BatchTaskType = 'firmwareUpgrade' | 'softwareUpgrade';
 
@@ -81,6 +83,24 @@ export interface CreateBatchTaskInput {
   task_policy?: TaskPolicy;
 }
 
+/** An OTA package (ShowOtaPackage): what a task installs. */
+export interface OtaPackage {
+  package_id: string;
+  package_type: 'firmwarePackage' | 'softwarePackage';
+  version: string;
+  product_id?: string;
+  description?: string;
+}
+
+/** A device (ShowDevice), the fields a rollout reads: the versions it reported last. */
+export interface IotdaDevice {
+  device_id: string;
+  fw_version?: string;
+  sw_version?: string;
+  product_id?: string;
+  status?: string;
+}
+
 /** ShowBatchTask's `limit`: 1 to 50 (default 10); `offset`: 0 to 500. */
 export const MAX_DETAIL_LIMIT = 50;
 export const MAX_OFFSET = 500;
@@ -92,6 +112,8 @@ export const FIRST_MARKER = 'ffffffffffffffffffffffff';
 export const v5Paths = {
   batchTasks: (projectId: string) => `/v5/iot/${encodeURIComponent(projectId)}/batchtasks`,
   batchTask: (projectId: string, taskId: string) => `/v5/iot/${encodeURIComponent(projectId)}/batchtasks/${encodeURIComponent(taskId)}`,
+  otaPackage: (projectId: string, packageId: string) => `/v5/iot/${encodeURIComponent(projectId)}/ota-upgrades/packages/${encodeURIComponent(packageId)}`,
+  device: (projectId: string, deviceId: string) => `/v5/iot/${encodeURIComponent(projectId)}/devices/${encodeURIComponent(deviceId)}`,
   action: (projectId: string, taskId: string, action: 'stop' | 'retry' | 'confirm') =>
     `/v5/iot/${encodeURIComponent(projectId)}/batchtasks/${encodeURIComponent(taskId)}/${action}`,
 };

@@ -94,7 +94,9 @@ export interface FinalResult {
 }
 
 /** A final result with its body: what a rollout's gate reads to tell success, verified or not, from failure. */
-export interface FinalResultBody extends FinalResult {
+export interface FinalResultBody extends Omit<FinalResult, 'subOperationId'> {
+  /** Null for an IoTDA device's outcome (`iotdaDeviceResult`, a task has no sub-task IDs). */
+  subOperationId: string | null;
   body: string;
 }
 
@@ -148,8 +150,8 @@ export interface RolloutStore {
   listRollouts(): Promise<RolloutRow[]>;
   /** Records an operator request; its id, or undefined when there is no such rollout. */
   requestRollout(id: string, action: string, data: string, at: Date): Promise<number | undefined>;
-  /** The final results of one task's entries, with their bodies. */
-  finalResultBodies(operationId: string): Promise<FinalResultBody[]>;
+  /** The final results of one task's entries (a legacy operationId or an IoTDA task_id), with their bodies. */
+  finalResultBodies(taskId: string): Promise<FinalResultBody[]>;
 }
 
 /** The journal's figures (for every instance sharing it); done entries are not counted (there are many). */

@@ -1,6 +1,6 @@
 // The Postgres journal's rollout statements and tables (builders, as postgres-sql.ts): rollouts,
 // their step logs, the operators' requests, and the final results a gate reads.
-import { FINAL_CONDITION, TABLE } from './rows';
+import { FINAL_CONDITION, IOTDA_RESULT_CONDITION, TABLE } from './rows';
 import { ROLLOUTS, ROLLOUT_REQUESTS, ROLLOUT_STEPS } from './rollout-tables';
 import type { Statement } from './postgres-sql';
 
@@ -50,8 +50,9 @@ export const requestRollout = (id: string, action: string, data: string, at: Dat
   values: [id, action, data, at],
 });
 
-export const finalResultBodies = (operationId: string): Statement => ({
+export const finalResultBodies = (taskId: string): Statement => ({
   text: `SELECT body::jsonb ->> 'subOperationId' AS "subOperationId", device_id AS "deviceId", event, body FROM ${TABLE}
-         WHERE ${FINAL_CONDITION} AND (body::jsonb ->> 'operationId') = $1`,
-  values: [operationId],
+         WHERE (${FINAL_CONDITION} AND (body::jsonb ->> 'operationId') = $1) OR (${IOTDA_RESULT_CONDITION} AND (body::jsonb ->> 'taskId') = $1)
+         ORDER BY id`,
+  values: [taskId],
 });

@@ -7,6 +7,8 @@ export const TABLE = 'huawei_iot_upgrade_journal';
 
 /** The entries holding a final result (FINAL_EVENTS), as SQL: the same text in the index and the query, so that both stores use the index. */
 export const FINAL_CONDITION = `event IN (${FINAL_EVENTS.map((event) => `'${event}'`).join(', ')})`;
+/** The entries holding an IoTDA device's outcome, keyed by `taskId` where the others have `operationId`. */
+export const IOTDA_RESULT_CONDITION = `event = 'iotdaDeviceResult'`;
 
 /** A row as both stores return it (Postgres gives bigint ids as strings). */
 export interface EntryRow {

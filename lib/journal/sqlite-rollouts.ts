@@ -1,7 +1,7 @@
 // The SQLite journal's rollout statements: rollouts, their step logs and the operators' requests.
 import type Database from 'better-sqlite3';
 import type { FinalResultBody, RolloutRecord, RolloutRequest, RolloutRow, RolloutStep } from './journal';
-import { FINAL_CONDITION, TABLE } from './rows';
+import { FINAL_CONDITION, IOTDA_RESULT_CONDITION, TABLE } from './rows';
 import { ROLLOUTS, ROLLOUT_REQUESTS, ROLLOUT_STEPS } from './rollout-tables';
 
 interface RowOf {
@@ -31,6 +31,8 @@ function prepare(db: Database.Database) {
     `SELECT json_extract(body, '$.subOperationId') AS subOperationId, device_id AS deviceId, event, body FROM ${TABLE}
      WHERE ${FINAL_CONDITION} AND json_extract(body, '$.operationId') = ?`,
   );
+  // Apart, not OR'ed into the statement above: each uses its own index.
+  const iotdaFinals = db.prepare<[string], FinalResultBody>(`SELECT NULL AS subOperationId, device_id AS deviceId, event, body FROM ${TABLE} WHERE ${IOTDA_RESULT_CONDITION} AND json_extract(body, '$.taskId') = ? ORDER BY id`);
   const append = db.transaction((id: string, seq: number, added: ReadonlyArray<{ kind: string; data: string }>, at: number): boolean => {
     for (const [index, step] of added.entries()) {
       if (insertStep.run(id, seq + index, at, step.kind, step.data).changes === 0) {
@@ -40,7 +42,7 @@ function prepare(db: Database.Database) {
     }
     return true;
   });
-  return { insert, one, all, steps, requests, request, finals, append };
+  return { insert, one, all, steps, requests, request, finals, iotdaFinals, append };
 }
 
 /**
@@ -73,7 +75,7 @@ export function rolloutStatements(db: Database.Database) {
     listRollouts: (): RolloutRow[] => use().all.all().map(rowOf),
     requestRollout: (id: string, action: string, data: string, at: Date): number | undefined =>
       use().one.get(id) === undefined ? undefined : Number(use().request.run(id, action, data, at.getTime()).lastInsertRowid),
-    finalResultBodies: (operationId: string): FinalResultBody[] => use().finals.all(operationId),
+    finalResultBodies: (taskId: string): FinalResultBody[] => [...use().finals.all(taskId), ...use().iotdaFinals.all(taskId)],
   };
 }
 

@@ -3,7 +3,7 @@
 // release migrated is refused. A migration is never edited once released: a change is a new one.
 import type { Database } from 'better-sqlite3';
 import { codedError } from '../core/errors';
-import { FINAL_CONDITION, TABLE } from './rows';
+import { FINAL_CONDITION, IOTDA_RESULT_CONDITION, TABLE } from './rows';
 import { SQLITE_ROLLOUT_TABLES } from './sqlite-rollouts';
 
 interface SqliteMigration {
@@ -59,6 +59,11 @@ CREATE INDEX IF NOT EXISTS ${TABLE}_results ON ${TABLE} (json_extract(body, '$.o
     version: 3,
     description: 'rollouts: their settings, their step logs and the operators\' requests',
     apply: (db) => db.exec(SQLITE_ROLLOUT_TABLES),
+  },
+  {
+    version: 4,
+    description: "IoTDA devices' outcomes by task: what a rollout's gate reads on IoTDA",
+    apply: (db) => db.exec(`CREATE INDEX IF NOT EXISTS ${TABLE}_iotda_results ON ${TABLE} (json_extract(body, '$.taskId')) WHERE ${IOTDA_RESULT_CONDITION}`),
   },
 ];
 

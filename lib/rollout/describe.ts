@@ -53,7 +53,9 @@ export function describeRollout(view: RolloutView): string {
   lines.push(`  package ${view.spec.fileId}${version}, ${counted(view.spec.devices.length, 'device')}, ${counted(view.waves.length, 'wave')}`);
   for (const wave of view.waves) lines.push(...waveLines(view, wave));
   const running = runningTasks(view);
-  const stillRunning = view.halt?.running ?? (view.status === 'aborted' ? running : []);
-  if (stillRunning.length > 0) lines.push(`  still running on the platform (this API cannot stop a task): ${stillRunning.join(', ')}`);
+  const left = (view.halt?.running ?? (view.status === 'aborted' ? running : [])).filter((operationId) => !view.stopped.includes(operationId));
+  if (view.stopped.length > 0) lines.push(`  stopped on the platform: ${view.stopped.join(', ')}`);
+  const how = view.spec.platform !== 'iotda' ? ' (this API cannot stop a task)' : view.toStop.length > 0 ? ' (being stopped)' : '';
+  if (left.length > 0) lines.push(`  still running on the platform${how}: ${left.join(', ')}`);
   return lines.join('\n');
 }

@@ -4,13 +4,10 @@
 // create call is preceded by a step that says it is about to be made, so that a driver killed at
 // any point leaves a log the next one can continue from without creating a task twice.
 import type { Journal, RolloutRecord } from '../journal/journal';
-import type { PlatformClient } from '../platform/client';
-import { PlatformError } from '../platform/errors';
 import { SlidingWindow } from '../platform/rate-limit';
-import type { Reconciler } from '../reconcile/reconciler';
 import type { OperateType } from '../platform/contract';
 import { figuresOf, judge, type DeviceOutcome } from './outcomes';
-import { findCreated } from './recover';
+import { taskNameOf, type RolloutPlatform } from './platform';
 import { answer, runningTasks, type DeviceHistory } from './requests';
 import { foldRollout, type RolloutState, type TaskState, type WaveState } from './state';
 import type { Step, WaveFigures } from './steps';
@@ -18,8 +15,7 @@ import { TaskWatch } from './watch';
 
 export interface DriverContext {
   journal: Journal;
-  client: PlatformClient;
-  reconciler: Reconciler | undefined;
+  platform: RolloutPlatform;
   now: () => number;
   /** A step written: the rollout's events. */
   written(rolloutId: string, seq: number, step: Step): void;
@@ -30,10 +26,6 @@ const TURNS = 500;
 const MINUTE = 60_000;
 
 type Cursor = { seq: number };
-
-/** Inside the create call's window: an answer that says the task was not made (4xx, but not flow control or a token). */
-const refusedOutright = (error: unknown): error is PlatformError =>
-  error instanceof PlatformError && error.status >= 400 && error.status < 500 && error.code !== '1010009' && error.code !== '1010005';
 
 export class RolloutDriver {
   readonly #watch: TaskWatch;
@@ -53,7 +45,7 @@ export class RolloutDriver {
   };
 
   constructor(private readonly context: DriverContext) {
-    this.#watch = new TaskWatch({ journal: context.journal, client: context.client, reconciler: context.reconciler });
+    this.#watch = new TaskWatch({ journal: context.journal, platform: context.platform });
   }
 
   /** One pass over every rollout; false when another instance holds the lock (it drives them). */
@@ -83,9 +75,9 @@ export class RolloutDriver {
     }
   }
 
-  /** A driver that starts (or takes over) makes the reconciler follow the tasks still running. */
+  /** A driver that starts (or takes over) makes the results reader (the reconciler, on the legacy API) follow the tasks still running. */
   #track(state: RolloutState): void {
-    for (const operationId of runningTasks(state)) this.context.reconciler?.track(operationId);
+    for (const operationId of runningTasks(state)) this.context.platform.follow(operationId);
   }
 
   async #append(id: string, cursor: Cursor, steps: Step[]): Promise<boolean> {
@@ -93,7 +85,7 @@ export class RolloutDriver {
     if (!written) return false;
     for (const step of steps) {
       cursor.seq += 1;
-      if (step.kind === 'task-created') this.context.reconciler?.track(step.operationId);
+      if (step.kind === 'task-created') this.context.platform.follow(step.operationId);
       this.context.written(id, cursor.seq, step);
     }
     return true;
@@ -109,15 +101,29 @@ export class RolloutDriver {
   async #next(state: RolloutState, record: RolloutRecord, cursor: Cursor, signal: AbortSignal): Promise<Step[]> {
     const request = record.requests.find((candidate) => candidate.id > state.answered);
     if (request !== undefined) return [await answer(state, request, () => this.#history(state, signal))];
+    const stop = this.context.platform.stop;
+    const [toStop] = state.toStop;
+    if (stop !== undefined && toStop !== undefined) return [await this.#stop(state, signal, toStop, stop)];
     if (state.status === 'aborted') return [];
     if (state.package === undefined) {
-      const found = await this.#call(state, signal, () => this.context.client.getPackage(state.spec.fileId));
-      return [{ kind: 'package', version: found.version, operateType: found.fileType === 'softwarePackage' ? 'software_upgrade' : 'firmware_upgrade' }];
+      const found = await this.#call(state, signal, () => this.context.platform.packageOf(state.spec.fileId));
+      return [{ kind: 'package', ...found }];
     }
     const current = state.current;
     if (current?.status === 'sending') return this.#sending(state, state.package.operateType, current, cursor, signal);
     if (current?.status === 'sent') return this.#judge(state, current, signal);
     return this.#nextWave(state);
+  }
+
+  /** Stops a task a breach or an abort left running; a refusal (it had finished) is recorded, anything else is tried again next tick. */
+  async #stop(state: RolloutState, signal: AbortSignal, operationId: string, stop: (taskId: string) => Promise<void>): Promise<Step> {
+    try {
+      await this.#call(state, signal, () => stop(operationId));
+      return { kind: 'task-stopped', operationId };
+    } catch (error) {
+      if (!this.context.platform.refusedOutright(error)) throw error;
+      return { kind: 'task-stopped', operationId, error: error.message };
+    }
   }
 
   #nextWave(state: RolloutState): Step[] {
@@ -148,7 +154,7 @@ export class RolloutDriver {
     const since = task.sendingSince;
     if (since !== undefined) {
       // A create was about to be made, and its answer never recorded: the task may exist.
-      const found = await this.#call(state, signal, () => findCreated(this.context.client, operateType, task.devices, since));
+      const found = await this.#call(state, signal, () => this.context.platform.findCreated(operateType, task.devices, since, taskNameOf(state.id, wave.number, task.task)));
       if (found !== undefined) return [{ kind: 'task-created', wave: wave.number, task: task.task, operationId: found, recovered: true }];
     } else if (!(await this.#append(state.id, cursor, [{ kind: 'task-sending', wave: wave.number, task: task.task, nowMs: this.context.now() }]))) {
       return [];
@@ -157,14 +163,13 @@ export class RolloutDriver {
   }
 
   async #create(state: RolloutState, operateType: OperateType, wave: WaveState, task: TaskState, signal: AbortSignal): Promise<Step[]> {
-    const input = { fileId: state.spec.fileId, targets: { devices: task.devices } };
-    const client = this.context.client;
+    const { platform } = this.context;
     try {
-      const { operationId } = await this.#call(state, signal, () => (operateType === 'software_upgrade' ? client.createSoftwareUpgradeTask(input) : client.createFirmwareUpgradeTask(input)));
+      const operationId = await this.#call(state, signal, () => platform.create(operateType, state.spec.fileId, task.devices, taskNameOf(state.id, wave.number, task.task)));
       return [{ kind: 'task-created', wave: wave.number, task: task.task, operationId, recovered: false }];
     } catch (error) {
       // No answer, or a 5xx: the task may exist; the next tick looks for it before creating it again.
-      if (!refusedOutright(error)) throw error;
+      if (!platform.refusedOutright(error)) throw error;
       const why = `the platform refused task ${task.task + 1} of wave ${wave.number} (${task.devices.length} devices): ${error.message}`;
       return [
         { kind: 'task-refused', wave: wave.number, task: task.task, error: error.message },

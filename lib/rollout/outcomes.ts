@@ -1,5 +1,5 @@
-// What became of each device of a wave, read from the journal's final results (pushed or filled in
-// by the reconciler), and the gate's figures over them.
+// What became of each device of a wave, read from the journal's final results (pushed, filled in by
+// the reconciler, or on IoTDA read from the task), and the gate's figures over them.
 import type { FinalResultBody } from '../journal/journal';
 import type { FailureReason, WaveFigures } from './steps';
 import type { RolloutSpec } from './options';
@@ -23,6 +23,7 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 export function outcomeOf(row: FinalResultBody, version: string, deviceVersion?: string): DeviceOutcome | undefined {
   // What the journal keeps as a final result passed the schemas: JSON, with its type's fields.
   const body = JSON.parse(row.body) as Body;
+  if (row.event === 'iotdaDeviceResult') return iotdaOutcome(body, version, deviceVersion);
   const operationId = text(body['operationId']);
   if (row.deviceId === null || operationId === undefined) return undefined;
   const base = { deviceId: row.deviceId, operationId, source: row.event === 'reconciledResult' ? ('reconciled' as const) : ('push' as const) };
@@ -34,6 +35,19 @@ export function outcomeOf(row: FinalResultBody, version: string, deviceVersion?:
   const reason = text(body['description']) ?? text(body['statusDesc']) ?? text(body['detailInfo']) ?? 'no reason given';
   const code = text(body['errorCode']);
   return { ...base, result: 'failed', reason, ...(code !== undefined && { code }) };
+}
+
+/** An IoTDA device's outcome read from its task: no version comes with it, so a success is verified as a reconciled one is. */
+function iotdaOutcome(body: Body, version: string, deviceVersion: string | undefined): DeviceOutcome | undefined {
+  const operationId = text(body['taskId']);
+  const deviceId = text(body['deviceId']);
+  if (operationId === undefined || deviceId === undefined) return undefined;
+  const base = { deviceId, operationId, source: 'reconciled' as const };
+  if (body['status'] === 'Success') return { ...base, result: deviceVersion === version ? 'succeeded' : 'unverified' };
+  const error = (body['error'] ?? {}) as Body;
+  const code = text(error['error_code']);
+  // Stopped: the task was stopped (by a gate, an abort or an operator) before the device finished.
+  return { ...base, result: 'failed', reason: text(error['error_msg']) ?? String(body['status']), ...(code !== undefined && { code }) };
 }
 
 export function topReasons(outcomes: Iterable<DeviceOutcome>, limit = 5): FailureReason[] {

@@ -6,8 +6,11 @@ import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '.
 import { codedError } from '../core/errors';
 import { ignore } from '../core/thrown';
 import type { Journal } from '../journal/journal';
-import { PlatformClient } from '../platform/client';
+import type { PlatformClient } from '../platform/client';
 import type { Reconciler } from '../reconcile/reconciler';
+import { IotdaClient } from '../iotda/client';
+import type { IotdaResults } from '../iotda/results';
+import { iotdaPlatform, isLegacyClient, legacyPlatform } from './platform';
 import { extensionOf, type RouterExtension } from '../router/extension';
 import type { UpgradeRouter } from '../router/router';
 import { RolloutDriver } from './driver';
@@ -23,10 +26,15 @@ import { eventNameOf } from './events';
 export interface RolloutsOptions {
   /** The router whose journal (SQLite or Postgres) keeps the rollouts and holds the results their gates read. */
   router: UpgradeRouter;
-  /** The platform client that creates the tasks (its budget is shared with your other calls through it). */
-  client: PlatformClient;
-  /** The reconciler beside the router: it follows the rollout's tasks, fills in results no push brought, and confirms timed-out devices. */
+  /**
+   * The platform client that creates the tasks: `createPlatformClient` (the legacy API; its budget is
+   * shared with your other calls through it) or `createIotdaClient` (IoTDA).
+   */
+  client: PlatformClient | IotdaClient;
+  /** Legacy API: the reconciler beside the router: it follows the rollout's tasks, fills in results no push brought, and confirms timed-out devices. */
   reconciler?: Reconciler;
+  /** IoTDA (required there): the results reader beside the router (`createIotdaResults`): the devices' outcomes the gates read come from it. */
+  results?: IotdaResults;
   /** How often rollouts are taken further. Default 5 s. */
   tickMs?: number;
   /** The clock soak times and timeouts are read against. Default `Date.now` (the emulator's `now()` when it runs fast). */
@@ -57,8 +65,12 @@ export interface Rollouts {
 
 const optionTable: OptionTable = {
   router: { check: (value) => (extensionOf(value) !== undefined ? undefined : `must be a router made by createUpgradeRouter(), got ${kindOf(value)}`), example: 'createRollouts({ router, client })' },
-  client: { check: (value) => (value instanceof PlatformClient ? undefined : `must be a client made by createPlatformClient(), got ${kindOf(value)}`), example: 'createRollouts({ router, client: createPlatformClient({ url, appId, secret }) })' },
+  client: {
+    check: (value) => (isLegacyClient(value) || value instanceof IotdaClient ? undefined : `must be a client made by createPlatformClient() or createIotdaClient(), got ${kindOf(value)}`),
+    example: 'createRollouts({ router, client: createPlatformClient({ url, appId, secret }) })',
+  },
   reconciler: { check: checks.withMethod('track'), example: 'createRollouts({ router, client, reconciler: createReconciler({ router, client }) })' },
+  results: { check: checks.withMethod('pull'), example: 'createRollouts({ router, client: iotdaClient, results: createIotdaResults({ router, client: iotdaClient }) })' },
   tickMs: { check: checks.wholeNumber, example: 'createRollouts({ router, client, tickMs: 5000 })' },
   now: { check: (value) => (typeof value === 'function' ? undefined : `must be a function returning epoch ms, got ${kindOf(value)}`), example: 'createRollouts({ router, client, now: () => emulator.now() })' },
   drive: { check: checks.oneOf(true, false), example: 'createRollouts({ router, client, drive: false })' },
@@ -69,15 +81,18 @@ class RolloutManager {
   readonly #driver: RolloutDriver;
   readonly #events = new EventEmitter();
   readonly #access: RouterExtension;
+  readonly #platform: 'legacy' | 'iotda';
   #ticking: Promise<boolean> | undefined;
 
   constructor(options: RolloutsOptions, access: RouterExtension, journal: Journal) {
     this.#access = access;
     this.#journal = journal;
+    const { client, reconciler, results } = options;
+    this.#platform = isLegacyClient(client) ? 'legacy' : 'iotda';
     this.#driver = new RolloutDriver({
       journal,
-      client: options.client,
-      reconciler: options.reconciler,
+      // Checked by createRollouts: an IoTDA client comes with its results reader.
+      platform: isLegacyClient(client) ? legacyPlatform(client, reconciler) : iotdaPlatform(client, results as IotdaResults, journal),
       now: options.now ?? Date.now,
       written: (rolloutId, seq, step) => this.#emit(rolloutId, seq, step),
     });
@@ -98,7 +113,7 @@ class RolloutManager {
   }
 
   async start(options: RolloutOptions): Promise<RolloutView> {
-    const spec = await recordRollout(this.#journal, options);
+    const spec = await recordRollout(this.#journal, options, this.#platform);
     this.kick();
     return (await this.get(spec.id)) as RolloutView;
   }
@@ -151,11 +166,25 @@ class RolloutManager {
   }
 }
 
+/** The reader of results that goes with the client: a reconciler with the legacy API, a results reader (required) with IoTDA. */
+function checkPlatform({ client, reconciler, results }: RolloutsOptions): void {
+  const refuse = (why: string): never => {
+    throw codedError('ERR_INVALID_OPTION', `huawei-iot-upgrade-router: ${why}`, { kind: TypeError });
+  };
+  if (isLegacyClient(client)) {
+    if (results !== undefined) refuse('results (createIotdaResults) goes with an IoTDA client; with createPlatformClient, give a reconciler');
+    return;
+  }
+  if (reconciler !== undefined) refuse('reconciler goes with createPlatformClient; with an IoTDA client, give results: createIotdaResults({ router, client })');
+  if (results === undefined) refuse("on IoTDA a rollout's gates read the devices' outcomes from the tasks: give results: createIotdaResults({ router, client })");
+}
+
 /** Runs rollouts on `router`'s journal; a timer takes them further every tickMs unless `drive` is false. */
 export function createRollouts(options: RolloutsOptions): Rollouts {
   checkOptions(options, optionTable);
   requireOption(options.router, 'router', 'createRollouts({ router, client })');
   requireOption(options.client, 'client', 'createRollouts({ router, client })');
+  checkPlatform(options);
   const access = extensionOf(options.router) as RouterExtension;
   const journal = access.journal;
   if (journal === undefined) {

@@ -12,6 +12,7 @@ export interface TaskState {
   /** Its place in the wave, from 0. */
   task: number;
   devices: string[];
+  /** The platform's ID of the task: its operationId (legacy) or task_id (IoTDA). */
   operationId?: string;
   /** Found on the platform after a crash, not created a second time. */
   recovered?: boolean;
@@ -56,6 +57,10 @@ export interface RolloutState {
   /** The newest operator request answered. */
   answered: number;
   halt?: { wave: number; why: string; running: string[] };
+  /** Tasks a gate breach or an abort left running and no stop was recorded for yet (a platform that cannot stop a task keeps them here). */
+  toStop: string[];
+  /** Tasks stopped on the platform. */
+  stopped: string[];
   paused: boolean;
   /** A completed step written since the last wave was added or started: not written again. */
   completedWritten: boolean;
@@ -72,6 +77,10 @@ function chunk(devices: readonly string[], size: number): TaskState[] {
 export function plannedWaves(spec: RolloutSpec): WaveState[] {
   const plan = planRollout({ fileId: spec.fileId, devices: spec.devices, ...spec.plan });
   return plan.waves.map((wave) => ({ number: wave.number, kind: 'plan', devices: wave.devices, tasks: wave.tasks.map((devices, task) => ({ task, devices })), status: 'planned', approved: false }));
+}
+
+function stopLater(state: RolloutState, tasks: readonly string[]): void {
+  for (const operationId of tasks) if (!state.toStop.includes(operationId) && !state.stopped.includes(operationId)) state.toStop.push(operationId);
 }
 
 function apply(state: RolloutState, step: Step): void {
@@ -117,6 +126,12 @@ function apply(state: RolloutState, step: Step): void {
       break;
     case 'halted':
       state.halt = { wave: step.wave, why: step.why, running: step.running };
+      // A breach stops what runs; a halt on a refused task only holds the next waves back.
+      if (wave?.status === 'breached') stopLater(state, step.running);
+      break;
+    case 'task-stopped':
+      state.toStop = state.toStop.filter((operationId) => operationId !== step.operationId);
+      if (step.error === undefined) state.stopped.push(step.operationId);
       break;
     case 'paused':
       state.paused = true;
@@ -131,6 +146,7 @@ function apply(state: RolloutState, step: Step): void {
       break;
     case 'aborted':
       state.status = 'aborted';
+      stopLater(state, step.running);
       state.answered = Math.max(state.answered, step.request);
       break;
     case 'refused':
@@ -156,7 +172,7 @@ function statusOf(state: RolloutState): RolloutStatus {
 /** What a rollout's steps add up to. */
 export function foldRollout(record: Pick<RolloutRecord, 'id' | 'spec' | 'createdAt' | 'steps'>): RolloutState {
   const spec = JSON.parse(record.spec) as RolloutSpec;
-  const state: RolloutState = { id: record.id, spec, createdAt: record.createdAt, status: 'running', waves: plannedWaves(spec), seq: 0, answered: 0, paused: false, completedWritten: false, timeline: [] };
+  const state: RolloutState = { id: record.id, spec, createdAt: record.createdAt, status: 'running', waves: plannedWaves(spec), seq: 0, answered: 0, toStop: [], stopped: [], paused: false, completedWritten: false, timeline: [] };
   for (const entry of record.steps) {
     const step = JSON.parse(entry.data) as Step;
     apply(state, step);

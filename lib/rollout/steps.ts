@@ -48,11 +48,14 @@ export type Step =
   | { kind: 'wave-sent'; wave: number; nowMs: number }
   | { kind: 'gate-passed'; wave: number; figures: WaveFigures }
   | { kind: 'gate-breached'; wave: number; figures: WaveFigures; why: string }
-  /** No further wave until an operator resumes; `running`: platform tasks that still run (this API cannot stop them). */
+  /** No further wave until an operator resumes; `running`: the platform tasks under way then (after a gate breach, stopped where the platform can: IoTDA). */
   | { kind: 'halted'; wave: number; why: string; running: string[] }
   | { kind: 'paused'; request: number }
   | { kind: 'resumed'; request: number }
+  /** `running`: the platform tasks under way then (stopped where the platform can: IoTDA). */
   | { kind: 'aborted'; request: number; running: string[] }
+  /** A task a gate breach or an abort left running, stopped on the platform; `error`: the platform refused the stop (a task that had finished, say). */
+  | { kind: 'task-stopped'; operationId: string; error?: string }
   | { kind: 'completed' }
   /** An operator request that could not be done now, and why. */
   | { kind: 'refused'; request: number; action: string; why: string };

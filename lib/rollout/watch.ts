@@ -2,16 +2,14 @@
 // only for tasks with devices still open), reconciled successes checked against the device's
 // version, and, past the deadline, which open devices the platform still has in progress.
 import type { Journal } from '../journal/journal';
-import type { PlatformClient } from '../platform/client';
 import type { OperateType } from '../platform/contract';
-import type { Reconciler } from '../reconcile/reconciler';
 import { outcomeOf, type DeviceOutcome } from './outcomes';
+import type { RolloutPlatform } from './platform';
 import type { TaskState } from './state';
 
 export interface WatchContext {
   journal: Journal;
-  client: PlatformClient;
-  reconciler: Reconciler | undefined;
+  platform: RolloutPlatform;
 }
 
 /** Runs one platform call within the rollout's share of the call budget. */
@@ -57,8 +55,7 @@ export class TaskWatch {
   /** Read once a device: its outcome is kept with the task's once found. */
   async #deviceVersion(deviceId: string, operateType: OperateType, call: BudgetedCall): Promise<string | undefined> {
     try {
-      const { deviceInfo } = await call(() => this.context.client.getDevice(deviceId));
-      return operateType === 'software_upgrade' ? deviceInfo.swVersion : deviceInfo.fwVersion;
+      return await call(() => this.context.platform.deviceVersion(deviceId, operateType));
     } catch {
       // A device that cannot be read is not verified: counted apart as unverified.
       return undefined;
@@ -66,18 +63,15 @@ export class TaskWatch {
   }
 
   /**
-   * The open devices of a task past its deadline that count as timed out: with a reconciler, those the
-   * platform does not list as finished (asked at most every `recheckMs`); without one, all of them.
+   * The open devices of a task past its deadline that count as timed out: those the platform does not
+   * list as finished (asked at most every `recheckMs`; on the legacy API only with a reconciler).
    */
   async timedOut(task: TaskState, open: readonly string[], nowMs: number, recheckMs: number): Promise<Set<string>> {
     const { operationId } = task;
-    const { reconciler } = this.context;
     if (operationId === undefined || open.length === 0) return new Set();
-    if (reconciler === undefined) return new Set(open);
     const watched = this.#watched(operationId);
     if (nowMs - watched.checkedAt >= recheckMs) {
-      const report = await reconciler.reconcile(operationId);
-      watched.finishedElsewhere = new Set(report.missing.map((device) => device.deviceId));
+      watched.finishedElsewhere = await this.context.platform.finishedOnPlatform(operationId);
       watched.checkedAt = nowMs;
     }
     return new Set(open.filter((deviceId) => !watched.finishedElsewhere.has(deviceId)));
