@@ -201,7 +201,7 @@ export class IotdaEmulation {
     }
     const pkg = this.packages.get(id);
     if (pkg === undefined) return refusal(404, 'IOTDA.014000', `The OTA package ${id} does not exist.`);
-    const { failureRatio: _failureRatio, ...shown } = pkg;
+    const shown: OtaPackage = { package_id: pkg.package_id, package_type: pkg.package_type, version: pkg.version };
     return { status: 200, body: shown };
   }
 
@@ -215,7 +215,6 @@ export class IotdaEmulation {
     const packageId = (document as { package_id?: unknown } | undefined)?.package_id;
     const pkg = typeof packageId === 'string' ? this.packages.get(packageId) : undefined;
     if (pkg === undefined) return refusal(404, 'IOTDA.014000', `The OTA package ${String(packageId)} does not exist.`);
-    if (pkg.package_type !== (type === 'firmwareUpgrade' ? 'firmwarePackage' : 'softwarePackage')) return badInput(`The package ${pkg.package_id} is a ${pkg.package_type}: a ${type} task cannot install it.`);
     const taskId = hex(12);
     const unique = [...new Set(targets as string[])];
     for (const target of unique) if (!this.#devices.has(target)) this.#devices.set(target, { device_id: target, fw_version: '1.0.0', sw_version: '1.0.0', status: 'ONLINE' });

@@ -27,6 +27,16 @@ const MINUTE = 60_000;
 
 type Cursor = { seq: number };
 
+/** `work`, or the signal's reason once it is aborted, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
 export class RolloutDriver {
   readonly #watch: TaskWatch;
   readonly #budgets = new Map<string, SlidingWindow>();
@@ -35,6 +45,7 @@ export class RolloutDriver {
   /** Requests seen on rollouts that had ended, so that an ended rollout is read again only for a new one. */
   readonly #seenRequests = new Map<string, number>();
   #tracked = false;
+  readonly #closing = new AbortController();
   #budgetOf = (state: RolloutState): SlidingWindow => {
     let budget = this.#budgets.get(state.id);
     if (budget === undefined) {
@@ -46,6 +57,15 @@ export class RolloutDriver {
 
   constructor(private readonly context: DriverContext) {
     this.#watch = new TaskWatch({ journal: context.journal, platform: context.platform });
+  }
+
+  get closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
+
+  /** No call from now on: a tick waiting for the budget (up to a minute) ends at once. */
+  close(): void {
+    this.#closing.abort(new Error('the rollouts were closed'));
   }
 
   /** One pass over every rollout; false when another instance holds the lock (it drives them). */
@@ -92,7 +112,7 @@ export class RolloutDriver {
   }
 
   async #call<T>(state: RolloutState, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-    await this.#budgetOf(state).acquire();
+    await untilAborted(this.#budgetOf(state).acquire(), this.#closing.signal);
     // No platform call once the lock is lost: another instance drives the rollout now.
     signal.throwIfAborted();
     return work();

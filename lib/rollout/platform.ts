@@ -26,7 +26,7 @@ export interface RolloutPlatform {
   /** The task's devices the platform has as finished (their results are on their way to the journal). */
   finishedOnPlatform(taskId: string): Promise<Set<string>>;
   /** Stops a task; undefined where the platform cannot (the legacy API). */
-  stop?(taskId: string): Promise<void>;
+  stop?: (taskId: string) => Promise<void>;
 }
 
 const versionOf = (operateType: OperateType, device: { fw?: string | undefined; sw?: string | undefined }): string | undefined => (operateType === 'software_upgrade' ? device.sw : device.fw);

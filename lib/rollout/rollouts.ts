@@ -156,12 +156,16 @@ class RolloutManager {
   }
 
   failed(error: unknown): void {
+    // A tick cut short by close() is no failure.
+    if (this.#driver.closed) return;
     const failure = error instanceof Error ? error : new Error(String(error));
     if (this.#events.listenerCount('error') > 0) this.#events.emit('error', failure);
     else this.#access.report(failure);
   }
 
-  async settle(): Promise<void> {
+  /** Stops the driver (a tick waiting for the call budget ends at once) and waits for the tick under way. */
+  async close(): Promise<void> {
+    this.#driver.close();
     await this.#ticking?.catch(ignore);
   }
 }
@@ -220,7 +224,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     },
     close: async () => {
       clearInterval(timer);
-      await manager.settle();
+      await manager.close();
     },
   };
   return rollouts;
