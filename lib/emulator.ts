@@ -9,3 +9,4 @@ export type { DeviceBehaviour, EmulatedPackage, UpgradePush } from './emulator/t
 export { createTestCertificates } from './emulator/certificates';
 export type { TestCertificates } from './emulator/certificates';
 export type { IotdaEmulation, IotdaPackage, IotdaPushRecord } from './emulator/iotda';
+export type { IotdaAmqpTarget } from './emulator/amqp-forwarder';

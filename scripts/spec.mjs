@@ -24,7 +24,7 @@ const named = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('-'));
 // The longest files first (seconds alone, measured on a 2-core machine): started last, one of them
 // would run on alone at the end while the other workers sit idle.
-const LONGEST = ['journal-edges', 'journal-crash', 'rollout-kill', 'journal-postgres', 'package', 'iotda-amqp', 'rollout', 'spill-shared-folder', 'cli', 'dashboard-fleet', 'docs', 'rollout-example', 'rollout-gates', 'reconcile', 'journal', 'cli-platform', 'dashboard-browser', 'emulator-campaign', 'cli-reconcile', 'dashboard', 'reconcile-forged', 'redis', 'hostile'];
+const LONGEST = ['journal-edges', 'journal-crash', 'iotda-kill', 'rollout-kill', 'journal-postgres', 'package', 'iotda-amqp', 'rollout', 'spill-shared-folder', 'cli', 'dashboard-fleet', 'docs', 'rollout-example', 'rollout-gates', 'reconcile', 'journal', 'cli-platform', 'dashboard-browser', 'emulator-campaign', 'cli-reconcile', 'dashboard', 'reconcile-forged', 'redis', 'hostile'];
 const rank = (file) => {
   const at = LONGEST.indexOf(file.replace(/^spec\//, '').replace(/\.spec\.ts$/, ''));
   return at === -1 ? LONGEST.length : at;

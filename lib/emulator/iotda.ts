@@ -2,11 +2,13 @@
 // calls signed with the project's AK/SK and checked as the gateway checks them (a wrong or expired
 // signature is 401 APIGW.0301), tasks whose devices move Waitting -> Processing -> Success | Fail on
 // the emulated clock, ShowBatchTask's paging rules (limit 1..50, offset 0..500, then the marker),
-// stop, retry and confirm, and the rule engine's batchtask:update push to a forwarding URL; OTA
+// stop, retry and confirm, and the rule engine's batchtask:update push to a forwarding URL or, over
+// AMQP 1.0, to a queue on a real broker; OTA
 // packages and the devices' versions (a device that succeeds shows the package's version).
 import { randomBytes } from 'node:crypto';
 import { Agent, request as send } from 'undici';
 import { seeded } from '../core/random';
+import { ignore } from '../core/thrown';
 import { parseAuthorization, signRequest } from '../iotda/sign';
 import {
   FINAL_DETAIL_STATUSES,
@@ -24,6 +26,7 @@ import {
   type TaskProgress,
 } from '../iotda/contract';
 import { parsePlatformTime, platformTime } from '../platform/contract';
+import { AmqpForwarder, type IotdaAmqpTarget } from './amqp-forwarder';
 import type { EmulatedClock } from './clock';
 import type { DeviceBehaviour } from './tasks';
 import type { EmulatorAnswer, EmulatorRequest } from './northbound';
@@ -37,12 +40,16 @@ export interface IotdaPackage {
   failureRatio?: number;
 }
 
-/** One batchtask:update push to the forwarding URL, and what became of it. */
+/** One batchtask:update push to the forwarding URL or queue, and what became of it. */
 export interface IotdaPushRecord {
   body: { resource: 'batchtask'; event: 'update'; event_time: string; request_id: string; notify_data: { body: { app_id: string; task_id: string; task_type: BatchTaskType; status: BatchTaskStatus; status_desc: string } } };
+  /** Over HTTP(S) to a URL, or over AMQP 1.0 to a queue. */
+  via: 'http' | 'amqp';
   status: 'pending' | 'delivered' | 'failed';
   attempts: number;
 }
+
+type Forwarding = { via: 'http'; url: string } | { via: 'amqp'; forwarder: AmqpForwarder };
 
 interface Detail extends TaskDetail {
   marker: string;
@@ -90,7 +97,7 @@ export class IotdaEmulation {
   readonly #pushes: IotdaPushRecord[] = [];
   readonly #random: () => number;
   readonly #dispatcher: Agent;
-  #forwardUrl: string | undefined;
+  #forwarding: Forwarding | undefined;
   #clockSkewMs = 0;
   #inFlight = 0;
 
@@ -110,9 +117,14 @@ export class IotdaEmulation {
     return added;
   }
 
-  /** Where the rule engine forwards batchtask:update (an HTTP(S) push action); undefined: nowhere. */
-  forwardTo(url: string | undefined): void {
-    this.#forwardUrl = url;
+  /**
+   * Where the rule engine forwards batchtask:update: a URL (an HTTP(S) push action), a queue on an
+   * AMQP 1.0 broker (an AMQP forwarding action), or nowhere (undefined). Pushes waiting for a retry
+   * go to the new place.
+   */
+  forwardTo(target: string | { amqp: IotdaAmqpTarget } | undefined): void {
+    if (this.#forwarding?.via === 'amqp') this.#forwarding.forwarder.close().catch(ignore);
+    this.#forwarding = target === undefined ? undefined : typeof target === 'string' ? { via: 'http', url: target } : { via: 'amqp', forwarder: new AmqpForwarder(target.amqp) };
   }
 
   /** The gateway's clock runs this far from the real one (to test a client's skew correction). */
@@ -137,6 +149,7 @@ export class IotdaEmulation {
   async close(): Promise<void> {
     // The emulator's close() may be called twice (a test's afterEach after the test closed it).
     if (!this.#dispatcher.closed) await this.#dispatcher.close();
+    if (this.#forwarding?.via === 'amqp') await this.#forwarding.forwarder.close();
   }
 
   /** A `/v5/iot/...` request: checked as signed, then routed. */
@@ -303,7 +316,8 @@ export class IotdaEmulation {
     const current = view(task);
     if (current.status === task.lastStatus) return;
     task.lastStatus = current.status;
-    if (this.#forwardUrl === undefined || current.status === 'Initializing') return;
+    const forwarding = this.#forwarding;
+    if (forwarding === undefined || current.status === 'Initializing') return;
     const record: IotdaPushRecord = {
       body: {
         resource: 'batchtask',
@@ -312,14 +326,27 @@ export class IotdaEmulation {
         request_id: hex(16),
         notify_data: { body: { app_id: this.appId, task_id: current.task_id, task_type: current.task_type, status: current.status, status_desc: current.status_desc } },
       },
+      via: forwarding.via,
       status: 'pending',
       attempts: 0,
     };
     this.#pushes.push(record);
-    this.#deliver(record, this.#forwardUrl);
+    this.#deliver(record);
   }
 
-  #deliver(record: IotdaPushRecord, url: string): void {
+  /** One try of a push, where the forwarding points now: true once taken (a 200, or the broker's accept). */
+  async #send(record: IotdaPushRecord): Promise<boolean> {
+    const forwarding = this.#forwarding;
+    if (forwarding === undefined) return false;
+    record.via = forwarding.via;
+    const timeoutMs = this.clock.real(15_000);
+    if (forwarding.via === 'amqp') return forwarding.forwarder.send(record.body, timeoutMs);
+    const answer = await send(forwarding.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(record.body), dispatcher: this.#dispatcher, signal: AbortSignal.timeout(timeoutMs) });
+    await answer.body.dump();
+    return answer.statusCode === 200;
+  }
+
+  #deliver(record: IotdaPushRecord): void {
     this.#inFlight += 1;
     record.attempts += 1;
     const done = (delivered: boolean): void => {
@@ -335,16 +362,11 @@ export class IotdaEmulation {
         this.clock.after(RETRY_MS, () => {
           this.#inFlight -= 1;
           record.status = 'pending';
-          this.#deliver(record, url);
+          this.#deliver(record);
         });
       }
     };
-    send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(record.body), dispatcher: this.#dispatcher, signal: AbortSignal.timeout(this.clock.real(15_000)) })
-      .then(async (answer) => {
-        await answer.body.dump();
-        done(answer.statusCode === 200);
-      })
-      .catch(() => done(false));
+    this.#send(record).then(done, () => done(false));
   }
 }
 

@@ -8,6 +8,7 @@ import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '.
 import { codedError } from '../core/errors';
 import { describeThrown } from '../core/thrown';
 import { extensionOf, type RouterExtension } from '../router/extension';
+import { loadRhea } from './rhea';
 import type { UpgradeRouter } from '../router/router';
 
 type Pem = string | Buffer;
@@ -75,16 +76,6 @@ const optionTable: OptionTable = {
   durable: { check: checks.oneOf(true, false), example: 'createIotdaAmqpConsumer({ …, durable: true })' },
 };
 
-async function loadRhea(): Promise<typeof import('rhea')> {
-  try {
-    // rhea is CommonJS: imported from ESM its container is the default export.
-    const loaded = (await import('rhea')) as typeof import('rhea') & { default?: typeof import('rhea') };
-    return loaded.default ?? loaded;
-  } catch (error) {
-    throw codedError('ERR_PEER_MISSING', "huawei-iot-upgrade-router: the AMQP consumer needs the optional peer 'rhea': npm install rhea@3", { cause: error });
-  }
-}
-
 /** Consumes IoTDA's AMQP forwarding into `router`, each message accepted after the journal's commit. */
 export function createIotdaAmqpConsumer(options: IotdaAmqpOptions): IotdaAmqpConsumer {
   checkOptions(options, optionTable);
@@ -139,7 +130,7 @@ class AmqpConsumer implements IotdaAmqpConsumer {
   }
 
   async #open(): Promise<void> {
-    const rhea = await loadRhea();
+    const rhea = await loadRhea('the AMQP consumer');
     const options = this.#options;
     const tls = options.tls ?? true;
     const container = rhea.create_container();
