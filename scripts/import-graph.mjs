@@ -25,7 +25,7 @@ export const ALLOWED = {
   emulator: ['core', 'generated', 'platform', 'iotda'],
   reconcile: ['core', 'generated', 'platform', 'journal', 'router'],
   dashboard: ['core', 'generated', 'journal', 'reconcile', 'platform', 'transport', 'router', 'rollout'],
-  rollout: ['core', 'generated', 'platform', 'journal', 'reconcile', 'router'],
+  rollout: ['core', 'generated', 'platform', 'journal', 'reconcile', 'router', 'iotda'],
   cli: ['core', 'generated', 'journal', 'reconcile', 'platform', 'emulator', 'transport', 'dashboard', 'router', 'rollout', '.'],
 };
 

@@ -243,6 +243,22 @@ describe('IoTDA client against the emulator (HTTPS)', function () {
     assert.equal((await platform.getBatchTask(silent.task_id)).task_details[0]?.status, 'Processing');
   });
 
+  it("reads an OTA package and a device: a device shows a package's version once a task installed it; unknown ones are 404", async () => {
+    await start({ speed: 600, devices: { durationMs: 10_000, failureRatio: 0 } });
+    const platform = await client();
+    const pkg = emulator.iotda.addPackage({ version: '7.1.0', packageType: 'softwarePackage' });
+    assert.deepEqual(await platform.getOtaPackage(pkg.package_id), { package_id: pkg.package_id, package_type: 'softwarePackage', version: '7.1.0' });
+    const task = await platform.createBatchTask({ taskName: 'sw', taskType: 'softwareUpgrade', targets: ['meter-1'], packageId: pkg.package_id });
+    assert.deepEqual(await platform.getDevice('meter-1'), { device_id: 'meter-1', fw_version: '1.0.0', sw_version: '1.0.0', status: 'ONLINE' });
+    await until(async () => (await platform.getBatchTask(task.task_id)).batchtask.status === 'Success', 'the device upgraded');
+    assert.deepEqual([(await platform.getDevice('meter-1')).sw_version, (await platform.getDevice('meter-1')).fw_version], ['7.1.0', '1.0.0']);
+    for (const read of [() => platform.getDevice('nobody'), () => platform.getOtaPackage('none')]) {
+      await assert.rejects(read, (error: unknown) => error instanceof PlatformError && error.status === 404 && error.code === 'IOTDA.014000');
+    }
+    const other = await client({ projectId: 'another' });
+    await assert.rejects(() => other.getDevice('meter-1'), (error: unknown) => error instanceof PlatformError && error.status === 403);
+  });
+
   it('a 503 on a read is retried; on a create it is not (a task is never made twice)', async () => {
     await start();
     const platform = await client();

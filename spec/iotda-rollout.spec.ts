@@ -12,7 +12,7 @@ import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade
 import { createRollouts, type RolloutEvent, type Rollouts, type RolloutView } from 'huawei-iot-upgrade-router/rollout';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
-import { tempFolder } from './support/journal';
+import { runBin, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 const SPEED = 600;
@@ -93,6 +93,48 @@ describe('rollouts on IoTDA', function () {
     await until(() => heard.length === 20, () => `the 20 canary devices' outcomes (heard ${heard.length})`);
     assert.deepEqual(new Map(heard.map((result) => [result.deviceId, result.status])), new Map(canary.details.map((detail) => [detail.target, detail.status])));
     assert.ok(heard.every((result) => result.taskId === canary.task_id));
+    // The dashboard counts a stopped device as failed, by its status (it has no error code).
+    const dashboard = createUpgradeDashboard({ router: receiver.upgrades, journal });
+    try {
+      let row: TaskSummary | undefined;
+      await until(async () => (row = ((await request(dashboard).get('/api/tasks').expect(200)).body as TaskSummary[])[0])?.devices === 20, () => `the dashboard's row of the canary: ${JSON.stringify(row)}`);
+      assert.deepEqual(
+        [row?.errorCodes['Stopped'], row?.failed],
+        [stoppedOnPlatform.length, canary.details.filter((detail) => detail.status !== 'Success').length],
+      );
+    } finally {
+      dashboard.close();
+    }
+    // The devices the stop interrupted, tried again as a wave of their own (it runs while halted); an abort stops its task too.
+    const retried: RolloutEvent<'retry-wave'>[] = [];
+    rollouts.on('retryWave', (event) => retried.push(event));
+    await rollouts.retry(started.id, { reasons: ['Stopped'] });
+    await until(() => retried.length === 1 && emulator.iotda.tasks().length === 2, 'the retry wave and its task');
+    assert.deepEqual(retried[0]?.devices, [...stoppedOnPlatform].sort());
+    await rollouts.abort(started.id);
+    await until(() => stopped.length === 2, 'the stop of the retry task at the abort');
+    const retryTask = emulator.iotda.tasks()[1];
+    assert.deepEqual([retryTask?.task_name, stopped[1]?.operationId], ['rollout-bad-fw-wave-4-task-1', retryTask?.task_id]);
+    // What the operator reads: the tasks the rollout stopped.
+    await rollouts.close();
+    const status = await runBin(['rollout', 'status', started.id, '--db', join(folder.dir, 'upgrades.db')]);
+    assert.match(status.stdout, new RegExp(`^ {2}stopped on the platform: ${canary.task_id}, ${retryTask?.task_id ?? ''}$`, 'm'), status.stdout);
+  });
+
+  it('a stop the platform refuses is recorded with its error; a device whose version cannot be read is unverified, and fails the gate', async () => {
+    start();
+    const { projectId } = emulator.iotda;
+    rollouts.on('taskCreated', (event) => emulator.inject({ kind: 'status', status: 409, path: `/v5/iot/${projectId}/batchtasks/${event.operationId}/stop` }));
+    emulator.inject({ kind: 'status', status: 503, times: 1_000, path: `/v5/iot/${projectId}/devices/` });
+    const stopped: RolloutEvent<'task-stopped'>[] = [];
+    rollouts.on('taskStopped', (event) => stopped.push(event));
+    const pkg = emulator.iotda.addPackage({ version: '5.0.0' });
+    const started = await rollouts.start({ id: 'unreadable', fileId: pkg.package_id, devices: fleet(10), waves: [5, '100%'], soakMs: 1, callsPerMinute: 100_000 });
+    const view = await reached(started.id, 'halted');
+    assert.deepEqual([view.waves[0]?.figures?.succeeded, view.waves[0]?.figures?.unverified], [0, 5]);
+    await until(() => stopped.length === 1, 'the refused stop recorded');
+    assert.match(stopped[0]?.error ?? '', /409/);
+    assert.deepEqual([(await rollouts.get(started.id))?.stopped, (await rollouts.get(started.id))?.toStop], [[], []]);
   });
 
   it('a good firmware: 200 devices through a canary, 50 % and 100 %, every success checked against the device\'s version; the dashboard shows each task', async () => {
@@ -145,6 +187,19 @@ describe('rollouts on IoTDA', function () {
       created.map((event) => [event.operationId, event.recovered]),
       [[emulator.iotda.tasks()[0]?.task_id, true]],
     );
+  });
+
+  it('a create lost on its way: nothing found by its name, the task is created then', async () => {
+    start({ timeoutMs: 1_000 });
+    emulator.inject({ kind: 'lost', path: `/v5/iot/${emulator.iotda.projectId}/batchtasks` });
+    const pkg = emulator.iotda.addPackage({ version: '3.1.0' });
+    const created: RolloutEvent<'task-created'>[] = [];
+    rollouts.on('taskCreated', (event) => created.push(event));
+    rollouts.on('error', () => {});
+    const started = await rollouts.start({ id: 'lost-create', fileId: pkg.package_id, devices: fleet(5), waves: ['100%'], soakMs: 1, callsPerMinute: 100_000 });
+    await reached(started.id, 'completed');
+    assert.deepEqual(created.map((event) => event.recovered), [false]);
+    assert.equal(emulator.iotda.tasks().length, 1);
   });
 
   it('refuses a reconciler with an IoTDA client, and an IoTDA client without its results reader', () => {
