@@ -33,12 +33,27 @@
     if (current) renderDetail(current);
   }
 
+  // The halt, and what became of the tasks it left running: stopped (IoTDA), being stopped, or running on (the legacy API cannot stop a task).
+  function haltText(rollout) {
+    const { halt } = rollout;
+    const stopped = rollout.stopped || [];
+    const toStop = rollout.toStop || [];
+    const left = halt.running.filter((id) => !stopped.includes(id));
+    const parts = [`Halted at wave ${halt.wave}: ${halt.why}`];
+    if (stopped.length) parts.push(`Stopped on the platform: ${stopped.join(', ')}`);
+    const being = left.filter((id) => rollout.spec.platform === 'iotda' && toStop.includes(id));
+    const running = left.filter((id) => !being.includes(id));
+    if (being.length) parts.push(`Being stopped: ${being.join(', ')}`);
+    if (running.length) parts.push(`Still running on the platform${rollout.spec.platform === 'iotda' ? '' : ' (this API cannot stop them)'}: ${running.join(', ')}`);
+    return parts.join('. ');
+  }
+
   function renderDetail(rollout) {
     const gate = rollout.spec.gate;
     $('#rollout-detail').hidden = false;
     $('#rollout-title').textContent = `Rollout ${rollout.id}: ${rollout.status}`;
     $('#rollout-halt').hidden = !rollout.halt;
-    $('#rollout-halt').textContent = rollout.halt ? `Halted at wave ${rollout.halt.wave}: ${rollout.halt.why}${rollout.halt.running.length ? `. Still running on the platform (this API cannot stop them): ${rollout.halt.running.join(', ')}` : ''}` : '';
+    $('#rollout-halt').textContent = rollout.halt ? haltText(rollout) : '';
     $('#rollout-gate').textContent = `Gate: at most ${percent(gate.maxFailureRate)} failed over at least ${gate.minFinished} finished devices, at least ${percent(gate.minSuccessRate)} succeeded${gate.maxFailures ? `, halt at ${gate.maxFailures} failures` : ''}; unverified successes ${gate.unverified === 'pass' ? 'pass' : 'count as failures'}.`;
     $('#rollout-waves tbody').replaceChildren(
       ...rollout.waves.map((wave) => {
