@@ -144,7 +144,7 @@ describe('rollouts on IoTDA', function () {
     // Each success is checked with a read of its device (ShowDevice), within the rollout's call budget.
     const started = await rollouts.start({ id: 'good-sw', fileId: good.package_id, devices, waves: [20, '50%', '100%'], soakMs: 1, callsPerMinute: 100_000 });
     const view = await reached(started.id, 'completed');
-    assert.deepEqual(view.package, { version: '2.1.0', operateType: 'software_upgrade' });
+    assert.deepEqual([view.package, view.platform], [{ version: '2.1.0', operateType: 'software_upgrade' }, 'iotda']);
     assert.deepEqual(
       view.waves.map((wave) => [wave.number, wave.status, wave.figures?.devices, wave.figures?.succeeded, wave.figures?.unverified]),
       [

@@ -60,6 +60,8 @@ interface Detail extends TaskDetail {
 interface Task {
   task: Omit<BatchTask, 'status' | 'status_desc' | 'task_progress'>;
   details: Detail[];
+  /** Kept as devices move: a task of 30 000 devices is not counted again at each move. */
+  progress: TaskProgress;
   pkg: IotdaPackage;
   stopped: boolean;
   lastStatus: BatchTaskStatus | undefined;
@@ -234,6 +236,7 @@ export class IotdaEmulation {
     const task: Task = {
       task: { task_id: taskId, task_name: name, task_type: type, targets: unique, document: { package_id: pkg.package_id }, create_time: platformTime(this.clock.now()), ...(typeof input['task_policy'] === 'object' && { task_policy: input['task_policy'] as BatchTask['task_policy'] }) },
       details: unique.map((target, index) => ({ target, status: 'Waitting', marker: (index + 1).toString(16).padStart(24, '0'), round: 0 })),
+      progress: { total: unique.length, processing: 0, success: 0, fail: 0, waitting: unique.length, fail_wait_retry: 0, stopped: 0 },
       pkg,
       stopped: false,
       lastStatus: undefined,
@@ -307,6 +310,8 @@ export class IotdaEmulation {
   }
 
   #set(task: Task, detail: Detail, status: TaskDetailStatus): void {
+    task.progress[progressKey[detail.status]] -= 1;
+    task.progress[progressKey[status]] += 1;
     detail.status = status;
     this.#changed(task);
   }
@@ -383,8 +388,7 @@ const progressKey: Record<TaskDetailStatus, keyof TaskProgress> = {
 
 /** The task as the platform answers it: status and counters follow from its devices. */
 function view(task: Task): BatchTask {
-  const progress: TaskProgress = { total: task.details.length, processing: 0, success: 0, fail: 0, waitting: 0, fail_wait_retry: 0, stopped: 0 };
-  for (const detail of task.details) progress[progressKey[detail.status]] += 1;
+  const progress = { ...task.progress };
   const open = progress.waitting + progress.processing + progress.fail_wait_retry;
   const status: BatchTaskStatus =
     progress.waitting === progress.total

@@ -55,7 +55,7 @@ export function describeRollout(view: RolloutView): string {
   const running = runningTasks(view);
   const left = (view.halt?.running ?? (view.status === 'aborted' ? running : [])).filter((operationId) => !view.stopped.includes(operationId));
   if (view.stopped.length > 0) lines.push(`  stopped on the platform: ${view.stopped.join(', ')}`);
-  const how = view.spec.platform !== 'iotda' ? ' (this API cannot stop a task)' : view.toStop.length > 0 ? ' (being stopped)' : '';
+  const how = view.platform !== 'iotda' ? ' (this API cannot stop a task)' : view.toStop.length > 0 ? ' (being stopped)' : '';
   if (left.length > 0) lines.push(`  still running on the platform${how}: ${left.join(', ')}`);
   return lines.join('\n');
 }

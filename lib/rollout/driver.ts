@@ -127,7 +127,7 @@ export class RolloutDriver {
     if (state.status === 'aborted') return [];
     if (state.package === undefined) {
       const found = await this.#call(state, signal, () => this.context.platform.packageOf(state.spec.fileId));
-      return [{ kind: 'package', ...found }];
+      return [{ kind: 'package', ...found, platform: this.context.platform.name }];
     }
     const current = state.current;
     if (current?.status === 'sending') return this.#sending(state, state.package.operateType, current, cursor, signal);

@@ -43,8 +43,6 @@ export interface RolloutSpec {
   approve: number[] | 'all';
   window: { notBefore?: string; hours?: { from: number; to: number } };
   attempts: number;
-  /** The platform it runs on (from the client it was started with); absent in rollouts recorded before IoTDA: legacy. */
-  platform?: 'legacy' | 'iotda';
 }
 
 const share = (value: unknown): string | undefined => (typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `must be a share from 0 to 1, got ${kindOf(value)}`);

@@ -11,6 +11,7 @@ import type { IotdaResults } from '../iotda/results';
 import { findCreated } from './recover';
 
 export interface RolloutPlatform {
+  readonly name: 'legacy' | 'iotda';
   /** The package's version (what a success must show) and kind. */
   packageOf(fileId: string): Promise<{ version: string; operateType: OperateType }>;
   /** Creates one task; `name` is unique to the rollout, wave and task. Resolves with the platform's task ID. */
@@ -33,6 +34,7 @@ const versionOf = (operateType: OperateType, device: { fw?: string | undefined; 
 
 export function legacyPlatform(client: PlatformClient, reconciler: Reconciler | undefined): RolloutPlatform {
   return {
+    name: 'legacy',
     packageOf: async (fileId) => {
       const found = await client.getPackage(fileId);
       return { version: found.version, operateType: found.fileType === 'softwarePackage' ? 'software_upgrade' : 'firmware_upgrade' };
@@ -60,6 +62,7 @@ export const taskNameOf = (rolloutId: string, wave: number, task: number): strin
 export function iotdaPlatform(client: IotdaClient, results: IotdaResults, journal: Journal): RolloutPlatform {
   const taskType = (operateType: OperateType): 'firmwareUpgrade' | 'softwareUpgrade' => (operateType === 'software_upgrade' ? 'softwareUpgrade' : 'firmwareUpgrade');
   return {
+    name: 'iotda',
     packageOf: async (packageId) => {
       const found = await client.getOtaPackage(packageId);
       return { version: found.version, operateType: found.package_type === 'softwarePackage' ? 'software_upgrade' : 'firmware_upgrade' };

@@ -6,8 +6,8 @@ import type { RolloutStore } from '../journal/journal';
 import { rolloutSpecOf, type RolloutOptions, type RolloutSpec } from './options';
 import { planRollout } from './plan';
 
-export async function recordRollout(store: RolloutStore, options: RolloutOptions, platform: RolloutSpec['platform'] = 'legacy'): Promise<RolloutSpec> {
-  const spec: RolloutSpec = { ...rolloutSpecOf(options, () => `rollout-${randomUUID().slice(0, 8)}`), platform };
+export async function recordRollout(store: RolloutStore, options: RolloutOptions): Promise<RolloutSpec> {
+  const spec = rolloutSpecOf(options, () => `rollout-${randomUUID().slice(0, 8)}`);
   planRollout({ fileId: spec.fileId, devices: spec.devices, ...spec.plan });
   if (!(await store.createRollout(spec.id, JSON.stringify(spec), new Date()))) throw codedError('ERR_ROLLOUT_EXISTS', `a rollout named ${spec.id} exists already: give another id`);
   return spec;

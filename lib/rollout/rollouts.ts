@@ -81,14 +81,12 @@ class RolloutManager {
   readonly #driver: RolloutDriver;
   readonly #events = new EventEmitter();
   readonly #access: RouterExtension;
-  readonly #platform: 'legacy' | 'iotda';
   #ticking: Promise<boolean> | undefined;
 
   constructor(options: RolloutsOptions, access: RouterExtension, journal: Journal) {
     this.#access = access;
     this.#journal = journal;
     const { client, reconciler, results } = options;
-    this.#platform = isLegacyClient(client) ? 'legacy' : 'iotda';
     this.#driver = new RolloutDriver({
       journal,
       // Checked by createRollouts: an IoTDA client comes with its results reader.
@@ -113,7 +111,7 @@ class RolloutManager {
   }
 
   async start(options: RolloutOptions): Promise<RolloutView> {
-    const spec = await recordRollout(this.#journal, options, this.#platform);
+    const spec = await recordRollout(this.#journal, options);
     this.kick();
     return (await this.get(spec.id)) as RolloutView;
   }

@@ -49,6 +49,8 @@ export interface RolloutState {
   createdAt: Date;
   status: RolloutStatus;
   package?: { version: string; operateType: OperateType };
+  /** The platform the driver runs it on, known once it read the package. */
+  platform?: 'legacy' | 'iotda';
   waves: WaveState[];
   /** The wave started and not yet judged. */
   current?: WaveState;
@@ -89,6 +91,7 @@ function apply(state: RolloutState, step: Step): void {
   switch (step.kind) {
     case 'package':
       state.package = { version: step.version, operateType: step.operateType };
+      state.platform = step.platform ?? 'legacy';
       break;
     case 'retry-wave':
       state.completedWritten = false;

@@ -33,8 +33,8 @@ export interface FailureReason {
 }
 
 export type Step =
-  /** The package, read from the platform once: its version is what a success must show. */
-  | { kind: 'package'; version: string; operateType: OperateType }
+  /** The package, read from the platform once: its version is what a success must show; `platform`: the one the driver runs it on (absent before IoTDA: legacy). */
+  | { kind: 'package'; version: string; operateType: OperateType; platform?: 'legacy' | 'iotda' }
   /** A wave of failed devices to try again, added at an operator's request. */
   | { kind: 'retry-wave'; wave: number; request: number; devices: string[]; reasons?: string[]; codes?: string[] }
   | { kind: 'awaiting-approval'; wave: number }

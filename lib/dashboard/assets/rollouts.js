@@ -41,10 +41,10 @@
     const left = halt.running.filter((id) => !stopped.includes(id));
     const parts = [`Halted at wave ${halt.wave}: ${halt.why}`];
     if (stopped.length) parts.push(`Stopped on the platform: ${stopped.join(', ')}`);
-    const being = left.filter((id) => rollout.spec.platform === 'iotda' && toStop.includes(id));
+    const being = left.filter((id) => rollout.platform === 'iotda' && toStop.includes(id));
     const running = left.filter((id) => !being.includes(id));
     if (being.length) parts.push(`Being stopped: ${being.join(', ')}`);
-    if (running.length) parts.push(`Still running on the platform${rollout.spec.platform === 'iotda' ? '' : ' (this API cannot stop them)'}: ${running.join(', ')}`);
+    if (running.length) parts.push(`Still running on the platform${rollout.platform === 'iotda' ? '' : ' (this API cannot stop them)'}: ${running.join(', ')}`);
     return parts.join('. ');
   }
 
