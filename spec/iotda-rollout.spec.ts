@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createUpgradeDashboard, type TaskSummary } from 'huawei-iot-upgrade-router';
 import { createIotdaClient, createIotdaResults, type IotdaClient, type IotdaDeviceResult, type IotdaResults } from 'huawei-iot-upgrade-router/iotda';
-import { startPlatformEmulator, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
+import { startPlatformEmulator, type EmulatorFault, type PlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { createRollouts, type RolloutEvent, type Rollouts, type RolloutView } from 'huawei-iot-upgrade-router/rollout';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { startHttpsReceiver, testTls, type HttpsReceiver } from './support/platform';
@@ -172,17 +172,23 @@ describe('rollouts on IoTDA', function () {
     }
   });
 
-  it('a create whose answer was lost: the task is found by its name on the next tick, not made twice', async () => {
-    // The create is done at once, its answer comes after the client gave up.
+  /** A one-wave rollout whose first create meets `fault` (the client gives up after 1 s); the taskCreated events, once it completed. */
+  async function withLostCreate(id: string, fault: EmulatorFault): Promise<RolloutEvent<'task-created'>[]> {
     start({ timeoutMs: 1_000 });
-    emulator.inject({ kind: 'slow', delayMs: 3_000, when: 'after', path: `/v5/iot/${emulator.iotda.projectId}/batchtasks` });
+    emulator.inject(fault);
     const pkg = emulator.iotda.addPackage({ version: '3.0.0' });
     const created: RolloutEvent<'task-created'>[] = [];
     rollouts.on('taskCreated', (event) => created.push(event));
     rollouts.on('error', () => {});
-    const started = await rollouts.start({ id: 'lost-answer', fileId: pkg.package_id, devices: fleet(30), waves: ['100%'], soakMs: 1, callsPerMinute: 100_000 });
-    await reached(started.id, 'completed');
-    assert.equal(emulator.iotda.tasks().length, 1);
+    await rollouts.start({ id, fileId: pkg.package_id, devices: fleet(10), waves: ['100%'], soakMs: 1, callsPerMinute: 100_000 });
+    await reached(id, 'completed');
+    assert.equal(emulator.iotda.tasks().length, 1, 'one task on the platform');
+    return created;
+  }
+
+  it('a create whose answer was lost: the task is found by its name on the next tick, not made twice', async () => {
+    // The create is done at once, its answer comes after the client gave up.
+    const created = await withLostCreate('lost-answer', { kind: 'slow', delayMs: 3_000, when: 'after', path: `/v5/iot/${emulator.iotda.projectId}/batchtasks` });
     assert.deepEqual(
       created.map((event) => [event.operationId, event.recovered]),
       [[emulator.iotda.tasks()[0]?.task_id, true]],
@@ -190,16 +196,8 @@ describe('rollouts on IoTDA', function () {
   });
 
   it('a create lost on its way: nothing found by its name, the task is created then', async () => {
-    start({ timeoutMs: 1_000 });
-    emulator.inject({ kind: 'lost', path: `/v5/iot/${emulator.iotda.projectId}/batchtasks` });
-    const pkg = emulator.iotda.addPackage({ version: '3.1.0' });
-    const created: RolloutEvent<'task-created'>[] = [];
-    rollouts.on('taskCreated', (event) => created.push(event));
-    rollouts.on('error', () => {});
-    const started = await rollouts.start({ id: 'lost-create', fileId: pkg.package_id, devices: fleet(5), waves: ['100%'], soakMs: 1, callsPerMinute: 100_000 });
-    await reached(started.id, 'completed');
+    const created = await withLostCreate('lost-create', { kind: 'lost', path: `/v5/iot/${emulator.iotda.projectId}/batchtasks` });
     assert.deepEqual(created.map((event) => event.recovered), [false]);
-    assert.equal(emulator.iotda.tasks().length, 1);
   });
 
   it('refuses a reconciler with an IoTDA client, and an IoTDA client without its results reader', () => {

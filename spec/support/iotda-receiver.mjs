@@ -15,7 +15,7 @@ upgrades.on('batchTaskUpdate', (push) => console.log(`task ${push.notify_data.bo
 upgrades.on('error', (error) => console.error(error.message));
 const client = createIotdaClient({ endpoint: ENDPOINT, projectId: PROJECT_ID, ak: AK, sk: SK, ca: readFileSync(CA_FILE), retryDelayMs: 50 });
 // At start it looks for the tasks of the last two days (the default): the one under way is read again.
-createIotdaResults({ router: upgrades, client, intervalMs: 200 });
+createIotdaResults({ router: upgrades, client, intervalMs: 1_000 });
 const consumer = createIotdaAmqpConsumer({ router: upgrades, host: '127.0.0.1', port: Number(AMQP_PORT), tls: false, queue: QUEUE, username: 'guest', password: 'guest', durable: true });
 await consumer.ready;
 console.log('ready');
