@@ -146,6 +146,21 @@ describe('IoTDA device outcomes read into the journal (createIotdaResults)', fun
     await until(() => heard.filter((entry) => entry.startsWith(older.task_id)).length === 2, 'the task the older form named, read');
   });
 
+  it('task pushes lost on the platform\'s side (dropPushes): the reader started after the task finds it at start and reads every device', async () => {
+    emulator.inject({ kind: 'dropPushes', ratio: 1, notifyType: 'batchtask' });
+    const { receiver: first } = await receiver(join(folder.dir, 'dropped-first.db'));
+    emulator.iotda.forwardTo(first.url);
+    const pkg = emulator.iotda.addPackage({ version: '4.1.0' });
+    const task = await client.createBatchTask({ taskName: 'no pushes', taskType: 'firmwareUpgrade', targets: devices(40), packageId: pkg.package_id });
+    await until(async () => (await client.getBatchTask(task.task_id, { limit: 1 })).batchtask.status === 'PartialSuccess', 'the task finished');
+    assert.ok(emulator.iotda.pushes().length > 0 && emulator.iotda.pushes().every((push) => push.status === 'dropped'), 'every task push dropped');
+    assert.deepEqual(emulator.faults(), [{ kind: 'dropPushes', ratio: 1, notifyType: 'batchtask', left: null }]);
+    // No push came, so nothing was read; a reader started now looks back over the platform's tasks.
+    const { heard } = await receiver(join(folder.dir, 'dropped-second.db'), 86_400_000);
+    await until(() => heard.length === 40, () => `every device read (${heard.length})`);
+    assert.deepEqual(new Map(heard.map((result) => [result.deviceId, result.status])), finalOf(task.task_id));
+  });
+
   it('needs a router with a journal and a client; options are checked like every factory', () => {
     assert.throws(() => createIotdaResults({ router: {} as UpgradeRouter, client }), /router must be a router made by createUpgradeRouter\(\)/);
     assert.throws(() => createIotdaResults({ router: createUpgradeRouter(), client }), (error: unknown) => (error as { code?: string }).code === 'ERR_NO_JOURNAL');

@@ -13,6 +13,7 @@ import { seeded } from '../core/random';
 import { Tasks, type DeviceBehaviour, type EmulatedPackage } from './tasks';
 import { firmwareFailures, softwareFailures } from './failures';
 import { IotdaEmulation } from './iotda';
+import { PushDrops } from './drops';
 import { codedError } from '../core/errors';
 
 type Pem = string | Buffer;
@@ -106,6 +107,7 @@ export class PlatformEmulator {
   readonly #app: App;
   readonly #tasks: Tasks;
   readonly #pusher: Pusher;
+  readonly #drops = new PushDrops();
   readonly #faults = new Faults();
   readonly #subscriptions = new Map<string, Map<string, Subscription>>();
   /** IoTDA's (API v5) batch tasks on the same server: the project's credentials, packages, forwarding. */
@@ -123,7 +125,7 @@ export class PlatformEmulator {
     this.#app = this.#apps.create(options.app?.appId, options.app?.secret);
     this.appId = this.#app.appId;
     this.secret = this.#app.secret;
-    this.#pusher = new Pusher(this.#clock, this.pushRules, options.receiverCa);
+    this.#pusher = new Pusher(this.#clock, this.pushRules, options.receiverCa, this.#drops);
     this.#tasks = new Tasks(
       this.#clock,
       (appId, body) => {
@@ -133,7 +135,7 @@ export class PlatformEmulator {
       { seed: this.#seed, behaviour: { durationMs: 120_000, failureRatio: 0.1, silentRatio: 0, startSpread: 0.1, durationSpread: 0.2 } },
     );
     this.setBehaviour(options.devices ?? {});
-    this.iotda = new IotdaEmulation(this.#clock, () => this.#tasks.behaviour, { seed: this.#seed, ...(options.receiverCa !== undefined && { receiverCa: options.receiverCa }) });
+    this.iotda = new IotdaEmulation(this.#clock, () => this.#tasks.behaviour, { seed: this.#seed, drops: this.#drops, ...(options.receiverCa !== undefined && { receiverCa: options.receiverCa }) });
     this.packages = {
       software: this.#tasks.addPackage({ fileType: 'softwarePackage', version: 'V2.1.0', fromVersion: 'V2.0.3' }),
       firmware: this.#tasks.addPackage({ fileType: 'firmwarePackage', version: 'FW_1.1.0', fromVersion: 'FW_1.0.7' }),
@@ -218,19 +220,19 @@ export class PlatformEmulator {
   inject(fault: EmulatorFault): void {
     if (typeof fault !== 'object' || (fault as unknown) === null) throw codedError('ERR_INVALID_ARG_VALUE', 'a fault is an object with a kind, e.g. { "kind": "throttle" }', { kind: TypeError });
     if (fault.kind !== 'dropPushes') return this.#faults.add(fault);
-    if (fault.ratio === undefined) return this.#pusher.drop(fault.times ?? 1);
+    if (fault.ratio === undefined) return this.#drops.drop(fault.times ?? 1);
     if (!(fault.ratio >= 0 && fault.ratio <= 1)) throw codedError('ERR_INVALID_ARG_VALUE', 'a dropPushes ratio is between 0 and 1', { kind: TypeError });
-    this.#pusher.dropShare({ ratio: fault.ratio, notifyType: fault.notifyType, random: seeded(this.#seed) });
+    this.#drops.share({ ratio: fault.ratio, notifyType: fault.notifyType, random: seeded(this.#seed) });
   }
 
   /** The faults armed now, and how many times each still applies (`null`: a share of pushes dropped until `clearFaults()`). */
   faults(): Array<EmulatorFault & { left: number | null }> {
-    return [...this.#faults.list(), ...this.#pusher.drops()];
+    return [...this.#faults.list(), ...this.#drops.armed()];
   }
 
   clearFaults(): void {
     this.#faults.clear();
-    this.#pusher.dropShare(undefined);
+    this.#drops.share(undefined);
   }
 
   /** Every upgrade task created, oldest first, with its application and package (retrospection, as LocalStack's). */

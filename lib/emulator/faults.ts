@@ -18,8 +18,8 @@ export type EmulatorFault =
   | { kind: 'pageCap'; pageSize: number; times?: number; after?: number; path?: string }
   /**
    * Pushes lost on the platform's side: never sent, recorded as `dropped`. The next `times` pushes; or,
-   * with `ratio`, that share of pushes (of `notifyType`, when given) drawn at random from the seed,
-   * until `clearFaults()`.
+   * with `ratio`, that share of pushes (of `notifyType`, when given; IoTDA's task pushes are
+   * `batchtask`) drawn at random from the seed, until `clearFaults()`.
    */
   | { kind: 'dropPushes'; times?: number; ratio?: number; notifyType?: string };
 

@@ -28,6 +28,7 @@ import {
 import { parsePlatformTime, platformTime } from '../platform/contract';
 import { AmqpForwarder, type IotdaAmqpTarget } from './amqp-forwarder';
 import type { EmulatedClock } from './clock';
+import type { PushDrops } from './drops';
 import type { DeviceBehaviour } from './tasks';
 import type { EmulatorAnswer, EmulatorRequest } from './northbound';
 
@@ -45,7 +46,8 @@ export interface IotdaPushRecord {
   body: { resource: 'batchtask'; event: 'update'; event_time: string; request_id: string; notify_data: { body: { app_id: string; task_id: string; task_type: BatchTaskType; status: BatchTaskStatus; status_desc: string } } };
   /** Over HTTP(S) to a URL, or over AMQP 1.0 to a queue. */
   via: 'http' | 'amqp';
-  status: 'pending' | 'delivered' | 'failed';
+  /** `dropped`: lost on the platform's side by a dropPushes fault (notifyType `batchtask`), never sent. */
+  status: 'pending' | 'delivered' | 'failed' | 'dropped';
   attempts: number;
 }
 
@@ -100,14 +102,16 @@ export class IotdaEmulation {
   readonly #random: () => number;
   readonly #dispatcher: Agent;
   #forwarding: Forwarding | undefined;
+  readonly #drops: PushDrops;
   #clockSkewMs = 0;
   #inFlight = 0;
 
   constructor(
     private readonly clock: EmulatedClock,
     private readonly behaviour: () => DeviceBehaviour,
-    options: { seed: number; receiverCa?: string | Buffer },
+    options: { seed: number; drops: PushDrops; receiverCa?: string | Buffer },
   ) {
+    this.#drops = options.drops;
     this.#random = seeded(options.seed + 5);
     this.#dispatcher = new Agent({ connect: { ...(options.receiverCa !== undefined && { ca: options.receiverCa }) } });
   }
@@ -336,7 +340,8 @@ export class IotdaEmulation {
       attempts: 0,
     };
     this.#pushes.push(record);
-    this.#deliver(record);
+    if (this.#drops.take('batchtask')) record.status = 'dropped';
+    else this.#deliver(record);
   }
 
   /** One try of a push, where the forwarding points now: true once taken (a 200, or the broker's accept). */

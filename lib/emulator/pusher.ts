@@ -6,6 +6,7 @@
 import { Agent, request } from 'undici';
 import type { EmulatedClock } from './clock';
 import type { UpgradePush } from './tasks';
+import type { PushDrops } from './drops';
 
 export type PushStatus = 'pending' | 'delivered' | 'failed' | 'dropped';
 
@@ -66,35 +67,15 @@ export class Pusher {
   readonly records: PushRecord[] = [];
   readonly #callbacks = new Map<string, Callback>();
   readonly #dispatcher: Agent;
-  #dropNext = 0;
-  #dropShare: { ratio: number; notifyType: string | undefined; random: () => number } | undefined;
 
   constructor(
     private readonly clock: EmulatedClock,
     private readonly rules: PushRules,
     /** The CA that signed the receivers' certificates (what is uploaded to the platform per callback address). */
     ca: string | Buffer | undefined,
+    private readonly drops: PushDrops,
   ) {
     this.#dispatcher = new Agent({ connect: { ...(ca !== undefined && { ca }) } });
-  }
-
-  /** `ratio` of the pushes (of `notifyType`, when given) are lost, drawn from `random`; undefined: none again. */
-  dropShare(share: { ratio: number; notifyType: string | undefined; random: () => number } | undefined): void {
-    this.#dropShare = share;
-  }
-
-  /** The drops armed now: a count of next pushes, a share until cleared (`left: null`). */
-  drops(): Array<{ kind: 'dropPushes'; times?: number; ratio?: number; notifyType?: string; left: number | null }> {
-    const armed: Array<{ kind: 'dropPushes'; times?: number; ratio?: number; notifyType?: string; left: number | null }> = [];
-    if (this.#dropNext > 0) armed.push({ kind: 'dropPushes', times: this.#dropNext, left: this.#dropNext });
-    const share = this.#dropShare;
-    if (share !== undefined) armed.push({ kind: 'dropPushes', ratio: share.ratio, ...(share.notifyType !== undefined && { notifyType: share.notifyType }), left: null });
-    return armed;
-  }
-
-  /** The next `count` pushes are lost on the platform's side: never sent. */
-  drop(count: number): void {
-    this.#dropNext += count;
   }
 
   send(appId: string, callbackUrl: string, body: UpgradePush): void {
@@ -112,10 +93,7 @@ export class Pusher {
       createdAt: this.clock.now(),
     };
     this.records.push(record);
-    const share = this.#dropShare;
-    const shareDrops = share !== undefined && (share.notifyType === undefined || share.notifyType === record.notifyType) && share.random() < share.ratio;
-    if (this.#dropNext > 0 || shareDrops) {
-      if (!shareDrops) this.#dropNext -= 1;
+    if (this.drops.take(record.notifyType)) {
       record.status = 'dropped';
       return;
     }
