@@ -1,4 +1,4 @@
-// Creating a platform task is not idempotent, and the platform takes no name or token to tell a
+// The legacy API: creating a platform task is not idempotent, and the platform takes no name or token to tell a
 // repeat: a driver killed between its create call and the step that records the answer cannot know
 // whether the task exists. It looks: a task of the same kind, created since the call was about to
 // be made, with exactly the same devices, is the one it created.
