@@ -1,7 +1,8 @@
 // IoTDA's AMQP forwarding consumed against a real broker (RabbitMQ with its AMQP 1.0 plugin, started by
 // the spec): each message accepted only after the journal committed it, so that a consumer killed
 // with SIGKILL and a broker restarted lose nothing and journal nothing twice; the control, a consumer
-// that accepts first as Huawei's sample does, loses what it had in hand.
+// that accepts first as Huawei's sample does, loses what it had in hand. The emulator's forwarding
+// through the same broker keeps what the broker could not take.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,7 +11,8 @@ import Database from 'better-sqlite3';
 import rhea from 'rhea';
 import { createUpgradeRouter, type Rejection, type UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
-import { createIotdaAmqpConsumer, iotdaAmqpUsername, type IotdaAmqpConsumer } from 'huawei-iot-upgrade-router/iotda';
+import { createIotdaAmqpConsumer, createIotdaClient, iotdaAmqpUsername, type IotdaAmqpConsumer } from 'huawei-iot-upgrade-router/iotda';
+import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { RabbitMq } from './support/rabbitmq';
 import { tempFolder } from './support/journal';
 import { until } from './support/wait';
@@ -175,6 +177,34 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     assert.ok(journaled.size < 600, `the control lost nothing (${journaled.size} of 600 journaled): the spec above could not fail`);
     console.log(`      control (accept on receipt): ${journaled.size} of 600 journaled after the same kill`);
     await kill(second.child);
+  });
+
+  it("the emulator's AMQP forwarding: pushes the broker could not take (it was down) are sent again, and reach the consumer once it is back", async () => {
+    const emulator = await startPlatformEmulator({ speed: 600, devices: { durationMs: 60_000, failureRatio: 0 } });
+    const { projectId, ak, sk } = emulator.iotda;
+    const client = createIotdaClient({ endpoint: emulator.url, projectId, ak, sk });
+    const upgrades = createUpgradeRouter({ journal: sqliteJournal({ path: join(folder.dir, 'forwarded.db') }), logger: { warn: () => {}, error: () => {} } });
+    const queue = '/queue/forwarded';
+    const consumer = createIotdaAmqpConsumer({ router: upgrades, host: '127.0.0.1', port: broker.port, tls: false, queue, username: 'guest', password: 'guest', durable: true });
+    closing.push(
+      () => emulator.close(),
+      () => client.close(),
+      () => upgrades.close(1000),
+      () => consumer.close(),
+    );
+    const heard: string[] = [];
+    upgrades.on('batchTaskUpdate', (update) => void heard.push(update.notify_data.body.status));
+    await consumer.ready;
+    emulator.iotda.forwardTo({ amqp: { host: '127.0.0.1', port: broker.port, queue, username: 'guest', password: 'guest' } });
+    await broker.kill();
+    const pkg = emulator.iotda.addPackage({ version: '1.0.1' });
+    await client.createBatchTask({ taskName: 'while the broker is down', taskType: 'firmwareUpgrade', targets: ['meter-1', 'meter-2'], packageId: pkg.package_id });
+    await until(() => emulator.iotda.pushes().some((push) => push.body.notify_data.body.status === 'Success' && push.attempts >= 2), 'the final push tried again while the broker is down');
+    assert.equal(heard.length, 0, 'nothing reached the consumer');
+    await broker.restart();
+    await until(() => heard.includes('Success'), () => `the final push through the broker (heard ${heard.join(', ')})`);
+    await until(() => emulator.iotda.pushes().every((push) => push.status === 'delivered' && push.via === 'amqp'), 'every push taken by the broker');
+    assert.deepEqual([...new Set(heard)].sort(), [...new Set(emulator.iotda.pushes().map((push) => push.body.notify_data.body.status))].sort());
   });
 
   it("builds IoTDA's SASL user from the access key, and refuses what it cannot use", () => {
