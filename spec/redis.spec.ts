@@ -145,8 +145,8 @@ describe('redisDedupeStore in one process', function () {
     try {
       const upgrades = createUpgradeRouter({ dedupe: { store, ttl: 800 } });
       const notification = fresh('success');
-      assert.equal(await upgrades.receive(notification), 'upgradeResult');
-      assert.equal(await upgrades.receive(notification), 'duplicate');
+      // Sent together: both within the window however slow a loaded machine's round trips are.
+      assert.deepEqual((await Promise.all([upgrades.receive(notification), upgrades.receive(notification)])).sort(), ['duplicate', 'upgradeResult']);
       const keys = await client.keys('ttl-spec:*');
       assert.equal(keys.length, 1);
       const ttl = await client.pttl(keys[0] ?? '');
