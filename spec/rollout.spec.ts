@@ -126,6 +126,27 @@ describe('rollouts against the emulator', function () {
     assert.match(scraped, /^huawei_iot_upgrade_rollout_devices\{rollout="bad",state="failed"\} [1-9]\d*$/m);
   });
 
+  it("a create whose answer was lost: the task is found among the first device's tasks on the next tick, not created twice", async () => {
+    const { certificates } = await testTls();
+    // A client that gives up after a second; the create is done at once and answered 3 s late.
+    const impatient = createPlatformClient({ url: emulator.url, appId: emulator.appId, secret: emulator.secret, ca: certificates.ca, timeoutMs: 1_000 });
+    const driver = createRollouts({ router: receiver.upgrades, client: impatient, reconciler, tickMs: 50, now: () => emulator.now() });
+    try {
+      await rollouts.close();
+      const created: RolloutEvent<'task-created'>[] = [];
+      driver.on('taskCreated', (event) => created.push(event));
+      driver.on('error', () => {});
+      emulator.inject({ kind: 'slow', delayMs: 3_000, when: 'after', path: '/iodm/northbound/v1.5.0/operations/firmwareUpgrade' });
+      const pkg = emulator.addPackage({ fileType: 'firmwarePackage', version: 'FW_2.0.2', failureRatio: 0 });
+      await driver.start({ id: 'lost-answer', fileId: pkg.fileId, devices: fleet(20), waves: ['100%'], soakMs: MINUTE, callsPerMinute: 6_000 });
+      await until(() => created.length === 1, 'the task created, or found');
+      assert.deepEqual([created[0]?.recovered, targeted().length], [true, 1]);
+    } finally {
+      await driver.close();
+      await impatient.close();
+    }
+  });
+
   it('a retry of the devices failed for one reason targets exactly those devices', async () => {
     const devices = fleet(200);
     const flaky = emulator.addPackage({ fileType: 'firmwarePackage', version: 'FW_2.0.2', failureRatio: 0.3 });
