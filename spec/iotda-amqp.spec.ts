@@ -4,7 +4,8 @@
 // that accepts first as Huawei's sample does, loses what it had in hand. The emulator's forwarding
 // through the same broker keeps what the broker could not take.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -205,6 +206,44 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     await until(() => heard.includes('Success'), () => `the final push through the broker (heard ${heard.join(', ')})`);
     await until(() => emulator.iotda.pushes().every((push) => push.status === 'delivered' && push.via === 'amqp'), 'every push taken by the broker');
     assert.deepEqual([...new Set(heard)].sort(), [...new Set(emulator.iotda.pushes().map((push) => push.body.notify_data.body.status))].sort());
+  });
+
+  it("a message the journal cannot keep (a full disk, onJournalError 'refuse') is released, not accepted: the broker delivers it again once there is room", async function () {
+    const disk = join(folder.dir, 'small-disk');
+    mkdirSync(disk);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk], { stdio: 'pipe' });
+    } catch (error) {
+      // Only root may mount; CI runs as root.
+      console.log(`      skipped: cannot mount a tmpfs here (${String(error).split('\n')[0]})`);
+      this.skip();
+    }
+    closing.push(() => Promise.resolve(execFileSync('umount', [disk])));
+    const upgrades = createUpgradeRouter({ journal: sqliteJournal({ path: join(disk, 'upgrades.db'), spill: false }), onJournalError: 'refuse', logger: { warn: () => {}, error: () => {} } });
+    upgrades.on('error', () => {});
+    const heard: string[] = [];
+    upgrades.on('batchTaskUpdate', (update) => void heard.push(update.notify_data.body.task_id));
+    const consumer = createIotdaAmqpConsumer({ router: upgrades, host: '127.0.0.1', port: broker.port, tls: false, queue: '/queue/full-disk', username: 'guest', password: 'guest', durable: true, credit: 1 });
+    closing.push(
+      () => upgrades.close(1000),
+      () => consumer.close(),
+    );
+    await consumer.ready;
+    const filler = join(disk, 'filler');
+    const fd = openSync(filler, 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(16 * 1024));
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOSPC') throw error;
+    } finally {
+      closeSync(fd);
+    }
+    await publish('/queue/full-disk', [push('kept-later')]);
+    await until(() => consumer.stats().released >= 1, () => `the message released (${JSON.stringify(consumer.stats())})`);
+    assert.deepEqual([heard, consumer.stats().accepted], [[], 0]);
+    rmSync(filler);
+    await until(() => heard.includes('kept-later'), () => `the message delivered again and kept (${JSON.stringify(consumer.stats())})`);
+    assert.equal(consumer.stats().accepted, 1);
   });
 
   it("builds IoTDA's SASL user from the access key, and refuses what it cannot use", () => {

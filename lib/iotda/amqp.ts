@@ -3,7 +3,7 @@
 // A crash before the commit leaves the message unsettled, and the broker delivers it again on the
 // next connection; a re-delivery of one already committed is the journal's duplicate. Huawei's own
 // sample accepts first and works after, which loses what was in hand at a crash.
-import type { Connection, ConnectionOptions, EventContext, Receiver } from 'rhea';
+import type { Connection, ConnectionOptions, Delivery, EventContext, Receiver } from 'rhea';
 import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '../core/option-checks';
 import { codedError } from '../core/errors';
 import { describeThrown } from '../core/thrown';
@@ -55,6 +55,9 @@ export interface IotdaAmqpConsumer {
 export function iotdaAmqpUsername(accessKey: string, nowMs: number, instanceId?: string): string {
   return `accessKey=${accessKey}|timestamp=${nowMs}${instanceId === undefined ? '' : `|instanceId=${instanceId}`}`;
 }
+
+/** How long a message the journal refused is held before it goes back to the broker. */
+const RELEASE_PAUSE_MS = 1_000;
 
 const isSection = (body: unknown): body is { content: Buffer } => typeof body === 'object' && body !== null && Buffer.isBuffer((body as { content?: unknown }).content);
 
@@ -160,6 +163,14 @@ class AmqpConsumer implements IotdaAmqpConsumer {
     await new Promise<void>((resolve) => receiver.once('receiver_open', () => resolve()));
   }
 
+  /** Gives a message back to the broker after a pause: released at once, it would come straight back to a journal that cannot keep it yet. */
+  #releaseLater(delivery: Delivery): void {
+    setTimeout(() => {
+      this.#released += 1;
+      delivery.release();
+    }, RELEASE_PAUSE_MS).unref();
+  }
+
   #message(context: EventContext): void {
     const { delivery, message } = context;
     if (delivery === undefined || message === undefined) return;
@@ -169,18 +180,16 @@ class AmqpConsumer implements IotdaAmqpConsumer {
     const body: unknown = message.body;
     Promise.resolve(this.#router.receive(isSection(body) ? body.content : body))
       .then((outcome) => {
-        // 'refused': the journal failed and the router was told to refuse: the broker keeps it.
-        if (outcome === 'refused') {
-          this.#released += 1;
-          delivery.release({ delivery_failed: true });
-        } else {
+        // 'refused': the journal failed and the router was told to refuse: the broker keeps it. Released
+        // plainly: a `modified` outcome (release with options) makes RabbitMQ's AMQP 1.0 plugin close the connection.
+        if (outcome === 'refused') this.#releaseLater(delivery);
+        else {
           this.#accepted += 1;
           delivery.accept();
         }
       })
       .catch((error: unknown) => {
-        this.#released += 1;
-        delivery.release({ delivery_failed: true });
+        this.#releaseLater(delivery);
         this.#access.report(codedError('ERR_IOTDA_AMQP', `IoTDA AMQP: a message could not be kept: ${describeThrown(error)}`, { cause: error }));
       });
   }
