@@ -196,12 +196,15 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     const heard: string[] = [];
     upgrades.on('batchTaskUpdate', (update) => void heard.push(update.notify_data.body.status));
     await consumer.ready;
-    emulator.iotda.forwardTo({ amqp: { host: '127.0.0.1', port: broker.port, queue, username: 'guest', password: 'guest' } });
+    const target = { amqp: { host: '127.0.0.1', port: broker.port, queue, username: 'guest', password: 'guest' } };
+    emulator.iotda.forwardTo(target);
     await broker.kill();
     const pkg = emulator.iotda.addPackage({ version: '1.0.1' });
     await client.createBatchTask({ taskName: 'while the broker is down', taskType: 'firmwareUpgrade', targets: ['meter-1', 'meter-2'], packageId: pkg.package_id });
     await until(() => emulator.iotda.pushes().some((push) => push.body.notify_data.body.status === 'Success' && push.attempts >= 2), 'the final push tried again while the broker is down');
     assert.equal(heard.length, 0, 'nothing reached the consumer');
+    // The forwarding set again meanwhile: the old connection, still trying, is closed; what waits goes the new way.
+    emulator.iotda.forwardTo(target);
     await broker.restart();
     await until(() => heard.includes('Success'), () => `the final push through the broker (heard ${heard.join(', ')})`);
     await until(() => emulator.iotda.pushes().every((push) => push.status === 'delivered' && push.via === 'amqp'), 'every push taken by the broker');
