@@ -241,7 +241,8 @@ describe('the Postgres journal, shared by several instances', function () {
 
   it('replay of an entry another instance is delivering is refused; the count goes on after it', async () => {
     const starts = join(folder.dir, `starts-${randomUUID()}.txt`);
-    const slow = await startReceiver({ DELAY_MS: '3000', START_FILE: starts });
+    // Its listener holds the delivery until released: the refusal below cannot race its end.
+    const slow = await startReceiver({ HOLD: '1', START_FILE: starts });
     const notification = push();
     assert.equal(await slow.post(notification), 200);
     await until(() => existsSync(starts), 'the delivery to start');
@@ -249,6 +250,7 @@ describe('the Postgres journal, shared by several instances', function () {
     const refused = await runBin(['journal', '--postgres', postgres.url, 'replay', id]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /it is being delivered now/);
+    slow.release();
     await until(async () => (await state(notification.deviceId)) === 'done', 'the delivery to end');
     const again = await runBin(['journal', '--postgres', postgres.url, 'replay', id, '--again']);
     assert.equal(again.code, 0, again.stderr);
