@@ -5,7 +5,7 @@
 // through the same broker keeps what the broker could not take.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,7 +15,7 @@ import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { createIotdaAmqpConsumer, createIotdaClient, iotdaAmqpUsername, type IotdaAmqpConsumer } from 'huawei-iot-upgrade-router/iotda';
 import { startPlatformEmulator } from 'huawei-iot-upgrade-router/emulator';
 import { RabbitMq } from './support/rabbitmq';
-import { tempFolder } from './support/journal';
+import { fillUp, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 const push = (task: string) => ({
@@ -233,14 +233,7 @@ describe('IoTDA AMQP consumer against a real broker (RabbitMQ, AMQP 1.0)', funct
     );
     await consumer.ready;
     const filler = join(disk, 'filler');
-    const fd = openSync(filler, 'w');
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(16 * 1024));
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ENOSPC') throw error;
-    } finally {
-      closeSync(fd);
-    }
+    fillUp(filler);
     await publish('/queue/full-disk', [push('kept-later')]);
     await until(() => consumer.stats().released >= 1, () => `the message released (${JSON.stringify(consumer.stats())})`);
     assert.deepEqual([heard, consumer.stats().accepted], [[], 0]);

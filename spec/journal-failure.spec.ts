@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { SwUpgradeResultNotify, UpgradeRouter } from 'huawei-iot-upgrade-router';
 import { sqliteJournal } from 'huawei-iot-upgrade-router/sqlite';
 import { CALLBACK_PATH, fresh, mountedApp } from './helpers';
-import { tempFolder } from './support/journal';
+import { fillUp, tempFolder } from './support/journal';
 import { until } from './support/wait';
 
 const push = (): SwUpgradeResultNotify => ({ ...fresh('success'), deviceId: randomUUID() });
-
-/** Writes zeros into `file` until the file system has no room left. */
-function fillUp(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(16 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 // A real full disk: a small tmpfs. CI runs as root, where a read-only file or a deleted folder does
 // not stop SQLite from writing; a file system with no space left does.

@@ -3,7 +3,7 @@
 // as delivered once the broker accepted it. What the broker did not take (it was down, it refused)
 // is sent again later by the emulator, as IoTDA keeps what it could not forward.
 import type { Connection, Delivery, EventContext, Sender } from 'rhea';
-import { loadRhea } from '../iotda/rhea';
+import { closeConnection, loadRhea } from '../iotda/rhea';
 
 /** Where the emulator forwards IoTDA's task pushes over AMQP 1.0: a broker the tests start (RabbitMQ with its AMQP 1.0 plugin, say). */
 export interface IotdaAmqpTarget {
@@ -70,18 +70,6 @@ export class AmqpForwarder {
     this.#closed = true;
     this.#failAll();
     const opened = await this.#ready.catch(() => undefined);
-    const connection = opened?.connection;
-    if (connection === undefined) return;
-    // No reconnect from now on (one already scheduled ends at its first failure).
-    (connection as Connection & { set_reconnect(reconnect: boolean): void }).set_reconnect(false);
-    if (!connection.is_open()) {
-      connection.close();
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      connection.once('connection_close', () => resolve());
-      connection.once('disconnected', () => resolve());
-      connection.close();
-    });
+    if (opened !== undefined) await closeConnection(opened.connection);
   }
 }

@@ -8,7 +8,7 @@ import { checkOptions, checks, kindOf, requireOption, type OptionTable } from '.
 import { codedError } from '../core/errors';
 import { describeThrown } from '../core/thrown';
 import { extensionOf, type RouterExtension } from '../router/extension';
-import { loadRhea } from './rhea';
+import { closeConnection, loadRhea } from './rhea';
 import type { UpgradeRouter } from '../router/router';
 
 type Pem = string | Buffer;
@@ -123,13 +123,7 @@ class AmqpConsumer implements IotdaAmqpConsumer {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const connection = this.#connection;
-    if (connection === undefined || !connection.is_open()) return;
-    await new Promise<void>((resolve) => {
-      connection.once('connection_close', () => resolve());
-      connection.once('disconnected', () => resolve());
-      connection.close();
-    });
+    if (this.#connection !== undefined) await closeConnection(this.#connection);
   }
 
   async #open(): Promise<void> {

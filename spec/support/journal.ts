@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,4 +18,17 @@ export function runBin(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
     });
   });
+}
+
+/** Writes zeros into `file` until the file system has no room left (a small tmpfs: a full disk). */
+export function fillUp(file: string): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(16 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
